@@ -1,0 +1,65 @@
+/**
+ * A frame as every source delivers it. Sources differ (camera, video file, folder, synthetic,
+ * MCAP recording); everything downstream sees only this.
+ */
+export interface Frame {
+  /** Source frame number, monotonic from the source's start. Gaps downstream mean dropped frames. */
+  readonly seq: number;
+  /** Capture time, Unix epoch nanoseconds (for replay: the recorded capture time). */
+  readonly captureTimeNs: bigint;
+  /** Pixel width of the source image. */
+  readonly width: number;
+  /** Pixel height of the source image. */
+  readonly height: number;
+  /**
+   * `rgb24`: `data` is width*height*3 bytes, row-major, RGB.
+   * `encoded`: `data` is a compressed image (JPEG, PNG, ...) that sharp decodes.
+   */
+  readonly encoding: "rgb24" | "encoded";
+  readonly data: Buffer;
+  /** Where the frame came from (file name, device), for error messages. */
+  readonly origin?: string;
+}
+
+/** What a source says about itself once opened. */
+export interface SourceInfo {
+  /** Human-readable description, e.g. `camera:/dev/video0 640x480@30 yuyv422`. */
+  readonly description: string;
+  /** Camera identifier published in every DetectionFrame. */
+  readonly cameraId: string;
+  /** Nominal frames per second if known (paced replay uses it, status reports it). */
+  readonly fps?: number;
+  /**
+   * `live`: frames arrive on the source's clock (camera, paced replay) and the pipeline must
+   * keep up or drop — it pumps them into a latest-frame slot.
+   * `pull`: frames are produced on demand (unpaced replay); the pipeline pulls the next one when
+   * it is ready, nothing is dropped.
+   */
+  readonly mode: "live" | "pull";
+}
+
+/** Counters a source keeps about what it could not deliver. */
+export interface SourceCounters {
+  /** Frames that arrived corrupt or truncated and were skipped. */
+  corrupt: number;
+  /** Times the underlying device/process was restarted after dying. */
+  reconnects: number;
+}
+
+/** Health transitions a source reports (a dying camera makes the pipeline `degraded`). */
+export interface SourceEvents {
+  onDegraded?(reason: string): void;
+  onRecovered?(): void;
+  onCorrupt?(reason: string): void;
+}
+
+/**
+ * A source of frames. Open with the source's own `static async open()`; iterate `frames()` once;
+ * `close()` stops the underlying process/timer within a second and ends the iteration.
+ */
+export interface FrameSource {
+  readonly info: SourceInfo;
+  readonly counters: SourceCounters;
+  frames(): AsyncIterable<Frame>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,116 @@
+import { z } from "zod";
+
+/**
+ * The metadata file `fovea.json` of a model directory `models/<name>/`. It carries everything
+ * the runtime needs to run the model exactly as it was trained: classes, input size, the
+ * preprocessing parameters, the output head and its decoding, and the augmentation envelope.
+ *
+ * Model directory layout:
+ *   models/<name>/fovea.json        this metadata
+ *   models/<name>/model.onnx        ONNX export (onnxruntime engine)
+ *   models/<name>/tfjs/model.json   TensorFlow.js LayersModel (+ weight shards) (tfjs engine, training)
+ *   models/<name>/eval.json         eval report (optional)
+ */
+
+export const PreprocessSpecSchema = z.object({
+  /** sharp resize kernel used to bring the source image to the input size. */
+  kernel: z.enum(["nearest", "linear", "cubic", "mitchell", "lanczos2", "lanczos3"]).default("linear"),
+  /** How the source aspect ratio maps to the input: `fill` stretches (no crop, no padding). */
+  fit: z.enum(["fill"]).default("fill"),
+  /** Per-channel mean subtracted after scaling to 0..1 (RGB order). */
+  mean: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
+  /** Per-channel std the value is divided by after mean subtraction (RGB order). */
+  std: z.tuple([z.number(), z.number(), z.number()]).default([1, 1, 1]),
+  /** Apply the calibration's white-balance gains before normalisation. */
+  whiteBalance: z.boolean().default(true),
+});
+export type PreprocessSpec = z.infer<typeof PreprocessSpecSchema>;
+
+export const ArchitectureSchema = z.object({
+  /** Filters of each 3x3 conv -> ReLU -> 2x2 max-pool block. */
+  convFilters: z.array(z.number().int().positive()).min(1),
+  kernelSize: z.number().int().positive().default(3),
+  padding: z.enum(["valid", "same"]).default("valid"),
+  /** Hidden dense layers after flatten (the seed: one of 512). */
+  dense: z.array(z.number().int().positive()),
+  /** Dropout rate before each dense layer, training only. */
+  dropout: z.number().min(0).max(1).default(0),
+});
+export type Architecture = z.infer<typeof ArchitectureSchema>;
+
+/**
+ * Grid head: the image is split into rows x cols cells. Output `classes` has shape
+ * [N, rows*cols, classes+1]: per cell a softmax over the classes with background LAST.
+ * Output `boxes` has shape [N, rows*cols, 4]: per cell sigmoid (cx, cy) offset within the cell
+ * and (w, h) as fractions of the image.
+ */
+export const GridHeadSchema = z.object({
+  kind: z.literal("grid"),
+  rows: z.number().int().positive(),
+  cols: z.number().int().positive(),
+  /** ONNX / tfjs output names. */
+  classesOutput: z.string().default("classes"),
+  boxesOutput: z.string().default("boxes"),
+});
+export type GridHead = z.infer<typeof GridHeadSchema>;
+
+export const DecodeSpecSchema = z.object({
+  /** Minimum class probability for a detection. */
+  scoreThreshold: z.number().min(0).max(1).default(0.5),
+  /** Per-class non-maximum suppression: boxes overlapping more than this IoU are merged. */
+  nmsIou: z.number().min(0).max(1).default(0.3),
+  /** Detections per frame at most. */
+  maxDetections: z.number().int().positive().default(64),
+});
+export type DecodeSpec = z.infer<typeof DecodeSpecSchema>;
+
+/** Training augmentation ranges; the runtime reports frames whose statistics fall outside. */
+export const AugmentationEnvelopeSchema = z
+  .object({
+    brightness: z.tuple([z.number(), z.number()]).optional(),
+    contrast: z.tuple([z.number(), z.number()]).optional(),
+    hue: z.tuple([z.number(), z.number()]).optional(),
+    saturation: z.tuple([z.number(), z.number()]).optional(),
+    noiseStd: z.number().optional(),
+    blurSigma: z.tuple([z.number(), z.number()]).optional(),
+    flipHorizontal: z.boolean().optional(),
+    shift: z.number().optional(),
+    occlusion: z.number().optional(),
+    /** Observed per-channel mean range of the (augmented) training inputs, 0..255 RGB. */
+    meanRange: z.tuple([z.number(), z.number()]).optional(),
+  })
+  .passthrough();
+export type AugmentationEnvelope = z.infer<typeof AugmentationEnvelopeSchema>;
+
+export const ModelMetadataSchema = z.object({
+  format: z.literal("fovea-model"),
+  formatVersion: z.literal(1),
+  /** Published as `model_id` in every DetectionFrame. */
+  id: z.string().min(1),
+  /** false for a randomly initialised stand-in model; the runtime warns loudly. */
+  trained: z.boolean(),
+  description: z.string().default(""),
+  classes: z.array(z.string().min(1)).min(1),
+  input: z.object({
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    channels: z.literal(3),
+    /** Input tensor name in both engines. */
+    name: z.string().default("input"),
+  }),
+  preprocess: PreprocessSpecSchema,
+  architecture: ArchitectureSchema,
+  head: GridHeadSchema,
+  decode: DecodeSpecSchema,
+  augmentation: AugmentationEnvelopeSchema.default({}),
+  files: z.object({
+    onnx: z.string().default("model.onnx"),
+    tfjs: z.string().default("tfjs/model.json"),
+  }),
+  /** Free-form training provenance: data fingerprint, epochs, seed, date. */
+  training: z.record(z.string(), z.unknown()).optional(),
+  /** Eval summary (per-class AP etc.). */
+  eval: z.record(z.string(), z.unknown()).optional(),
+});
+export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
+export type ModelMetadataInput = z.input<typeof ModelMetadataSchema>;

@@ -1,0 +1,38 @@
+/**
+ * Public types of the inference engines. Implementations live beside this file
+ * (onnxruntime.ts, tfjs.ts) and are created with their own `static async create()`.
+ */
+import type { ModelMetadata } from "../core/model-metadata.js";
+
+export type EngineName = "onnxruntime" | "tfjs";
+/** onnxruntime: cpu | webgpu | cuda | tensorrt. tfjs: tensorflow (tfjs-node[-gpu]) | wasm | cpu. */
+export type DeviceName = "cpu" | "webgpu" | "cuda" | "tensorrt" | "tensorflow" | "wasm";
+
+/** Raw outputs of one run, batch-major, shapes as in the model's head (see GridHeadSchema). */
+export interface EngineOutput {
+  /** [batch, rows*cols, classes+1] softmax probabilities, background last. */
+  classes: Float32Array;
+  /** [batch, rows*cols, 4] sigmoid (cx, cy, w, h). */
+  boxes: Float32Array;
+}
+
+export interface InferenceEngine {
+  readonly engine: EngineName;
+  readonly device: DeviceName;
+  readonly metadata: ModelMetadata;
+  /**
+   * Run a batch. `input` is NHWC float32, length batch*height*width*3, exactly what
+   * `preprocess` produces (concatenated for batch > 1).
+   */
+  run(input: Float32Array, batch?: number): Promise<EngineOutput>;
+  dispose(): Promise<void>;
+}
+
+export interface EngineOptions {
+  /** Model directory (contains fovea.json). */
+  modelDir: string;
+  engine?: EngineName | "auto";
+  device?: DeviceName | "auto";
+  /** Intra-op threads (onnxruntime) — default: all cores. */
+  threads?: number;
+}
