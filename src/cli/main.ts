@@ -8,6 +8,8 @@ import { FoveaInputError } from "../core/errors.js";
 import { registerRun } from "./run.js";
 import { registerSynth } from "./synth.js";
 import { registerTrain } from "./train.js";
+import { registerEval } from "./eval.js";
+import { registerExport } from "./export.js";
 import { registerBench } from "./bench.js";
 import { registerRecord } from "./record.js";
 
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerSynth(program);
   registerTrain(program);
+  registerEval(program);
+  registerExport(program);
   registerBench(program);
   registerRecord(program);
   return program;
