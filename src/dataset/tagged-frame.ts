@@ -1,0 +1,39 @@
+/**
+ * The in-memory form of a tagged frame, whatever format it was read from (native, YOLO, COCO).
+ * Readers and writers live beside this file.
+ */
+import type { Box, GroundPoint } from "../core/detection.js";
+
+export interface LabelledObject {
+  /** Class name (one of the dataset's classes). */
+  label: string;
+  /** Normalised image coordinates 0..1. Point features carry a small box around the point. */
+  box: Box;
+  /** Ground position in the robot frame (metres), when known (synthetic or calibrated). */
+  ground?: GroundPoint;
+}
+
+export interface TaggedFrame {
+  /** Image path relative to the dataset root. */
+  image: string;
+  width: number;
+  height: number;
+  objects: LabelledObject[];
+}
+
+export type DatasetFormat = "native" | "yolo" | "coco";
+
+export interface Dataset {
+  /** Absolute dataset root. */
+  root: string;
+  format: DatasetFormat;
+  classes: string[];
+  frames: TaggedFrame[];
+}
+
+/** Incremental writer: frames are added one at a time so big synthetic sets never sit in memory. */
+export interface DatasetWriter {
+  /** `image` is the encoded image (PNG or JPEG); `frame.image` is the relative path to write it to. */
+  add(frame: TaggedFrame, image: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
