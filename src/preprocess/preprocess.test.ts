@@ -1,0 +1,120 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FoveaInputError } from "../core/errors.js";
+import { PreprocessSpecSchema } from "../core/model-metadata.js";
+import { preprocess, type PreprocessParams } from "./preprocess.js";
+
+const SRC_W = 320;
+const SRC_H = 240;
+let dir: string;
+let pngPath: string;
+let rgb: Buffer;
+
+/** A deterministic, non-uniform test image: gradients plus a pseudo-random texture. */
+function makeImage(): Buffer {
+  const buf = Buffer.alloc(SRC_W * SRC_H * 3);
+  let s = 12345;
+  for (let y = 0; y < SRC_H; y++) {
+    for (let x = 0; x < SRC_W; x++) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      const i = (y * SRC_W + x) * 3;
+      buf[i] = (x * 255) / SRC_W;
+      buf[i + 1] = (y * 255) / SRC_H;
+      buf[i + 2] = s & 0xff;
+    }
+  }
+  return buf;
+}
+
+const params: PreprocessParams = {
+  width: 100,
+  height: 100,
+  spec: PreprocessSpecSchema.parse({ kernel: "cubic", mean: [0.5, 0.4, 0.3], std: [0.25, 0.2, 0.3] }),
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "fovea-preprocess-"));
+  rgb = makeImage();
+  pngPath = path.join(dir, "img.png");
+  await sharp(rgb, { raw: { width: SRC_W, height: SRC_H, channels: 3 } }).png().toFile(pngPath);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("preprocess", () => {
+  it("gives the runtime (rgb24 frame) and the training path (file on disk) the same tensor", async () => {
+    const fromFrame = await preprocess({ width: SRC_W, height: SRC_H, encoding: "rgb24", data: rgb }, params);
+    const fromFile = await preprocess({ file: pngPath }, params);
+    const { readFile } = await import("node:fs/promises");
+    const png = await readFile(pngPath);
+    const fromEncoded = await preprocess({ width: SRC_W, height: SRC_H, encoding: "encoded", data: png }, params);
+    expect(fromFrame.tensor.length).toBe(100 * 100 * 3);
+    expect(Array.from(fromFile.tensor)).toEqual(Array.from(fromFrame.tensor));
+    expect(Array.from(fromEncoded.tensor)).toEqual(Array.from(fromFrame.tensor));
+    expect(fromFile.channelMean).toEqual(fromFrame.channelMean);
+  });
+
+  it("matches an independent sharp resize + normalisation, with white balance and stats", async () => {
+    const wb = { r: 1.2, g: 1, b: 0.8 };
+    const { tensor, channelMean } = await preprocess({ file: pngPath }, params, { whiteBalance: wb });
+    const ref = await sharp(pngPath).resize(100, 100, { kernel: "cubic", fit: "fill" }).raw().toBuffer();
+    const gains = [wb.r, wb.g, wb.b];
+    const sums = [0, 0, 0];
+    let maxDiff = 0;
+    for (let i = 0; i < ref.length; i++) {
+      const c = i % 3;
+      const v = Math.min(255, ref[i] * gains[c]);
+      sums[c] += v;
+      const expected = (v / 255 - params.spec.mean[c]) / params.spec.std[c];
+      maxDiff = Math.max(maxDiff, Math.abs(expected - tensor[i]));
+    }
+    expect(maxDiff).toBeLessThan(1e-5);
+    for (let c = 0; c < 3; c++) expect(channelMean[c]).toBeCloseTo(sums[c] / 10000, 6);
+    // The red gain saturates some pixels; the blue gain darkens: the statistics must move.
+    const plain = await preprocess({ file: pngPath }, params);
+    expect(channelMean[2]).toBeLessThan(plain.channelMean[2]);
+  });
+
+  it("ignores white balance when the model was trained without it", async () => {
+    const noWb = { ...params, spec: { ...params.spec, whiteBalance: false } };
+    const a = await preprocess({ file: pngPath }, noWb, { whiteBalance: { r: 2, g: 2, b: 2 } });
+    const b = await preprocess({ file: pngPath }, noWb);
+    expect(Array.from(a.tensor)).toEqual(Array.from(b.tensor));
+  });
+
+  it("writes into the caller's buffer and returns it", async () => {
+    const out = new Float32Array(100 * 100 * 3 + 7).fill(Number.NaN);
+    const { tensor } = await preprocess({ file: pngPath }, params, { out });
+    expect(tensor).toBe(out);
+    expect(Number.isNaN(out[0])).toBe(false);
+    expect(Number.isNaN(out[100 * 100 * 3])).toBe(true);
+  });
+
+  it("turns greyscale images into three equal channels", async () => {
+    const grey = path.join(dir, "grey.png");
+    await sharp(rgb, { raw: { width: SRC_W, height: SRC_H, channels: 3 } }).greyscale().png().toFile(grey);
+    const flat = { ...params, spec: PreprocessSpecSchema.parse({}) };
+    const { tensor } = await preprocess({ file: grey }, flat);
+    let unequal = 0;
+    for (let i = 0; i < tensor.length; i += 3) if (tensor[i + 1] !== tensor[i] || tensor[i + 2] !== tensor[i]) unequal++;
+    expect(unequal).toBe(0);
+    expect(new Set(tensor).size).toBeGreaterThan(10);
+  });
+
+  it("names the frame or file and what was expected on bad input", async () => {
+    await expect(
+      preprocess({ width: 10, height: 10, encoding: "rgb24", data: Buffer.alloc(299), origin: "camera:/dev/video9" }, params),
+    ).rejects.toThrow(new FoveaInputError("camera:/dev/video9", "expected 300 bytes of rgb24 for 10x10, got 299"));
+    const junk = path.join(dir, "junk.jpg");
+    await writeFile(junk, "not an image");
+    const err = await preprocess({ file: junk }, params).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FoveaInputError);
+    expect((err as FoveaInputError).where).toBe(junk);
+    await expect(preprocess({ file: pngPath }, params, { out: new Float32Array(10) })).rejects.toThrow(RangeError);
+    await expect(preprocess({ file: pngPath }, params, { whiteBalance: { r: 0, g: 1, b: 1 } })).rejects.toThrow(/whiteBalance\.r/);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The one preprocessing function of fovea: the runtime calls it on every frame and training
+ * calls it on every tagged image, so a model always sees pixels prepared exactly as it was
+ * trained with (parameters from the model's metadata).
+ *
+ * pixels (rgb24 or encoded) -> sharp resize (metadata kernel, fit=fill) -> raw RGB bytes
+ * -> white-balance gains -> /255 -> (x - mean) / std -> Float32Array NHWC.
+ */
+import sharp from "sharp";
+import { FoveaInputError } from "../core/errors.js";
+import type { Frame } from "../core/frame.js";
+import type { ModelMetadata, PreprocessSpec } from "../core/model-metadata.js";
+
+/** Per-channel gains from the camera calibration, applied to 0..255 RGB before normalisation. */
+export interface WhiteBalanceGains {
+  r: number;
+  g: number;
+  b: number;
+}
+
+/** What preprocessing needs to know about the model (derive it with `preprocessParams`). */
+export interface PreprocessParams {
+  /** Model input width in pixels. */
+  width: number;
+  /** Model input height in pixels. */
+  height: number;
+  spec: PreprocessSpec;
+}
+
+/**
+ * An image to preprocess: a frame as sources deliver it (rgb24 or encoded), or an image file on
+ * disk (the training path reads tagged images this way).
+ */
+export type PreprocessInput = Pick<Frame, "width" | "height" | "encoding" | "data" | "origin"> | { file: string };
+
+export interface PreprocessOptions {
+  /**
+   * White-balance gains (from calibration). Used only when the model's `preprocess.whiteBalance`
+   * is true; omitted means gains of 1.
+   */
+  whiteBalance?: WhiteBalanceGains;
+  /**
+   * Tensor to write into (length >= width*height*3), so the frame loop allocates nothing per frame.
+   * Training passes a slice of its batch buffer here.
+   */
+  out?: Float32Array;
+}
+
+export interface PreprocessResult {
+  /** NHWC float32 tensor of one image (`out` when given). */
+  tensor: Float32Array;
+  /**
+   * Per-channel mean (R, G, B) of the resized, white-balanced image in 0..255 — cheap image
+   * statistics the runtime compares with the model's augmentation envelope (`meanRange`).
+   */
+  channelMean: [number, number, number];
+}
+
+/** Preprocessing parameters of a model. */
+export function preprocessParams(metadata: ModelMetadata): PreprocessParams {
+  return { width: metadata.input.width, height: metadata.input.height, spec: metadata.preprocess };
+}
+
+function describeInput(input: PreprocessInput): string {
+  return "file" in input ? input.file : (input.origin ?? "frame");
+}
+
+function openImage(input: PreprocessInput): sharp.Sharp {
+  if ("file" in input) return sharp(input.file);
+  if (input.encoding === "encoded") return sharp(input.data);
+  const expected = input.width * input.height * 3;
+  if (!Number.isInteger(input.width) || !Number.isInteger(input.height) || input.width <= 0 || input.height <= 0) {
+    throw new FoveaInputError(describeInput(input), `expected a positive integer frame size, got ${input.width}x${input.height}`);
+  }
+  if (input.data.length !== expected) {
+    throw new FoveaInputError(
+      describeInput(input),
+      `expected ${expected} bytes of rgb24 for ${input.width}x${input.height}, got ${input.data.length}`,
+    );
+  }
+  return sharp(input.data, { raw: { width: input.width, height: input.height, channels: 3 } });
+}
+
+/**
+ * Resize the image to the model input and return its raw RGB bytes (width*height*3). Exposed so
+ * tests and tools can inspect exactly the pixels the network sees before normalisation.
+ */
+export async function resizeToInput(input: PreprocessInput, params: PreprocessParams): Promise<Buffer> {
+  let result: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    result = await openImage(input)
+      // Greyscale or alpha inputs become plain 3-channel sRGB so the tensor layout never varies.
+      .removeAlpha()
+      .toColourspace("srgb")
+      .resize(params.width, params.height, { kernel: params.spec.kernel, fit: params.spec.fit })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    if (err instanceof FoveaInputError) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new FoveaInputError(describeInput(input), `expected an image sharp can decode (JPEG, PNG, WebP, ...): ${reason}`, {
+      cause: err,
+    });
+  }
+  if (result.info.channels !== 3 || result.data.length !== params.width * params.height * 3) {
+    throw new FoveaInputError(describeInput(input), `expected 3-channel RGB after decoding, got ${result.info.channels} channels`);
+  }
+  return result.data;
+}
+
+/**
+ * Preprocess one image into the model's NHWC float32 input tensor.
+ * Throws FoveaInputError naming the frame origin/file when the pixels are not what was expected.
+ */
+export async function preprocess(
+  input: PreprocessInput,
+  params: PreprocessParams,
+  options: PreprocessOptions = {},
+): Promise<PreprocessResult> {
+  const n = params.width * params.height * 3;
+  if (options.out && options.out.length < n) {
+    throw new RangeError(`out: expected a Float32Array of at least ${n} elements, got ${options.out.length}`);
+  }
+  const rgb = await resizeToInput(input, params);
+  const tensor = options.out ?? new Float32Array(n);
+  const channelMean = normalise(rgb, tensor, params.spec, options.whiteBalance);
+  return { tensor, channelMean };
+}
+
+/**
+ * Raw RGB bytes -> normalised float tensor, returning the per-channel mean. Hand-written: sharp's
+ * `linear()` works in 8-bit output and cannot produce float tensors; one pass over 30k values.
+ */
+export function normalise(
+  rgb: Uint8Array,
+  out: Float32Array,
+  spec: PreprocessSpec,
+  whiteBalance?: WhiteBalanceGains,
+): [number, number, number] {
+  const wb = spec.whiteBalance && whiteBalance ? [whiteBalance.r, whiteBalance.g, whiteBalance.b] : [1, 1, 1];
+  for (const [i, g] of wb.entries()) {
+    if (!Number.isFinite(g) || g <= 0) throw new RangeError(`whiteBalance.${"rgb"[i]}: expected a positive gain, got ${g}`);
+  }
+  const applyWb = wb[0] !== 1 || wb[1] !== 1 || wb[2] !== 1;
+  // Fold /255, mean and std into one multiply-add per channel.
+  const scale = [0, 1, 2].map((c) => 1 / (255 * spec.std[c]));
+  const offset = [0, 1, 2].map((c) => -spec.mean[c] / spec.std[c]);
+  const sums = [0, 0, 0];
+  for (let i = 0; i < rgb.length; i += 3) {
+    for (let c = 0; c < 3; c++) {
+      let v = rgb[i + c];
+      // A camera's gain saturates at full scale; clamping keeps the tensor in the range the
+      // network was trained on.
+      if (applyWb) v = Math.min(255, v * wb[c]);
+      sums[c] += v;
+      out[i + c] = v * scale[c] + offset[c];
+    }
+  }
+  const pixels = rgb.length / 3;
+  return [sums[0] / pixels, sums[1] / pixels, sums[2] / pixels];
+}
