@@ -1,0 +1,84 @@
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
+
+/** Deterministic values in [-1, 1) so both backends see identical inputs. */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+interface Case {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  stride: number;
+  pad: "valid" | "same";
+}
+
+/** Gradients of sum(conv2d(x, w) * r) w.r.t. x and w on the given backend. */
+async function gradients(backend: string, c: Case): Promise<{ dx: Float32Array; dw: Float32Array }> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(c.x.reduce((a, b) => a * b), 1), c.x);
+    const w = tf.tensor4d(values(c.filter.reduce((a, b) => a * b), 2), c.filter);
+    const y = tf.conv2d(x, w, c.stride, c.pad);
+    const r = tf.tensor(values(y.size, 3), y.shape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r)))([x, w]);
+    return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+  });
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+const cases: Case[] = [];
+for (const pad of ["valid", "same"] as const) {
+  for (const [ci, co] of [[1, 1], [3, 8], [8, 5], [16, 32]]) {
+    cases.push({ x: [2, 9, 11, ci], filter: [3, 3, ci, co], stride: 1, pad });
+  }
+  cases.push({ x: [3, 12, 10, 4], filter: [5, 3, 4, 6], stride: 1, pad });
+  // Strided: the filter gradient uses dilation = stride; the input gradient falls back to stock.
+  cases.push({ x: [2, 11, 10, 3], filter: [3, 3, 3, 4], stride: 2, pad });
+}
+
+describe("wasm conv gradient kernels match the cpu backend", () => {
+  beforeAll(async () => {
+    registerWasmGradientKernels();
+    await tf.setBackend("wasm");
+  });
+
+  it("are registered on wasm", () => {
+    expect(tf.getKernel(tf.Conv2DBackpropFilter, "wasm")).toBeDefined();
+    expect(tf.getKernel(tf.Conv2DBackpropInput, "wasm")).toBeDefined();
+  });
+
+  it.each(cases)("x $x filter $filter stride $stride $pad", async (c) => {
+    const cpu = await gradients("cpu", c);
+    const wasm = await gradients("wasm", c);
+    const tolerance = 1e-4 * Math.max(1, c.x[0] * c.x[1] * c.x[2] * c.filter[3] / 64);
+    expect(maxAbsDiff(cpu.dw, wasm.dw)).toBeLessThan(tolerance);
+    expect(maxAbsDiff(cpu.dx, wasm.dx)).toBeLessThan(tolerance);
+    // Guards against both being zero (a test that cannot fail).
+    expect(Math.max(...wasm.dw.map(Math.abs))).toBeGreaterThan(0.1);
+  });
+
+  it("leaks no tensors", async () => {
+    await tf.setBackend("wasm");
+    const c = cases[1];
+    await gradients("wasm", c);
+    // Kernel intermediates live only in the backend, so count its data ids, not engine tensors.
+    const before = tf.backend().numDataIds();
+    await gradients("wasm", c);
+    expect(tf.backend().numDataIds()).toBe(before);
+  });
+});
