@@ -6,7 +6,7 @@
  * pixels (rgb24 or encoded) -> sharp resize (metadata kernel, fit=fill) -> raw RGB bytes
  * -> white-balance gains -> /255 -> (x - mean) / std -> Float32Array NHWC.
  */
-import sharp from "sharp";
+import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import type { ModelMetadata, PreprocessSpec } from "../core/model-metadata.js";
@@ -65,7 +65,7 @@ function describeInput(input: PreprocessInput): string {
   return "file" in input ? input.file : (input.origin ?? "frame");
 }
 
-function openImage(input: PreprocessInput): sharp.Sharp {
+function openImage(input: PreprocessInput): Sharp {
   if ("file" in input) return sharp(input.file);
   if (input.encoding === "encoded") return sharp(input.data);
   const expected = input.width * input.height * 3;
@@ -86,7 +86,7 @@ function openImage(input: PreprocessInput): sharp.Sharp {
  * tests and tools can inspect exactly the pixels the network sees before normalisation.
  */
 export async function resizeToInput(input: PreprocessInput, params: PreprocessParams): Promise<Buffer> {
-  let result: { data: Buffer; info: sharp.OutputInfo };
+  let result: { data: Buffer; info: OutputInfo };
   try {
     result = await openImage(input)
       // Greyscale or alpha inputs become plain 3-channel sRGB so the tensor layout never varies.
