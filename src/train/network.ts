@@ -1,0 +1,113 @@
+/**
+ * The fovea network, built as a TensorFlow.js LayersModel from a model's metadata.
+ *
+ *   input [N, H, W, 3]
+ *   -> for each f in architecture.convFilters: conv kxk (f filters) -> ReLU -> 2x2 max-pool
+ *   -> flatten -> for each d in architecture.dense: dropout (training) -> dense d -> ReLU
+ *   -> dropout (training) -> grid head:
+ *        `classes` [N, rows*cols, C+1]  softmax over the classes + background (background LAST)
+ *        `boxes`   [N, rows*cols, 4]    sigmoid (cx, cy offset within the cell, w, h of the image)
+ *
+ * The ONNX exporter (src/train/onnx/) walks the layers by the names given here.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { DEFAULT_CLASSES } from "../core/detection.js";
+import { ModelMetadataSchema, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
+
+/** Layer names the exporter relies on. */
+export const LAYER_NAMES = {
+  conv: (i: number) => `conv${i + 1}`,
+  pool: (i: number) => `pool${i + 1}`,
+  dense: (i: number) => `dense${i + 1}`,
+  classesLogits: "classes_logits",
+  classesReshape: "classes_reshape",
+  boxesDense: "boxes_dense",
+} as const;
+
+/** The seed network's conv filters: first conv 3x3x3x32 = 896 weights, flatten 4*4*128 = 2048. */
+export const DEFAULT_CONV_FILTERS = [32, 32, 64, 128];
+
+/**
+ * Metadata of a default fovea model (100x100x3 input, seed architecture, 10x10 grid head,
+ * DEFAULT_CLASSES). `overrides` are merged at the top level and validated.
+ */
+export function defaultMetadata(overrides: Partial<ModelMetadataInput> = {}): ModelMetadata {
+  const base: ModelMetadataInput = {
+    format: "fovea-model",
+    formatVersion: 1,
+    id: "fovea-default",
+    trained: false,
+    description: "",
+    classes: [...DEFAULT_CLASSES],
+    input: { width: 100, height: 100, channels: 3, name: "input" },
+    preprocess: { kernel: "linear", fit: "fill", mean: [0, 0, 0], std: [1, 1, 1], whiteBalance: true },
+    architecture: { convFilters: [...DEFAULT_CONV_FILTERS], kernelSize: 3, padding: "valid", dense: [512], dropout: 0.3 },
+    head: { kind: "grid", rows: 10, cols: 10, classesOutput: "classes", boxesOutput: "boxes" },
+    decode: { scoreThreshold: 0.5, nmsIou: 0.3, maxDetections: 64 },
+    augmentation: {},
+    files: { onnx: "model.onnx", tfjs: "tfjs/model.json" },
+  };
+  return ModelMetadataSchema.parse({ ...base, ...overrides });
+}
+
+/** Spatial size after the conv/pool blocks, and the flatten length; throws if the input is too small. */
+export function featureShape(meta: ModelMetadata): { height: number; width: number; channels: number; flatten: number } {
+  const { kernelSize, padding, convFilters } = meta.architecture;
+  let h = meta.input.height;
+  let w = meta.input.width;
+  for (const [i, f] of convFilters.entries()) {
+    if (padding === "valid") {
+      h -= kernelSize - 1;
+      w -= kernelSize - 1;
+    }
+    h = Math.floor(h / 2);
+    w = Math.floor(w / 2);
+    if (h < 1 || w < 1) {
+      throw new RangeError(`meta.architecture.convFilters: block ${i + 1} (${f} filters) leaves no pixels of the ${meta.input.width}x${meta.input.height} input`);
+    }
+  }
+  const channels = convFilters[convFilters.length - 1];
+  return { height: h, width: w, channels, flatten: h * w * channels };
+}
+
+export interface BuildNetworkOptions {
+  /** Seed of the weight initialisers, for reproducible stand-in models and tests. */
+  seed?: number;
+}
+
+/** Build the (untrained) LayersModel for `meta`. Uses the active tfjs backend. */
+export function buildNetwork(meta: ModelMetadata, options: BuildNetworkOptions = {}): tf.LayersModel {
+  featureShape(meta); // validates the architecture fits the input
+  let seed = options.seed;
+  // Each layer gets its own seed: one shared seed would give identical-looking kernels.
+  const init = () => (seed === undefined ? "glorotUniform" : tf.initializers.glorotUniform({ seed: seed++ }));
+  const { architecture: arch, head } = meta;
+  const cells = head.rows * head.cols;
+  const classes = meta.classes.length + 1;
+
+  const input = tf.input({ shape: [meta.input.height, meta.input.width, 3], name: meta.input.name });
+  let x: tf.SymbolicTensor = input;
+  arch.convFilters.forEach((filters, i) => {
+    x = tf.layers
+      .conv2d({ filters, kernelSize: arch.kernelSize, padding: arch.padding, activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.conv(i) })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "valid", name: LAYER_NAMES.pool(i) }).apply(x) as tf.SymbolicTensor;
+  });
+  x = tf.layers.flatten({ name: "flatten" }).apply(x) as tf.SymbolicTensor;
+  arch.dense.forEach((units, i) => {
+    if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: `dropout${i + 1}` }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.dense({ units, activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.dense(i) }).apply(x) as tf.SymbolicTensor;
+  });
+  if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: "dropout_head" }).apply(x) as tf.SymbolicTensor;
+
+  let cls = tf.layers.dense({ units: cells * classes, kernelInitializer: init(), name: LAYER_NAMES.classesLogits }).apply(x) as tf.SymbolicTensor;
+  cls = tf.layers.reshape({ targetShape: [cells, classes], name: LAYER_NAMES.classesReshape }).apply(cls) as tf.SymbolicTensor;
+  cls = tf.layers.softmax({ axis: -1, name: head.classesOutput }).apply(cls) as tf.SymbolicTensor;
+
+  let box = tf.layers
+    .dense({ units: cells * 4, activation: "sigmoid", kernelInitializer: init(), name: LAYER_NAMES.boxesDense })
+    .apply(x) as tf.SymbolicTensor;
+  box = tf.layers.reshape({ targetShape: [cells, 4], name: head.boxesOutput }).apply(box) as tf.SymbolicTensor;
+
+  return tf.model({ inputs: input, outputs: [cls, box], name: meta.id.replace(/[^A-Za-z0-9_]/g, "_") });
+}

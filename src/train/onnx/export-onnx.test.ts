@@ -1,0 +1,84 @@
+import type * as tfjs from "@tensorflow/tfjs";
+import * as ort from "onnxruntime-node";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initTfjs } from "../../engine/tfjs-backend.js";
+import { buildNetwork, defaultMetadata } from "../network.js";
+import { exportOnnx, ONNX_OPSET } from "./export-onnx.js";
+import { readOnnxSignature } from "./onnx-proto.js";
+
+function randomInput(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32;
+  }
+  return a;
+}
+
+async function compare(meta: ReturnType<typeof defaultMetadata>, batch: number, seed: number) {
+  const { tf } = await initTfjs("wasm");
+  const model = buildNetwork(meta, { seed });
+  const bytes = exportOnnx(model, meta);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
+  const n = meta.input.height * meta.input.width * 3;
+  const input = randomInput(batch * n, seed);
+  const out = await session.run({ [meta.input.name]: new ort.Tensor("float32", input, [batch, meta.input.height, meta.input.width, 3]) });
+  const [cls, box] = tf.tidy(() => (model.predict(tf.tensor4d(input, [batch, meta.input.height, meta.input.width, 3])) as tfjs.Tensor[]).map((t) => t.dataSync()));
+  model.dispose();
+  await session.release();
+  const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    expect(a.length).toBe(b.length);
+    let m = 0;
+    for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+    return m;
+  };
+  return { classes: out[meta.head.classesOutput], boxes: out[meta.head.boxesOutput], clsDiff: diff(out.classes.data as Float32Array, cls), boxDiff: diff(out.boxes.data as Float32Array, box), bytes };
+}
+
+describe("exportOnnx", () => {
+  beforeAll(async () => {
+    await initTfjs("wasm");
+  });
+
+  it("writes a graph onnxruntime runs with the LayersModel's outputs (default network, batch 2)", async () => {
+    const meta = defaultMetadata();
+    const r = await compare(meta, 2, 7);
+    expect(r.classes.dims).toEqual([2, 100, 9]);
+    expect(r.boxes.dims).toEqual([2, 100, 4]);
+    expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+    // Non-trivial outputs: the scores differ between cells, so a wrong flatten order would show.
+    const scores = r.classes.data as Float32Array;
+    expect(Math.max(...scores) - Math.min(...scores)).toBeGreaterThan(0.01);
+    const sig = readOnnxSignature(r.bytes);
+    expect(sig.opsetVersion).toBe(ONNX_OPSET);
+    expect(sig.inputs).toEqual([{ name: "input", elemType: 1, shape: ["N", 100, 100, 3] }]);
+    expect(sig.outputs.map((o) => [o.name, o.shape])).toEqual([
+      ["classes", ["N", 100, 9]],
+      ["boxes", ["N", 100, 4]],
+    ]);
+  });
+
+  it("handles same padding, other grids, input sizes and dense stacks", async () => {
+    const meta = defaultMetadata({
+      id: "variant",
+      classes: ["ball", "robot"],
+      input: { width: 64, height: 48, channels: 3, name: "image" },
+      architecture: { convFilters: [8, 16], kernelSize: 3, padding: "same", dense: [32, 16], dropout: 0.5 },
+      head: { kind: "grid", rows: 3, cols: 4, classesOutput: "classes", boxesOutput: "boxes" },
+    });
+    const r = await compare(meta, 1, 3);
+    expect(r.classes.dims).toEqual([1, 12, 3]);
+    expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("names the layer when the model does not match the metadata", async () => {
+    await initTfjs("wasm");
+    const model = buildNetwork(defaultMetadata());
+    const other = defaultMetadata({ architecture: { convFilters: [32, 32, 64, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 } });
+    expect(() => exportOnnx(model, other)).toThrow(/layer 'conv4' has kernel shape \[3,3,64,128\]/);
+    model.dispose();
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * LayersModel (built by src/train/network.ts) -> ONNX ModelProto bytes, hand-built with protobufjs.
+ *
+ * Hand-written because no npm package converts tfjs LayersModels to ONNX (tf2onnx is Python and
+ * needs a TensorFlow SavedModel). The graph mirrors the network layer by layer:
+ *
+ *   input NHWC -> Transpose(0,3,1,2) -> [Conv -> Relu -> MaxPool] x blocks
+ *   -> Transpose(0,2,3,1) back to NHWC so Flatten orders features exactly as tfjs does
+ *   -> [Gemm -> Relu] x dense -> Gemm -> Reshape [-1, cells, C+1] -> Softmax(-1)   = classes
+ *                             -> Gemm -> Sigmoid -> Reshape [-1, cells, 4]          = boxes
+ *
+ * Batch dimension is symbolic (`N`); weights are float32 initializers (tfjs conv kernels HWIO are
+ * transposed to ONNX OIHW; dense kernels [in, out] are Gemm's B as they are).
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { ModelMetadata } from "../../core/model-metadata.js";
+import { LAYER_NAMES, featureShape } from "../network.js";
+import { ModelProto, OnnxAttributeType, OnnxDataType } from "./onnx-proto.js";
+
+/** Default-domain opset the graph is written against (Softmax on a single axis needs >= 13). */
+export const ONNX_OPSET = 13;
+/** IR version 7 is what opset 13 was released with; every onnxruntime since 1.6 reads it. */
+export const ONNX_IR_VERSION = 7;
+
+type Attribute = { name: string; type: number; i?: number; ints?: number[]; f?: number };
+type Node = { opType: string; name: string; input: string[]; output: string[]; attribute?: Attribute[] };
+type Initializer = { name: string; dims: number[]; dataType: number; rawData: Uint8Array };
+
+const intAttr = (name: string, i: number): Attribute => ({ name, type: OnnxAttributeType.INT, i });
+const intsAttr = (name: string, ints: number[]): Attribute => ({ name, type: OnnxAttributeType.INTS, ints });
+
+function floatInit(name: string, dims: number[], data: Float32Array): Initializer {
+  return { name, dims, dataType: OnnxDataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+function int64Init(name: string, values: number[]): Initializer {
+  // raw_data is little-endian per the ONNX spec; BigInt64Array is host order, so write explicitly.
+  const buf = Buffer.alloc(values.length * 8);
+  values.forEach((v, i) => buf.writeBigInt64LE(BigInt(v), i * 8));
+  return { name, dims: [values.length], dataType: OnnxDataType.INT64, rawData: buf };
+}
+
+function tensorValueInfo(name: string, shape: Array<number | string>) {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: OnnxDataType.FLOAT,
+        shape: { dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}
+
+function layerWeights(model: tf.LayersModel, name: string): { kernel: Float32Array; kernelShape: number[]; bias: Float32Array } {
+  let layer: tf.layers.Layer;
+  try {
+    layer = model.getLayer(name);
+  } catch {
+    throw new RangeError(`model: expected a layer named '${name}' (a network built by buildNetwork), found ${model.layers.map((l) => l.name).join(", ")}`);
+  }
+  const [k, b] = layer.getWeights();
+  if (!k || !b) throw new RangeError(`model: layer '${name}' has no kernel and bias`);
+  return { kernel: k.dataSync() as Float32Array, kernelShape: k.shape, bias: b.dataSync() as Float32Array };
+}
+
+/** HWIO (tfjs conv2d kernel) -> OIHW (ONNX Conv weight). */
+function hwioToOihw(k: Float32Array, [h, w, i, o]: number[]): Float32Array {
+  const out = new Float32Array(k.length);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let ci = 0; ci < i; ci++)
+        for (let co = 0; co < o; co++) out[((co * i + ci) * h + y) * w + x] = k[((y * w + x) * i + ci) * o + co];
+  return out;
+}
+
+function expectShape(name: string, actual: number[], expected: number[]): void {
+  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+    throw new RangeError(`model: layer '${name}' has kernel shape [${actual}], metadata implies [${expected}]`);
+  }
+}
+
+/**
+ * Convert a network built by `buildNetwork(meta)` (and possibly trained) into ONNX model bytes.
+ * Throws RangeError naming the layer when the model does not match the metadata's architecture.
+ */
+export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata): Uint8Array {
+  const arch = meta.architecture;
+  const cells = meta.head.rows * meta.head.cols;
+  const numClasses = meta.classes.length + 1;
+  const nodes: Node[] = [];
+  const inits: Initializer[] = [];
+  const k = arch.kernelSize;
+
+  nodes.push({ opType: "Transpose", name: "to_nchw", input: [meta.input.name], output: ["x_nchw"], attribute: [intsAttr("perm", [0, 3, 1, 2])] });
+  let x = "x_nchw";
+  let inChannels = 3;
+  // tfjs `same` padding puts the odd pixel at the end; ONNX pads are [top, left, bottom, right].
+  const begin = arch.padding === "same" ? Math.floor((k - 1) / 2) : 0;
+  const end = arch.padding === "same" ? k - 1 - begin : 0;
+  arch.convFilters.forEach((filters, i) => {
+    const name = LAYER_NAMES.conv(i);
+    const w = layerWeights(model, name);
+    expectShape(name, w.kernelShape, [k, k, inChannels, filters]);
+    inits.push(floatInit(`${name}.weight`, [filters, inChannels, k, k], hwioToOihw(w.kernel, w.kernelShape)));
+    inits.push(floatInit(`${name}.bias`, [filters], w.bias));
+    nodes.push({
+      opType: "Conv",
+      name,
+      input: [x, `${name}.weight`, `${name}.bias`],
+      output: [`${name}.out`],
+      attribute: [intsAttr("kernel_shape", [k, k]), intsAttr("pads", [begin, begin, end, end]), intsAttr("strides", [1, 1])],
+    });
+    nodes.push({ opType: "Relu", name: `${name}.relu`, input: [`${name}.out`], output: [`${name}.relu`] });
+    const pool = LAYER_NAMES.pool(i);
+    nodes.push({
+      opType: "MaxPool",
+      name: pool,
+      input: [`${name}.relu`],
+      output: [`${pool}.out`],
+      attribute: [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])],
+    });
+    x = `${pool}.out`;
+    inChannels = filters;
+  });
+  nodes.push({ opType: "Transpose", name: "to_nhwc", input: [x], output: ["features_nhwc"], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
+  nodes.push({ opType: "Flatten", name: "flatten", input: ["features_nhwc"], output: ["flatten.out"], attribute: [intAttr("axis", 1)] });
+  x = "flatten.out";
+  let features = featureShape(meta).flatten;
+
+  const gemm = (name: string, units: number, input: string, output: string) => {
+    const w = layerWeights(model, name);
+    expectShape(name, w.kernelShape, [features, units]);
+    inits.push(floatInit(`${name}.weight`, [features, units], w.kernel));
+    inits.push(floatInit(`${name}.bias`, [units], w.bias));
+    nodes.push({ opType: "Gemm", name, input: [input, `${name}.weight`, `${name}.bias`], output: [output] });
+  };
+  arch.dense.forEach((units, i) => {
+    const name = LAYER_NAMES.dense(i);
+    gemm(name, units, x, `${name}.out`);
+    nodes.push({ opType: "Relu", name: `${name}.relu`, input: [`${name}.out`], output: [`${name}.relu`] });
+    x = `${name}.relu`;
+    features = units;
+  });
+
+  gemm(LAYER_NAMES.classesLogits, cells * numClasses, x, "classes.logits");
+  inits.push(int64Init("classes.shape", [-1, cells, numClasses]));
+  nodes.push({ opType: "Reshape", name: "classes.reshape", input: ["classes.logits", "classes.shape"], output: ["classes.grid"] });
+  nodes.push({ opType: "Softmax", name: "classes.softmax", input: ["classes.grid"], output: [meta.head.classesOutput], attribute: [intAttr("axis", -1)] });
+
+  gemm(LAYER_NAMES.boxesDense, cells * 4, x, "boxes.logits");
+  nodes.push({ opType: "Sigmoid", name: "boxes.sigmoid", input: ["boxes.logits"], output: ["boxes.flat"] });
+  inits.push(int64Init("boxes.shape", [-1, cells, 4]));
+  nodes.push({ opType: "Reshape", name: "boxes.reshape", input: ["boxes.flat", "boxes.shape"], output: [meta.head.boxesOutput] });
+
+  const message = ModelProto.fromObject({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: "", version: ONNX_OPSET }],
+    producerName: "fovea",
+    producerVersion: "1",
+    docString: `${meta.id}: ${meta.description}`.slice(0, 1000),
+    graph: {
+      name: meta.id,
+      node: nodes,
+      initializer: inits,
+      input: [tensorValueInfo(meta.input.name, ["N", meta.input.height, meta.input.width, 3])],
+      output: [
+        tensorValueInfo(meta.head.classesOutput, ["N", cells, numClasses]),
+        tensorValueInfo(meta.head.boxesOutput, ["N", cells, 4]),
+      ],
+    },
+    metadataProps: [
+      { key: "fovea.id", value: meta.id },
+      { key: "fovea.trained", value: String(meta.trained) },
+      { key: "fovea.classes", value: JSON.stringify(meta.classes) },
+    ],
+  });
+  return ModelProto.encode(message).finish();
+}
