@@ -105,9 +105,9 @@ export class DetectionPublisher {
 
   private start(topic: VisionTopic, payload: Uint8Array): void {
     this.counters.sent++;
-    const p = this.socket.send([topic, payload]).then(
-      () => this.finish(p),
-      (err: Error) => {
+    const p: Promise<void> = this.socket.send([topic, payload]).then(
+      (): void => this.finish(p),
+      (err: Error): void => {
         this.counters.sent--;
         this.counters.dropped++;
         this.counters.lastError = `send on ${this.endpoint}: ${err.message}`;
