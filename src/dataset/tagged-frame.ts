@@ -23,12 +23,20 @@ export interface TaggedFrame {
 
 export type DatasetFormat = "native" | "yolo" | "coco";
 
+/** Every on-disk format, in the order `readDataset` tries them when auto-detecting. */
+export const DATASET_FORMATS: readonly DatasetFormat[] = ["native", "yolo", "coco"];
+
 export interface Dataset {
   /** Absolute dataset root. */
   root: string;
   format: DatasetFormat;
   classes: string[];
   frames: TaggedFrame[];
+  /**
+   * Absolute path of the camera calibration the ground positions refer to, when the dataset
+   * names one (native manifest, COCO `info.calibration`). YOLO cannot carry it.
+   */
+  calibration?: string;
 }
 
 /** Incremental writer: frames are added one at a time so big synthetic sets never sit in memory. */

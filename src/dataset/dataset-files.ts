@@ -1,0 +1,72 @@
+/**
+ * File-system conventions shared by the dataset readers and writers: which files are images,
+ * how a dataset's files are listed, and where a writer may put a frame's files.
+ */
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+/** Image files the readers recognise (what sharp decodes). Lower-case, with the dot. */
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"]);
+
+export function isImagePath(p: string): boolean {
+  return IMAGE_EXTENSIONS.has(path.extname(p).toLowerCase());
+}
+
+/** Replace a path's extension (`images/a.png` -> `images/a.txt`). */
+export function withExtension(p: string, ext: string): string {
+  const parsed = path.posix.parse(p);
+  return path.posix.join(parsed.dir, parsed.name + ext);
+}
+
+/**
+ * All regular files below `root`, as sorted POSIX paths relative to it. Hidden entries
+ * (`.git`, `.DS_Store`) are not part of a dataset and are left out.
+ */
+export async function listDatasetFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files: string[] = [];
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const rel = path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/");
+    if (rel.split("/").some((part) => part.startsWith("."))) continue;
+    files.push(rel);
+  }
+  return files.sort();
+}
+
+/**
+ * Check a frame's relative image path before a writer touches the disk: it must stay inside the
+ * dataset root and name an image file.
+ */
+export function checkRelativeImagePath(image: unknown, where: string): string {
+  if (typeof image !== "string" || image.length === 0) throw new TypeError(`${where}: expected a non-empty relative path, got ${JSON.stringify(image)}`);
+  const norm = path.posix.normalize(image.split(path.sep).join("/"));
+  if (path.posix.isAbsolute(norm) || norm === ".." || norm.startsWith("../")) {
+    throw new RangeError(`${where}: expected a path inside the dataset root, got '${image}'`);
+  }
+  if (!isImagePath(norm)) {
+    throw new RangeError(`${where}: expected an image file name ending in ${[...IMAGE_EXTENSIONS].join(", ")}, got '${image}'`);
+  }
+  return norm;
+}
+
+/** Write a file below `root`, creating its folders. */
+export async function writeDatasetFile(root: string, rel: string, data: Buffer | string): Promise<void> {
+  const abs = path.join(root, rel);
+  await mkdir(path.dirname(abs), { recursive: true });
+  await writeFile(abs, data);
+}
+
+/**
+ * Prepare an output folder: create it, and refuse to mix a new dataset into an old one unless
+ * `overwrite` is set — then only the paths a writer owns (`owned`) are removed, nothing else.
+ */
+export async function prepareOutputDir(root: string, owned: readonly string[], overwrite: boolean): Promise<void> {
+  await mkdir(root, { recursive: true });
+  const present = (await readdir(root)).filter((n) => !n.startsWith("."));
+  if (present.length === 0) return;
+  if (!overwrite) {
+    throw new RangeError(`dir: '${root}' is not empty (${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); choose a new folder or pass overwrite: true`);
+  }
+  for (const name of owned) await rm(path.join(root, name), { recursive: true, force: true });
+}

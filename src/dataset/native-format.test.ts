@@ -1,0 +1,120 @@
+import { readFile, writeFile, unlink } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FoveaInputError } from "../core/errors.js";
+import { openDatasetWriter } from "./open-dataset-writer.js";
+import { readDataset } from "./read-dataset.js";
+import type { TaggedFrame } from "./tagged-frame.js";
+import { pngImage, tempDir } from "./test-helpers.js";
+
+const CLASSES = ["ball", "goal_post", "L_crossing"];
+const FRAMES: TaggedFrame[] = [
+  {
+    image: "images/000000.png",
+    width: 64,
+    height: 48,
+    objects: [
+      { label: "ball", box: { xMin: 0.1, yMin: 0.2, xMax: 0.3, yMax: 0.45 }, ground: { x: 2.5, y: -0.25 } },
+      { label: "L_crossing", box: { xMin: 0.6, yMin: 0.7, xMax: 0.62, yMax: 0.73 } },
+    ],
+  },
+  { image: "images/000001.png", width: 64, height: 48, objects: [] },
+];
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir("native")));
+afterEach(() => cleanup());
+
+async function writeNative(root: string, options = {}): Promise<void> {
+  const w = await openDatasetWriter(root, "native", CLASSES, options);
+  for (const f of FRAMES) await w.add(f, await pngImage(f.width, f.height));
+  await w.close();
+}
+
+async function expectInputError(p: Promise<unknown>, where: RegExp, problem: RegExp): Promise<void> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(FoveaInputError);
+  expect((err as FoveaInputError).where).toMatch(where);
+  expect((err as FoveaInputError).problem).toMatch(problem);
+}
+
+describe("native dataset format", () => {
+  it("writes the manifest, one JSON line per frame and the images, and reads them back", async () => {
+    await writeNative(dir, { calibration: path.join(dir, "calib.json") });
+    const manifest = JSON.parse(await readFile(path.join(dir, "fovea-dataset.json"), "utf8"));
+    expect(manifest).toEqual({ format: "fovea-dataset", formatVersion: 1, classes: CLASSES, calibration: "calib.json" });
+    const lines = (await readFile(path.join(dir, "labels.jsonl"), "utf8")).trimEnd().split("\n");
+    expect(lines.map((l) => JSON.parse(l))).toEqual(FRAMES);
+
+    const ds = await readDataset(dir);
+    expect(ds.format).toBe("native");
+    expect(ds.root).toBe(path.resolve(dir));
+    expect(ds.classes).toEqual(CLASSES);
+    expect(ds.frames).toEqual(FRAMES);
+    expect(ds.calibration).toBe(path.join(dir, "calib.json"));
+  });
+
+  it("refuses a non-empty folder unless told to overwrite", async () => {
+    await writeNative(dir);
+    await expect(openDatasetWriter(dir, "native", CLASSES)).rejects.toThrow(/not empty/);
+    await writeNative(dir, { overwrite: true });
+    expect((await readDataset(dir)).frames).toHaveLength(2);
+  });
+
+  it("rejects bad frames handed to the writer, naming the field", async () => {
+    const w = await openDatasetWriter(dir, "native", CLASSES);
+    const img = await pngImage(8, 8);
+    await expect(w.add({ image: "a.png", width: 8, height: 8, objects: [{ label: "robot", box: { xMin: 0, yMin: 0, xMax: 1, yMax: 1 } }] }, img)).rejects.toThrow(
+      /frame\.objects\[0\]\.label: 'robot' is not one of/,
+    );
+    await expect(w.add({ image: "a.png", width: 8, height: 8, objects: [{ label: "ball", box: { xMin: 0, yMin: 0, xMax: 1.2, yMax: 1 } }] }, img)).rejects.toThrow(
+      /frame\.objects\[0\]\.box: xMax: expected 0\.\.1/,
+    );
+    await expect(w.add({ image: "../a.png", width: 8, height: 8, objects: [] }, img)).rejects.toThrow(/frame\.image: expected a path inside/);
+    await expect(w.add({ image: "a.txt", width: 8, height: 8, objects: [] }, img)).rejects.toThrow(/frame\.image: expected an image file name/);
+    await w.close();
+    await expect(openDatasetWriter(path.join(dir, "x"), "native", ["ball", "ball"])).rejects.toThrow(/classes: class 1: 'ball' appears twice/);
+    await expect(openDatasetWriter(path.join(dir, "y"), "voc" as never, CLASSES)).rejects.toThrow(RangeError);
+  });
+
+  it("names file, line and column of a JSON syntax error", async () => {
+    await writeNative(dir);
+    const file = path.join(dir, "labels.jsonl");
+    const lines = (await readFile(file, "utf8")).split("\n");
+    lines[1] = lines[1].replace('"width":64', '"width" 64');
+    await writeFile(file, lines.join("\n"));
+    await expectInputError(readDataset(dir), /labels\.jsonl:2:\d+$/, /invalid JSON/);
+  });
+
+  it("names file, line and field of each malformed label", async () => {
+    await writeNative(dir);
+    const file = path.join(dir, "labels.jsonl");
+    const original = await readFile(file, "utf8");
+    const cases: Array<[string, string, RegExp]> = [
+      ['"label":"ball"', '"label":"robot"', /objects\.0\.label: 'robot' is not one of the classes/],
+      ['"xMin":0.1', '"xMin":-0.1', /objects\.0\.box\.xMin: expected 0\.\.1/],
+      ['"xMin":0.1', '"xMin":0.5', /objects\.0\.box\.xMin \(0\.5\) must be less than xMax/],
+      ['"width":64', '"width":"64"', /width: /],
+      ['"ground":{"x":2.5', '"ground":{"x":null', /objects\.0\.ground\.x: /],
+    ];
+    for (const [from, to, problem] of cases) {
+      await writeFile(file, original.replace(from, to));
+      await expectInputError(readDataset(dir), /labels\.jsonl:1$/, problem);
+    }
+    await writeFile(file, original + original.split("\n")[0] + "\n");
+    await expectInputError(readDataset(dir), /labels\.jsonl:3$/, /already labelled on line 1/);
+    await writeFile(file, original);
+    await unlink(path.join(dir, "images/000001.png"));
+    await expectInputError(readDataset(dir), /labels\.jsonl:2$/, /image: 'images\/000001\.png' does not exist/);
+  });
+
+  it("names the manifest field that is wrong", async () => {
+    await writeNative(dir);
+    await writeFile(path.join(dir, "fovea-dataset.json"), JSON.stringify({ format: "fovea-dataset", formatVersion: 2, classes: CLASSES }));
+    await expectInputError(readDataset(dir), /fovea-dataset\.json$/, /formatVersion/);
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * The native tagged-frame format: the one format that keeps everything fovea knows about a frame
+ * (classes, normalised boxes, ground positions, the calibration they refer to).
+ *
+ *   DIR/fovea-dataset.json   {"format": "fovea-dataset", "formatVersion": 1,
+ *                             "classes": ["ball", ...], "calibration": "calib.json"?}
+ *                            `calibration` (optional) is a path relative to DIR of the camera
+ *                            calibration the ground positions were computed with.
+ *   DIR/labels.jsonl         one TaggedFrame per line (JSON Lines), in the order written:
+ *                            {"image": "images/000000.png", "width": 640, "height": 480,
+ *                             "objects": [{"label": "ball",
+ *                                          "box": {"xMin": 0.41, "yMin": 0.62, "xMax": 0.47, "yMax": 0.70},
+ *                                          "ground": {"x": 2.31, "y": -0.12}}]}
+ *                            `image` is relative to DIR; boxes are normalised (0..1, origin
+ *                            top-left); `ground` (optional) is metres in the robot frame,
+ *                            x forward, y left.
+ *   DIR/images/              the images (PNG or JPEG).
+ */
+import { open, readFile, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { FoveaInputError, describeIssues } from "../core/errors.js";
+import { listDatasetFiles, prepareOutputDir, writeDatasetFile } from "./dataset-files.js";
+import { boxProblem, checkFrameForWriter, classesProblem } from "./frame-checks.js";
+import { parseJsonText } from "./json-text.js";
+import type { Dataset, DatasetWriter, TaggedFrame } from "./tagged-frame.js";
+
+export const NATIVE_MANIFEST_FILE = "fovea-dataset.json";
+export const NATIVE_LABELS_FILE = "labels.jsonl";
+export const NATIVE_FORMAT_NAME = "fovea-dataset";
+export const NATIVE_FORMAT_VERSION = 1;
+
+export const NativeManifestSchema = z.object({
+  format: z.literal(NATIVE_FORMAT_NAME),
+  formatVersion: z.literal(NATIVE_FORMAT_VERSION),
+  classes: z.array(z.string()).min(1),
+  calibration: z.string().min(1).optional(),
+});
+export type NativeManifest = z.infer<typeof NativeManifestSchema>;
+
+const NumberField = z.number().refine(Number.isFinite, "expected a finite number");
+const TaggedFrameLineSchema = z.object({
+  image: z.string().min(1),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  objects: z.array(
+    z.object({
+      label: z.string(),
+      box: z.object({ xMin: NumberField, yMin: NumberField, xMax: NumberField, yMax: NumberField }),
+      ground: z.object({ x: NumberField, y: NumberField }).optional(),
+    }),
+  ),
+});
+
+/** Options of the dataset writers. */
+export interface DatasetWriterOptions {
+  /**
+   * Camera calibration file the ground positions refer to (absolute or relative to the current
+   * directory); stored relative to the dataset root (native, COCO). YOLO ignores it.
+   */
+  calibration?: string;
+  /** Allow a non-empty output folder: the writer first removes the files and folders it owns. */
+  overwrite?: boolean;
+}
+
+export class NativeDatasetWriter implements DatasetWriter {
+  private closed = false;
+  // add() calls are chained so labels.jsonl lines come out in call order even when the caller
+  // does not await each add.
+  private tail: Promise<void> = Promise.resolve();
+  private readonly seen = new Set<string>();
+
+  private constructor(
+    private readonly root: string,
+    private readonly classes: ReadonlySet<string>,
+    private readonly labels: FileHandle,
+  ) {}
+
+  static async open(dir: string, classes: readonly string[], options: DatasetWriterOptions = {}): Promise<NativeDatasetWriter> {
+    const problem = classesProblem(classes);
+    if (problem) throw new RangeError(`classes: ${problem}`);
+    const root = path.resolve(dir);
+    await prepareOutputDir(root, [NATIVE_MANIFEST_FILE, NATIVE_LABELS_FILE, "images"], options.overwrite ?? false);
+    const manifest: NativeManifest = { format: NATIVE_FORMAT_NAME, formatVersion: NATIVE_FORMAT_VERSION, classes: [...classes] };
+    if (options.calibration) manifest.calibration = path.relative(root, path.resolve(options.calibration)).split(path.sep).join("/");
+    await writeDatasetFile(root, NATIVE_MANIFEST_FILE, JSON.stringify(manifest, null, 2) + "\n");
+    const labels = await open(path.join(root, NATIVE_LABELS_FILE), "w");
+    return new NativeDatasetWriter(root, new Set(classes), labels);
+  }
+
+  async add(frame: TaggedFrame, image: Buffer): Promise<void> {
+    if (this.closed) throw new Error("NativeDatasetWriter: add() after close()");
+    const rel = checkFrameForWriter(frame, this.classes);
+    if (!Buffer.isBuffer(image)) throw new TypeError("image: expected a Buffer with the encoded image");
+    if (this.seen.has(rel)) throw new RangeError(`frame.image: '${rel}' was already written`);
+    this.seen.add(rel);
+    const line: TaggedFrame = {
+      image: rel,
+      width: frame.width,
+      height: frame.height,
+      objects: frame.objects.map((o) => ({
+        label: o.label,
+        box: { xMin: o.box.xMin, yMin: o.box.yMin, xMax: o.box.xMax, yMax: o.box.yMax },
+        ...(o.ground ? { ground: { x: o.ground.x, y: o.ground.y } } : {}),
+      })),
+    };
+    const text = JSON.stringify(line) + "\n";
+    const done = this.tail.then(async () => {
+      await writeDatasetFile(this.root, rel, image);
+      await this.labels.write(text);
+    });
+    this.tail = done.catch(() => {});
+    return done;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    await this.labels.close();
+  }
+}
+
+/** Read a native dataset; every problem is a FoveaInputError naming the file and line. */
+export async function readNativeDataset(dir: string): Promise<Dataset> {
+  const root = path.resolve(dir);
+  const manifestFile = path.join(root, NATIVE_MANIFEST_FILE);
+  const manifestJson = parseJsonText(await readInputFile(manifestFile), manifestFile);
+  const parsed = NativeManifestSchema.safeParse(manifestJson);
+  if (!parsed.success) throw new FoveaInputError(manifestFile, describeIssues(parsed.error.issues));
+  const manifest = parsed.data;
+  const classProblem = classesProblem(manifest.classes);
+  if (classProblem) throw new FoveaInputError(manifestFile, `classes: ${classProblem}`);
+  const classes = new Set(manifest.classes);
+
+  const labelsFile = path.join(root, NATIVE_LABELS_FILE);
+  const text = await readInputFile(labelsFile);
+  const files = new Set(await listDatasetFiles(root));
+  const frames: TaggedFrame[] = [];
+  const lineOfImage = new Map<string, number>();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].trim();
+    if (raw.length === 0) continue;
+    const lineNo = i + 1;
+    const where = `${labelsFile}:${lineNo}`;
+    const r = TaggedFrameLineSchema.safeParse(parseJsonText(raw, labelsFile, i));
+    if (!r.success) throw new FoveaInputError(where, describeIssues(r.error.issues));
+    const frame = r.data;
+    const image = path.posix.normalize(frame.image);
+    if (image.startsWith("../") || path.posix.isAbsolute(image)) throw new FoveaInputError(where, `image: expected a path inside ${root}, got '${frame.image}'`);
+    if (!files.has(image)) throw new FoveaInputError(where, `image: '${frame.image}' does not exist in ${root}`);
+    const earlier = lineOfImage.get(image);
+    if (earlier !== undefined) throw new FoveaInputError(where, `image: '${frame.image}' is already labelled on line ${earlier}`);
+    lineOfImage.set(image, lineNo);
+    frame.objects.forEach((o, j) => {
+      if (!classes.has(o.label)) throw new FoveaInputError(where, `objects.${j}.label: '${o.label}' is not one of the classes in ${NATIVE_MANIFEST_FILE} (${manifest.classes.join(", ")})`);
+      const problem = boxProblem(o.box);
+      if (problem) throw new FoveaInputError(where, `objects.${j}.box.${problem}`);
+    });
+    frames.push({ ...frame, image });
+  }
+  const dataset: Dataset = { root, format: "native", classes: manifest.classes, frames };
+  if (manifest.calibration) dataset.calibration = path.resolve(root, manifest.calibration);
+  return dataset;
+}
+
+/** Read a text file a dataset needs; a missing one is bad input, named. */
+export async function readInputFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FoveaInputError(file, code === "ENOENT" ? "file not found" : `cannot read: ${(err as Error).message}`, { cause: err });
+  }
+}
