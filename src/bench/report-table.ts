@@ -1,0 +1,126 @@
+/**
+ * The terminal rendering of a bench report: plain aligned columns. A dozen lines of padding do
+ * not justify a table-drawing dependency, and plain text pastes cleanly into issues and READMEs.
+ */
+import type { BenchReport, LatencySummarySchema } from "./bench-report.js";
+import type { z } from "zod";
+
+type Summary = z.infer<typeof LatencySummarySchema>;
+
+/** Columns padded to their widest cell; text left-aligned, numbers right-aligned. */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.]+[%x]?$|^-$/.test(r[i] ?? "")));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** Milliseconds with precision that suits the magnitude (µs resolution below 10 ms). */
+export function ms(v: number): string {
+  if (v >= 100) return v.toFixed(0);
+  if (v >= 10) return v.toFixed(1);
+  return v.toFixed(3);
+}
+
+const p50p99 = (s: Summary) => `${ms(s.p50)}/${ms(s.p99)}`;
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(
+    `fovea bench — ${m.cpuModel}, ${m.cores} cores, ${(m.totalMemoryMiB / 1024).toFixed(1)} GiB, Node ${m.node}, ` +
+      `onnxruntime-node ${m.libraries["onnxruntime-node"] ?? "-"}, tfjs ${m.libraries["@tensorflow/tfjs"] ?? "-"}`,
+  );
+  out.push(
+    `model ${r.model.id} (${r.model.inputWidth}x${r.model.inputHeight} input${r.model.trained ? "" : ", UNTRAINED stand-in"}), ` +
+      `source ${r.settings.source}; warm-up ${r.settings.warmup} frames excluded per run; load average ${m.loadAverageStart.map((x) => x.toFixed(2)).join(" ")} at start`,
+  );
+
+  if (r.pipelineRuns.length > 0) {
+    out.push("", "Pipeline (capture -> publish over ZeroMQ), end-to-end latency in ms:");
+    out.push(
+      formatTable(
+        ["engine/device", "input", "mode", "frames", "fps", "dropped", "CPU", "RSS MiB", "p50", "p90", "p99", "p99.9", "max"],
+        r.pipelineRuns.map((p) => [
+          `${p.engine}/${p.device}`,
+          `${p.width}x${p.height}`,
+          p.mode,
+          `${p.measuredFrames}${p.truncated ? "*" : ""}`,
+          p.sustainedFps.toFixed(1),
+          `${p.droppedPercent.toFixed(1)}%`,
+          `${(p.resources.cpuCores * 100).toFixed(0)}%`,
+          p.resources.peakRssMiB.toFixed(0),
+          ms(p.stages.total.p50),
+          ms(p.stages.total.p90),
+          ms(p.stages.total.p99),
+          ms(p.stages.total.p999),
+          ms(p.stages.total.max),
+        ]),
+      ),
+    );
+    out.push("", "Per stage, p50/p99 ms:");
+    out.push(
+      formatTable(
+        ["engine/device", "input", "mode", "capture", "preprocess", "inference", "detect", "publish", "total"],
+        r.pipelineRuns.map((p) => [
+          `${p.engine}/${p.device}`,
+          `${p.width}x${p.height}`,
+          p.mode,
+          p50p99(p.stages.capture),
+          p50p99(p.stages.preprocess),
+          p50p99(p.stages.inference),
+          p50p99(p.stages.detect),
+          p50p99(p.stages.publish),
+          p50p99(p.stages.total),
+        ]),
+      ),
+    );
+    if (r.pipelineRuns.some((p) => p.truncated)) out.push(`* stopped at the ${r.settings.maxSecondsPerRun} s per-run limit before ${r.settings.frames} frames`);
+    out.push("CPU: process CPU time / wall time (100% = one core busy).");
+  }
+
+  if (r.inference.length > 0) {
+    out.push("", "Inference alone (engine.run on a fixed input), ms per call:");
+    out.push(
+      formatTable(
+        ["engine/device", "batch", "runs", "p50", "p90", "p99", "max", "per frame p50", "frames/s"],
+        r.inference.map((i) => [
+          `${i.engine}/${i.device}`,
+          String(i.batch),
+          String(i.measuredRuns),
+          ms(i.perCall.p50),
+          ms(i.perCall.p90),
+          ms(i.perCall.p99),
+          ms(i.perCall.max),
+          ms(i.perFrameP50),
+          i.framesPerSecond.toFixed(0),
+        ]),
+      ),
+    );
+  }
+
+  if (r.peers) {
+    const ref = r.peers.reference;
+    out.push("", `Peers, batch 1, same model and input${ref ? ` (ratio = peer p50 / fovea ${ref.engine}/${ref.device} p50 ${ms(ref.p50Ms)} ms)` : ""}:`);
+    if (r.peers.skipped) out.push(`  skipped: ${r.peers.skipped}`);
+    else
+      out.push(
+        formatTable(
+          ["runtime", "version", "p50", "p99", "ratio"],
+          r.peers.peers.map((p) =>
+            p.available
+              ? [p.name, p.version ?? "-", ms(p.p50Ms ?? 0), ms(p.p99Ms ?? 0), p.ratioToFovea !== undefined ? `${p.ratioToFovea.toFixed(2)}x` : "-"]
+              : [p.name, p.version ?? "-", "skipped", p.reason ?? "", "-"],
+          ),
+        ),
+      );
+  }
+
+  if (r.skipped.length > 0) {
+    out.push("", "Not benchmarked:");
+    for (const s of r.skipped) out.push(`  ${s.engine}/${s.device}: ${s.reason}`);
+  }
+  out.push("", `Load average at end: ${m.loadAverageEnd.map((x) => x.toFixed(2)).join(" ")} (other work on the machine makes figures noisy).`);
+  return out.join("\n");
+}
