@@ -1,0 +1,133 @@
+/**
+ * Configuration of `fovea run`: command-line flags, optionally on top of a JSON config file
+ * (`--config FILE`, same field names in camelCase), validated with zod at start so that every
+ * mistake is reported as the flag or file field at fault and what was expected — never as a
+ * failure minutes into a match.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { FoveaInputError } from "../core/errors.js";
+import { PACKAGE_ROOT } from "../publish/codec.js";
+
+/** The model `fovea run` uses without `--model`: the shipped one. */
+export const DEFAULT_MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");
+export const DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555";
+
+const SOURCE_PATTERN = /^(camera:.+|file:.+|dir:.+|mcap:.+|webcam(:.+)?|synthetic(:.*)?)$/;
+const ENDPOINT_PATTERN = /^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/.+|inproc:\/\/.+)$/;
+
+export const ENGINES = ["auto", "onnxruntime", "tfjs"] as const;
+export const DEVICES = ["auto", "cpu", "webgpu", "cuda", "tensorrt", "wasm", "tensorflow"] as const;
+
+/** Strings from the command line become numbers here; non-integers are rejected, not truncated. */
+const positiveInt = z.preprocess(
+  (v) => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+  z.number({ error: "expected a positive integer" }).int("expected a positive integer").positive("expected a positive integer"),
+);
+
+export const RunConfigSchema = z
+  .object({
+    /** camera:/dev/videoN | file:PATH | dir:PATH | mcap:PATH | webcam | synthetic */
+    source: z
+      .string()
+      .regex(SOURCE_PATTERN, "expected camera:DEVICE, file:PATH, dir:PATH, mcap:PATH, webcam or synthetic")
+      .default("synthetic"),
+    /** Model directory containing fovea.json. */
+    model: z.string().min(1, "expected a model directory").default(DEFAULT_MODEL_DIR),
+    engine: z.enum(ENGINES, { error: `expected one of ${ENGINES.join(", ")}` }).default("auto"),
+    device: z.enum(DEVICES, { error: `expected one of ${DEVICES.join(", ")}` }).default("auto"),
+    /** ZeroMQ endpoint the PUB socket binds. */
+    publish: z
+      .string()
+      .regex(ENDPOINT_PATTERN, "expected a ZeroMQ endpoint like tcp://127.0.0.1:5555, tcp://0.0.0.0:5555 or ipc:///tmp/fovea.sock")
+      .default(DEFAULT_ENDPOINT),
+    /** Calibration JSON; default: calibration/default.json for the synthetic source, none otherwise. */
+    calibration: z.string().min(1, "expected a calibration file").optional(),
+    /** Published camera_id; default: from the calibration or the source. */
+    cameraId: z.string().min(1, "expected a non-empty camera id").optional(),
+    /** Replay recorded/synthetic footage as fast as possible instead of at its frame rate. */
+    unpaced: z.boolean().default(false),
+    /** Stop after this many processed frames. */
+    maxFrames: positiveInt.optional(),
+    /** Inference threads (onnxruntime intra-op). Default: all cores. */
+    threads: positiveInt.optional(),
+    /** Record to this MCAP file while running. */
+    record: z.string().regex(/\.mcap$/i, "expected a file name ending in .mcap").optional(),
+    /** Overwrite an existing recording. */
+    force: z.boolean().default(false),
+  })
+  .strict();
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+/** Config field -> the flag that sets it, for error messages. */
+const FLAG: Record<string, string> = {
+  source: "--source",
+  model: "--model",
+  engine: "--engine",
+  device: "--device",
+  publish: "--publish",
+  calibration: "--calibration",
+  cameraId: "--camera-id",
+  unpaced: "--unpaced",
+  maxFrames: "--max-frames",
+  threads: "--threads",
+  record: "--record",
+  force: "--force",
+};
+
+function describeValue(v: unknown): string {
+  return v === undefined ? "nothing" : JSON.stringify(v);
+}
+
+/**
+ * Validate flags (as commander parsed them) merged over an optional config file. Throws
+ * FoveaInputError naming `--flag` or `FILE: field`.
+ */
+export function parseRunConfig(flags: Record<string, unknown>, options: { configFile?: string } = {}): RunConfig {
+  let fileValues: Record<string, unknown> = {};
+  const file = options.configFile;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new FoveaInputError(file, `cannot read config file (${(err as Error).message})`, { cause: err });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new FoveaInputError(file, `expected JSON: ${(err as Error).message}`, { cause: err });
+    }
+    if (!json || typeof json !== "object" || Array.isArray(json)) throw new FoveaInputError(file, "expected a JSON object of run settings");
+    fileValues = json as Record<string, unknown>;
+    // Validate the file alone first so its errors name the file, not a flag.
+    const r = RunConfigSchema.partial().safeParse(fileValues);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      const field = i.path.map(String).join(".") || "(root)";
+      const got = i.path.length ? describeValue(fileValues[String(i.path[0])]) : "";
+      throw new FoveaInputError(`${file}: ${field}`, `${i.message}${got ? `, got ${got}` : ""}`);
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const merged = { ...fileValues, ...defined };
+  const r = RunConfigSchema.safeParse(merged);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const key = String(i.path[0] ?? "");
+    if (i.code === "unrecognized_keys") {
+      throw new FoveaInputError(file ?? "options", `unknown setting(s) ${(i as { keys: string[] }).keys.join(", ")}; expected ${Object.keys(FLAG).join(", ")}`);
+    }
+    throw new FoveaInputError(FLAG[key] ?? key, `${i.message}, got ${describeValue(merged[key])}`);
+  }
+  return r.data;
+}
+
+/** The calibration file to use: given, or the shipped default for the synthetic source. */
+export function calibrationFileFor(config: RunConfig, defaultFile: string): string | undefined {
+  if (config.calibration) return config.calibration;
+  return config.source.startsWith("synthetic") ? defaultFile : undefined;
+}

@@ -1,0 +1,497 @@
+/**
+ * The frame loop: source -> preprocess -> engine -> detect -> publish, one frame at a time.
+ *
+ * Latest frame wins. A live source (camera, paced replay) is pumped into a LatestFrameSlot by its
+ * own async task; the loop takes the newest frame whenever it is free, so frames that arrive while
+ * the engine is busy overwrite each other and are counted as dropped — never queued. A pull source
+ * (unpaced replay) is read directly: the next frame is produced when the loop asks for it.
+ *
+ * Nothing on the loop waits for the outside world: publishing hands bytes to ZeroMQ and returns,
+ * logging is pino's async destination, observers must return at once, the Status heartbeat and the
+ * periodic log line run on their own timers.
+ */
+import type { Logger } from "pino";
+import { CameraModel } from "../calib/camera-model.js";
+import type { Calibration } from "../calib/calibration.js";
+import { epochNowNs } from "../capture/clock.js";
+import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
+import type { Frame, FrameSource, SourceEvents } from "../core/frame.js";
+import type { FrameTimings, PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
+import { GridDecoder } from "../detect/decode-detections.js";
+import { projectToGround } from "../detect/ground-projection.js";
+import type { InferenceEngine } from "../engine/engine.js";
+import { preprocess, preprocessParams, type PreprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
+import { encodeDetectionFrame } from "../publish/codec.js";
+import { StatusHeartbeat, type StatusBeat } from "../publish/status-heartbeat.js";
+import { StageLatencyRecorder, type StageLatencyTable } from "./stage-latency.js";
+
+/** What the pipeline needs from a publisher (DetectionPublisher satisfies it). */
+export interface FramePublisher {
+  /** Hand a DetectionFrame to the transport; must return at once. */
+  publishDetections(payload: Uint8Array): boolean;
+  /** Hand a Status to the transport; must return at once. */
+  publishStatus(payload: Uint8Array): boolean;
+}
+
+export interface PipelineOptions {
+  /**
+   * The frame source, or a function that opens it given the pipeline's health callbacks (so a
+   * dying camera turns the status DEGRADED). The pipeline closes the source when it stops.
+   */
+  source: FrameSource | ((events: SourceEvents) => Promise<FrameSource>);
+  /** A ready engine; the caller owns it (disposes it after `run()` settles). */
+  engine: InferenceEngine;
+  /** Where DetectionFrames and Status go; the caller closes it after `run()` settles. */
+  publisher: FramePublisher;
+  /** Camera calibration: ground positions for detections and white balance for preprocessing. */
+  calibration?: Calibration;
+  /** Recorder, benchmark, ...: called synchronously on the loop, must return at once. */
+  observers?: readonly PipelineObserver[];
+  /** Stop after this many processed frames. Default: until the source ends or `stop()`. */
+  maxFrames?: number;
+  /** Published as `camera_id`. Default: the source's cameraId. */
+  cameraId?: string;
+  log: Logger;
+  /** Status period, milliseconds (<= 1000). Default 1000. */
+  statusIntervalMs?: number;
+  /** Period of the fps/latency log line, milliseconds. Default 5000. */
+  logIntervalMs?: number;
+}
+
+/** What `run()` resolves with. */
+export interface PipelineSummary {
+  counters: PipelineCounters;
+  /** Wall time of the run, seconds. */
+  elapsedS: number;
+  /** Processed frames per second over the run. */
+  fps: number;
+  /** Per-stage latency over the whole run, milliseconds. */
+  latency: StageLatencyTable;
+  /** The last error seen (corrupt frame, source failure, engine failure), empty if none. */
+  lastError: string;
+  /** Why the loop ended: source ended, maxFrames reached, or stop() was called. */
+  reason: "source-ended" | "max-frames" | "stopped";
+}
+
+const US_MAX = 0xffff_ffff;
+
+/** Nanoseconds between two hrtime readings as whole microseconds, clamped to the wire's uint32. */
+function usBetween(from: bigint, to: bigint): number {
+  const us = Number(to - from) / 1000;
+  return us <= 0 ? 0 : us >= US_MAX ? US_MAX : Math.round(us);
+}
+
+export class Pipeline {
+  private state: PipelineState = "STARTING";
+  private readonly counters: PipelineCounters = {
+    framesIn: 0,
+    framesProcessed: 0,
+    framesDropped: 0,
+    framesFailed: 0,
+    reconnects: 0,
+    outOfEnvelope: 0,
+  };
+  private preprocessFailed = 0;
+  private lastError = "";
+  private stopping = false;
+  private stopReason: PipelineSummary["reason"] = "source-ended";
+  private slot: LatestFrameSlot<Frame> | null = null;
+  private readonly heartbeat: StatusHeartbeat;
+  private readonly runLatency = new StageLatencyRecorder();
+  private readonly intervalLatency = new StageLatencyRecorder();
+  private readonly decoder: GridDecoder;
+  private readonly params: PreprocessParams;
+  private readonly tensor: Float32Array;
+  private readonly whiteBalance?: WhiteBalanceGains;
+  private readonly meanRange?: readonly [number, number];
+  private readonly observers: readonly PipelineObserver[];
+  private readonly cameras = new Map<string, CameraModel>();
+  private readonly cameraId: string;
+  private readonly log: Logger;
+  private running: Promise<PipelineSummary> | null = null;
+
+  private constructor(
+    readonly source: FrameSource,
+    private readonly engine: InferenceEngine,
+    private readonly publisher: FramePublisher,
+    private readonly options: PipelineOptions,
+  ) {
+    const md = engine.metadata;
+    this.decoder = GridDecoder.fromMetadata(md);
+    this.params = preprocessParams(md);
+    this.tensor = new Float32Array(md.input.width * md.input.height * 3);
+    this.whiteBalance = options.calibration?.whiteBalance;
+    this.meanRange = md.augmentation?.meanRange;
+    this.observers = options.observers ?? [];
+    this.cameraId = options.cameraId ?? source.info.cameraId;
+    this.log = options.log;
+    this.heartbeat = new StatusHeartbeat({
+      intervalMs: options.statusIntervalMs ?? 1000,
+      snapshot: () => ({
+        state: this.state,
+        counters: this.snapshotCounters(),
+        engine: engine.engine,
+        device: engine.device,
+        modelId: md.id,
+        cameraId: this.cameraId,
+        source: source.info.description,
+        lastError: this.lastError,
+        recordingDropped: 0,
+      }),
+      send: (m) => publisher.publishStatus(m),
+      onBeat: (b) => this.notifyStatus(b),
+    });
+  }
+
+  /**
+   * Validate the options and open the source (when given as a function). The pipeline is ready
+   * to `run()`; nothing runs before that.
+   */
+  static async create(options: PipelineOptions): Promise<Pipeline> {
+    if (!options || typeof options !== "object") throw new TypeError("options: expected an object");
+    const { engine, publisher, log, maxFrames } = options;
+    if (!engine || typeof engine.run !== "function" || !engine.metadata) throw new TypeError("options.engine: expected an InferenceEngine");
+    if (!publisher || typeof publisher.publishDetections !== "function" || typeof publisher.publishStatus !== "function") {
+      throw new TypeError("options.publisher: expected a publisher with publishDetections() and publishStatus()");
+    }
+    if (!log || typeof log.info !== "function") throw new TypeError("options.log: expected a pino logger");
+    if (maxFrames !== undefined && (!Number.isInteger(maxFrames) || maxFrames <= 0)) {
+      throw new RangeError(`options.maxFrames: expected a positive integer, got ${maxFrames}`);
+    }
+    if (engine.metadata.head.kind !== "grid") throw new TypeError(`options.engine: model head ${engine.metadata.head.kind} is not a grid head`);
+    let self: Pipeline | undefined;
+    // Events may fire while the source is still opening (a camera that dies at once); they are
+    // applied when the pipeline exists.
+    const early: Array<(p: Pipeline) => void> = [];
+    const events: SourceEvents = {
+      onDegraded: (reason) => (self ? self.onDegraded(reason) : early.push((p) => p.onDegraded(reason))),
+      onRecovered: () => (self ? self.onRecovered() : early.push((p) => p.onRecovered())),
+      onCorrupt: (reason) => (self ? self.onCorrupt(reason) : early.push((p) => p.onCorrupt(reason))),
+    };
+    const source = typeof options.source === "function" ? await options.source(events) : options.source;
+    if (!source || typeof source.frames !== "function" || !source.info) throw new TypeError("options.source: expected a FrameSource");
+    self = new Pipeline(source, engine, publisher, options);
+    for (const apply of early) apply(self);
+    return self;
+  }
+
+  /** Current state (STARTING until `run()`, then RUNNING / DEGRADED, STOPPING, STOPPED). */
+  get currentState(): PipelineState {
+    return this.state;
+  }
+
+  /**
+   * Run until the source ends, `maxFrames` frames were processed, or `stop()`. Publishes one
+   * DetectionFrame per processed frame and a Status at least every second; the final Status says
+   * STOPPED. Rejects only on an engine failure (after stopping cleanly); corrupt frames are
+   * skipped and counted.
+   */
+  run(): Promise<PipelineSummary> {
+    if (this.running) return Promise.reject(new Error("Pipeline.run: already running (a pipeline runs once)"));
+    this.running = this.runOnce();
+    return this.running;
+  }
+
+  /** Ask the loop to end: closes the source, the current frame finishes. Resolves when stopped. */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.stopReason = "stopped";
+      this.slot?.close();
+      await this.closeSource();
+    }
+    if (this.running) await this.running.catch(() => undefined);
+  }
+
+  private sourceClosed: Promise<void> | null = null;
+  private closeSource(): Promise<void> {
+    this.sourceClosed ??= this.source.close().catch((err: unknown) => {
+      this.log.warn({ err }, "closing the source failed");
+    });
+    return this.sourceClosed;
+  }
+
+  private async runOnce(): Promise<PipelineSummary> {
+    const startNs = process.hrtime.bigint();
+    const md = this.engine.metadata;
+    if (!md.trained) {
+      this.log.warn({ model: md.id }, "model metadata says trained: false — detections are meaningless (stand-in model)");
+    }
+    this.state = "RUNNING";
+    this.heartbeat.start();
+    const logTimer = setInterval(() => this.logInterval(), this.options.logIntervalMs ?? 5000);
+    let lastLogNs = startNs;
+    let lastLogProcessed = 0;
+    this.logIntervalState = () => {
+      const now = process.hrtime.bigint();
+      const fps = ((this.counters.framesProcessed - lastLogProcessed) * 1e9) / Number(now - lastLogNs);
+      lastLogNs = now;
+      lastLogProcessed = this.counters.framesProcessed;
+      return fps;
+    };
+    this.log.info(
+      { source: this.source.info.description, mode: this.source.info.mode, engine: this.engine.engine, device: this.engine.device, model: md.id },
+      "pipeline running",
+    );
+
+    let failure: unknown;
+    let pump: Promise<void> | null = null;
+    try {
+      if (this.source.info.mode === "live") {
+        const slot = new LatestFrameSlot<Frame>();
+        this.slot = slot;
+        pump = this.pump(slot);
+        for (;;) {
+          const frame = await slot.take();
+          if (frame === undefined || this.stopping) break;
+          if (await this.process(frame)) break;
+        }
+      } else {
+        const it = this.source.frames()[Symbol.asyncIterator]();
+        while (!this.stopping) {
+          const r = await it.next();
+          if (r.done || this.stopping) break;
+          this.counters.framesIn++;
+          this.notifySource(r.value);
+          if (await this.process(r.value)) break;
+        }
+        if (!this.stopping) await it.return?.();
+      }
+    } catch (err) {
+      failure = err;
+      this.lastError = `${(err as Error).message ?? String(err)}`;
+      this.log.error({ err }, "pipeline failed");
+    }
+
+    this.state = "STOPPING";
+    this.heartbeat.beat();
+    this.slot?.close();
+    await this.closeSource();
+    if (pump) await pump;
+    clearInterval(logTimer);
+    this.heartbeat.stop();
+    this.logInterval();
+    this.state = "STOPPED";
+    this.heartbeat.beat();
+    for (const o of this.observers) {
+      try {
+        await o.close?.();
+      } catch (err) {
+        this.log.warn({ err }, "observer failed to close");
+      }
+    }
+    const elapsedS = Number(process.hrtime.bigint() - startNs) / 1e9;
+    const summary: PipelineSummary = {
+      counters: this.snapshotCounters(),
+      elapsedS,
+      fps: elapsedS > 0 ? this.counters.framesProcessed / elapsedS : 0,
+      latency: this.runLatency.table(),
+      lastError: this.lastError,
+      reason: this.stopReason,
+    };
+    this.runLatency.destroy();
+    this.intervalLatency.destroy();
+    this.log.info({ counters: summary.counters, fps: round(summary.fps), reason: summary.reason }, "pipeline stopped");
+    if (failure !== undefined) throw failure;
+    return summary;
+  }
+
+  /** Live sources: read frames as they come and keep only the newest for the loop. */
+  private async pump(slot: LatestFrameSlot<Frame>): Promise<void> {
+    try {
+      for await (const frame of this.source.frames()) {
+        this.counters.framesIn++;
+        this.notifySource(frame);
+        if (!slot.put(frame)) break;
+      }
+      slot.close();
+    } catch (err) {
+      // A source that throws ends the run like one that ends, with the reason in the status.
+      this.lastError = `source ${this.source.info.description}: ${(err as Error).message ?? String(err)}`;
+      this.log.error({ err }, "source failed");
+      slot.close();
+    }
+  }
+
+  /** Process one frame; returns true when `maxFrames` is reached. */
+  private async process(frame: Frame): Promise<boolean> {
+    const t0 = process.hrtime.bigint();
+    const takenNs = epochNowNs();
+    let channelMean: [number, number, number];
+    try {
+      channelMean = (await preprocess(frame, this.params, { whiteBalance: this.whiteBalance, out: this.tensor })).channelMean;
+    } catch (err) {
+      this.preprocessFailed++;
+      this.lastError = (err as Error).message ?? String(err);
+      this.log.warn({ seq: frame.seq, origin: frame.origin, err: this.lastError }, "frame skipped: preprocessing failed");
+      return false;
+    }
+    const t1 = process.hrtime.bigint();
+    const output = await this.engine.run(this.tensor, 1);
+    const t2 = process.hrtime.bigint();
+    const detections = this.decoder.decode(output);
+    if (this.options.calibration && detections.length > 0) {
+      projectToGround(detections, this.cameraFor(frame.width, frame.height), frame.width, frame.height);
+    }
+    const mr = this.meanRange;
+    if (mr && (outside(channelMean[0], mr) || outside(channelMean[1], mr) || outside(channelMean[2], mr))) this.counters.outOfEnvelope++;
+    const t3 = process.hrtime.bigint();
+
+    const publishTimeNs = epochNowNs();
+    const captureUs = usBetween(frame.captureTimeNs, takenNs);
+    const timings: FrameTimings = {
+      captureUs,
+      preprocessUs: usBetween(t0, t1),
+      inferenceUs: usBetween(t1, t2),
+      detectUs: usBetween(t2, t3),
+      publishUs: 0,
+      totalUs: 0,
+    };
+    // Replayed footage carries its recorded capture time; the end-to-end figure then starts when
+    // the frame reached the loop, not minutes ago.
+    const fromNs = captureUs === US_MAX ? takenNs : frame.captureTimeNs;
+    timings.totalUs = usBetween(fromNs, publishTimeNs);
+    const message = encodeDetectionFrame({
+      seq: BigInt(frame.seq),
+      cameraId: this.cameraId,
+      captureTimeNs: frame.captureTimeNs,
+      publishTimeNs,
+      imageWidth: frame.width,
+      imageHeight: frame.height,
+      modelId: this.engine.metadata.id,
+      detections,
+      timings,
+    });
+    this.publisher.publishDetections(message);
+    timings.publishUs = usBetween(t3, process.hrtime.bigint());
+    this.counters.framesProcessed++;
+    this.runLatency.record(timings);
+    this.intervalLatency.record(timings);
+    if (this.observers.length > 0) this.notifyProcessed({ frame, detections, timings, publishTimeNs, message });
+    const max = this.options.maxFrames;
+    if (max !== undefined && this.counters.framesProcessed >= max) {
+      this.stopReason = "max-frames";
+      return true;
+    }
+    return false;
+  }
+
+  private cameraFor(width: number, height: number): CameraModel {
+    const key = `${width}x${height}`;
+    let cam = this.cameras.get(key);
+    if (!cam) {
+      cam = new CameraModel(this.options.calibration!, width, height);
+      this.cameras.set(key, cam);
+    }
+    return cam;
+  }
+
+  private snapshotCounters(): PipelineCounters {
+    const src = this.source as FrameSource & { dropped?: unknown };
+    const sourceDropped = typeof src.dropped === "number" ? src.dropped : 0;
+    return {
+      framesIn: this.counters.framesIn,
+      framesProcessed: this.counters.framesProcessed,
+      framesDropped: (this.slot?.dropped ?? 0) + sourceDropped,
+      framesFailed: this.preprocessFailed + this.source.counters.corrupt,
+      reconnects: this.source.counters.reconnects,
+      outOfEnvelope: this.counters.outOfEnvelope,
+    };
+  }
+
+  private onDegraded(reason: string): void {
+    this.lastError = reason;
+    if (this.state === "RUNNING" || this.state === "STARTING") {
+      this.state = "DEGRADED";
+      this.log.warn({ reason }, "source degraded");
+      this.heartbeat.beat();
+    }
+  }
+
+  private onRecovered(): void {
+    if (this.state === "DEGRADED") {
+      this.state = "RUNNING";
+      this.log.info("source recovered");
+      this.heartbeat.beat();
+    }
+  }
+
+  private onCorrupt(reason: string): void {
+    this.lastError = reason;
+  }
+
+  private notifySource(frame: Frame): void {
+    for (const o of this.observers) {
+      if (!o.onSourceFrame) continue;
+      try {
+        o.onSourceFrame(frame);
+      } catch (err) {
+        this.observerFailed(err);
+      }
+    }
+  }
+
+  private notifyProcessed(p: ProcessedFrame): void {
+    for (const o of this.observers) {
+      if (!o.onProcessed) continue;
+      try {
+        o.onProcessed(p);
+      } catch (err) {
+        this.observerFailed(err);
+      }
+    }
+  }
+
+  private notifyStatus(b: StatusBeat): void {
+    for (const o of this.observers) {
+      if (!o.onStatus) continue;
+      try {
+        o.onStatus({ state: b.state, counters: b.counters, message: b.message, timeNs: b.status.timeNs });
+      } catch (err) {
+        this.observerFailed(err);
+      }
+    }
+  }
+
+  private observerFailed(err: unknown): void {
+    this.lastError = `observer: ${(err as Error).message ?? String(err)}`;
+    this.log.error({ err }, "pipeline observer threw");
+  }
+
+  private logIntervalState: (() => number) | null = null;
+  private logInterval(): void {
+    const fps = this.logIntervalState?.() ?? 0;
+    if (this.intervalLatency.count === 0 && fps === 0) {
+      this.log.info({ state: this.state, counters: this.snapshotCounters() }, "no frames processed in the last interval");
+      return;
+    }
+    const t = this.intervalLatency.table();
+    const ms = (s: keyof StageLatencyTable) => `${round(t[s].p50)}/${round(t[s].p99)}`;
+    this.log.info(
+      {
+        fps: round(fps),
+        state: this.state,
+        counters: this.snapshotCounters(),
+        // p50/p99 milliseconds per stage over the interval.
+        latencyMs: {
+          capture: ms("capture"),
+          preprocess: ms("preprocess"),
+          inference: ms("inference"),
+          detect: ms("detect"),
+          publish: ms("publish"),
+          total: ms("total"),
+        },
+      },
+      `fps ${round(fps)} | p50/p99 ms: preprocess ${ms("preprocess")} inference ${ms("inference")} detect ${ms("detect")} total ${ms("total")}`,
+    );
+    this.intervalLatency.reset();
+  }
+}
+
+function outside(v: number, range: readonly [number, number]): boolean {
+  return v < range[0] || v > range[1];
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
