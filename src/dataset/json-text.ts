@@ -28,10 +28,40 @@ export function parseJsonText(text: string, file: string, lineOffset = 0): unkno
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const m = /at position (\d+)/.exec(message);
-    const offset = m ? Number(m[1]) : text.length;
+    const offset = m ? Number(m[1]) : syntaxErrorOffset(text);
     const { line, column } = lineColumnAt(text, offset);
     throw new FoveaInputError(`${file}:${line + lineOffset}:${column}`, `invalid JSON: ${message}`, { cause: err });
   }
+}
+
+/** Does this text parse, or fail only because it ends early (a prefix of valid JSON)? */
+function isValidPrefix(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch (err) {
+    // V8 reports a prefix either as "Unexpected end" or as an error at the very end.
+    const message = (err as Error).message;
+    const m = /at position (\d+)/.exec(message);
+    return /Unexpected end of JSON input/.test(message) || (m !== null && Number(m[1]) >= text.length);
+  }
+}
+
+/**
+ * Offset of the first bad character when V8's message has no position (it omits it for
+ * "Unexpected token"): bisect for the longest prefix that is still valid-so-far JSON. Runs
+ * only on an error, ~log2(length) parses.
+ */
+function syntaxErrorOffset(text: string): number {
+  if (isValidPrefix(text)) return text.length;
+  let lo = 0;
+  let hi = text.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (isValidPrefix(text.slice(0, mid))) lo = mid;
+    else hi = mid;
+  }
+  return hi - 1;
 }
 
 /**
