@@ -15,6 +15,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { ModelMetadata } from "../../core/model-metadata.js";
 import { LAYER_NAMES, featureShape } from "../network.js";
+import { float32ToFloat16 } from "./float16.js";
 import { ModelProto, OnnxAttributeType, OnnxDataType } from "./onnx-proto.js";
 
 /** Default-domain opset the graph is written against (Softmax on a single axis needs >= 13). */
@@ -29,8 +30,23 @@ type Initializer = { name: string; dims: number[]; dataType: number; rawData: Ui
 const intAttr = (name: string, i: number): Attribute => ({ name, type: OnnxAttributeType.INT, i });
 const intsAttr = (name: string, ints: number[]): Attribute => ({ name, type: OnnxAttributeType.INTS, ints });
 
-function floatInit(name: string, dims: number[], data: Float32Array): Initializer {
-  return { name, dims, dataType: OnnxDataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+/** Storage type of the weight initializers. */
+export type WeightsDtype = "float32" | "float16";
+
+export interface ExportOnnxOptions {
+  /**
+   * `float16` halves the file: weights are stored as half floats and cast to float32 by a Cast
+   * node per weight, which onnxruntime's constant folding removes at session creation, so
+   * inference runs in float32 at the same speed. Default `float32`.
+   */
+  weightsDtype?: WeightsDtype;
+}
+
+function littleEndianBytes(data: Float32Array | Uint16Array): Uint8Array {
+  // raw_data is little-endian per the ONNX spec; typed arrays are host order (little-endian on
+  // every platform Node supports, checked here rather than assumed).
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error("big-endian hosts are not supported by the ONNX exporter");
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function int64Init(name: string, values: number[]): Initializer {
@@ -84,13 +100,25 @@ function expectShape(name: string, actual: number[], expected: number[]): void {
  * Convert a network built by `buildNetwork(meta)` (and possibly trained) into ONNX model bytes.
  * Throws RangeError naming the layer when the model does not match the metadata's architecture.
  */
-export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata): Uint8Array {
+export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: ExportOnnxOptions = {}): Uint8Array {
+  const weightsDtype = options.weightsDtype ?? "float32";
+  if (weightsDtype !== "float32" && weightsDtype !== "float16") {
+    throw new RangeError(`options.weightsDtype: expected float32 or float16, got '${String(weightsDtype)}'`);
+  }
   const arch = meta.architecture;
   const cells = meta.head.rows * meta.head.cols;
   const numClasses = meta.classes.length + 1;
   const nodes: Node[] = [];
   const inits: Initializer[] = [];
   const k = arch.kernelSize;
+  const floatInit = (name: string, dims: number[], data: Float32Array) => {
+    if (weightsDtype === "float32") {
+      inits.push({ name, dims, dataType: OnnxDataType.FLOAT, rawData: littleEndianBytes(data) });
+      return;
+    }
+    inits.push({ name: `${name}.f16`, dims, dataType: OnnxDataType.FLOAT16, rawData: littleEndianBytes(float32ToFloat16(data)) });
+    nodes.push({ opType: "Cast", name: `${name}.cast`, input: [`${name}.f16`], output: [name], attribute: [intAttr("to", OnnxDataType.FLOAT)] });
+  };
 
   nodes.push({ opType: "Transpose", name: "to_nchw", input: [meta.input.name], output: ["x_nchw"], attribute: [intsAttr("perm", [0, 3, 1, 2])] });
   let x = "x_nchw";
@@ -102,8 +130,8 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata): Uint8Arr
     const name = LAYER_NAMES.conv(i);
     const w = layerWeights(model, name);
     expectShape(name, w.kernelShape, [k, k, inChannels, filters]);
-    inits.push(floatInit(`${name}.weight`, [filters, inChannels, k, k], hwioToOihw(w.kernel, w.kernelShape)));
-    inits.push(floatInit(`${name}.bias`, [filters], w.bias));
+    floatInit(`${name}.weight`, [filters, inChannels, k, k], hwioToOihw(w.kernel, w.kernelShape));
+    floatInit(`${name}.bias`, [filters], w.bias);
     nodes.push({
       opType: "Conv",
       name,
@@ -131,8 +159,8 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata): Uint8Arr
   const gemm = (name: string, units: number, input: string, output: string) => {
     const w = layerWeights(model, name);
     expectShape(name, w.kernelShape, [features, units]);
-    inits.push(floatInit(`${name}.weight`, [features, units], w.kernel));
-    inits.push(floatInit(`${name}.bias`, [units], w.bias));
+    floatInit(`${name}.weight`, [features, units], w.kernel);
+    floatInit(`${name}.bias`, [units], w.bias);
     nodes.push({ opType: "Gemm", name, input: [input, `${name}.weight`, `${name}.bias`], output: [output] });
   };
   arch.dense.forEach((units, i) => {
