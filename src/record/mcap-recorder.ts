@@ -1,0 +1,355 @@
+/**
+ * Records a run to an MCAP file that opens in Foxglove: camera frames, the boxes drawn over them,
+ * the calibration, fovea's DetectionFrames and Status messages, and the model id.
+ *
+ * Latency is the product, so the recorder costs the frame loop a pointer store: observer calls
+ * put the frame into a single latest-wins slot (small messages into a short bounded queue) and
+ * return. A writer task, off the hot path, JPEG-encodes with sharp (on libuv's thread pool) and
+ * appends to the file. When it cannot keep up, the frame waiting in the slot is replaced by the
+ * newer one and counted in `recordingDropped`; the loop never waits for the disk.
+ *
+ * Crash safety: messages go into small chunks (`chunkBytes`, default 1 MiB: about a second of
+ * 640x480 JPEG at 30 fps); every complete chunk is a self-contained, CRC-checked record, so a
+ * recording cut off by a crash reads back up to its last complete chunk (see RecordingReader).
+ */
+import sharp from "sharp";
+import { McapWriter } from "@mcap/core";
+import type { Calibration } from "../calib/calibration.js";
+import type { Detection } from "../core/detection.js";
+import type { Frame } from "../core/frame.js";
+import type { Logger } from "../core/log.js";
+import type { PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
+import { channelSchema, timestampOf, type ChannelSchema } from "./channel-schemas.js";
+import { detectionAnnotations } from "./detection-annotations.js";
+import { FileWritable } from "./file-writable.js";
+import {
+  RECORDING_LIBRARY,
+  RECORDING_METADATA_NAME,
+  RECORDING_PROFILE,
+  SCHEMA_CAMERA_CALIBRATION,
+  SCHEMA_COMPRESSED_IMAGE,
+  SCHEMA_DETECTION_FRAME,
+  SCHEMA_IMAGE_ANNOTATIONS,
+  SCHEMA_RAW_IMAGE,
+  SCHEMA_STATUS,
+  TOPIC_ANNOTATIONS,
+  TOPIC_CALIBRATION,
+  TOPIC_DETECTIONS,
+  TOPIC_IMAGE,
+  TOPIC_STATUS,
+} from "./recording-layout.js";
+
+export interface McapRecorderOptions {
+  /** Replace an existing file. Without it an existing file is an error naming `forceFlag`. */
+  force?: boolean;
+  /** How the CLI spells `force`, for the error message. Default `--force`. */
+  forceFlag?: string;
+  /** Written to `/camera/calibration` (scaled to the frame size) and to the metadata record. */
+  calibration?: Calibration;
+  /** Model that produced the detections; empty for a capture-only recording. */
+  modelId: string;
+  /** Camera identifier: the images' `frame_id` and the metadata. */
+  cameraId: string;
+  /**
+   * `jpeg`: `/camera/image` is `foxglove.CompressedImage` (encoded frames that already are JPEG
+   * or PNG are stored as they came). `raw`: `foxglove.RawImage` rgb8, lossless and ~10x larger.
+   */
+  imageEncoding: "jpeg" | "raw";
+  /** JPEG quality 1..100 (default 85). */
+  jpegQuality?: number;
+  /** Chunk size in bytes: what a crash can lose at most (default 1 MiB). */
+  chunkBytes?: number;
+  /** Source description for the metadata record. */
+  source?: string;
+  logger?: Logger;
+}
+
+/** A small message waiting for the writer. */
+type Pending =
+  | { kind: "processed"; frame: Frame; detections: readonly Detection[]; message: Uint8Array; publishTimeNs: bigint }
+  | { kind: "status"; message: Uint8Array; timeNs: bigint };
+
+/** Small messages (detections, status) that may wait for the writer; more are dropped and counted. */
+const MESSAGE_QUEUE_LIMIT = 256;
+
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
+function startsWith(data: Buffer, magic: number[]): boolean {
+  return data.length >= magic.length && magic.every((b, i) => data[i] === b);
+}
+
+export class McapRecorder implements PipelineObserver {
+  #slot: Frame | undefined;
+  #queue: Pending[] = [];
+  #writing: Promise<void> | undefined;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #error: Error | undefined;
+  #recordingDropped = 0;
+  #messagesDropped = 0;
+  #framesWritten = 0;
+  #lastCalibrationSize = "";
+  readonly #jpegQuality: number;
+
+  private constructor(
+    /** The recording's path. */
+    readonly file: string,
+    private readonly writable: FileWritable,
+    private readonly writer: McapWriter,
+    private readonly channels: Record<"image" | "annotations" | "calibration" | "detections" | "status", number>,
+    private readonly options: McapRecorderOptions,
+  ) {
+    this.#jpegQuality = options.jpegQuality ?? 85;
+  }
+
+  /** Create the file (refusing to overwrite without `force`), register channels, write metadata. */
+  static async create(file: string, options: McapRecorderOptions): Promise<McapRecorder> {
+    if (typeof file !== "string" || file.length === 0) throw new TypeError("McapRecorder.create: file must be a non-empty path");
+    if (options.imageEncoding !== "jpeg" && options.imageEncoding !== "raw") {
+      throw new TypeError(`McapRecorder.create: options.imageEncoding must be "jpeg" or "raw", got ${JSON.stringify(options.imageEncoding)}`);
+    }
+    const q = options.jpegQuality;
+    if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= 100)) {
+      throw new RangeError(`McapRecorder.create: options.jpegQuality must be an integer 1..100, got ${q}`);
+    }
+    const chunkBytes = options.chunkBytes ?? 1024 * 1024;
+    if (!(Number.isInteger(chunkBytes) && chunkBytes >= 1024)) {
+      throw new RangeError(`McapRecorder.create: options.chunkBytes must be an integer >= 1024, got ${chunkBytes}`);
+    }
+    const writable = await FileWritable.create(file, { force: options.force, forceFlag: options.forceFlag });
+    try {
+      // Uncompressed chunks: lz4/zstd would need native or wasm codecs the project does not
+      // carry, and JPEG payloads do not compress anyway.
+      const writer = new McapWriter({ writable, chunkSize: chunkBytes });
+      await writer.start({ profile: RECORDING_PROFILE, library: RECORDING_LIBRARY });
+      const register = async (topic: string, schema: ChannelSchema): Promise<number> => {
+        const schemaId = await writer.registerSchema({ name: schema.name, encoding: schema.encoding, data: schema.data });
+        return writer.registerChannel({ topic, schemaId, messageEncoding: "protobuf", metadata: new Map() });
+      };
+      const channels = {
+        image: await register(TOPIC_IMAGE, channelSchema(options.imageEncoding === "raw" ? SCHEMA_RAW_IMAGE : SCHEMA_COMPRESSED_IMAGE)),
+        annotations: await register(TOPIC_ANNOTATIONS, channelSchema(SCHEMA_IMAGE_ANNOTATIONS)),
+        calibration: await register(TOPIC_CALIBRATION, channelSchema(SCHEMA_CAMERA_CALIBRATION)),
+        detections: await register(TOPIC_DETECTIONS, channelSchema(SCHEMA_DETECTION_FRAME)),
+        status: await register(TOPIC_STATUS, channelSchema(SCHEMA_STATUS)),
+      };
+      const metadata = new Map<string, string>([
+        ["modelId", options.modelId],
+        ["cameraId", options.cameraId],
+        ["imageEncoding", options.imageEncoding],
+        ["startedAt", new Date().toISOString()],
+      ]);
+      if (options.source) metadata.set("source", options.source);
+      if (options.calibration) metadata.set("calibration", JSON.stringify(options.calibration));
+      await writer.addMetadata({ name: RECORDING_METADATA_NAME, metadata });
+      return new McapRecorder(file, writable, writer, channels, options);
+    } catch (err) {
+      await writable.close();
+      throw err;
+    }
+  }
+
+  /** Frames the recorder could not keep up with (or could not write after a write error). */
+  get recordingDropped(): number {
+    return this.#recordingDropped;
+  }
+
+  /** Detection/status messages dropped because the writer fell behind. */
+  get messagesDropped(): number {
+    return this.#messagesDropped;
+  }
+
+  /** Frames written to the file so far. */
+  get framesWritten(): number {
+    return this.#framesWritten;
+  }
+
+  /** The write error that stopped the recording, if any (the run goes on without recording). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  onSourceFrame(frame: Frame): void {
+    if (this.#closing || this.#error) {
+      this.#recordingDropped++;
+      return;
+    }
+    // Frames are immutable once a source delivers them (the pipeline's own latest-frame slot
+    // relies on the same), so the slot keeps a reference rather than a copy.
+    if (this.#slot) this.#recordingDropped++;
+    this.#slot = frame;
+    this.#kick();
+  }
+
+  onProcessed(p: ProcessedFrame): void {
+    this.#enqueue({ kind: "processed", frame: p.frame, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs });
+  }
+
+  onStatus(status: { state: PipelineState; counters: PipelineCounters; message: Uint8Array; timeNs: bigint }): void {
+    this.#enqueue({ kind: "status", message: status.message, timeNs: status.timeNs });
+  }
+
+  /**
+   * Resolves when everything handed over so far is written (or the recording failed). For pull
+   * sources that must record every frame; the live frame loop never waits for it.
+   */
+  async whenIdle(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  /** Write what is pending, finish the file (summary and index) and close it. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#finish();
+    return this.#closed;
+  }
+
+  #enqueue(item: Pending): void {
+    if (this.#closing || this.#error) return;
+    if (this.#queue.length >= MESSAGE_QUEUE_LIMIT) {
+      this.#queue.shift();
+      this.#messagesDropped++;
+    }
+    this.#queue.push(item);
+    this.#kick();
+  }
+
+  #kick(): void {
+    // setImmediate: even the writer's synchronous part (chunk building) runs after the observer
+    // call has returned to the frame loop.
+    this.#writing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (!this.#error) {
+        const item = this.#queue.shift();
+        if (item) {
+          await this.#writeSmall(item);
+          continue;
+        }
+        const frame = this.#slot;
+        if (!frame) break;
+        this.#slot = undefined;
+        await this.#writeFrame(frame);
+      }
+    } catch (err) {
+      this.#error = err instanceof Error ? err : new Error(String(err));
+      if (this.#slot) this.#recordingDropped++;
+      this.#slot = undefined;
+      this.#queue = [];
+      this.options.logger?.error({ err: this.#error, file: this.file }, "recording stopped: write failed");
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  async #writeFrame(frame: Frame): Promise<void> {
+    const logTime = frame.captureTimeNs;
+    const size = `${frame.width}x${frame.height}`;
+    if (this.options.calibration && size !== this.#lastCalibrationSize) {
+      this.#lastCalibrationSize = size;
+      await this.writer.addMessage({
+        channelId: this.channels.calibration,
+        sequence: 0,
+        logTime,
+        publishTime: logTime,
+        data: channelSchema(SCHEMA_CAMERA_CALIBRATION).type.encode(cameraCalibration(this.options.calibration, frame, this.options.cameraId)).finish(),
+      });
+    }
+    const data = this.options.imageEncoding === "raw" ? await this.#rawImage(frame) : await this.#compressedImage(frame);
+    await this.writer.addMessage({
+      channelId: this.channels.image,
+      // MCAP's per-message sequence carries the source frame number (replay restores it).
+      sequence: frame.seq >>> 0,
+      logTime,
+      publishTime: logTime,
+      data,
+    });
+    this.#framesWritten++;
+  }
+
+  async #compressedImage(frame: Frame): Promise<Uint8Array> {
+    let format: string;
+    let data: Buffer;
+    if (frame.encoding === "encoded" && startsWith(frame.data, JPEG_MAGIC)) {
+      [format, data] = ["jpeg", frame.data];
+    } else if (frame.encoding === "encoded" && startsWith(frame.data, PNG_MAGIC)) {
+      [format, data] = ["png", frame.data];
+    } else {
+      const input = frame.encoding === "rgb24" ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }) : sharp(frame.data);
+      [format, data] = ["jpeg", await input.jpeg({ quality: this.#jpegQuality }).toBuffer()];
+    }
+    return channelSchema(SCHEMA_COMPRESSED_IMAGE)
+      .type.encode({ timestamp: timestampOf(frame.captureTimeNs), frame_id: this.options.cameraId, data, format })
+      .finish();
+  }
+
+  async #rawImage(frame: Frame): Promise<Uint8Array> {
+    const data = frame.encoding === "rgb24" ? frame.data : await sharp(frame.data).removeAlpha().toColourspace("srgb").raw().toBuffer();
+    return channelSchema(SCHEMA_RAW_IMAGE)
+      .type.encode({
+        timestamp: timestampOf(frame.captureTimeNs),
+        frame_id: this.options.cameraId,
+        width: frame.width,
+        height: frame.height,
+        encoding: "rgb8",
+        step: frame.width * 3,
+        data,
+      })
+      .finish();
+  }
+
+  async #writeSmall(item: Pending): Promise<void> {
+    if (item.kind === "status") {
+      await this.writer.addMessage({ channelId: this.channels.status, sequence: 0, logTime: item.timeNs, publishTime: item.timeNs, data: item.message });
+      return;
+    }
+    const { frame } = item;
+    const sequence = frame.seq >>> 0;
+    // Annotations are stamped with the capture time: Foxglove pairs them with the image by it.
+    const annotations = detectionAnnotations(item.detections, frame);
+    await this.writer.addMessage({
+      channelId: this.channels.annotations,
+      sequence,
+      logTime: frame.captureTimeNs,
+      publishTime: item.publishTimeNs,
+      data: channelSchema(SCHEMA_IMAGE_ANNOTATIONS).type.encode(annotations).finish(),
+    });
+    await this.writer.addMessage({ channelId: this.channels.detections, sequence, logTime: item.publishTimeNs, publishTime: item.publishTimeNs, data: item.message });
+  }
+
+  async #finish(): Promise<void> {
+    this.#closing = true;
+    await this.whenIdle();
+    try {
+      if (!this.#error) await this.writer.end();
+    } catch (err) {
+      this.#error ??= err instanceof Error ? err : new Error(String(err));
+    } finally {
+      await this.writable.close();
+    }
+    if (this.#error) this.options.logger?.error({ err: this.#error, file: this.file }, "recording incomplete");
+  }
+}
+
+/** foxglove.CameraCalibration for the frame's size: intrinsics scaled from the reference size. */
+function cameraCalibration(c: Calibration, frame: Frame, cameraId: string): Record<string, unknown> {
+  const sx = frame.width / c.intrinsics.width;
+  const sy = frame.height / c.intrinsics.height;
+  const fx = c.intrinsics.fx * sx;
+  const fy = c.intrinsics.fy * sy;
+  const cx = c.intrinsics.cx * sx;
+  const cy = c.intrinsics.cy * sy;
+  const d = c.distortion;
+  return {
+    timestamp: timestampOf(frame.captureTimeNs),
+    frame_id: cameraId,
+    width: frame.width,
+    height: frame.height,
+    distortion_model: "plumb_bob",
+    D: [d.k1, d.k2, d.p1, d.p2, d.k3],
+    K: [fx, 0, cx, 0, fy, cy, 0, 0, 1],
+    R: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+    P: [fx, 0, cx, 0, 0, fy, cy, 0, 0, 0, 1, 0],
+  };
+}
