@@ -32,7 +32,9 @@ describe("parseRunConfig", () => {
     [{ maxFrames: "ten" }, "--max-frames", /positive integer.*"ten"/],
     [{ maxFrames: "1.5" }, "--max-frames", /positive integer/],
     [{ maxFrames: "0" }, "--max-frames", /positive integer/],
-    [{ source: "video.mp4" }, "--source", /camera:DEVICE.*"video.mp4"/],
+    [{ source: "video.mp4" }, "--source", /video\.mp4.*file:PATH/],
+    [{ fps: "fast" }, "--fps", /positive number/],
+    [{ pixelFormat: "rgb" }, "--pixel-format", /mjpeg or yuyv422/],
     [{ engine: "torch" }, "--engine", /onnxruntime.*"torch"/],
     [{ device: "tpu" }, "--device", /webgpu.*"tpu"/],
     [{ publish: "localhost:5555" }, "--publish", /ZeroMQ endpoint.*"localhost:5555"/],
@@ -57,8 +59,8 @@ describe("parseRunConfig", () => {
     expect(e1.problem).toMatch(/positive integer, got -3/);
 
     const unknown = path.join(dir, "unknown.json");
-    writeFileSync(unknown, JSON.stringify({ fps: 30 }));
-    expect(inputError(() => parseRunConfig({}, { configFile: unknown })).message).toMatch(/unknown\.json.*fps/);
+    writeFileSync(unknown, JSON.stringify({ frameRate: 30 }));
+    expect(inputError(() => parseRunConfig({}, { configFile: unknown })).message).toMatch(/unknown\.json.*frameRate/);
 
     const notJson = path.join(dir, "broken.json");
     writeFileSync(notJson, "{ source: ");

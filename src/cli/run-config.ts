@@ -8,13 +8,13 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError } from "../core/errors.js";
+import { parseSourceSpec } from "../capture/open-source.js";
 import { PACKAGE_ROOT } from "../publish/codec.js";
 
 /** The model `fovea run` uses without `--model`: the shipped one. */
 export const DEFAULT_MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");
 export const DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555";
 
-const SOURCE_PATTERN = /^(camera:.+|file:.+|dir:.+|mcap:.+|webcam(:.+)?|synthetic(:.*)?)$/;
 const ENDPOINT_PATTERN = /^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/.+|inproc:\/\/.+)$/;
 
 export const ENGINES = ["auto", "onnxruntime", "tfjs"] as const;
@@ -28,11 +28,8 @@ const positiveInt = z.preprocess(
 
 export const RunConfigSchema = z
   .object({
-    /** camera:/dev/videoN | file:PATH | dir:PATH | mcap:PATH | webcam | synthetic */
-    source: z
-      .string()
-      .regex(SOURCE_PATTERN, "expected camera:DEVICE, file:PATH, dir:PATH, mcap:PATH, webcam or synthetic")
-      .default("synthetic"),
+    /** camera:/dev/videoN | file:PATH | dir:PATH | mcap:PATH | webcam[:DEVICE] | synthetic (see open-source.ts) */
+    source: z.string().default("synthetic"),
     /** Model directory containing fovea.json. */
     model: z.string().min(1, "expected a model directory").default(DEFAULT_MODEL_DIR),
     engine: z.enum(ENGINES, { error: `expected one of ${ENGINES.join(", ")}` }).default("auto"),
@@ -52,6 +49,19 @@ export const RunConfigSchema = z
     maxFrames: positiveInt.optional(),
     /** Inference threads (onnxruntime intra-op). Default: all cores. */
     threads: positiveInt.optional(),
+    /** Camera capture width / video scale width, pixels. */
+    width: positiveInt.optional(),
+    /** Camera capture height / video scale height, pixels. */
+    height: positiveInt.optional(),
+    /** Camera frame rate to request; image-folder playback rate. */
+    fps: z.preprocess(
+      (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+      z.number({ error: "expected a positive number" }).positive("expected a positive number").finite("expected a positive number"),
+    ).optional(),
+    /** Camera pixel format. */
+    pixelFormat: z.enum(["mjpeg", "yuyv422"], { error: "expected mjpeg or yuyv422" }).optional(),
+    /** Replay sources: start over at the end, forever. */
+    loop: z.boolean().default(false),
     /** Record to this MCAP file while running. */
     record: z.string().regex(/\.mcap$/i, "expected a file name ending in .mcap").optional(),
     /** Overwrite an existing recording. */
@@ -73,6 +83,11 @@ const FLAG: Record<string, string> = {
   unpaced: "--unpaced",
   maxFrames: "--max-frames",
   threads: "--threads",
+  width: "--width",
+  height: "--height",
+  fps: "--fps",
+  pixelFormat: "--pixel-format",
+  loop: "--loop",
   record: "--record",
   force: "--force",
 };
@@ -123,6 +138,8 @@ export function parseRunConfig(flags: Record<string, unknown>, options: { config
     }
     throw new FoveaInputError(FLAG[key] ?? key, `${i.message}, got ${describeValue(merged[key])}`);
   }
+  // The source grammar belongs to the capture code; it names --source and the accepted forms.
+  parseSourceSpec(r.data.source);
   return r.data;
 }
 

@@ -136,7 +136,7 @@ export class Pipeline {
         cameraId: this.cameraId,
         source: source.info.description,
         lastError: this.lastError,
-        recordingDropped: 0,
+        recordingDropped: this.recordingDropped(),
       }),
       send: (m) => publisher.publishStatus(m),
       onBeat: (b) => this.notifyStatus(b),
@@ -397,6 +397,16 @@ export class Pipeline {
       reconnects: this.source.counters.reconnects,
       outOfEnvelope: this.counters.outOfEnvelope,
     };
+  }
+
+  /** Recorders among the observers expose how many frames they could not keep up with. */
+  private recordingDropped(): number {
+    let n = 0;
+    for (const o of this.observers) {
+      const d = (o as { recordingDropped?: unknown }).recordingDropped;
+      if (typeof d === "number") n += d;
+    }
+    return n;
   }
 
   private onDegraded(reason: string): void {
