@@ -87,14 +87,65 @@ def load_input(path, shape):
 # OpenCV DNN
 # ---------------------------------------------------------------------------------------------
 
-def bench_opencv(model_path, x, runs, warmup, threads):
+def opencv_compatible(model):
+    """The same network in the forms OpenCV 4.6 can import.
+
+    Float16 initializers that feed a Cast are replaced by the cast's float32 result: OpenCV 4.6
+    cannot read FLOAT16 tensors, and widening the stored weights once is exactly what the graph's
+    own Cast nodes do on every run, so the network computed is the same. Returns the serialized
+    model and how many initializers were widened.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    inits = {t.name: t for t in m.graph.initializer}
+    keep, widened = [], 0
+    for n in m.graph.node:
+        to = next((a.i for a in n.attribute if a.name == "to"), None)
+        if n.op_type == "Cast" and n.input[0] in inits and to == onnx.TensorProto.FLOAT:
+            arr = numpy_helper.to_array(inits[n.input[0]]).astype(np.float32)
+            m.graph.initializer.append(numpy_helper.from_array(arr, n.output[0]))
+            widened += 1
+        else:
+            keep.append(n)
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
+    # OpenCV 4.6 reads Gemm weights only in the [out, in] layout with transB=1 (what PyTorch
+    # exports); a [in, out] weight with transB=0 (tfjs' Dense kernel layout) trips its importer.
+    # Transposing the stored weight and flipping transB computes the same product.
+    inits = {t.name: t for t in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type != "Gemm" or n.input[1] not in inits:
+            continue
+        trans_b = next((a for a in n.attribute if a.name == "transB"), None)
+        if trans_b is not None and trans_b.i == 1:
+            continue
+        w = numpy_helper.to_array(inits[n.input[1]])
+        name = n.input[1] + ".T"
+        m.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(w.T), name))
+        n.input[1] = name
+        if trans_b is None:
+            n.attribute.append(onnx.helper.make_attribute("transB", 1))
+        else:
+            trans_b.i = 1
+    used = {i for n in m.graph.node for i in n.input}
+    still = [t for t in m.graph.initializer if t.name in used]
+    del m.graph.initializer[:]
+    m.graph.initializer.extend(still)
+    return m.SerializeToString(), widened
+
+
+def bench_opencv(model, x, runs, warmup, threads):
     try:
         import cv2
     except ImportError as e:
         return {"name": "opencv-dnn", "available": False, "reason": f"python module cv2 not importable ({e}); apt-get install python3-opencv"}, None
     cv2.setNumThreads(threads)
+    buffer, widened = opencv_compatible(model)
     try:
-        net = cv2.dnn.readNetFromONNX(model_path)
+        net = cv2.dnn.readNetFromONNX(np.frombuffer(buffer, dtype=np.uint8))
     except cv2.error as e:
         return {"name": "opencv-dnn", "version": cv2.__version__, "available": False, "reason": f"readNetFromONNX failed: {str(e).strip()[:300]}"}, None
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
@@ -111,7 +162,8 @@ def bench_opencv(model_path, x, runs, warmup, threads):
     except cv2.error as e:
         return {"name": "opencv-dnn", "version": cv2.__version__, "available": False, "reason": f"forward failed: {str(e).strip()[:300]}"}, None
     stats = time_runs(run, runs, warmup)
-    return {"name": "opencv-dnn", "version": cv2.__version__, "available": True, "threads": threads, **stats}, dict(zip(out_names, [np.asarray(o) for o in outputs]))
+    note = f"{widened} float16 weight tensors widened to float32 at load (OpenCV 4.6 reads no FLOAT16)" if widened else None
+    return {"name": "opencv-dnn", "version": cv2.__version__, "available": True, "threads": threads, **({"note": note} if note else {}), **stats}, dict(zip(out_names, [np.asarray(o) for o in outputs]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,8 +335,9 @@ def build_torch_module(model):
         "Shape": lambda x, **a: torch.tensor(list(x.shape), dtype=torch.int64),
         "Gather": lambda x, i, **a: torch.index_select(x, int(a.get("axis", 0)) % x.dim(), i.reshape(-1).long()).reshape(
             list(x.shape[: int(a.get("axis", 0)) % x.dim()]) + list(i.shape) + list(x.shape[int(a.get("axis", 0)) % x.dim() + 1:])),
-        "Cast": lambda x, **a: x,
+        "Cast": lambda x, **a: x.to(ONNX_DTYPES[int(a["to"])]),
     }
+    ONNX_DTYPES = {1: torch.float32, 10: torch.float16, 11: torch.float64, 6: torch.int32, 7: torch.int64, 9: torch.bool}
     node_outputs_count = [None]
 
     unsupported = sorted({n.op_type for n in graph.node if n.op_type not in ops and n.op_type != "Constant"})
@@ -299,12 +352,22 @@ def build_torch_module(model):
                 arr = numpy_helper.to_array(t).copy()
                 self.register_buffer(f"w{i}", torch.from_numpy(arr))
                 self.names[t.name] = f"w{i}"
+            self.folded = set()
             for n in graph.node:
                 if n.op_type == "Constant":
                     arr = numpy_helper.to_array(attrs(n)["value"]).copy()
                     key = f"c{len(self.names)}"
                     self.register_buffer(key, torch.from_numpy(arr))
                     self.names[n.output[0]] = key
+                    self.folded.add(id(n))
+                elif n.op_type == "Cast" and n.input[0] in self.names:
+                    # Weights stored in a narrower type (float16) are widened once here, as any
+                    # runtime would when loading, not on every call.
+                    src = getattr(self, self.names[n.input[0]])
+                    key = f"c{len(self.names)}"
+                    self.register_buffer(key, src.to(ONNX_DTYPES[int(attrs(n)["to"])]))
+                    self.names[n.output[0]] = key
+                    self.folded.add(id(n))
             self.input_name = graph_input(model)[0]
             self.output_names = [o.name for o in graph.output]
 
@@ -312,7 +375,7 @@ def build_torch_module(model):
             env = {name: getattr(self, key) for name, key in self.names.items()}
             env[self.input_name] = x
             for n in graph.node:
-                if n.op_type == "Constant":
+                if id(n) in self.folded:
                     continue
                 args = [env[i] if i else None for i in n.input]
                 node_outputs_count[0] = n.output
@@ -393,7 +456,9 @@ def main():
     peers, outputs = [], {}
     wanted = args.only or ["opencv-dnn", "pytorch"]
     if "opencv-dnn" in wanted:
-        r, o = bench_opencv(args.model, x, args.runs, args.warmup, args.threads)
+        if model is None:
+            fail("--model", "the onnx module is needed to load the model")
+        r, o = bench_opencv(model, x, args.runs, args.warmup, args.threads)
         peers.append(r)
         if o is not None:
             outputs[r["name"]] = o

@@ -94,6 +94,8 @@ export const PeerSchema = z.object({
   reason: z.string().optional(),
   threads: z.number().optional(),
   mode: z.string().optional(),
+  /** How the model was adapted for this runtime (same network), if it was. */
+  note: z.string().optional(),
   p50Ms: z.number().optional(),
   p90Ms: z.number().optional(),
   p99Ms: z.number().optional(),
