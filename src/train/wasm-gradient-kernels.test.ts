@@ -72,6 +72,74 @@ describe("wasm conv gradient kernels match the cpu backend", () => {
     expect(Math.max(...wasm.dw.map(Math.abs))).toBeGreaterThan(0.1);
   });
 
+  it.each([
+    { x: [2, 9, 11, 5], k: 2 },
+    { x: [3, 8, 8, 16], k: 2 },
+    { x: [1, 10, 7, 3], k: 3 },
+  ])("MaxPoolGrad x $x window $k", async ({ x: shape, k }) => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(values(shape.reduce((a, b) => a * b), 4), shape as [number, number, number, number]);
+        const y = tf.maxPool(x, k, k, "valid");
+        const r = tf.tensor(values(y.size, 5), y.shape);
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, k, "valid"), r)))(x).dataSync() as Float32Array;
+      });
+    };
+    const cpu = await run("cpu");
+    const wasm = await run("wasm");
+    expect(maxAbsDiff(cpu, wasm)).toBeLessThan(1e-6);
+    expect(wasm.filter((v) => v !== 0).length).toBeGreaterThan(0);
+  });
+
+  it("MaxPoolGrad gives a tied window's gradient to its first maximum", async () => {
+    await tf.setBackend("wasm");
+    const dx = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, "valid")))(tf.ones([1, 2, 2, 1])).dataSync());
+    expect(Array.from(dx)).toEqual([1, 0, 0, 0]);
+  });
+
+  it.each([
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [1, 4, 6], b: [1, 6, 2], ta: false, tb: false },
+  ])("matMul and its gradients $a x $b (transpose $ta/$tb)", async (c) => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const a = tf.tensor(values(c.a.reduce((p, q) => p * q), 6), c.a);
+        const b = tf.tensor(values(c.b.reduce((p, q) => p * q), 7), c.b);
+        const f = (p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q, c.ta, c.tb)));
+        const [da, db] = tf.grads(f)([a, b]);
+        const bias = tf.tensor1d(values(c.tb ? c.b[c.b.length - 2] : c.b[c.b.length - 1], 8));
+        const fused = tf.fused.matMul({ a, b, transposeA: c.ta, transposeB: c.tb, bias, activation: "relu" });
+        return [tf.matMul(a, b, c.ta, c.tb), da, db, fused].map((t) => t.dataSync() as Float32Array);
+      });
+    };
+    const cpu = await run("cpu");
+    const wasm = await run("wasm");
+    cpu.forEach((v, i) => expect(maxAbsDiff(v, wasm[i])).toBeLessThan(1e-4));
+  });
+
+  it("sums over leading axes like the cpu backend", async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor(values(4 * 5 * 6 * 7, 9), [4, 5, 6, 7]);
+        return [tf.sum(x, [0, 1, 2]), tf.sum(x, [0, 1, 2], true), tf.sum(x.reshape([20, 42]), 0), tf.sum(x, [1, 2])].map((t) => ({
+          shape: t.shape,
+          data: t.dataSync() as Float32Array,
+        }));
+      });
+    };
+    const cpu = await run("cpu");
+    const wasm = await run("wasm");
+    cpu.forEach((v, i) => {
+      expect(wasm[i].shape).toEqual(v.shape);
+      expect(maxAbsDiff(v.data, wasm[i].data)).toBeLessThan(1e-4);
+    });
+  });
+
   it("leaks no tensors", async () => {
     await tf.setBackend("wasm");
     const c = cases[1];

@@ -18,10 +18,13 @@ type Pads = [[number, number], [number, number], [number, number], [number, numb
 /** The subset of the wasm backend's interface the kernels use. */
 interface WasmBackendLike extends tf.KernelBackend {
   disposeData(dataId: object): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** A view of the tensor's bytes on the wasm heap (invalidated when the heap grows). */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
 /** Calls another wasm kernel directly (kernels cannot call tf ops: they run inside the engine). */
-function call(backend: WasmBackendLike, kernelName: string, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>): tf.TensorInfo {
+function call(backend: WasmBackendLike, kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: Record<string, unknown>): tf.TensorInfo {
   const kernel = tf.getKernel(kernelName, "wasm");
   if (!kernel) throw new Error(`wasm-gradient-kernels: the wasm backend has no ${kernelName} kernel`);
   return kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
@@ -109,32 +112,181 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
   return dx;
 }
 
-let registered = false;
 
 /**
- * Registers the conv gradient kernels on the wasm backend (idempotent). Call before training on
- * `tf.setBackend('wasm')`. `Conv2DBackpropInput` replaces the stock kernel for stride-1 convs.
+ * MaxPoolGrad for non-overlapping windows (filter == stride, valid padding), the pooling of every
+ * fovea network. Hand-written as one JIT-compiled loop over the wasm heap: the stock wasm kernel
+ * is a generic C loop (500 ms per batch of 32 on the first pooling layer) and no composition of
+ * wasm ops was faster (a broadcast Equal alone took longer). Like the cpu backend, the gradient
+ * goes to the first (row-major) input equal to the window max.
+ */
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const k = info.filterHeight;
+  const nonOverlapping =
+    info.filterWidth === k && info.strideHeight === k && info.strideWidth === k && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+    input.dtype === "float32" && dy.dtype === "float32";
+  if (!nonOverlapping) {
+    if (!stockMaxPoolGrad) throw new Error("wasm MaxPoolGrad: stock kernel missing for overlapping/padded pooling");
+    return stockMaxPoolGrad(args) as tf.TensorInfo;
+  }
+  const [n, h, w, c] = input.shape;
+  const { outHeight: ho, outWidth: wo } = info;
+  const out = backend.makeOutput(input.shape, "float32");
+  // Views are taken after makeOutput: allocating may grow (and move) the wasm heap.
+  const x = backend.typedArrayFromHeap(input);
+  const g = backend.typedArrayFromHeap(dy);
+  const dx = backend.typedArrayFromHeap(out);
+  dx.fill(0);
+  const best = new Float32Array(c);
+  const at = new Int32Array(c);
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let r = 0; r < k; r++) {
+          for (let q = 0; q < k; q++) {
+            const base = ((b * h + i * k + r) * w + j * k + q) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = x[base + ch];
+              if (v > best[ch]) {
+                best[ch] = v;
+                at[ch] = base + ch;
+              }
+            }
+          }
+        }
+        for (let ch = 0; ch < c; ch++, o++) if (at[ch] >= 0) dx[at[ch]] = g[o];
+      }
+    }
+  }
+  return out;
+}
+
+let stockMaxPoolGrad: tf.KernelFunc | undefined;
+
+/**
+ * BatchMatMul (unbatched) and _FusedMatMul as a 1x1 XNNPACK convolution: the stock wasm matmul is
+ * a scalar blocked loop, 3-10x slower than XNNPACK's GEMM for the dense layers' shapes.
+ */
+function matMulAsConv(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, fused?: { bias?: tf.TensorInfo; activation: string; leakyreluAlpha?: number }): tf.TensorInfo | undefined {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+  const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+  if (batchA !== 1 || batchB !== 1 || a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+  if (fused && fused.activation !== "linear" && fused.activation !== "relu") return undefined;
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const kIn = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const nOut = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  const temps: tf.TensorInfo[] = [];
+  let a2 = call(backend, tf.Reshape, { x: a }, { shape: transposeA ? [kIn, m] : [m, kIn] });
+  temps.push(a2);
+  if (transposeA) temps.push((a2 = call(backend, tf.Transpose, { x: a2 }, { perm: [1, 0] })));
+  let b2 = call(backend, tf.Reshape, { x: b }, { shape: transposeB ? [nOut, kIn] : [kIn, nOut] });
+  temps.push(b2);
+  if (transposeB) temps.push((b2 = call(backend, tf.Transpose, { x: b2 }, { perm: [1, 0] })));
+  const x = call(backend, tf.Reshape, { x: a2 }, { shape: [1, 1, m, kIn] });
+  const filter = call(backend, tf.Reshape, { x: b2 }, { shape: [1, 1, kIn, nOut] });
+  temps.push(x, filter);
+  const convAttrs = { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1], dimRoundingMode: undefined };
+  const y = fused
+    ? call(backend, tf.FusedConv2D, fused.bias ? { x, filter, bias: fused.bias } : { x, filter }, { ...convAttrs, activation: fused.activation, leakyreluAlpha: fused.leakyreluAlpha })
+    : call(backend, tf.Conv2D, { x, filter }, convAttrs);
+  temps.push(y);
+  const outBatch = ra >= rb ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+  const out = call(backend, tf.Reshape, { x: y }, { shape: [...outBatch, m, nOut] });
+  for (const t of temps) backend.disposeData(t.dataId);
+  return out;
+}
+
+let stockBatchMatMul: tf.KernelFunc | undefined;
+let stockFusedMatMul: tf.KernelFunc | undefined;
+
+function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.BatchMatMulAttrs;
+  return matMulAsConv(args.backend as WasmBackendLike, a, b, attrs.transposeA, attrs.transposeB) ?? (stockBatchMatMul!(args) as tf.TensorInfo);
+}
+
+function fusedMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { a, b, bias, preluActivationWeights } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf._FusedMatMulAttrs;
+  const fusable = preluActivationWeights == null && (bias == null || bias.shape.length === 1);
+  const out = fusable
+    ? matMulAsConv(args.backend as WasmBackendLike, a, b, attrs.transposeA, attrs.transposeB, { bias, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha })
+    : undefined;
+  return out ?? (stockFusedMatMul!(args) as tf.TensorInfo);
+}
+
+let stockSum: tf.KernelFunc | undefined;
+
+/**
+ * Sum over all leading axes (a bias gradient): the stock kernel first transposes the whole
+ * tensor to make the axes innermost (120 ms for a [32,98,98,32] gradient). XNNPACK average
+ * pooling over the tensor viewed as one [N*H, W] image reads it once; times the pixel count.
+ */
+function sum(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.SumAttrs;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(attrs.axis, x.shape).sort((p, q) => p - q);
+  const leading = rank >= 2 && axes.length === rank - 1 && axes.every((v, i) => v === i);
+  if (!leading || x.dtype !== "float32" || tf.util.sizeFromShape(x.shape) === 0) return stockSum!(args) as tf.TensorInfo;
+  const c = x.shape[rank - 1];
+  const cols = rank >= 3 ? x.shape[rank - 2] : 1;
+  const rows = tf.util.sizeFromShape(x.shape) / c / cols;
+  const image = call(backend, tf.Reshape, { x }, { shape: [1, rows, cols, c] });
+  const mean = call(backend, tf.AvgPool, { x: image }, { filterSize: [rows, cols], strides: [rows, cols], pad: "valid", dimRoundingMode: undefined });
+  const pixels = call(backend, tf.Fill, {}, { shape: [], value: rows * cols, dtype: "float32" });
+  const total = call(backend, tf.Multiply, { a: mean, b: pixels }, {});
+  const out = call(backend, tf.Reshape, { x: total }, { shape: attrs.keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c] });
+  for (const t of [image, mean, pixels, total]) backend.disposeData(t.dataId);
+  return out;
+}
+
+/** Identity shares the immutable buffer (as the cpu backend does) instead of copying it. */
+function identity(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend }): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === "string") return stockIdentity!(args) as tf.TensorInfo;
+  (args.backend as WasmBackendLike & { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+let stockIdentity: tf.KernelFunc | undefined;
+
+let registered = false;
+
+/** Replaces (or adds) a wasm kernel, returning the stock kernelFunc; keeps its setupFunc. */
+function override(kernelName: string, kernelFunc: tf.KernelFunc): tf.KernelFunc | undefined {
+  const stock = tf.getKernel(kernelName, "wasm");
+  if (stock) tf.unregisterKernel(kernelName, "wasm");
+  // The stock setupFunc binds the C function the fallback path calls; tfjs runs setupFuncs on
+  // every setBackend, so this works whether or not the backend is initialised yet.
+  tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc, setupFunc: stock?.setupFunc });
+  return stock?.kernelFunc;
+}
+
+/**
+ * Registers the training kernels on the wasm backend (idempotent): Conv2DBackpropFilter (missing
+ * in tfjs-backend-wasm 4.22), and faster Conv2DBackpropInput, MaxPoolGrad, BatchMatMul,
+ * _FusedMatMul, leading-axes Sum (XNNPACK conv2d / avg-pool based) and a copy-free Identity. Cases they do not cover
+ * fall back to the stock kernels.
  */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
   registered = true;
-  if (!tf.getKernel(tf.Conv2DBackpropFilter, "wasm")) {
-    tf.registerKernel({ kernelName: tf.Conv2DBackpropFilter, backendName: "wasm", kernelFunc: conv2DBackpropFilter as tf.KernelFunc });
-  }
-  const stock = tf.getKernel(tf.Conv2DBackpropInput, "wasm");
-  if (stock) {
-    stockBackpropInput = stock.kernelFunc;
-    tf.unregisterKernel(tf.Conv2DBackpropInput, "wasm");
-  }
-  // Keep the stock setupFunc (it binds the C function the strided fallback calls); tfjs runs
-  // setupFuncs on every setBackend, so this works whether or not the backend is up yet.
-  tf.registerKernel({
-    kernelName: tf.Conv2DBackpropInput,
-    backendName: "wasm",
-    kernelFunc: conv2DBackpropInput as tf.KernelFunc,
-    setupFunc: stock?.setupFunc,
-  });
+  override(tf.Conv2DBackpropFilter, conv2DBackpropFilter as tf.KernelFunc);
+  stockBackpropInput = override(tf.Conv2DBackpropInput, conv2DBackpropInput as tf.KernelFunc);
+  stockMaxPoolGrad = override(tf.MaxPoolGrad, maxPoolGrad as tf.KernelFunc);
+  stockBatchMatMul = override(tf.BatchMatMul, batchMatMul as tf.KernelFunc);
+  stockFusedMatMul = override(tf._FusedMatMul, fusedMatMul as tf.KernelFunc);
+  stockSum = override(tf.Sum, sum as tf.KernelFunc);
+  stockIdentity = override(tf.Identity, identity as tf.KernelFunc);
 }
-
-/** The kernels, exported for the gradient tests. */
-export const wasmGradientKernelNames = [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput] as const;
