@@ -1,6 +1,7 @@
 /**
  * Public types of the inference engines. Implementations live beside this file
- * (onnxruntime.ts, tfjs.ts) and are created with their own `static async create()`.
+ * (onnxruntime-engine.ts, tfjs-engine.ts) and are created with their own `static async create()`,
+ * or chosen by `createEngine` (create-engine.ts).
  */
 import type { ModelMetadata } from "../core/model-metadata.js";
 
