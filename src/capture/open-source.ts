@@ -1,0 +1,117 @@
+import { FoveaInputError } from "../core/errors.js";
+import type { FrameSource, SourceEvents } from "../core/frame.js";
+import { openCamera, type CameraPixelFormat } from "./camera-source.js";
+import { ImageFolderSource } from "./image-folder-source.js";
+import { McapSource } from "./mcap-source.js";
+import { openVideoFile } from "./video-file-source.js";
+import { WebcamSource } from "./webcam-source.js";
+
+/** The `--source` forms, for help texts and error messages. */
+export const SOURCE_FORMS: readonly string[] = [
+  "camera:/dev/videoN",
+  "file:PATH",
+  "dir:PATH",
+  "webcam[:DEVICE]",
+  "synthetic",
+  "mcap:PATH",
+];
+
+/**
+ * Options shared by all sources, as they come from the command line. Each source uses the ones
+ * that mean something to it and ignores the rest (a camera is live whatever `unpaced` says).
+ */
+export interface OpenSourceOptions {
+  /** Replay (file, dir, mcap, synthetic) as fast as the consumer pulls instead of at its own rate. */
+  unpaced?: boolean;
+  /** Camera/webcam capture width; for video files, scale to it. */
+  width?: number;
+  /** Camera/webcam capture height; for video files, scale to it. */
+  height?: number;
+  /** Camera/webcam frame rate to request; image-folder playback rate. */
+  fps?: number;
+  /** Camera pixel format: `mjpeg` (default) or `yuyv422`. */
+  pixelFormat?: CameraPixelFormat;
+  /** Replay sources: start over at the end, forever. */
+  loop?: boolean;
+  /** Camera identifier published with every frame's detections. */
+  cameraId?: string;
+  /** Health callbacks (degraded/recovered/corrupt). */
+  events?: SourceEvents;
+}
+
+export type SourceKind = "camera" | "file" | "dir" | "webcam" | "synthetic" | "mcap";
+
+/** A parsed `--source` value. */
+export interface SourceSpec {
+  kind: SourceKind;
+  /** Path or device after the `kind:` prefix (empty for `synthetic` and plain `webcam`). */
+  target: string;
+}
+
+function badSource(spec: string, why: string): FoveaInputError {
+  return new FoveaInputError("--source", `${why} in ${JSON.stringify(spec)}; expected one of ${SOURCE_FORMS.join(", ")}`);
+}
+
+/** Parse a `--source` value; anything else is a FoveaInputError naming `--source` and the forms. */
+export function parseSourceSpec(spec: string): SourceSpec {
+  if (typeof spec !== "string" || spec.trim() === "") throw badSource(String(spec), "no source given");
+  const colon = spec.indexOf(":");
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  const target = colon < 0 ? "" : spec.slice(colon + 1);
+  switch (kind) {
+    case "camera":
+    case "file":
+    case "dir":
+    case "mcap":
+      if (!target) throw badSource(spec, `${kind}: needs a ${kind === "camera" ? "device" : "path"}`);
+      return { kind, target };
+    case "webcam":
+      return { kind, target };
+    case "synthetic":
+      if (target) throw badSource(spec, "synthetic takes no argument");
+      return { kind, target };
+    default:
+      throw badSource(spec, `unknown source kind ${JSON.stringify(kind)}`);
+  }
+}
+
+function checkOptions(options: OpenSourceOptions): void {
+  for (const [flag, value] of [["--width", options.width], ["--height", options.height]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+      throw new FoveaInputError(flag, `expected a positive integer number of pixels, got ${value}`);
+    }
+  }
+  if (options.fps !== undefined && (!Number.isFinite(options.fps) || options.fps <= 0)) {
+    throw new FoveaInputError("--fps", `expected a positive number of frames per second, got ${options.fps}`);
+  }
+  if (options.pixelFormat !== undefined && options.pixelFormat !== "mjpeg" && options.pixelFormat !== "yuyv422") {
+    throw new FoveaInputError("--pixel-format", `expected mjpeg or yuyv422, got ${String(options.pixelFormat)}`);
+  }
+  if (options.cameraId !== undefined && (typeof options.cameraId !== "string" || options.cameraId === "")) {
+    throw new FoveaInputError("--camera-id", "expected a non-empty identifier");
+  }
+}
+
+/**
+ * Open the frame source a `--source` value names. Each source validates its own input (a missing
+ * device, file or folder is a FoveaInputError naming it).
+ */
+export async function openSource(spec: string, options: OpenSourceOptions = {}): Promise<FrameSource> {
+  const { kind, target } = parseSourceSpec(spec);
+  checkOptions(options);
+  const { unpaced, loop, cameraId, events } = options;
+  switch (kind) {
+    case "camera":
+      return openCamera({ device: target, width: options.width, height: options.height, fps: options.fps, pixelFormat: options.pixelFormat, cameraId, events });
+    case "file":
+      return openVideoFile({ path: target, unpaced, loop, width: options.width, height: options.height, cameraId, events });
+    case "dir":
+      return ImageFolderSource.open({ path: target, fps: options.fps, unpaced, loop, cameraId, events });
+    case "webcam":
+      return WebcamSource.open({ device: target || undefined, width: options.width, height: options.height, fps: options.fps, cameraId, events });
+    case "mcap":
+      return McapSource.open(target, { unpaced, loop, cameraId, events });
+    case "synthetic":
+      throw new FoveaInputError("--source", "synthetic: the synthetic source is not available yet in this build");
+  }
+}
