@@ -1,0 +1,42 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FoveaInputError } from "../core/errors.js";
+import { loadModelDir } from "../core/model-dir.js";
+import { OnnxRuntimeEngine } from "../engine/onnxruntime-engine.js";
+import { runExport } from "./export.js";
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "fovea-cli-export-"));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const base = { seed: 3, weights: "float32" as const };
+
+describe("fovea export", () => {
+  it("--untrained writes an honestly labelled stand-in that --from re-exports to the same scores", async () => {
+    const a = await runExport({ ...base, untrained: true, out: path.join(root, "untrained") });
+    expect(a.metadata.trained).toBe(false);
+    expect(a.metadata.id).toBe("fovea-untrained-seed3");
+    expect(a.metadata.description).toMatch(/^UNTRAINED/);
+    const b = await runExport({ ...base, from: a.dir, out: path.join(root, "re-exported"), id: "copy" });
+    expect((await loadModelDir(b.dir)).metadata.id).toBe("copy");
+    const input = Float32Array.from({ length: 30000 }, (_, i) => (i % 97) / 97);
+    const [ea, eb] = await Promise.all([OnnxRuntimeEngine.create({ modelDir: a.dir, threads: 1 }), OnnxRuntimeEngine.create({ modelDir: b.dir, threads: 1 })]);
+    expect(Array.from((await eb.run(input)).classes)).toEqual(Array.from((await ea.run(input)).classes));
+    await Promise.all([ea.dispose(), eb.dispose()]);
+  });
+
+  it("names the flag at fault", async () => {
+    const both = await runExport({ ...base, untrained: true, from: root, out: path.join(root, "x") }).catch((e: unknown) => e);
+    expect(both).toBeInstanceOf(FoveaInputError);
+    expect((both as FoveaInputError).where).toBe("--from/--untrained");
+    await expect(runExport({ ...base, out: path.join(root, "x") })).rejects.toThrow(/^--from\/--untrained: expected exactly one/);
+    await expect(runExport({ ...base, from: path.join(root, "missing"), out: path.join(root, "x") })).rejects.toThrow(/^--from: not found/);
+    await expect(runExport({ ...base, from: root, out: path.join(root, "x") })).rejects.toThrow(/^--from: no fovea\.json/);
+  });
+});
