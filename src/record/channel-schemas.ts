@@ -12,7 +12,8 @@
  * field names, since Foxglove and other-language readers decode by them.
  */
 import protobuf from "protobufjs";
-import * as descriptor from "protobufjs/ext/descriptor.js";
+// The descriptor extension is CommonJS with exports Node cannot detect statically: default import.
+import descriptor from "protobufjs/ext/descriptor.js";
 import { foxgloveEnumSchemas, foxgloveMessageSchemas, generateProto, type FoxgloveMessageSchema } from "@foxglove/schemas/internal.js";
 import { VISION_PROTO_PATH } from "../publish/codec.js";
 
