@@ -10,7 +10,7 @@ describe("float16", () => {
     ]);
     const half = float32ToFloat16(values);
     // Independent decoder: tfjs dequantises float16 weights with its own tables.
-    const decoded = tf.io.decodeWeights(half.buffer, [{ name: "w", shape: [values.length], dtype: "float32", quantization: { dtype: "float16" } }]).w.dataSync();
+    const decoded = tf.io.decodeWeights(half.buffer as ArrayBuffer, [{ name: "w", shape: [values.length], dtype: "float32", quantization: { dtype: "float16" } }]).w.dataSync();
     const expected = [0, -0, 1, -1, 0.0999755859375, 0.333251953125, 65504, 65504, Infinity, Infinity, -Infinity, 6.103515625e-5, 5.960464477539063e-8, 0, 5.960464477539063e-8, 0,
       1, 1 + 2 ** -9, Infinity, -Infinity];
     expect(Array.from(decoded)).toEqual(expected);
