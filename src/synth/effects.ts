@@ -1,0 +1,77 @@
+/** Camera effects applied after rendering: motion blur (sharp convolution), sensor noise, encoding. */
+import sharp from "sharp";
+import type { Effects } from "./scene.js";
+import { mix32 } from "./prng.js";
+
+/** Motion-blur kernel: a line of `length` pixels at `angle`, splatted bilinearly into a square matrix. */
+export function motionKernel(length: number, angle: number): { width: number; height: number; kernel: number[] } {
+  const half = Math.ceil(length / 2);
+  const size = 2 * half + 1;
+  const kernel = new Array<number>(size * size).fill(0);
+  const steps = Math.max(2, Math.ceil(length * 4));
+  for (let i = 0; i <= steps; i++) {
+    const s = (i / steps - 0.5) * length;
+    const x = half + s * Math.cos(angle), y = half + s * Math.sin(angle);
+    const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+    for (const [dx, dy, w] of [[0, 0, (1 - fx) * (1 - fy)], [1, 0, fx * (1 - fy)], [0, 1, (1 - fx) * fy], [1, 1, fx * fy]] as const) {
+      const xx = x0 + dx, yy = y0 + dy;
+      if (xx >= 0 && yy >= 0 && xx < size && yy < size) kernel[yy * size + xx] += w;
+    }
+  }
+  return { width: size, height: size, kernel };
+}
+
+/**
+ * Blur then noise, as in a camera: the scene smears during the exposure, noise is added at
+ * read-out. Returns a new raw RGB buffer; deterministic for a given `seed`.
+ */
+export async function applyCameraEffects(rgb: Buffer, width: number, height: number, effects: Effects, seed: number): Promise<Buffer> {
+  let out = rgb;
+  const length = (effects.blurLength * width) / 640;
+  if (length >= 1.5) {
+    const k = motionKernel(length, effects.blurAngle);
+    const scale = k.kernel.reduce((a, b) => a + b, 0);
+    out = await sharp(rgb, { raw: { width, height, channels: 3 } })
+      .convolve({ ...k, scale })
+      .raw()
+      .toBuffer();
+  } else {
+    out = Buffer.from(rgb);
+  }
+  addSensorNoise(out, effects.noise, seed);
+  return out;
+}
+
+/**
+ * Gaussian-like sensor noise in place: a shared luminance part plus smaller per-channel parts.
+ * Hand-written because sharp/libvips has no seeded noise generator; xorshift32 keeps it
+ * deterministic and cheap (three draws per pixel).
+ */
+export function addSensorNoise(rgb: Buffer, sigma: number, seed: number): void {
+  if (sigma <= 0) return;
+  let s = mix32(seed) | 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  // Sum of two uniforms minus one has variance 1/6: scale to the requested sigma.
+  const luma = sigma * 0.8 * Math.sqrt(6), chroma = sigma * 0.6 * Math.sqrt(6);
+  for (let i = 0; i < rgb.length; i += 3) {
+    const l = (next() + next() - 1) * luma;
+    const c = (next() - 0.5) * chroma;
+    for (let k = 0; k < 3; k++) {
+      const v = rgb[i + k] + l + (k === 1 ? -c : c);
+      rgb[i + k] = v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5;
+    }
+  }
+}
+
+export type ImageFormat = "jpeg" | "png";
+
+/** Encode raw RGB to JPEG (default: small and fast, what cameras deliver) or PNG. */
+export async function encodeImage(rgb: Buffer, width: number, height: number, format: ImageFormat = "jpeg"): Promise<Buffer> {
+  const img = sharp(rgb, { raw: { width, height, channels: 3 } });
+  return format === "png" ? img.png({ compressionLevel: 3 }).toBuffer() : img.jpeg({ quality: 90, chromaSubsampling: "4:4:4" }).toBuffer();
+}

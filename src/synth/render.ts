@@ -1,0 +1,675 @@
+/**
+ * Software ray caster for synthetic scenes.
+ *
+ * Hand-written because no library here projects 3-D scenes through a distorted camera: sharp
+ * composes 2-D images only, and a GPU renderer is not available on these machines. Casting one
+ * ray per pixel through the same CameraModel the runtime uses makes lens distortion, occlusion
+ * and ground truth exact by construction: the ray table is the camera's own undistortion.
+ */
+import type { LabelledObject } from "../dataset/tagged-frame.js";
+import type { Calibration, MountPose } from "../calib/calibration.js";
+import { CameraModel } from "../calib/camera-model.js";
+import { fieldFeatures, fieldLines, type FieldFeature, type FieldLines, type FieldDimensions } from "./field.js";
+import type { Entity, Primitive, Scene } from "./scene.js";
+
+/** A labelled object of a rendered frame plus what the renderer knows about its visibility. */
+export interface RenderedLabel extends LabelledObject {
+  /** Pixels of the object that are visible in the image. */
+  visiblePixels: number;
+}
+
+export interface RenderResult {
+  width: number;
+  height: number;
+  /** width*height*3 bytes, RGB, before motion blur and noise (see effects.ts). */
+  rgb: Buffer;
+  labels: RenderedLabel[];
+}
+
+/** Fraction of an object's unoccluded in-image pixels that must be visible for it to be labelled. */
+const MIN_VISIBLE_FRACTION = 0.25;
+/** Fraction of an object's projected extent that must lie inside the image for it to be labelled. */
+const MIN_INSIDE_FRACTION = 0.2;
+/** Half size (metres) of the ground square whose projection is a point feature's box. */
+const FEATURE_HALF_SIZE = 0.2;
+
+interface PreparedFeature extends FieldFeature {
+  index: number;
+}
+
+export class SceneRenderer {
+  readonly width: number;
+  readonly height: number;
+  readonly camera: CameraModel;
+  readonly #rays: Float32Array;
+  readonly #color: Float32Array;
+  readonly #depth: Float32Array;
+  /** Entity index + 1 of the nearest surface per pixel; 0 = ground or hall. */
+  readonly #id: Uint16Array;
+  /** Entity index + 1 that last hit each pixel regardless of depth, to count unoccluded coverage. */
+  readonly #stamp: Uint16Array;
+  #linesFor: FieldDimensions | undefined;
+  #lines: FlatLines | undefined;
+  #features: PreparedFeature[] = [];
+
+  /**
+   * @param calibration intrinsics and distortion of the camera (its mount is replaced per scene)
+   * @param width output width in pixels
+   * @param height output height in pixels
+   */
+  constructor(calibration: Calibration, width: number, height: number) {
+    this.camera = new CameraModel(calibration, width, height);
+    this.width = width;
+    this.height = height;
+    this.#rays = this.camera.normalisedRays();
+    const n = width * height;
+    this.#color = new Float32Array(n * 3);
+    this.#depth = new Float32Array(n);
+    this.#id = new Uint16Array(n);
+    this.#stamp = new Uint16Array(n);
+  }
+
+  /** Camera models of a scene: in the world (field) frame and in the observing robot's frame. */
+  cameras(scene: Scene): { world: CameraModel; robot: CameraModel } {
+    const { robot, mount } = scene;
+    const c = Math.cos(robot.heading), s = Math.sin(robot.heading);
+    const world: MountPose = {
+      ...mount,
+      x: robot.x + c * mount.x - s * mount.y,
+      y: robot.y + s * mount.x + c * mount.y,
+      yaw: mount.yaw + (robot.heading * 180) / Math.PI,
+    };
+    return { world: this.camera.withMount(world), robot: this.camera.withMount(mount) };
+  }
+
+  render(scene: Scene): RenderResult {
+    if (this.#linesFor !== scene.field) {
+      this.#lines = flatten(fieldLines(scene.field));
+      this.#features = fieldFeatures(scene.field).map((f, index) => ({ ...f, index }));
+      this.#linesFor = scene.field;
+    }
+    const { world } = this.cameras(scene);
+    this.#renderGround(scene, world);
+    const coverage = this.#renderEntities(scene, world);
+    const rgb = this.#toBytes(scene);
+    const labels = [...this.#entityLabels(scene, world, coverage), ...this.#featureLabels(scene, world)];
+    return { width: this.width, height: this.height, rgb, labels };
+  }
+
+  #renderGround(scene: Scene, cam: CameraModel): void {
+    const { width, height } = this;
+    const rays = this.#rays, color = this.#color, depth = this.#depth, id = this.#id, stamp = this.#stamp;
+    const Rx = cam.right.x, Ry = cam.right.y, Rz = cam.right.z;
+    const Dx = cam.down.x, Dy = cam.down.y, Dz = cam.down.z;
+    const Fx = cam.forward.x, Fy = cam.forward.y, Fz = cam.forward.z;
+    const Cx = cam.position.x, Cy = cam.position.y, Cz = cam.position.z;
+    const { field, look, lighting } = scene;
+    const hallX = look.hallX, hallY = look.hallY, wallHeight = look.wallHeight, wallSeed = look.wallSeed;
+    const stripeHi = 1 + look.stripeContrast, stripeLo = 1 - look.stripeContrast, texture = look.texture;
+    const lines = this.#lines!;
+    const carpetX = field.length / 2 + field.borderStripWidth, carpetY = field.width / 2 + field.borderStripWidth;
+    const lineReachX = field.length / 2 + 0.3, lineReachY = field.width / 2 + 0.3;
+    const [cr, cg, cb] = lighting.cast;
+    const groundLight = lighting.intensity * (lighting.ambient + (1 - lighting.ambient) * Math.sin(lighting.sunElevation));
+    const wallLight = lighting.intensity * (lighting.ambient + (1 - lighting.ambient) * 0.5);
+    const [ph0, ph1, ph2, ph3] = lighting.unevenPhase;
+    const uneven = lighting.unevenness;
+    const casters = this.#shadowCasters(scene);
+    const [gr, gg, gb] = look.grass, [lr, lg, lb] = look.line, [fr, fg, fb] = look.floor;
+    const invFx = 1 / cam.fx;
+    const stripeInv = 1 / look.stripeWidth;
+    const palette = look.wallPalette;
+    let p = 0;
+    for (let v = 0; v < height; v++) {
+      for (let u = 0; u < width; u++, p++) {
+        const rx = rays[2 * p], ry = rays[2 * p + 1];
+        const dx = rx * Rx + ry * Dx + Fx, dy = rx * Ry + ry * Dy + Fy, dz = rx * Rz + ry * Dz + Fz;
+        id[p] = 0;
+        stamp[p] = 0;
+        // Distance along the ray to the hall walls (the camera is always inside the hall).
+        const tx = dx > 0 ? (hallX - Cx) / dx : dx < 0 ? (-hallX - Cx) / dx : Infinity;
+        const ty = dy > 0 ? (hallY - Cy) / dy : dy < 0 ? (-hallY - Cy) / dy : Infinity;
+        const tWall = tx < ty ? tx : ty;
+        const tGround = dz < 0 ? -Cz / dz : Infinity;
+        let r: number, g: number, b: number;
+        if (tGround < tWall) {
+          depth[p] = tGround;
+          const gx = Cx + tGround * dx, gy = Cy + tGround * dy;
+          let light = groundLight * (1 + uneven * Math.sin(gx * 0.45 + ph0) * Math.sin(gy * 0.6 + ph1));
+          for (let k = 0; k < casters.length; k += 7) {
+            const sx = gx - casters[k], sy = gy - casters[k + 1], reach = casters[k + 4];
+            if (sx > reach || sx < -reach || sy > reach || sy < -reach) continue;
+            const ux = casters[k + 2], uy = casters[k + 3];
+            const along = (sx * ux + sy * uy) / reach, across = (sy * ux - sx * uy) / casters[k + 5];
+            const q = along * along + across * across;
+            // Soft penumbra: full shadow inside 60% of the ellipse, fading out to its edge.
+            if (q < 1) light *= 1 - casters[k + 6] * (q < 0.36 ? 1 : (1 - q) / 0.64);
+          }
+          if (gx > -carpetX && gx < carpetX && gy > -carpetY && gy < carpetY) {
+            const stripe = (Math.floor(gx * stripeInv) & 1) === 0 ? stripeHi : stripeLo;
+            const tex = 1 + texture * (hash2(Math.floor(gx * 40), Math.floor(gy * 40)) - 0.5);
+            const m = stripe * tex;
+            r = gr * m;
+            g = gg * m;
+            b = gb * m;
+            if (gx > -lineReachX && gx < lineReachX && gy > -lineReachY && gy < lineReachY) {
+              const dd = Math.sqrt(dx * dx + dy * dy + dz * dz);
+              // Ground footprint of the pixel (geometric mean of its along- and across-view extent):
+              // lines thinner than a pixel fade instead of flickering.
+              const foot = Math.max(1e-4, (tGround * dd * invFx) * Math.sqrt(dd / -dz));
+              const cov = lineCoverage(lines, gx, gy, foot);
+              if (cov > 0) {
+                r += (lr - r) * cov;
+                g += (lg - g) * cov;
+                b += (lb - b) * cov;
+              }
+            }
+          } else {
+            const tile = 0.9 + 0.2 * hash2(Math.floor(gx * 2), Math.floor(gy * 2));
+            r = fr * tile;
+            g = fg * tile;
+            b = fb * tile;
+          }
+          r *= light * cr;
+          g *= light * cg;
+          b *= light * cb;
+        } else {
+          depth[p] = tWall;
+          const z = Cz + tWall * dz;
+          const along = tx < ty ? Cy + tWall * dy : Cx + tWall * dx;
+          const wall = tx < ty ? (dx > 0 ? 1 : 2) : dy > 0 ? 3 : 4;
+          if (z > wallHeight) {
+            r = g = b = 40;
+          } else if (z < 0.8) {
+            // Advertising boards along the bottom of the wall.
+            const c = palette[hash2(Math.floor(along / 2.5) + 977 * wall, wallSeed) * palette.length | 0];
+            r = c[0];
+            g = c[1];
+            b = c[2];
+          } else {
+            // Audience and hall fittings: panels of palette colours with a little vertical variation.
+            const c = palette[hash2(Math.floor(along / 0.6) + 131 * wall, Math.floor(z / 0.9) + wallSeed) * palette.length | 0];
+            const shade = 0.55 + 0.3 * hash2(Math.floor(along / 0.3), wall + 7);
+            r = c[0] * shade;
+            g = c[1] * shade;
+            b = c[2] * shade;
+          }
+          r *= wallLight * cr;
+          g *= wallLight * cg;
+          b *= wallLight * cb;
+        }
+        color[3 * p] = r;
+        color[3 * p + 1] = g;
+        color[3 * p + 2] = b;
+      }
+    }
+  }
+
+  /** Blob shadows as flat (cx, cy, ux, uy, semi-major, semi-minor, strength) records. */
+  #shadowCasters(scene: Scene): Float64Array {
+    const { lighting } = scene;
+    if (lighting.shadowStrength <= 0) return new Float64Array(0);
+    // Shadows point away from the sun; their length follows its elevation.
+    const ux = -Math.cos(lighting.sunAzimuth), uy = -Math.sin(lighting.sunAzimuth);
+    const stretch = 1 / Math.tan(Math.max(lighting.sunElevation, 0.2));
+    const out: number[] = [];
+    for (const e of scene.entities) {
+      if (e.shadow.height <= 0) continue;
+      const len = Math.min(e.shadow.height * stretch, 6);
+      out.push(e.ground.x + (ux * len) / 2, e.ground.y + (uy * len) / 2, ux, uy, len / 2 + e.shadow.radius, e.shadow.radius, lighting.shadowStrength);
+    }
+    return Float64Array.from(out);
+  }
+
+  /** Cast rays at every entity within its projected bounds; returns unoccluded in-image pixel counts. */
+  #renderEntities(scene: Scene, cam: CameraModel): Uint32Array {
+    const coverage = new Uint32Array(scene.entities.length);
+    const sun = sunDirection(scene);
+    for (let e = 0; e < scene.entities.length; e++) {
+      const entity = scene.entities[e];
+      for (const part of entity.parts) {
+        const bounds = this.#screenBounds(cam, partBounds(part));
+        if (!bounds) continue;
+        coverage[e] += this.#castPart(scene, cam, prepare(part), e + 1, bounds, sun);
+      }
+    }
+    return coverage;
+  }
+
+  /** Pixel rectangle covering a world box, or null if it is entirely off-image or behind the camera. */
+  #screenBounds(cam: CameraModel, box: [number, number, number, number, number, number]): [number, number, number, number] | null {
+    const [x0, y0, z0, x1, y1, z1] = box;
+    let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
+    let behind = 0, total = 0;
+    // Corners and edge midpoints: distortion bends the box's edges, so corners alone under-cover it.
+    for (const x of [x0, (x0 + x1) / 2, x1]) {
+      for (const y of [y0, (y0 + y1) / 2, y1]) {
+        for (const z of [z0, (z0 + z1) / 2, z1]) {
+          total++;
+          const p = cam.robotToPixel({ x, y, z });
+          if (!p) {
+            behind++;
+            continue;
+          }
+          if (p.u < uMin) uMin = p.u;
+          if (p.u > uMax) uMax = p.u;
+          if (p.v < vMin) vMin = p.v;
+          if (p.v > vMax) vMax = p.v;
+        }
+      }
+    }
+    if (behind === total) return null;
+    const margin = 2;
+    if (behind > 0) {
+      // Partly behind the camera: its projection is unbounded; scan the whole image.
+      return [0, 0, this.width - 1, this.height - 1];
+    }
+    const a = Math.max(0, Math.floor(uMin - margin)), b = Math.max(0, Math.floor(vMin - margin));
+    const c = Math.min(this.width - 1, Math.ceil(uMax + margin)), d = Math.min(this.height - 1, Math.ceil(vMax + margin));
+    if (a > c || b > d) return null;
+    return [a, b, c, d];
+  }
+
+  #castPart(scene: Scene, cam: CameraModel, part: Prepared, ident: number, bounds: [number, number, number, number], sun: [number, number, number]): number {
+    const rays = this.#rays, color = this.#color, depth = this.#depth, id = this.#id, stamp = this.#stamp;
+    const R = cam.right, D = cam.down, F = cam.forward, C = cam.position;
+    const { intensity, ambient, cast } = scene.lighting;
+    const [u0, v0, u1, v1] = bounds;
+    const width = this.width;
+    const hit = { t: 0, nx: 0, ny: 0, nz: 0 };
+    let count = 0;
+    for (let v = v0; v <= v1; v++) {
+      for (let u = u0; u <= u1; u++) {
+        const p = v * width + u;
+        const rx = rays[2 * p], ry = rays[2 * p + 1];
+        const dx = rx * R.x + ry * D.x + F.x, dy = rx * R.y + ry * D.y + F.y, dz = rx * R.z + ry * D.z + F.z;
+        if (!intersect(part, C.x, C.y, C.z, dx, dy, dz, hit)) continue;
+        if (stamp[p] !== ident) {
+          stamp[p] = ident;
+          count++;
+        }
+        if (hit.t >= depth[p]) continue;
+        depth[p] = hit.t;
+        id[p] = ident;
+        const lambert = Math.max(0, hit.nx * sun[0] + hit.ny * sun[1] + hit.nz * sun[2]);
+        // Faces away from the sun still get light bounced off the bright carpet and walls.
+        const light = intensity * (ambient + (1 - ambient) * (0.15 + 0.85 * lambert));
+        const base = surfaceColor(part.part, C.x + hit.t * dx, C.y + hit.t * dy, C.z + hit.t * dz, hit);
+        color[3 * p] = base[0] * light * cast[0];
+        color[3 * p + 1] = base[1] * light * cast[1];
+        color[3 * p + 2] = base[2] * light * cast[2];
+      }
+    }
+    return count;
+  }
+
+  #toBytes(scene: Scene): Buffer {
+    const { width, height } = this;
+    const out = Buffer.allocUnsafe(width * height * 3);
+    const color = this.#color;
+    const vig = scene.effects.vignette;
+    const cx = (width - 1) / 2, cy = (height - 1) / 2;
+    const norm = 1 / (cx * cx + cy * cy);
+    let p = 0;
+    for (let v = 0; v < height; v++) {
+      const dv = (v - cy) * (v - cy);
+      for (let u = 0; u < width; u++, p++) {
+        const f = 1 - vig * ((u - cx) * (u - cx) + dv) * norm;
+        for (let k = 0; k < 3; k++) {
+          const x = color[3 * p + k] * f;
+          out[3 * p + k] = x <= 0 ? 0 : x >= 255 ? 255 : x + 0.5;
+        }
+      }
+    }
+    return out;
+  }
+
+  #entityLabels(scene: Scene, cam: CameraModel, coverage: Uint32Array): RenderedLabel[] {
+    const { width, height } = this;
+    const n = scene.entities.length;
+    const minU = new Int32Array(n).fill(width), minV = new Int32Array(n).fill(height);
+    const maxU = new Int32Array(n).fill(-1), maxV = new Int32Array(n).fill(-1);
+    const visible = new Uint32Array(n);
+    const id = this.#id;
+    let p = 0;
+    for (let v = 0; v < height; v++) {
+      for (let u = 0; u < width; u++, p++) {
+        const e = id[p];
+        if (e === 0) continue;
+        const i = e - 1;
+        visible[i]++;
+        if (u < minU[i]) minU[i] = u;
+        if (u > maxU[i]) maxU[i] = u;
+        if (v < minV[i]) minV[i] = v;
+        if (v > maxV[i]) maxV[i] = v;
+      }
+    }
+    const minPixels = Math.max(4, Math.round(width * height * 2e-5));
+    const out: RenderedLabel[] = [];
+    for (let i = 0; i < n; i++) {
+      const entity = scene.entities[i];
+      if (!entity.label || visible[i] < minPixels) continue;
+      if (visible[i] < MIN_VISIBLE_FRACTION * coverage[i]) continue;
+      if (insideFraction(cam, entity, width, height) < MIN_INSIDE_FRACTION) continue;
+      out.push({
+        label: entity.label,
+        box: { xMin: minU[i] / width, yMin: minV[i] / height, xMax: (maxU[i] + 1) / width, yMax: (maxV[i] + 1) / height },
+        ground: toRobotFrame(scene, entity.ground.x, entity.ground.y),
+        visiblePixels: visible[i],
+      });
+    }
+    return out;
+  }
+
+  #featureLabels(scene: Scene, cam: CameraModel): RenderedLabel[] {
+    const { width, height } = this;
+    const out: RenderedLabel[] = [];
+    for (const f of this.#features) {
+      const p = cam.groundToPixel(f);
+      if (!p || !cam.contains(p)) continue;
+      const pix = Math.round(p.v) * width + Math.round(p.u);
+      if (this.#id[pix] !== 0) continue; // hidden behind a robot, ball or obstacle
+      let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
+      for (const [ox, oy] of [[-1, -1], [-1, 1], [1, -1], [1, 1], [0, -1], [0, 1], [-1, 0], [1, 0]]) {
+        const q = cam.groundToPixel({ x: f.x + ox * FEATURE_HALF_SIZE, y: f.y + oy * FEATURE_HALF_SIZE });
+        if (!q) continue;
+        uMin = Math.min(uMin, q.u);
+        uMax = Math.max(uMax, q.u);
+        vMin = Math.min(vMin, q.v);
+        vMax = Math.max(vMax, q.v);
+      }
+      // Too far away to see the crossing's shape: a sub-3-pixel box teaches nothing.
+      if (!(uMax - uMin >= 3 && vMax - vMin >= 2)) continue;
+      const clip = (x: number, size: number) => Math.min(1, Math.max(0, (x + 0.5) / size));
+      out.push({
+        label: f.label,
+        box: { xMin: clip(uMin, width), yMin: clip(vMin, height), xMax: clip(uMax, width), yMax: clip(vMax, height) },
+        ground: toRobotFrame(scene, f.x, f.y),
+        visiblePixels: 1,
+      });
+    }
+    return out;
+  }
+}
+
+/** World (field) point in the observing robot's frame. */
+export function toRobotFrame(scene: Scene, x: number, y: number): { x: number; y: number } {
+  const { robot } = scene;
+  const c = Math.cos(robot.heading), s = Math.sin(robot.heading);
+  const dx = x - robot.x, dy = y - robot.y;
+  return { x: c * dx + s * dy, y: -s * dx + c * dy };
+}
+
+function sunDirection(scene: Scene): [number, number, number] {
+  const { sunAzimuth, sunElevation } = scene.lighting;
+  return [Math.cos(sunAzimuth) * Math.cos(sunElevation), Math.sin(sunAzimuth) * Math.cos(sunElevation), Math.sin(sunElevation)];
+}
+
+/** Fraction of the entity's projected bounding rectangle inside the image (0 when behind the camera). */
+function insideFraction(cam: CameraModel, entity: Entity, width: number, height: number): number {
+  let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
+  for (const part of entity.parts) {
+    const [x0, y0, z0, x1, y1, z1] = partBounds(part);
+    for (const x of [x0, x1]) for (const y of [y0, y1]) for (const z of [z0, z1]) {
+      const p = cam.robotToPixel({ x, y, z });
+      if (!p) return 1; // straddles the camera plane: judged by the occlusion rule alone
+      uMin = Math.min(uMin, p.u);
+      uMax = Math.max(uMax, p.u);
+      vMin = Math.min(vMin, p.v);
+      vMax = Math.max(vMax, p.v);
+    }
+  }
+  const area = (uMax - uMin) * (vMax - vMin);
+  if (!(area > 0)) return 0;
+  const iw = Math.max(0, Math.min(uMax, width - 0.5) - Math.max(uMin, -0.5));
+  const ih = Math.max(0, Math.min(vMax, height - 0.5) - Math.max(vMin, -0.5));
+  return (iw * ih) / area;
+}
+
+function partBounds(part: Primitive): [number, number, number, number, number, number] {
+  switch (part.kind) {
+    case "sphere": {
+      const [x, y, z] = part.center, r = part.radius;
+      return [x - r, y - r, z - r, x + r, y + r, z + r];
+    }
+    case "cylinder":
+      return [part.x - part.radius, part.y - part.radius, part.z0, part.x + part.radius, part.y + part.radius, part.z1];
+    case "box": {
+      const [x, y, z] = part.center, [hx, hy, hz] = part.half;
+      const c = Math.abs(Math.cos(part.heading)), s = Math.abs(Math.sin(part.heading));
+      const ex = c * hx + s * hy, ey = s * hx + c * hy;
+      return [x - ex, y - ey, z - hz, x + ex, y + ey, z + hz];
+    }
+  }
+}
+
+/** A primitive with its per-frame constants precomputed (no allocation or trigonometry per pixel). */
+interface Prepared {
+  kind: 0 | 1 | 2;
+  cx: number;
+  cy: number;
+  cz: number;
+  r: number;
+  hx: number;
+  hy: number;
+  hz: number;
+  cos: number;
+  sin: number;
+  z0: number;
+  z1: number;
+  part: Primitive;
+}
+
+function prepare(part: Primitive): Prepared {
+  const p: Prepared = { kind: 0, cx: 0, cy: 0, cz: 0, r: 0, hx: 0, hy: 0, hz: 0, cos: 1, sin: 0, z0: 0, z1: 0, part };
+  switch (part.kind) {
+    case "sphere":
+      [p.cx, p.cy, p.cz] = part.center;
+      p.r = part.radius;
+      break;
+    case "cylinder":
+      p.kind = 1;
+      p.cx = part.x;
+      p.cy = part.y;
+      p.z0 = part.z0;
+      p.z1 = part.z1;
+      p.r = part.radius;
+      break;
+    case "box":
+      p.kind = 2;
+      [p.cx, p.cy, p.cz] = part.center;
+      [p.hx, p.hy, p.hz] = part.half;
+      p.cos = Math.cos(part.heading);
+      p.sin = Math.sin(part.heading);
+      break;
+  }
+  return p;
+}
+
+/** Ray (origin o, direction d) against a primitive; fills the nearest hit in front of the origin. */
+function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, hit: { t: number; nx: number; ny: number; nz: number }): boolean {
+  if (q.kind === 0) {
+    const lx = ox - q.cx, ly = oy - q.cy, lz = oz - q.cz;
+    const a = dx * dx + dy * dy + dz * dz;
+    const b = lx * dx + ly * dy + lz * dz;
+    const c = lx * lx + ly * ly + lz * lz - q.r * q.r;
+    const disc = b * b - a * c;
+    if (disc < 0) return false;
+    const t = (-b - Math.sqrt(disc)) / a;
+    if (t <= 0) return false;
+    hit.t = t;
+    const inv = 1 / q.r;
+    hit.nx = (lx + t * dx) * inv;
+    hit.ny = (ly + t * dy) * inv;
+    hit.nz = (lz + t * dz) * inv;
+    return true;
+  }
+  if (q.kind === 1) {
+    const lx = ox - q.cx, ly = oy - q.cy, r = q.r;
+    const a = dx * dx + dy * dy;
+    let best = Infinity;
+    if (a > 1e-12) {
+      const b = lx * dx + ly * dy;
+      const c = lx * lx + ly * ly - r * r;
+      const disc = b * b - a * c;
+      if (disc < 0) return false;
+      const t = (-b - Math.sqrt(disc)) / a;
+      const z = oz + t * dz;
+      if (t > 0 && z >= q.z0 && z <= q.z1) {
+        best = t;
+        hit.nx = (lx + t * dx) / r;
+        hit.ny = (ly + t * dy) / r;
+        hit.nz = 0;
+      }
+    }
+    if (dz < -1e-12 && oz > q.z1) {
+      // Top cap: what a head camera sees of a short obstacle.
+      const t = (q.z1 - oz) / dz;
+      if (t > 0 && t < best) {
+        const px = lx + t * dx, py = ly + t * dy;
+        if (px * px + py * py <= r * r) {
+          best = t;
+          hit.nx = 0;
+          hit.ny = 0;
+          hit.nz = 1;
+        }
+      }
+    }
+    if (best === Infinity) return false;
+    hit.t = best;
+    return true;
+  }
+  // Slab test in the box's own frame (turned by heading about z).
+  const c = q.cos, s = q.sin;
+  const rx = ox - q.cx, ry = oy - q.cy;
+  const lox = c * rx + s * ry, loy = -s * rx + c * ry, loz = oz - q.cz;
+  const ldx = c * dx + s * dy, ldy = -s * dx + c * dy;
+  let tMin = -Infinity, tMax = Infinity, axis = -1, sign = 0;
+  // x slab
+  if (ldx > 1e-12 || ldx < -1e-12) {
+    let t1 = (-q.hx - lox) / ldx, t2 = (q.hx - lox) / ldx, sg = -1;
+    if (t1 > t2) { const tmp = t1; t1 = t2; t2 = tmp; sg = 1; }
+    if (t1 > tMin) { tMin = t1; axis = 0; sign = sg; }
+    if (t2 < tMax) tMax = t2;
+  } else if (lox < -q.hx || lox > q.hx) return false;
+  if (ldy > 1e-12 || ldy < -1e-12) {
+    let t1 = (-q.hy - loy) / ldy, t2 = (q.hy - loy) / ldy, sg = -1;
+    if (t1 > t2) { const tmp = t1; t1 = t2; t2 = tmp; sg = 1; }
+    if (t1 > tMin) { tMin = t1; axis = 1; sign = sg; }
+    if (t2 < tMax) tMax = t2;
+  } else if (loy < -q.hy || loy > q.hy) return false;
+  if (dz > 1e-12 || dz < -1e-12) {
+    let t1 = (-q.hz - loz) / dz, t2 = (q.hz - loz) / dz, sg = -1;
+    if (t1 > t2) { const tmp = t1; t1 = t2; t2 = tmp; sg = 1; }
+    if (t1 > tMin) { tMin = t1; axis = 2; sign = sg; }
+    if (t2 < tMax) tMax = t2;
+  } else if (loz < -q.hz || loz > q.hz) return false;
+  if (tMin > tMax || tMin <= 0 || axis < 0) return false;
+  hit.t = tMin;
+  if (axis === 0) {
+    hit.nx = c * sign;
+    hit.ny = s * sign;
+    hit.nz = 0;
+  } else if (axis === 1) {
+    hit.nx = -s * sign;
+    hit.ny = c * sign;
+    hit.nz = 0;
+  } else {
+    hit.nx = 0;
+    hit.ny = 0;
+    hit.nz = sign;
+  }
+  return true;
+}
+
+const ICOSAHEDRON = (() => {
+  const g = (1 + Math.sqrt(5)) / 2;
+  const raw = [
+    [-1, g, 0], [1, g, 0], [-1, -g, 0], [1, -g, 0],
+    [0, -1, g], [0, 1, g], [0, -1, -g], [0, 1, -g],
+    [g, 0, -1], [g, 0, 1], [-g, 0, -1], [-g, 0, 1],
+  ];
+  const n = Math.hypot(1, g);
+  return raw.map(([x, y, z]) => [x / n, y / n, z / n]);
+})();
+/** cos of the angular radius of a classic ball's 12 pentagon patches. */
+const PATCH_COS = Math.cos(0.36);
+
+function surfaceColor(part: Primitive, _x: number, _y: number, _z: number, hit: { nx: number; ny: number; nz: number }): [number, number, number] {
+  const m = part.material;
+  const pattern = m.pattern;
+  if (!pattern) return m.color;
+  const r = pattern.rotation;
+  const bx = r[0] * hit.nx + r[1] * hit.ny + r[2] * hit.nz;
+  const by = r[3] * hit.nx + r[4] * hit.ny + r[5] * hit.nz;
+  const bz = r[6] * hit.nx + r[7] * hit.ny + r[8] * hit.nz;
+  switch (pattern.kind) {
+    case "solid":
+      return pattern.base;
+    case "halves":
+      return bz > 0 ? pattern.base : pattern.accent;
+    case "stripes":
+      return (Math.floor((bz + 1) * 3) & 1) === 0 ? pattern.base : pattern.accent;
+    case "patches": {
+      for (const [px, py, pz] of ICOSAHEDRON) if (bx * px + by * py + bz * pz > PATCH_COS) return pattern.accent;
+      return pattern.base;
+    }
+  }
+}
+
+/** Field lines as flat (at, from, to) triples: the per-pixel loop reads them without object lookups. */
+interface FlatLines {
+  alongX: Float64Array;
+  alongY: Float64Array;
+  circleRadius: number;
+  halfWidth: number;
+}
+
+function flatten(lines: FieldLines): FlatLines {
+  const flat = (segs: FieldLines["alongX"]) => Float64Array.from(segs.flatMap((s) => [s.at, s.from, s.to]));
+  return { alongX: flat(lines.alongX), alongY: flat(lines.alongY), circleRadius: lines.circleRadius, halfWidth: lines.halfWidth };
+}
+
+/** Coverage (0..1) of field-line paint at ground point (x, y) for a pixel footprint `foot` metres wide. */
+function lineCoverage(lines: FlatLines, x: number, y: number, foot: number): number {
+  const hw = lines.halfWidth;
+  const reach = hw + foot;
+  let best = 0;
+  const ax = lines.alongX, ay = lines.alongY;
+  for (let i = 0; i < ax.length; i += 3) {
+    const d = Math.abs(y - ax[i]);
+    if (d >= reach) continue;
+    const from = ax[i + 1], to = ax[i + 2];
+    const e = x < from ? from - x : x > to ? x - to : 0;
+    if (e >= reach) continue;
+    const dist = e > 0 ? Math.sqrt(d * d + e * e) : d;
+    const c = (hw - dist) / foot + 0.5;
+    if (c > best) best = c;
+  }
+  for (let i = 0; i < ay.length; i += 3) {
+    const d = Math.abs(x - ay[i]);
+    if (d >= reach) continue;
+    const from = ay[i + 1], to = ay[i + 2];
+    const e = y < from ? from - y : y > to ? y - to : 0;
+    if (e >= reach) continue;
+    const dist = e > 0 ? Math.sqrt(d * d + e * e) : d;
+    const c = (hw - dist) / foot + 0.5;
+    if (c > best) best = c;
+  }
+  const dc = Math.abs(Math.sqrt(x * x + y * y) - lines.circleRadius);
+  if (dc < reach) {
+    const c = (hw - dc) / foot + 0.5;
+    if (c > best) best = c;
+  }
+  // A line narrower than the footprint covers at most its share of the pixel.
+  const cap = Math.min(1, (2 * hw) / foot);
+  return best <= 0 ? 0 : Math.min(best, cap, 1);
+}
+
+/** Deterministic hash of two integers to [0, 1): turf texture and wall panels. */
+function hash2(a: number, b: number): number {
+  let h = Math.imul(a | 0, 0x27d4eb2d) ^ Math.imul(b | 0, 0x165667b1);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
+}
