@@ -43,6 +43,8 @@ export const PipelineRunSchema = z.object({
   mode: BenchModeSchema,
   /** Source pace; null when unpaced. */
   targetFps: z.number().positive().nullable(),
+  /** The pace the live source reports (a video file replays at its own rate); null for pull sources. */
+  sourceFps: z.number().positive().nullable(),
   source: z.string(),
   warmupFrames: z.number().int().nonnegative(),
   measuredFrames: z.number().int().nonnegative(),

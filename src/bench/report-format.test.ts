@@ -40,6 +40,7 @@ function sampleReport(): BenchReport {
         height: 480,
         mode: "paced60",
         targetFps: 60,
+        sourceFps: 60,
         source: "synthetic",
         warmupFrames: 10,
         measuredFrames: h.framesMeasured,

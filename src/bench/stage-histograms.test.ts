@@ -103,3 +103,15 @@ describe("StageHistograms", () => {
     expect(() => new StageHistograms({ warmup: -1 })).toThrow(/options\.warmup/);
   });
 });
+
+describe("LatencyHistogram percentiles and max", () => {
+  it("never reports a percentile above the largest recorded value", () => {
+    const h = new LatencyHistogram();
+    // 36.425 ms lies inside a bucket whose top is higher: the raw percentile would exceed max.
+    for (let i = 0; i < 1000; i++) h.recordNs(1e6 + i * 35_425);
+    const s = h.summary();
+    expect(s.max).toBeCloseTo(1 + 999 * 0.035425, 6);
+    expect(s.p999).toBeLessThanOrEqual(s.max);
+    expect(h.percentileMs(100)).toBe(s.max);
+  });
+});

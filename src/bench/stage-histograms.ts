@@ -51,21 +51,18 @@ export class LatencyHistogram {
   /** Percentile in milliseconds, `percentile` in 0..100. */
   percentileMs(percentile: number): number {
     if (!(percentile >= 0 && percentile <= 100)) throw new RangeError(`percentile: expected 0..100, got ${percentile}`);
-    return this.histogram.totalCount === 0 ? 0 : this.histogram.getValueAtPercentile(percentile) / 1e6;
+    const h = this.histogram;
+    return h.totalCount === 0 ? 0 : Math.min(h.getValueAtPercentile(percentile), h.maxValue) / 1e6;
   }
 
   summary(): LatencySummary {
     const h = this.histogram;
     if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
-    return {
-      count: h.totalCount,
-      mean: h.mean / 1e6,
-      p50: h.getValueAtPercentile(50) / 1e6,
-      p90: h.getValueAtPercentile(90) / 1e6,
-      p99: h.getValueAtPercentile(99) / 1e6,
-      p999: h.getValueAtPercentile(99.9) / 1e6,
-      max: h.maxValue / 1e6,
-    };
+    const max = h.maxValue;
+    // A percentile is reported as the top of its bucket, which can lie above the largest value
+    // actually recorded; no percentile is larger than the maximum.
+    const at = (p: number) => Math.min(h.getValueAtPercentile(p), max) / 1e6;
+    return { count: h.totalCount, mean: h.mean / 1e6, p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: max / 1e6 };
   }
 }
 

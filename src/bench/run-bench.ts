@@ -1,0 +1,263 @@
+/**
+ * `fovea bench`: the real runtime Pipeline (the class `fovea run` uses, observed — not a copy)
+ * over a source, per engine/device, input size and pacing mode, publishing to a real ZeroMQ PUB
+ * socket on a free loopback port; then inference alone per batch size; then the peer runtimes.
+ */
+import os from "node:os";
+import path from "node:path";
+import type { Logger } from "pino";
+import { openSource } from "../capture/open-source.js";
+import { loadModelDir } from "../core/model-dir.js";
+import type { PipelineCounters, PipelineObserver } from "../core/pipeline-types.js";
+import { createEngine } from "../engine/create-engine.js";
+import type { DeviceName, EngineName, InferenceEngine } from "../engine/engine.js";
+import { Pipeline } from "../pipeline/pipeline.js";
+import { DetectionPublisher } from "../publish/publisher.js";
+import { BenchReportSchema, type BenchMode, type BenchReport, type InferenceRun, type PipelineRun, type Skipped } from "./bench-report.js";
+import { benchInference, benchInput } from "./inference-bench.js";
+import { machineInfo } from "./machine-info.js";
+import { ResourceMonitor } from "./resource-usage.js";
+import { runPeers } from "./run-peers.js";
+import { StageHistograms } from "./stage-histograms.js";
+
+export interface EngineChoice {
+  engine: EngineName;
+  device: DeviceName;
+}
+
+/** Every engine/device fovea knows; `--all` tries each and skips, with the reason, those that do not load. */
+export const ALL_ENGINES: readonly EngineChoice[] = [
+  { engine: "onnxruntime", device: "cpu" },
+  { engine: "onnxruntime", device: "webgpu" },
+  { engine: "onnxruntime", device: "cuda" },
+  { engine: "onnxruntime", device: "tensorrt" },
+  { engine: "tfjs", device: "tensorflow" },
+  { engine: "tfjs", device: "wasm" },
+  { engine: "tfjs", device: "cpu" },
+];
+
+export const MODE_FPS: Record<BenchMode, number | null> = { paced30: 30, paced60: 60, unpaced: null };
+
+export interface InputSize {
+  width: number;
+  height: number;
+}
+
+/** What one benchmark covers; the CLI fills it from its flags. */
+export interface BenchOptions {
+  /** Model directory (fovea.json, model.onnx, tfjs/). */
+  modelDir: string;
+  /** Measured frames per pipeline run (after the warm-up). */
+  frames: number;
+  /** Frames per pipeline run processed first and excluded from every figure. */
+  warmup: number;
+  /** Source spec as `fovea run --source` takes it (default synthetic). */
+  source: string;
+  engines: readonly EngineChoice[];
+  sizes: readonly InputSize[];
+  modes: readonly BenchMode[];
+  /** Batch sizes for inference alone; empty = skip. */
+  batches: readonly number[];
+  /** Measured `engine.run` calls per batch size. */
+  inferenceRuns: number;
+  /** A pipeline run or an inference series ends after this long even if short of its count. */
+  maxSecondsPerRun: number;
+  /** Run scripts/peers.py (OpenCV DNN, PyTorch) and report ratios to onnxruntime/cpu. */
+  peers: boolean;
+  /** onnxruntime intra-op threads (default: the engine's default, all cores). */
+  threads?: number;
+  log: Logger;
+  /** The command line, stored in the report. */
+  command: readonly string[];
+  /** Called as work advances (label of the current run, frames done of total); must be cheap. */
+  onProgress?: (label: string, done: number, total: number) => void;
+  /** Called when a run starts / is skipped, for a human watching. */
+  onEvent?: (message: string) => void;
+}
+
+/** Run the whole benchmark and return the (schema-checked) report. */
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const modelDir = await loadModelDir(options.modelDir);
+  const metadata = modelDir.metadata;
+  const loadAverageStart = os.loadavg();
+  const machine = machineInfo();
+  const pipelineRuns: PipelineRun[] = [];
+  const inference: InferenceRun[] = [];
+  const skipped: Skipped[] = [];
+  const input = benchInput(metadata.input.width * metadata.input.height * 3);
+
+  for (const choice of options.engines) {
+    let engine: InferenceEngine;
+    try {
+      engine = await createEngine({ modelDir: options.modelDir, engine: choice.engine, device: choice.device, threads: options.threads });
+    } catch (err) {
+      const reason = (err as Error).message.split("\n")[0];
+      skipped.push({ ...choice, reason });
+      options.onEvent?.(`skipping ${choice.engine}/${choice.device}: ${reason}`);
+      continue;
+    }
+    try {
+      if (engine.engine !== choice.engine || engine.device !== choice.device) {
+        const reason = `asked for ${choice.engine}/${choice.device}, the engine loaded as ${engine.engine}/${engine.device}`;
+        skipped.push({ ...choice, reason });
+        options.onEvent?.(`skipping ${choice.engine}/${choice.device}: ${reason}`);
+        continue;
+      }
+      for (const batch of options.batches) {
+        options.onEvent?.(`inference alone ${choice.engine}/${choice.device} batch ${batch}`);
+        inference.push(
+          await benchInference(engine, {
+            batch,
+            warmup: Math.min(options.warmup, 50),
+            runs: options.inferenceRuns,
+            input,
+            maxSeconds: options.maxSecondsPerRun,
+          }),
+        );
+      }
+      for (const size of options.sizes) {
+        for (const mode of options.modes) {
+          options.onEvent?.(`pipeline ${choice.engine}/${choice.device} ${size.width}x${size.height} ${mode}`);
+          pipelineRuns.push(await benchPipeline(engine, size, mode, options));
+        }
+      }
+    } finally {
+      await engine.dispose();
+    }
+  }
+
+  let peers: BenchReport["peers"] = null;
+  if (options.peers) {
+    options.onEvent?.("peers: OpenCV DNN and PyTorch via scripts/peers.py");
+    const reference = inference.find((i) => i.engine === "onnxruntime" && i.device === "cpu" && i.batch === 1) ?? null;
+    peers = await runPeers({
+      onnxPath: modelDir.onnxPath ?? path.join(modelDir.dir, metadata.files.onnx),
+      input,
+      runs: options.inferenceRuns,
+      warmup: Math.min(options.warmup, 50),
+      threads: options.threads ?? os.availableParallelism(),
+      reference,
+    });
+  }
+
+  const report: BenchReport = {
+    format: "fovea-bench",
+    formatVersion: 1,
+    createdAt: new Date().toISOString(),
+    command: [...options.command],
+    machine: { ...machine, loadAverageStart, loadAverageEnd: os.loadavg() },
+    model: { dir: modelDir.dir, id: metadata.id, trained: metadata.trained, inputWidth: metadata.input.width, inputHeight: metadata.input.height },
+    settings: {
+      frames: options.frames,
+      warmup: options.warmup,
+      source: options.source,
+      sizes: options.sizes.map((s) => `${s.width}x${s.height}`),
+      modes: [...options.modes],
+      batches: [...options.batches],
+      maxSecondsPerRun: options.maxSecondsPerRun,
+      inferenceRuns: options.inferenceRuns,
+    },
+    pipelineRuns,
+    inference,
+    skipped,
+    peers,
+  };
+  // A report that does not match its own schema is a bug here, not bad input.
+  return BenchReportSchema.parse(report);
+}
+
+/** One pipeline run: warm-up, then `frames` measured frames (or the time limit). */
+export async function benchPipeline(engine: InferenceEngine, size: InputSize, mode: BenchMode, options: BenchOptions): Promise<PipelineRun> {
+  const targetFps = MODE_FPS[mode];
+  const wanted = options.warmup + options.frames;
+  const label = `${engine.engine}/${engine.device} ${size.width}x${size.height} ${mode}`;
+  const histograms = new StageHistograms({ warmup: options.warmup });
+  let monitor: ResourceMonitor | null = null;
+  let firstSeq = -1;
+  let lastSeq = -1;
+  let firstPublishNs = 0n;
+  let lastPublishNs = 0n;
+  let counters: PipelineCounters | null = null;
+
+  const observer: PipelineObserver = {
+    onProcessed(p) {
+      // End to end = capture until the message was handed to ZeroMQ; the wire's total_us stops
+      // at publish_time_ns, which is stamped just before encoding and sending.
+      const t = p.timings;
+      histograms.record({ ...t, totalUs: t.totalUs + t.publishUs });
+      if (histograms.framesSeen === options.warmup) {
+        monitor = ResourceMonitor.start({ cores: os.cpus().length });
+      } else if (histograms.framesSeen > options.warmup) {
+        if (firstSeq < 0) {
+          firstSeq = p.frame.seq;
+          firstPublishNs = p.publishTimeNs;
+        }
+        lastSeq = p.frame.seq;
+        lastPublishNs = p.publishTimeNs;
+      }
+      options.onProgress?.(label, histograms.framesSeen, wanted);
+    },
+    onStatus(s) {
+      counters = { ...s.counters };
+    },
+  };
+
+  const publisher = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
+  let truncated = false;
+  let sourceFps: number | null = null;
+  let pipeline: Pipeline | undefined;
+  try {
+    const source = await openSource(options.source, {
+      unpaced: targetFps === null,
+      fps: targetFps ?? undefined,
+      // Replay sources start over so a short clip still yields warm-up + frames.
+      loop: true,
+      width: size.width,
+      height: size.height,
+    });
+    sourceFps = source.info.mode === "live" ? (source.info.fps ?? null) : null;
+    pipeline = await Pipeline.create({ source, engine, publisher, observers: [observer], maxFrames: wanted, cameraId: "bench", log: options.log });
+    if (options.warmup === 0) monitor = ResourceMonitor.start({ cores: os.cpus().length });
+    const running = pipeline;
+    const limit = setTimeout(() => {
+      truncated = true;
+      void running.stop();
+    }, options.maxSecondsPerRun * 1000);
+    try {
+      const summary = await pipeline.run();
+      counters = summary.counters;
+    } finally {
+      clearTimeout(limit);
+    }
+  } finally {
+    await publisher.close();
+  }
+
+  const resources = (monitor as ResourceMonitor | null)?.stop() ?? ResourceMonitor.start({ cores: os.cpus().length }).stop();
+  const measured = histograms.framesMeasured;
+  if (measured < options.frames) truncated = true;
+  const spanS = Number(lastPublishNs - firstPublishNs) / 1e9;
+  const seqSpan = firstSeq >= 0 ? lastSeq - firstSeq + 1 : 0;
+  const dropped = Math.max(0, seqSpan - measured);
+  const c = counters as PipelineCounters | null;
+  return {
+    engine: engine.engine,
+    device: engine.device,
+    width: size.width,
+    height: size.height,
+    mode,
+    targetFps,
+    sourceFps,
+    source: options.source,
+    warmupFrames: Math.min(options.warmup, histograms.framesSeen),
+    measuredFrames: measured,
+    truncated,
+    sustainedFps: measured > 1 && spanS > 0 ? (measured - 1) / spanS : 0,
+    droppedFrames: dropped,
+    droppedPercent: seqSpan > 0 ? (100 * dropped) / seqSpan : 0,
+    counters: c ? { framesIn: c.framesIn, framesProcessed: c.framesProcessed, framesDropped: c.framesDropped, framesFailed: c.framesFailed } : null,
+    stages: histograms.summary(),
+    resources,
+    totalSeriesMs: histograms.totalSeriesMs.map((v) => Math.round(v * 1000) / 1000),
+  };
+}

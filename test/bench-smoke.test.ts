@@ -1,0 +1,90 @@
+/**
+ * A short run of the real `fovea bench` command: real ffmpeg decoding a real video file, the real
+ * Pipeline, onnxruntime on the shipped model, a real ZeroMQ PUB socket. It checks that the report
+ * is written with every figure present — never how fast anything was.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BenchReportSchema, type BenchReport } from "../src/bench/bench-report.js";
+import { STAGES } from "../src/bench/stage-histograms.js";
+import { registerBench } from "../src/cli/bench.js";
+
+const run = promisify(execFile);
+let dir: string;
+let clip: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "fovea-bench-smoke-"));
+  clip = path.join(dir, "clip.avi");
+  // 3 s at 60 fps; the bench loops it for as many frames as it needs.
+  await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=60", "-t", "3", "-c:v", "mjpeg", "-q:v", "5", clip]);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function fovea(...args: string[]): Promise<void> {
+  const program = new Command("fovea").exitOverride();
+  registerBench(program);
+  await program.parseAsync(["bench", ...args], { from: "user" });
+}
+
+describe("fovea bench (smoke)", () => {
+  it("writes a JSON report with per-stage percentiles and an HTML page with plots", async () => {
+    const json = path.join(dir, "out", "bench.json");
+    const html = path.join(dir, "out", "bench.html");
+    await fovea(
+      "--source", `file:${clip}`,
+      "--frames", "150",
+      "--warmup", "20",
+      "--sizes", "320x240",
+      "--modes", "paced60,unpaced",
+      "--batches", "1,4",
+      "--inference-runs", "40",
+      "--json", json,
+      "--html", html,
+    );
+    const report: BenchReport = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
+    expect(report.settings).toMatchObject({ frames: 150, warmup: 20, sizes: ["320x240"], modes: ["paced60", "unpaced"], batches: [1, 4] });
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.pipelineRuns.map((r) => r.mode)).toEqual(["paced60", "unpaced"]);
+    for (const r of report.pipelineRuns) {
+      expect(r).toMatchObject({ engine: "onnxruntime", device: "cpu", width: 320, height: 240, warmupFrames: 20, measuredFrames: 150 });
+      for (const stage of STAGES) {
+        if (stage === "capture" && r.mode === "unpaced") continue; // pulled on demand: may round to 0 us
+        expect(r.stages[stage].count, stage).toBe(150);
+        expect(r.stages[stage].p50, stage).toBeGreaterThan(0);
+        expect(r.stages[stage].p99, stage).toBeGreaterThanOrEqual(r.stages[stage].p50);
+        expect(r.stages[stage].max, stage).toBeGreaterThanOrEqual(r.stages[stage].p999);
+      }
+      // End to end covers the stages after capture.
+      expect(r.stages.total.max).toBeGreaterThanOrEqual(r.stages.inference.p50);
+      expect(r.sustainedFps).toBeGreaterThan(0);
+      expect(r.resources.peakRssMiB).toBeGreaterThan(0);
+      expect(r.totalSeriesMs).toHaveLength(150);
+    }
+    expect(report.pipelineRuns[1].droppedFrames).toBe(0); // unpaced pulls: nothing can be overwritten
+    expect(report.inference.map((i) => i.batch)).toEqual([1, 4]);
+    for (const i of report.inference) {
+      expect(i.measuredRuns).toBe(40);
+      expect(i.perCall.p50).toBeGreaterThan(0);
+    }
+    expect(report.peers).toBeNull();
+    const page = await readFile(html, "utf8");
+    expect(page.match(/<svg /g)).toHaveLength(4);
+  });
+
+  it("rejects a bad flag naming it, before running anything", async () => {
+    await expect(fovea("--sizes", "640by480")).rejects.toThrow(/--sizes: expected WIDTHxHEIGHT/);
+    await expect(fovea("--modes", "paced25")).rejects.toThrow(/--modes: .*paced30/);
+    await expect(fovea("--frames", "0")).rejects.toThrow(/--frames: expected an integer >= 1/);
+    await expect(fovea("--all", "--device", "cpu")).rejects.toThrow(/--device/);
+    await expect(fovea("--engine", "tfjs", "--device", "cuda")).rejects.toThrow(/--device: engine tfjs supports/);
+  });
+});
