@@ -80,6 +80,15 @@ describe("fovea bench (smoke)", () => {
     expect(page.match(/<svg /g)).toHaveLength(4);
   });
 
+  it("skips an engine/device that does not load, with the reason, and fails when none is left", async () => {
+    // No GPU adapter on these machines: webgpu cannot load (a GPU machine would run it instead).
+    const attempt = fovea("--source", `file:${clip}`, "--engine", "onnxruntime", "--device", "webgpu", "--frames", "20", "--warmup", "0", "--modes", "unpaced", "--batches", "1");
+    await attempt.then(
+      () => expect.fail("webgpu loaded here; this test expects a GPU-less machine"),
+      (err: Error) => expect(err.message).toMatch(/no engine could be benchmarked: onnxruntime\/webgpu: \S/),
+    );
+  });
+
   it("rejects a bad flag naming it, before running anything", async () => {
     await expect(fovea("--sizes", "640by480")).rejects.toThrow(/--sizes: expected WIDTHxHEIGHT/);
     await expect(fovea("--modes", "paced25")).rejects.toThrow(/--modes: .*paced30/);
