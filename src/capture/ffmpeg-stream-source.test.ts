@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -136,6 +136,39 @@ describe("FfmpegStreamSource", () => {
     expect(events.filter((e) => e === "recovered").length).toBeGreaterThanOrEqual(2);
     expect(source.counters.reconnects).toBeGreaterThanOrEqual(2);
     expect(source.counters.corrupt).toBe(0);
+  });
+
+  it("keeps retrying with backoff while the input stays gone, and recovers when it is back", async () => {
+    const clip = join(tmp, "clip.mkv");
+    const away = join(tmp, "clip-unplugged.mkv");
+    execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-frames:v", "5", "-y", clip]);
+    const events: string[] = [];
+    const source = await open({
+      mode: "live",
+      inputArgs: ["-re", "-i", `file:${clip}`],
+      inputName: clip,
+      reconnect: { minDelayMs: 20, maxDelayMs: 80 },
+      events: { onDegraded: () => events.push("degraded"), onRecovered: () => events.push("recovered") },
+    });
+    // "Unplug": the running process finishes its clip, every restart then fails.
+    renameSync(clip, away);
+    let replugged = false;
+    const seqs: number[] = [];
+    for await (const f of source.frames()) {
+      seqs.push(f.seq);
+      if (!replugged) {
+        while (source.counters.reconnects < 3) await new Promise((r) => setTimeout(r, 10));
+        expect(source.stderrTail.join("\n")).toMatch(/No such file or directory/);
+        expect(events).toEqual(["degraded"]);
+        renameSync(away, clip);
+        replugged = true;
+      } else if (events.includes("recovered")) {
+        break;
+      }
+    }
+    expect(events).toEqual(["degraded", "recovered"]);
+    expect(seqs.at(-1)).toBeGreaterThanOrEqual(5);
+    expect(seqs.every((s, i) => i === 0 || s > seqs[i - 1])).toBe(true);
   });
 
   it("close() stops a live stream and ends a waiting consumer", async () => {
