@@ -1,4 +1,175 @@
-import type { Command } from "commander";
+/**
+ * `fovea run`: frames in, detections out over ZeroMQ. Opens the model first (a bad model fails
+ * in milliseconds, exit 2, naming the file), then the publisher, calibration and source, and runs
+ * the frame loop until the source ends, `--max-frames`, or SIGINT/SIGTERM.
+ */
+import { Command, Option } from "commander";
+import { DEFAULT_CALIBRATION_FILE, loadCalibration, type Calibration } from "../calib/calibration.js";
+import { openSource, SOURCE_FORMS } from "../capture/open-source.js";
+import { FoveaInputError } from "../core/errors.js";
+import { createLogger, type Logger } from "../core/log.js";
+import type { PipelineObserver } from "../core/pipeline-types.js";
+import { createEngine } from "../engine/create-engine.js";
+import type { InferenceEngine } from "../engine/engine.js";
+import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
+import { DetectionPublisher } from "../publish/publisher.js";
+import { McapRecorder } from "../record/mcap-recorder.js";
+import { calibrationFileFor, DEFAULT_ENDPOINT, DEVICES, ENGINES, parseRunConfig, type RunConfig } from "./run-config.js";
 
-/** Registers the `fovea run` command(s). Owned by the run work; placeholder until it lands. */
-export function registerRun(_program: Command): void {}
+/** After SIGINT/SIGTERM the run must be down within a second; past this, exit regardless. */
+const SHUTDOWN_DEADLINE_MS = 1000;
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("Run the vision pipeline: source -> preprocess -> CNN -> detections published over ZeroMQ")
+    .option("--source <spec>", `frame source: ${SOURCE_FORMS.join(" | ")} (default: synthetic)`)
+    .option("--model <dir>", "model directory containing fovea.json (default: the shipped models/default)")
+    .addOption(new Option("--engine <name>", "inference engine (default: auto)").choices([...ENGINES]))
+    .addOption(new Option("--device <name>", "execution device (default: auto)").choices([...DEVICES]))
+    .option("--publish <endpoint>", `ZeroMQ PUB endpoint to bind (default: ${DEFAULT_ENDPOINT})`)
+    .option("--calibration <file>", "camera calibration JSON (default: calibration/default.json for the synthetic source)")
+    .option("--camera-id <id>", "camera_id published with every frame (default: calibration's, else the source's)")
+    .option("--unpaced", "replay footage as fast as possible instead of at its frame rate")
+    .option("--loop", "replay footage forever")
+    .option("--max-frames <n>", "stop after N processed frames")
+    .option("--threads <n>", "inference threads (default: all cores)")
+    .option("--width <px>", "camera capture width / video scale width")
+    .option("--height <px>", "camera capture height / video scale height")
+    .option("--fps <n>", "camera frame rate to request / image-folder playback rate")
+    .option("--pixel-format <fmt>", "camera pixel format: mjpeg | yuyv422")
+    .option("--record <file.mcap>", "record frames, detections and status to an MCAP file (opens in Foxglove)")
+    .option("--force", "overwrite an existing --record file")
+    .option("--config <file>", "JSON file with any of these settings (flags override it)")
+    .action(async (flags: Record<string, unknown>) => {
+      const { config: configFile, ...rest } = flags;
+      const config = parseRunConfig(rest, { configFile: configFile as string | undefined });
+      const summary = await runFovea(config, createLogger({ name: "fovea-run" }));
+      if (summary.lastError && summary.counters.framesProcessed === 0) process.exitCode = 1;
+    });
+}
+
+async function openPublisher(endpoint: string): Promise<DetectionPublisher> {
+  try {
+    return await DetectionPublisher.create({ endpoint });
+  } catch (err) {
+    throw new FoveaInputError("--publish", `${(err as Error).message}; is another fovea running there?`, { cause: err });
+  }
+}
+
+/**
+ * Run the pipeline a validated config describes and resolve with its summary when it stops.
+ * Everything opened here is closed here, also on failure.
+ */
+export async function runFovea(config: RunConfig, log: Logger): Promise<PipelineSummary> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((err: unknown) => log.warn({ err }, "cleanup failed"));
+    }
+  };
+  let detach = () => {};
+  try {
+    const engine: InferenceEngine = await createEngine({
+      modelDir: config.model,
+      engine: config.engine,
+      device: config.device,
+      threads: config.threads,
+    }, log);
+    closers.push(() => engine.dispose());
+    const md = engine.metadata;
+    log.info({ model: md.id, engine: engine.engine, device: engine.device, dir: config.model }, "model loaded");
+    if (!md.trained) {
+      const msg = `model ${md.id} (${config.model}) is UNTRAINED (fovea.json trained: false): its detections are meaningless`;
+      log.warn(msg);
+      process.stderr.write(`fovea: WARNING: ${msg}\n`);
+    }
+
+    const calibrationFile = calibrationFileFor(config, DEFAULT_CALIBRATION_FILE);
+    const calibration: Calibration | undefined = calibrationFile ? await loadCalibration(calibrationFile) : undefined;
+    if (calibration) log.info({ file: calibrationFile, cameraId: calibration.cameraId }, "calibration loaded");
+    const cameraId = config.cameraId ?? calibration?.cameraId;
+
+    const publisher = await openPublisher(config.publish);
+    closers.push(() => publisher.close());
+    log.info({ endpoint: publisher.endpoint }, "publishing detections and status");
+
+    const observers: PipelineObserver[] = [];
+    let pipeline: Pipeline | undefined;
+    let stopRequested = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopRequested) return;
+      stopRequested = true;
+      log.info({ signal }, "stopping");
+      // The deadline timer is unref'd: a clean stop exits long before it fires.
+      setTimeout(() => {
+        process.stderr.write(`fovea: did not stop within ${SHUTDOWN_DEADLINE_MS} ms of ${signal}; exiting\n`);
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      void pipeline?.stop();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    detach = () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    };
+
+    pipeline = await Pipeline.create({
+      source: (events) =>
+        openSource(config.source, {
+          unpaced: config.unpaced,
+          loop: config.loop,
+          width: config.width,
+          height: config.height,
+          fps: config.fps,
+          pixelFormat: config.pixelFormat,
+          cameraId,
+          events,
+        }),
+      engine,
+      publisher,
+      calibration,
+      observers,
+      maxFrames: config.maxFrames,
+      cameraId,
+      log,
+    });
+    const source = pipeline.source;
+    closers.push(() => source.close());
+    log.info({ source: source.info.description, mode: source.info.mode, fps: source.info.fps }, "source open");
+
+    if (config.record) {
+      const recorder = await McapRecorder.create(config.record, {
+        force: config.force,
+        forceFlag: "--force",
+        calibration,
+        modelId: md.id,
+        cameraId: cameraId ?? source.info.cameraId,
+        imageEncoding: "jpeg",
+        source: source.info.description,
+        logger: log,
+      });
+      observers.push(recorder);
+      log.info({ file: config.record }, "recording");
+    }
+    // A signal that arrived while opening: stop at once.
+    if (stopRequested) void pipeline.stop();
+
+    const summary = await pipeline.run();
+    const l = summary.latency;
+    log.info(
+      {
+        fps: Math.round(summary.fps * 10) / 10,
+        counters: summary.counters,
+        reason: summary.reason,
+        latencyMs: Object.fromEntries(Object.entries(l).map(([k, v]) => [k, { p50: v.p50, p99: v.p99, max: v.max }])),
+      },
+      `done: ${summary.counters.framesProcessed} frames, ${summary.fps.toFixed(1)} fps, inference p50 ${l.inference.p50.toFixed(2)} ms, total p50 ${l.total.p50.toFixed(2)} ms`,
+    );
+    return summary;
+  } finally {
+    detach();
+    await closeAll();
+  }
+}

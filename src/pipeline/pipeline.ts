@@ -214,9 +214,6 @@ export class Pipeline {
   private async runOnce(): Promise<PipelineSummary> {
     const startNs = process.hrtime.bigint();
     const md = this.engine.metadata;
-    if (!md.trained) {
-      this.log.warn({ model: md.id }, "model metadata says trained: false — detections are meaningless (stand-in model)");
-    }
     this.state = "RUNNING";
     this.heartbeat.start();
     const logTimer = setInterval(() => this.logInterval(), this.options.logIntervalMs ?? 5000);

@@ -1,0 +1,227 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { epochNowNs } from "../capture/clock.js";
+import { ImageFolderSource } from "../capture/image-folder-source.js";
+import { loadModelDir } from "../core/model-dir.js";
+import type { Frame, FrameSource, SourceCounters, SourceInfo } from "../core/frame.js";
+import type { PipelineObserver, ProcessedFrame } from "../core/pipeline-types.js";
+import { ModelMetadataSchema } from "../core/model-metadata.js";
+import { createEngine } from "../engine/create-engine.js";
+import type { InferenceEngine } from "../engine/engine.js";
+import { decodeDetectionFrame, decodeStatus, PACKAGE_ROOT, type StatusMessage } from "../publish/codec.js";
+import { DetectionPublisher } from "../publish/publisher.js";
+import { Pipeline } from "./pipeline.js";
+
+const MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");
+const silent = pino({ level: "silent" });
+
+/** Keeps what the pipeline hands to the transport, in order (the real socket is tested in publish/ and test/e2e-*). */
+class CapturingPublisher {
+  readonly detections: Uint8Array[] = [];
+  readonly statuses: StatusMessage[] = [];
+  publishDetections(m: Uint8Array): boolean {
+    this.detections.push(m);
+    return true;
+  }
+  publishStatus(m: Uint8Array): boolean {
+    this.statuses.push(decodeStatus(m));
+    return true;
+  }
+}
+
+/**
+ * A live source on its own clock, like a camera: a frame every `intervalMs` whether or not anyone
+ * keeps up. Frames are 1280x720 rgb24 so preprocessing each takes a few milliseconds — longer
+ * than the interval, so a correct pipeline must drop.
+ */
+class TimerLiveSource implements FrameSource {
+  readonly info: SourceInfo = { description: "timer-live", cameraId: "timer", mode: "live", fps: 1000 };
+  readonly counters: SourceCounters = { corrupt: 0, reconnects: 0 };
+  private closed = false;
+  private wake: (() => void) | null = null;
+  private readonly pixels = Buffer.alloc(1280 * 720 * 3, 90);
+  async *frames(): AsyncIterable<Frame> {
+    let seq = 0;
+    while (!this.closed) {
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 1);
+      });
+      if (this.closed) return;
+      yield { seq: seq++, captureTimeNs: epochNowNs(), width: 1280, height: 720, encoding: "rgb24", data: this.pixels };
+    }
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+  }
+}
+
+let engine: InferenceEngine;
+let dir: string;
+
+beforeAll(async () => {
+  engine = await createEngine({ modelDir: MODEL_DIR, engine: "onnxruntime", device: "cpu", threads: 1 });
+  dir = await mkdtemp(path.join(tmpdir(), "fovea-pipeline-"));
+});
+afterAll(async () => {
+  await engine?.dispose();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function imageFolder(name: string, count: number): Promise<string> {
+  const folder = path.join(dir, name);
+  await mkdir(folder, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const img = sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 40 + i * 10, g: 140, b: 60 } } });
+    await img.png().toFile(path.join(folder, `frame-${String(i).padStart(3, "0")}.png`));
+  }
+  return folder;
+}
+
+describe("Pipeline", () => {
+  it("processes a pulled folder in order, one message per frame, skipping and counting corrupt images", async () => {
+    const folder = await imageFolder("pull", 6);
+    // Not an image at all (the source skips it) and a JPEG cut in half (the decoder rejects it).
+    await writeFile(path.join(folder, "frame-002a.png"), "definitely not a png");
+    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: "#808080" } }).jpeg().toBuffer();
+    await writeFile(path.join(folder, "frame-004a.jpg"), jpeg.subarray(0, jpeg.length >> 1));
+
+    const publisher = new CapturingPublisher();
+    const processed: ProcessedFrame[] = [];
+    const seen: number[] = [];
+    let closed = false;
+    const observer: PipelineObserver = {
+      onSourceFrame: (f) => seen.push(f.seq),
+      onProcessed: (p) => processed.push(p),
+      close: async () => {
+        closed = true;
+      },
+    };
+    const pipeline = await Pipeline.create({
+      source: (events) => ImageFolderSource.open({ path: folder, unpaced: true, events }),
+      engine,
+      publisher,
+      observers: [observer],
+      log: silent,
+    });
+    expect(pipeline.source.info.mode).toBe("pull");
+    const summary = await pipeline.run();
+
+    expect(summary.reason).toBe("source-ended");
+    expect(summary.counters.framesProcessed).toBe(6);
+    expect(summary.counters.framesFailed).toBe(2);
+    expect(publisher.detections).toHaveLength(6);
+    const frames = publisher.detections.map(decodeDetectionFrame);
+    const seqs = frames.map((f) => Number(f.seq));
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(new Set(seqs).size).toBe(6);
+    for (const f of frames) {
+      expect(f.modelId).toBe(engine.metadata.id);
+      expect([f.imageWidth, f.imageHeight]).toEqual([320, 240]);
+      expect(f.timings.inferenceUs).toBeGreaterThan(0);
+      expect(f.timings.preprocessUs).toBeGreaterThan(0);
+      expect(f.publishTimeNs).toBeGreaterThan(f.captureTimeNs);
+    }
+    // Observers saw exactly what was published.
+    expect(processed.map((p) => Number(p.frame.seq))).toEqual(seqs);
+    expect(Buffer.from(processed[0].message)).toEqual(Buffer.from(publisher.detections[0]));
+    expect(seen.length).toBe(7); // the non-image never reaches the pipeline; the truncated JPEG does
+    expect(closed).toBe(true);
+    const last = publisher.statuses.at(-1)!;
+    expect(last.state).toBe("STOPPED");
+    expect(last.framesFailed).toBe(2n);
+    expect(last.framesProcessed).toBe(6n);
+    expect(last.lastError).toMatch(/frame-004a\.jpg/);
+  });
+
+  it("drops, never queues, when a live source is faster than the loop: seq gaps account for every drop", async () => {
+    const publisher = new CapturingPublisher();
+    const pipeline = await Pipeline.create({ source: new TimerLiveSource(), engine, publisher, maxFrames: 40, log: silent });
+    const summary = await pipeline.run();
+    expect(summary.reason).toBe("max-frames");
+    expect(summary.counters.framesProcessed).toBe(40);
+    const seqs = publisher.detections.map((m) => Number(decodeDetectionFrame(m).seq));
+    expect(seqs).toHaveLength(40);
+    let gaps = 0;
+    for (let i = 1; i < seqs.length; i++) {
+      expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
+      gaps += seqs[i] - seqs[i - 1] - 1;
+    }
+    expect(summary.counters.framesDropped).toBeGreaterThan(0);
+    // Exact accounting: frames skipped before the first and between published ones were dropped;
+    // the rest of the drops happened while the last frame was processed (seq after the last one).
+    const c = summary.counters;
+    const last = seqs.at(-1)!;
+    expect(seqs[0] + gaps).toBeLessThanOrEqual(c.framesDropped);
+    expect(c.framesDropped - (seqs[0] + gaps)).toBeLessThanOrEqual(c.framesIn - 1 - last);
+    // Nothing else is unaccounted for: at most the frame left in the slot and one put after close.
+    expect(c.framesIn - c.framesProcessed - c.framesDropped).toBeGreaterThanOrEqual(0);
+    expect(c.framesIn - c.framesProcessed - c.framesDropped).toBeLessThanOrEqual(2);
+  });
+
+  it("stops on stop(): final status STOPPED, source closed", async () => {
+    const publisher = new CapturingPublisher();
+    const source = new TimerLiveSource();
+    const pipeline = await Pipeline.create({ source, engine, publisher, log: silent, statusIntervalMs: 50 });
+    const running = pipeline.run();
+    while (publisher.detections.length < 5) await new Promise((r) => setTimeout(r, 5));
+    await pipeline.stop();
+    const summary = await running;
+    expect(summary.reason).toBe("stopped");
+    expect(publisher.statuses.at(-1)!.state).toBe("STOPPED");
+    expect(publisher.statuses.some((s) => s.state === "RUNNING")).toBe(true);
+    expect(pipeline.currentState).toBe("STOPPED");
+  });
+
+  it("counts frames outside the model's augmentation envelope", async () => {
+    const modelDir = path.join(dir, "envelope-model");
+    await mkdir(modelDir, { recursive: true });
+    const meta = JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8"));
+    meta.augmentation = { meanRange: [30, 200] };
+    ModelMetadataSchema.parse(meta);
+    await writeFile(path.join(modelDir, "fovea.json"), JSON.stringify(meta));
+    await writeFile(path.join(modelDir, "model.onnx"), await readFile(path.join(MODEL_DIR, "model.onnx")));
+    expect((await loadModelDir(modelDir)).metadata.augmentation.meanRange).toEqual([30, 200]);
+    const envEngine = await createEngine({ modelDir, engine: "onnxruntime", device: "cpu", threads: 1 });
+    try {
+      // Frames 0..2 are mid-grey (inside), 3..4 nearly black (outside).
+      const folder = path.join(dir, "envelope");
+      await mkdir(folder, { recursive: true });
+      for (let i = 0; i < 5; i++) {
+        const v = i < 3 ? 128 : 5;
+        await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: v, g: v, b: v } } }).png().toFile(path.join(folder, `${i}.png`));
+      }
+      const publisher = new CapturingPublisher();
+      const pipeline = await Pipeline.create({ source: await ImageFolderSource.open({ path: folder, unpaced: true }), engine: envEngine, publisher, log: silent });
+      const summary = await pipeline.run();
+      expect(summary.counters.framesProcessed).toBe(5);
+      expect(summary.counters.outOfEnvelope).toBe(2);
+      expect(publisher.statuses.at(-1)!.outOfEnvelope).toBe(2n);
+    } finally {
+      await envEngine.dispose();
+    }
+  });
+
+  it("publishes over a real socket with no subscriber without stalling", async () => {
+    const publisher = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
+    try {
+      const pipeline = await Pipeline.create({ source: new TimerLiveSource(), engine, publisher, maxFrames: 30, log: silent });
+      const summary = await pipeline.run();
+      expect(summary.counters.framesProcessed).toBe(30);
+      expect(publisher.counters.sent).toBeGreaterThanOrEqual(30);
+    } finally {
+      await publisher.close();
+    }
+  });
+
+  it("rejects bad options naming them", async () => {
+    const publisher = new CapturingPublisher();
+    await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher, maxFrames: 0, log: silent })).rejects.toThrow(/options\.maxFrames/);
+    await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher: {} as never, log: silent })).rejects.toThrow(/options\.publisher/);
+  });
+});

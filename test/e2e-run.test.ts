@@ -1,0 +1,224 @@
+/**
+ * `fovea run` end to end: the built CLI as a child process over recorded footage (an ffmpeg lavfi
+ * clip, a folder of images), a real ZeroMQ subscriber decoding real protobuf messages, real exit
+ * codes and signals.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readdirSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PACKAGE_ROOT, type DetectionFrameMessage, type StatusMessage } from "../src/publish/codec.js";
+import { subscribeVision, type VisionSubscription } from "../src/publish/subscriber.js";
+
+const execFileAsync = promisify(execFile);
+const CLI = path.join(PACKAGE_ROOT, "dist", "cli", "main.js");
+const MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");
+let dir: string;
+let clip: string;
+
+function newestMtime(folder: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const p = path.join(folder, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** The tests run the CLI as users do (`node dist/cli/main.js`); rebuild dist when src is newer. */
+async function ensureBuilt(): Promise<void> {
+  const built = await stat(CLI).then((s) => s.mtimeMs, () => 0);
+  if (built >= newestMtime(path.join(PACKAGE_ROOT, "src"))) return;
+  // tsc emits even when some file has a type error; the typecheck is a separate CI step.
+  await execFileAsync(process.execPath, [path.join(PACKAGE_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+    cwd: PACKAGE_ROOT,
+  }).catch(() => undefined);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Collected {
+  frames: DetectionFrameMessage[];
+  statuses: StatusMessage[];
+  sub: VisionSubscription;
+  done: Promise<void>;
+}
+
+/** Subscribe before the CLI binds (ZeroMQ connects when it appears) and collect everything. */
+function collect(endpoint: string): Collected {
+  const sub = subscribeVision(endpoint);
+  const c: Collected = { frames: [], statuses: [], sub, done: Promise.resolve() };
+  c.done = (async () => {
+    for await (const m of sub) {
+      if (m.topic === "detections") c.frames.push(m.frame);
+      else c.statuses.push(m.status);
+    }
+  })();
+  return c;
+}
+
+interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  stdout: string;
+}
+
+function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, FOVEA_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  let stdout = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  const result = new Promise<CliResult>((resolve) => child.once("close", (code, signal) => resolve({ code, signal, stderr, stdout })));
+  return { child, result };
+}
+
+async function finish(c: Collected): Promise<void> {
+  // The publisher lingers briefly on close; give the last messages time to arrive.
+  await new Promise((r) => setTimeout(r, 150));
+  c.sub.close();
+  await c.done;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "fovea-e2e-run-"));
+  clip = path.join(dir, "clip.mp4");
+  await Promise.all([
+    ensureBuilt(),
+    execFileAsync("ffmpeg", ["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "60", "-pix_fmt", "yuv420p", clip]),
+  ]);
+}, 180_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("fovea run (built CLI)", () => {
+  it("publishes one DetectionFrame per frame of a video, in order, with timings, and Status until STOPPED", async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const c = collect(endpoint);
+    const { result } = startCli(["run", "--source", `file:${clip}`, "--unpaced", "--max-frames", "40", "--publish", endpoint, "--camera-id", "e2e-cam"]);
+    const r = await result;
+    await finish(c);
+    expect(r.stderr).not.toMatch(/"level":50/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/UNTRAINED/);
+    expect(r.stderr).toMatch(/done: 40 frames/);
+
+    // Messages sent before the subscription reached the socket may be lost (ZeroMQ PUB); what
+    // arrives is the tail of the stream, in order, without holes (pull source: nothing dropped).
+    const seqs = c.frames.map((f) => Number(f.seq));
+    expect(seqs.length).toBeGreaterThanOrEqual(30);
+    expect(seqs.at(-1)).toBe(39);
+    seqs.forEach((s, i) => i > 0 && expect(s).toBe(seqs[i - 1] + 1));
+    for (const f of c.frames) {
+      expect(f.cameraId).toBe("e2e-cam");
+      expect(f.modelId).toBe(JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8")).id);
+      expect([f.imageWidth, f.imageHeight]).toEqual([320, 240]);
+      expect(f.timings.inferenceUs).toBeGreaterThan(0);
+      expect(f.timings.totalUs).toBeGreaterThanOrEqual(f.timings.inferenceUs);
+      expect(f.publishTimeNs).toBeGreaterThan(f.captureTimeNs);
+      for (const d of f.detections) {
+        expect(d.confidence).toBeGreaterThanOrEqual(0.5);
+        expect(d.box.xMin).toBeLessThanOrEqual(d.box.xMax);
+        expect(d.ground).toBeUndefined(); // no calibration given for a file source
+      }
+    }
+    expect(c.statuses.length).toBeGreaterThanOrEqual(1);
+    const last = c.statuses.at(-1)!;
+    expect(last).toMatchObject({ state: "STOPPED", engine: "onnxruntime", cameraId: "e2e-cam", framesProcessed: 40n, framesFailed: 0n });
+    expect(last.source).toContain(clip);
+  });
+
+  it("skips a corrupt image in a folder and counts it in Status.framesFailed", async () => {
+    const folder = path.join(dir, "frames");
+    await mkdir(folder, { recursive: true });
+    for (let i = 0; i < 8; i++) {
+      await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 30 * i, g: 120, b: 40 } } }).jpeg().toFile(path.join(folder, `${i}.jpg`));
+    }
+    const good = await readFile(path.join(folder, "3.jpg"));
+    await writeFile(path.join(folder, "3.jpg"), good.subarray(0, good.length >> 1)); // truncated mid-scan
+    await writeFile(path.join(folder, "5.jpg"), "not a jpeg"); // not an image at all
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const c = collect(endpoint);
+    const r = await startCli(["run", "--source", `dir:${folder}`, "--unpaced", "--publish", endpoint]).result;
+    await finish(c);
+    expect(r.code).toBe(0);
+    const last = c.statuses.at(-1)!;
+    expect(last.state).toBe("STOPPED");
+    expect(last.framesProcessed).toBe(6n);
+    expect(last.framesFailed).toBe(2n);
+    expect(c.frames.map((f) => Number(f.seq))).not.toContain(3);
+    expect(c.frames.map((f) => Number(f.seq))).not.toContain(5);
+  });
+
+  it("stops cleanly on SIGINT with a final STOPPED status", async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const c = collect(endpoint);
+    // Paced (live) replay of a looping clip: it would run forever.
+    const { child, result } = startCli(["run", "--source", `file:${clip}`, "--loop", "--publish", endpoint]);
+    while (c.frames.length < 5) {
+      const early = await Promise.race([result, new Promise((r) => setTimeout(r, 50, null))]);
+      if (early) throw new Error(`fovea run exited early: ${JSON.stringify(early)}`);
+    }
+    child.kill("SIGINT");
+    const r = await result;
+    await finish(c);
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/did not stop/);
+    expect(c.statuses.at(-1)!.state).toBe("STOPPED");
+  });
+
+  it("exits 2 naming the file for a missing model and for a model whose metadata does not match its ONNX graph", async () => {
+    const missing = path.join(dir, "no-such-model");
+    const r1 = await startCli(["run", "--model", missing, "--source", `file:${clip}`, "--publish", `tcp://127.0.0.1:${await freePort()}`]).result;
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain(missing);
+
+    const bad = path.join(dir, "bad-model");
+    await mkdir(bad, { recursive: true });
+    const meta = JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8"));
+    meta.classes = ["ball", "goal_post"]; // the ONNX head has 8 classes + background
+    await writeFile(path.join(bad, "fovea.json"), JSON.stringify(meta));
+    await copyFile(path.join(MODEL_DIR, "model.onnx"), path.join(bad, "model.onnx"));
+    const r2 = await startCli(["run", "--model", bad, "--source", `file:${clip}`, "--publish", `tcp://127.0.0.1:${await freePort()}`]).result;
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain(path.join(bad, "model.onnx"));
+    expect(r2.stderr).toMatch(/classes/);
+
+    await writeFile(path.join(bad, "fovea.json"), JSON.stringify({ ...meta, input: { ...meta.input, channels: 4 } }));
+    const r3 = await startCli(["run", "--model", bad, "--source", `file:${clip}`]).result;
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain(path.join(bad, "fovea.json"));
+    expect(r3.stderr).toMatch(/input\.channels/);
+  });
+
+  it("exits 2 naming the flag for bad flags", async () => {
+    const r1 = await startCli(["run", "--max-frames", "many"]).result;
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toMatch(/--max-frames: expected a positive integer/);
+    const r2 = await startCli(["run", "--source", "tape:match"]).result;
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/--source/);
+    const r3 = await startCli(["run", "--source", `dir:${path.join(dir, "nowhere")}`, "--publish", `tcp://127.0.0.1:${await freePort()}`]).result;
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain(path.join(dir, "nowhere"));
+  });
+});
