@@ -1,10 +1,13 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTfjs } from "../../engine/tfjs-backend.js";
 import { buildNetwork, defaultMetadata } from "../network.js";
 import { exportOnnx, ONNX_OPSET } from "./export-onnx.js";
-import { readOnnxSignature } from "./onnx-proto.js";
+import { ModelProto, readOnnxSignature } from "./onnx-proto.js";
 
 function randomInput(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
@@ -72,6 +75,30 @@ describe("exportOnnx", () => {
     expect(r.classes.dims).toEqual([1, 12, 3]);
     expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
     expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("stores float16 weights whose Cast nodes onnxruntime folds away (float32 inference, no extra ops)", async () => {
+    await initTfjs("wasm");
+    const meta = defaultMetadata();
+    const model = buildNetwork(meta, { seed: 2 });
+    const f16 = exportOnnx(model, meta, { weightsDtype: "float16" });
+    const f32 = exportOnnx(model, meta);
+    model.dispose();
+    expect(f16.byteLength).toBeLessThan(f32.byteLength * 0.55);
+    const dir = await mkdtemp(path.join(tmpdir(), "fovea-onnx-opt-"));
+    try {
+      const optimized = path.join(dir, "optimized.onnx");
+      await ort.InferenceSession.create(f16, { graphOptimizationLevel: "all", optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+      const m = ModelProto.toObject(ModelProto.decode(await readFile(optimized)), { longs: Number }) as {
+        graph: { node: Array<{ opType: string }>; initializer: Array<{ dataType: number }> };
+      };
+      const ops = m.graph.node.map((n) => n.opType);
+      expect(ops).not.toContain("Cast");
+      expect(ops.filter((o) => o === "Conv")).toHaveLength(4);
+      expect(new Set(m.graph.initializer.map((i) => i.dataType))).toEqual(new Set([1, 7]));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("names the layer when the model does not match the metadata", async () => {
