@@ -1,4 +1,188 @@
-import type { Command } from "commander";
+/**
+ * `fovea synth`: synthetic soccer frames with exact ground truth, as a tagged-frame dataset
+ * (native, YOLO or COCO), a video clip (`--out clip.mp4`, via ffmpeg) and/or a contact sheet.
+ */
+import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import path from "node:path";
+import { once } from "node:events";
+import { Command, Option } from "commander";
+import cliProgress from "cli-progress";
+import { DEFAULT_CALIBRATION_FILE, loadCalibration } from "../calib/calibration.js";
+import { DEFAULT_CLASSES } from "../core/detection.js";
+import { FoveaInputError } from "../core/errors.js";
+import { openDatasetWriter } from "../dataset/open-dataset-writer.js";
+import type { DatasetFormat, DatasetWriter } from "../dataset/tagged-frame.js";
+import { contactSheet, type SheetFrame } from "../synth/contact-sheet.js";
+import { frameJobs } from "../synth/frame-jobs.js";
+import { RenderPool } from "../synth/render-pool.js";
+import type { FrameOutput, RenderedFrame } from "../synth/render-frame.js";
 
-/** Registers the `fovea synth` command(s). Owned by the synth work; placeholder until it lands. */
-export function registerSynth(_program: Command): void {}
+const VIDEO_EXTENSIONS = new Set([".mp4", ".mkv", ".avi", ".mov"]);
+/** Frames shown on a contact sheet (the first ones rendered). */
+const SHEET_FRAMES = 16;
+
+export interface SynthFlags {
+  out?: string;
+  frames: string;
+  size: string;
+  format: DatasetFormat;
+  seed: string;
+  sequence?: boolean;
+  fps: string;
+  calibration?: string;
+  imageFormat: "jpeg" | "png";
+  threads?: string;
+  overwrite?: boolean;
+  contactSheet?: string;
+}
+
+export function parseSize(value: string, flag = "--size"): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(value ?? "");
+  const width = m ? Number(m[1]) : NaN, height = m ? Number(m[2]) : NaN;
+  if (!m || width < 16 || height < 16 || width > 8192 || height > 8192) {
+    throw new FoveaInputError(flag, `expected WIDTHxHEIGHT in pixels, each 16..8192 (e.g. 640x480), got ${JSON.stringify(value)}`);
+  }
+  return { width, height };
+}
+
+function parseInteger(value: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(String(value).trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new FoveaInputError(flag, `expected an integer ${min}..${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+export function registerSynth(program: Command): void {
+  program
+    .command("synth")
+    .description("Render synthetic match frames with ground truth: a dataset, a video clip and/or a contact sheet")
+    .option("--out <path>", "output: a dataset folder, or a video file (.mp4/.mkv/.avi/.mov) rendered through ffmpeg")
+    .option("--frames <n>", "number of frames", "100")
+    .option("--size <WxH>", "image size in pixels", "640x480")
+    .addOption(new Option("--format <format>", "dataset format").choices(["native", "yolo", "coco"]).default("native"))
+    .option("--seed <n>", "random seed; the same seed gives the same frames and byte-identical labels", "1")
+    .option("--sequence", "a continuous clip (camera walking and turning, ball rolling) instead of independent scenes")
+    .option("--fps <n>", "frame rate of a --sequence clip", "30")
+    .option("--calibration <file>", "camera calibration the frames are rendered through", DEFAULT_CALIBRATION_FILE)
+    .addOption(new Option("--image-format <fmt>", "dataset image encoding").choices(["jpeg", "png"]).default("jpeg"))
+    .option("--threads <n>", "render threads (default: one per core; 0 = this thread)")
+    .option("--overwrite", "replace an existing dataset in --out")
+    .option("--contact-sheet <file.png>", `also draw the first ${SHEET_FRAMES} frames with their boxes into a PNG`)
+    .action(async (flags: SynthFlags) => {
+      await runSynth(flags);
+    });
+}
+
+export async function runSynth(flags: SynthFlags): Promise<{ frames: number; seconds: number }> {
+  if (!flags.out && !flags.contactSheet) throw new FoveaInputError("--out", "expected a dataset folder or video file to write (or --contact-sheet FILE.png)");
+  const frames = parseInteger(flags.frames, "--frames", 1);
+  const seed = parseInteger(flags.seed, "--seed", 0, 2 ** 32 - 1);
+  const fps = parseInteger(flags.fps, "--fps", 1, 1000);
+  const { width, height } = parseSize(flags.size);
+  const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, "--threads", 0, 64);
+  if (flags.contactSheet && path.extname(flags.contactSheet).toLowerCase() !== ".png") {
+    throw new FoveaInputError("--contact-sheet", `expected a .png file name, got ${JSON.stringify(flags.contactSheet)}`);
+  }
+  const calibrationFile = flags.calibration ?? DEFAULT_CALIBRATION_FILE;
+  const calibration = await loadCalibration(calibrationFile);
+  const video = flags.out !== undefined && VIDEO_EXTENSIONS.has(path.extname(flags.out).toLowerCase());
+  const output: FrameOutput = video ? "rgb" : flags.imageFormat === "png" ? "png" : "jpeg";
+
+  let sink: FrameSink | undefined;
+  if (flags.out) {
+    sink = video
+      ? await VideoSink.open(flags.out, width, height, fps)
+      : await DatasetSink.open(flags.out, flags.format, output === "png" ? ".png" : ".jpg", calibrationFile, flags.overwrite ?? false);
+  }
+  const pool = await RenderPool.create({ calibration, width, height, threads });
+  const bar = new cliProgress.SingleBar({ format: "synth [{bar}] {value}/{total} frames | {fps} fps | eta {eta}s", etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+  const sheet: SheetFrame[] = [];
+  const started = performance.now();
+  bar.start(frames, 0, { fps: "-" });
+  try {
+    for await (const frame of pool.renderAll(frameJobs({ frames, seed, mount: calibration.mount, output, sequence: flags.sequence, fps }))) {
+      if (sink) await sink.add(frame);
+      if (flags.contactSheet && sheet.length < SHEET_FRAMES) sheet.push({ ...frame, raw: output === "rgb" });
+      const done = frame.index + 1;
+      bar.update(done, { fps: (done / ((performance.now() - started) / 1000)).toFixed(1) });
+    }
+    await sink?.close();
+  } finally {
+    bar.stop();
+    await pool.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (flags.contactSheet) await writeFile(flags.contactSheet, await contactSheet(sheet, { columns: 4 }));
+  process.stderr.write(`fovea synth: ${frames} frames ${width}x${height} in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(1)} frames/s, ${pool.threads || 1} thread(s))\n`);
+  return { frames, seconds };
+}
+
+interface FrameSink {
+  add(frame: RenderedFrame): Promise<void>;
+  close(): Promise<void>;
+}
+
+class DatasetSink implements FrameSink {
+  private constructor(private readonly writer: DatasetWriter, private readonly ext: string) {}
+
+  static async open(dir: string, format: DatasetFormat, ext: string, calibrationFile: string, overwrite: boolean): Promise<DatasetSink> {
+    return new DatasetSink(await openDatasetWriter(dir, format, [...DEFAULT_CLASSES], { calibration: calibrationFile, overwrite }), ext);
+  }
+
+  async add(frame: RenderedFrame): Promise<void> {
+    const objects = frame.labels.map(({ label, box, ground }) => ({ label, box, ground }));
+    const image = `images/${String(frame.index).padStart(6, "0")}${this.ext}`;
+    await this.writer.add({ image, width: frame.width, height: frame.height, objects }, frame.data);
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
+/** Raw RGB frames piped into ffmpeg (H.264), labels beside it as `<video>.labels.jsonl`, one frame per line. */
+class VideoSink implements FrameSink {
+  private stderr = "";
+  private readonly exited: Promise<number | null>;
+
+  private constructor(
+    private readonly ffmpeg: ReturnType<typeof spawn>,
+    private readonly labels: ReturnType<typeof createWriteStream>,
+    private readonly file: string,
+  ) {
+    ffmpeg.stderr!.on("data", (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-2000);
+    });
+    this.exited = once(ffmpeg, "close").then(([code]) => code as number | null);
+  }
+
+  static async open(file: string, width: number, height: number, fps: number): Promise<VideoSink> {
+    const ffmpeg = spawn("ffmpeg", [
+      "-hide_banner", "-loglevel", "error", "-y",
+      "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`, "-r", String(fps), "-i", "pipe:0",
+      "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", file,
+    ], { stdio: ["pipe", "ignore", "pipe"] });
+    await new Promise<void>((resolve, reject) => {
+      ffmpeg.once("spawn", resolve);
+      ffmpeg.once("error", (err) => reject(new FoveaInputError("--out", `cannot start ffmpeg to write ${file}: ${err.message}`)));
+    });
+    const labels = createWriteStream(`${file}.labels.jsonl`);
+    return new VideoSink(ffmpeg, labels, file);
+  }
+
+  async add(frame: RenderedFrame): Promise<void> {
+    const objects = frame.labels.map(({ label, box, ground }) => ({ label, box, ground }));
+    if (!this.labels.write(JSON.stringify({ frame: frame.index, width: frame.width, height: frame.height, objects }) + "\n")) await once(this.labels, "drain");
+    if (!this.ffmpeg.stdin!.write(frame.data)) await Promise.race([once(this.ffmpeg.stdin!, "drain"), this.exited]);
+  }
+
+  async close(): Promise<void> {
+    this.ffmpeg.stdin!.end();
+    this.labels.end();
+    const [code] = await Promise.all([this.exited, once(this.labels, "finish")]);
+    if (code !== 0) throw new FoveaInputError("--out", `ffmpeg could not write ${this.file} (exit ${code}): ${this.stderr.trim()}`);
+  }
+}
