@@ -88,10 +88,11 @@ function openImage(input: PreprocessInput): Sharp {
 export async function resizeToInput(input: PreprocessInput, params: PreprocessParams): Promise<Buffer> {
   let result: { data: Buffer; info: OutputInfo };
   try {
-    result = await openImage(input)
-      // Greyscale or alpha inputs become plain 3-channel sRGB so the tensor layout never varies.
-      .removeAlpha()
-      .toColourspace("srgb")
+    let image = openImage(input);
+    // Greyscale or alpha inputs become plain 3-channel sRGB so the tensor layout never varies;
+    // rgb24 frames already are, and skip the extra pipeline stages.
+    if ("file" in input || input.encoding === "encoded") image = image.removeAlpha().toColourspace("srgb");
+    result = await image
       .resize(params.width, params.height, { kernel: params.spec.kernel, fit: params.spec.fit })
       .raw()
       .toBuffer({ resolveWithObject: true });
