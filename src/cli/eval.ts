@@ -1,4 +1,88 @@
-import type { Command } from "commander";
+/**
+ * `fovea eval --model DIR --data DIR`: per-class precision, recall and AP, a confusion matrix and
+ * ground-position errors of a model on a tagged-frame dataset (native, YOLO or COCO).
+ */
+import { writeFile } from "node:fs/promises";
+import { Option, type Command } from "commander";
+import { SingleBar } from "cli-progress";
+import { FoveaInputError } from "../core/errors.js";
+import { createLogger } from "../core/log.js";
+import type { DeviceName, EngineName } from "../engine/engine.js";
+import { DEFAULT_MODEL_DIR } from "./run-config.js";
+import { formatEvalTable } from "../train/eval-table.js";
+import { evaluateModel } from "../train/evaluate.js";
 
-/** Registers the `fovea eval` command. Placeholder until its issue's work lands. */
-export function registerEval(_program: Command): void {}
+export interface EvalCommandOptions {
+  model: string;
+  data: string;
+  format: "auto" | "native" | "yolo" | "coco";
+  engine: EngineName | "auto";
+  device: DeviceName | "auto";
+  calibration?: string;
+  threshold?: string;
+  batch: string;
+  json?: boolean;
+  out?: string;
+}
+
+function parseFraction(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw new FoveaInputError(flag, `expected a number 0..1, got '${value}'`);
+  return n;
+}
+
+/** The eval command's work, callable without a process; the table or JSON goes to `stdout`. */
+export async function runEvalCommand(flags: EvalCommandOptions, stdout: (text: string) => void = (t) => process.stdout.write(t)): Promise<void> {
+  const scoreThreshold = flags.threshold === undefined ? undefined : parseFraction("--threshold", flags.threshold);
+  const batch = Number(flags.batch);
+  if (!Number.isInteger(batch) || batch <= 0) throw new FoveaInputError("--batch", `expected a positive integer, got '${flags.batch}'`);
+  const log = createLogger({ name: "eval" });
+  // Progress goes to stderr and only to a terminal, so piped JSON/table output stays clean.
+  const bar = process.stderr.isTTY ? new SingleBar({ format: "eval {bar} {value}/{total} frames  {eta}s left", stream: process.stderr, hideCursor: true }) : undefined;
+  let started = false;
+  let report;
+  try {
+    report = await evaluateModel({
+      modelDir: flags.model,
+      data: flags.data,
+      format: flags.format,
+      engine: flags.engine,
+      device: flags.device,
+      calibration: flags.calibration,
+      scoreThreshold,
+      batch,
+      log,
+      onProgress: (done, total) => {
+        if (!bar) return;
+        if (!started) bar.start(total, 0);
+        started = true;
+        bar.update(done);
+      },
+    });
+  } finally {
+    if (started) bar?.stop();
+  }
+  const json = JSON.stringify(report, null, 2) + "\n";
+  if (flags.out) await writeFile(flags.out, json);
+  stdout(flags.json ? json : formatEvalTable(report));
+}
+
+/** Registers the `fovea eval` command. */
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description("score a model on a tagged-frame dataset: per-class precision, recall, AP, confusion matrix, ground-position error")
+    .option("--model <dir>", "model directory containing fovea.json", DEFAULT_MODEL_DIR)
+    .requiredOption("--data <dir>", "dataset folder (native, YOLO or COCO) or a COCO .json file")
+    .addOption(new Option("--format <format>", "dataset format").choices(["auto", "native", "yolo", "coco"]).default("auto"))
+    .addOption(new Option("--engine <engine>", "inference engine").choices(["auto", "onnxruntime", "tfjs"]).default("auto"))
+    .addOption(new Option("--device <device>", "engine device").choices(["auto", "cpu", "webgpu", "cuda", "tensorrt", "tensorflow", "wasm"]).default("auto"))
+    .option("--calibration <file>", "camera calibration for ground positions (default: the dataset's, else calibration/default.json)")
+    .option("--threshold <p>", "confidence for precision, recall and the confusion matrix (default: the model's decode.scoreThreshold)")
+    .option("--batch <n>", "frames per inference run", "16")
+    .option("--json", "print the JSON report instead of the table")
+    .option("--out <file>", "also write the JSON report to this file")
+    .action(async (flags: EvalCommandOptions) => {
+      await runEvalCommand(flags);
+    });
+}

@@ -1,0 +1,143 @@
+/**
+ * `fovea eval`'s work: run a model over every frame of a tagged-frame dataset exactly as the
+ * runtime would (the shared `preprocess`, an engine from `createEngine`, the runtime's grid
+ * decoder and ground projection) and score the detections (eval-metrics.ts).
+ */
+import path from "node:path";
+import type { Logger } from "pino";
+import { loadCalibration, DEFAULT_CALIBRATION_FILE, type Calibration } from "../calib/calibration.js";
+import { CameraModel } from "../calib/camera-model.js";
+import type { Detection } from "../core/detection.js";
+import { FoveaInputError } from "../core/errors.js";
+import { readDataset } from "../dataset/read-dataset.js";
+import type { Dataset, DatasetFormat } from "../dataset/tagged-frame.js";
+import { GridDecoder } from "../detect/decode-detections.js";
+import { projectToGround } from "../detect/ground-projection.js";
+import { createEngine } from "../engine/create-engine.js";
+import type { DeviceName, EngineName } from "../engine/engine.js";
+import { preprocess, preprocessParams } from "../preprocess/preprocess.js";
+import { DetectionEvaluator, type EvalMetrics } from "./eval-metrics.js";
+
+export interface EvaluateOptions {
+  /** Model directory (contains fovea.json). */
+  modelDir: string;
+  /** Dataset folder / COCO .json (any format `readDataset` reads), or a dataset already read. */
+  data: string | Dataset;
+  /** Dataset format when `data` is a path (default: auto-detect). */
+  format?: DatasetFormat | "auto";
+  engine?: EngineName | "auto";
+  device?: DeviceName | "auto";
+  /**
+   * Camera calibration for the ground projection and white balance. Default: the one the
+   * dataset names, else calibration/default.json (the synthetic camera). Ground errors are only
+   * computed for objects whose labels carry ground positions.
+   */
+  calibration?: string;
+  /** Confidence at which precision, recall and the confusion matrix are taken (default: the model's decode.scoreThreshold). */
+  scoreThreshold?: number;
+  /**
+   * Lowest confidence decoded for the precision-recall curve behind AP (default 0.01). Detections
+   * at or above `scoreThreshold` are exactly the runtime's: NMS and the cap keep stronger first.
+   */
+  curveFloor?: number;
+  /** Frames per engine run (default 16). */
+  batch?: number;
+  /** Called after each batch. */
+  onProgress?(done: number, total: number): void;
+  log?: Logger;
+}
+
+export interface EvalReport extends EvalMetrics {
+  format: "fovea-eval";
+  formatVersion: 1;
+  model: { id: string; trained: boolean; dir: string };
+  data: { root: string; format: DatasetFormat; frames: number; objects: number };
+  engine: { engine: EngineName; device: DeviceName };
+  /** Calibration file used for ground projection. */
+  calibration: string;
+  /** Dataset classes the model does not predict (their objects all count as missed; not in the mean AP). */
+  classesUnknownToModel: string[];
+  /** Wall time of the whole evaluation, seconds (information, not a benchmark). */
+  seconds: number;
+}
+
+export async function evaluateModel(options: EvaluateOptions): Promise<EvalReport> {
+  const started = process.hrtime.bigint();
+  const batch = options.batch ?? 16;
+  if (!Number.isInteger(batch) || batch <= 0) throw new RangeError(`options.batch: expected a positive integer, got ${options.batch}`);
+  const curveFloor = options.curveFloor ?? 0.01;
+  if (!(curveFloor >= 0 && curveFloor <= 1)) throw new RangeError(`options.curveFloor: expected 0..1, got ${options.curveFloor}`);
+
+  const dataset = typeof options.data === "string" ? await readDataset(options.data, { format: options.format ?? "auto", where: "--data" }) : options.data;
+  if (dataset.frames.length === 0) throw new FoveaInputError(dataset.root, "the dataset has no frames to evaluate");
+  const calibrationFile = path.resolve(options.calibration ?? dataset.calibration ?? DEFAULT_CALIBRATION_FILE);
+  const calibration: Calibration = await loadCalibration(calibrationFile);
+
+  const engine = await createEngine({ modelDir: options.modelDir, engine: options.engine ?? "auto", device: options.device ?? "auto" }, options.log);
+  try {
+    const meta = engine.metadata;
+    const scoreThreshold = options.scoreThreshold ?? meta.decode.scoreThreshold;
+    if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
+    const unknown = dataset.classes.filter((c) => !meta.classes.includes(c));
+    if (unknown.length) options.log?.warn({ classes: unknown }, "dataset classes the model does not predict: their objects all count as missed");
+    const evaluator = new DetectionEvaluator({ classes: [...meta.classes, ...unknown], scoreThreshold });
+    const decoder = new GridDecoder({
+      classes: meta.classes,
+      rows: meta.head.rows,
+      cols: meta.head.cols,
+      scoreThreshold: Math.min(curveFloor, scoreThreshold),
+      nmsIou: meta.decode.nmsIou,
+      maxDetections: meta.decode.maxDetections,
+    });
+    const params = preprocessParams(meta);
+    const inputSize = params.width * params.height * 3;
+    const input = new Float32Array(batch * inputSize);
+    const classesPerImage = meta.head.rows * meta.head.cols * (meta.classes.length + 1);
+    const boxesPerImage = meta.head.rows * meta.head.cols * 4;
+    const cameras = new Map<string, CameraModel>();
+    const cameraFor = (w: number, h: number) => {
+      const key = `${w}x${h}`;
+      let cam = cameras.get(key);
+      if (!cam) cameras.set(key, (cam = new CameraModel(calibration, w, h)));
+      return cam;
+    };
+
+    const frames = dataset.frames;
+    for (let start = 0; start < frames.length; start += batch) {
+      const chunk = frames.slice(start, start + batch);
+      await Promise.all(
+        chunk.map((f, i) =>
+          preprocess({ file: path.join(dataset.root, f.image) }, params, { whiteBalance: calibration.whiteBalance, out: input.subarray(i * inputSize, (i + 1) * inputSize) }),
+        ),
+      );
+      const out = await engine.run(chunk.length === batch ? input : input.subarray(0, chunk.length * inputSize), chunk.length);
+      chunk.forEach((f, i) => {
+        const detections: Detection[] = decoder.decode({
+          classes: out.classes.subarray(i * classesPerImage, (i + 1) * classesPerImage),
+          boxes: out.boxes.subarray(i * boxesPerImage, (i + 1) * boxesPerImage),
+        });
+        projectToGround(detections, cameraFor(f.width, f.height), f.width, f.height);
+        evaluator.addFrame({ width: f.width, height: f.height, objects: f.objects, detections });
+      });
+      options.onProgress?.(start + chunk.length, frames.length);
+    }
+
+    const metrics = evaluator.report();
+    const known = metrics.classes.filter((c) => meta.classes.includes(c.label) && c.averagePrecision !== null);
+    const meanAveragePrecision = known.length ? known.reduce((s, c) => s + c.averagePrecision!, 0) / known.length : null;
+    return {
+      format: "fovea-eval",
+      formatVersion: 1,
+      model: { id: meta.id, trained: meta.trained, dir: path.resolve(options.modelDir) },
+      data: { root: dataset.root, format: dataset.format, frames: frames.length, objects: frames.reduce((s, f) => s + f.objects.length, 0) },
+      engine: { engine: engine.engine, device: engine.device },
+      calibration: calibrationFile,
+      classesUnknownToModel: unknown,
+      ...metrics,
+      meanAveragePrecision,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    };
+  } finally {
+    await engine.dispose();
+  }
+}
