@@ -5,6 +5,7 @@ import { ImageFolderSource } from "./image-folder-source.js";
 import { McapSource } from "./mcap-source.js";
 import { openVideoFile } from "./video-file-source.js";
 import { WebcamSource } from "./webcam-source.js";
+import { SyntheticSource } from "../synth/synthetic-source.js";
 
 /** The `--source` forms, for help texts and error messages. */
 export const SOURCE_FORMS: readonly string[] = [
@@ -112,6 +113,6 @@ export async function openSource(spec: string, options: OpenSourceOptions = {}):
     case "mcap":
       return McapSource.open(target, { unpaced, loop, cameraId, events });
     case "synthetic":
-      throw new FoveaInputError("--source", "synthetic: the synthetic source is not available yet in this build");
+      return SyntheticSource.open({ unpaced, width: options.width, height: options.height, fps: options.fps, cameraId });
   }
 }

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { SyntheticSource } from "./synthetic-source.js";
+import type { Frame } from "../core/frame.js";
+
+async function take(source: SyntheticSource, n: number): Promise<Frame[]> {
+  const out: Frame[] = [];
+  for await (const f of source.frames()) {
+    out.push(f);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+describe("SyntheticSource", () => {
+  it("renders a clip once, caches it, and replays it in a loop on demand (pull mode)", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "fovea-synth-cache-"));
+    const options = { seed: 5, width: 160, height: 120, frames: 8, unpaced: true, cacheDir, cameraId: "test-cam" };
+    const source = await SyntheticSource.open(options);
+    expect(source.info.mode).toBe("pull");
+    expect(source.info.cameraId).toBe("test-cam");
+    const frames = await take(source, 20);
+    await source.close();
+    expect(frames.map((f) => f.seq)).toEqual([...Array(20).keys()]);
+    for (let i = 1; i < frames.length; i++) expect(frames[i].captureTimeNs).toBeGreaterThanOrEqual(frames[i - 1].captureTimeNs);
+    const meta = await sharp(frames[3].data).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(["jpeg", 160, 120]);
+    expect(frames[0].encoding).toBe("encoded");
+    // loops after 8 frames; consecutive frames of a walking camera differ
+    expect(frames[8].data.equals(frames[0].data)).toBe(true);
+    expect(frames[1].data.equals(frames[0].data)).toBe(false);
+
+    expect((await readdir(cacheDir)).filter((f) => f.endsWith(".bin"))).toHaveLength(1);
+    const again = await SyntheticSource.open(options);
+    expect(again.clip.length).toBe(8);
+    again.clip.forEach((f, i) => expect(f.equals(source.clip[i])).toBe(true));
+    await again.close();
+  });
+
+  it("delivers live frames on its clock and ends the iteration on close", async () => {
+    const source = await SyntheticSource.open({ seed: 2, width: 64, height: 48, frames: 4, fps: 60, cacheDir: false });
+    expect(source.info.mode).toBe("live");
+    expect(source.info.fps).toBe(60);
+    const seen: Frame[] = [];
+    const done = (async () => {
+      for await (const f of source.frames()) {
+        seen.push(f);
+        if (seen.length === 5) void source.close();
+      }
+    })();
+    await done;
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < seen.length; i++) expect(seen[i].seq).toBeGreaterThan(seen[i - 1].seq);
+  });
+
+  it("rejects bad options naming them", async () => {
+    await expect(SyntheticSource.open({ width: 3 })).rejects.toThrow(/width/);
+    await expect(SyntheticSource.open({ fps: 0 })).rejects.toThrow(/fps/);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * The runtime's embedded default source: a rendered match clip replayed in a loop. The clip is
+ * rendered once (on worker threads) and cached as JPEG frames under data/cache/, so later starts
+ * load it in milliseconds; frames are delivered encoded, as an MJPEG camera delivers them.
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Frame, FrameSource, SourceCounters, SourceInfo } from "../core/frame.js";
+import { DEFAULT_CALIBRATION_FILE, loadCalibration, type Calibration } from "../calib/calibration.js";
+import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
+import { epochNowNs } from "../capture/clock.js";
+import { frameJobs } from "./frame-jobs.js";
+import { RenderPool } from "./render-pool.js";
+
+export interface SyntheticSourceOptions {
+  /** Clip seed; the same seed gives the same clip. Default 1. */
+  seed?: number;
+  /** Image width in pixels. Default 640. */
+  width?: number;
+  /** Image height in pixels. Default 480. */
+  height?: number;
+  /** Frame rate of the clip and of live delivery. Default 30. */
+  fps?: number;
+  /** Deliver frames as fast as the consumer pulls (pull mode) instead of at `fps` (live mode). */
+  unpaced?: boolean;
+  /** Length of the clip in frames before it loops. Default 300 (10 s at 30 fps). */
+  frames?: number;
+  /** Camera id published with the detections. Default: the calibration's. */
+  cameraId?: string;
+  /** Calibration the clip is rendered through. Default: the shipped calibration/default.json. */
+  calibration?: Calibration;
+  /** Folder of the clip cache; `false` disables caching. Default: data/cache/ in the package. */
+  cacheDir?: string | false;
+  /** Render threads when the clip is not cached (default one per core). */
+  threads?: number;
+}
+
+const DEFAULT_CACHE_DIR = fileURLToPath(new URL("../../data/cache/", import.meta.url));
+/** Bump when the renderer's output changes, so stale cached clips are not replayed. */
+const CACHE_VERSION = 1;
+
+export class SyntheticSource implements FrameSource {
+  readonly info: SourceInfo;
+  readonly counters: SourceCounters = { corrupt: 0, reconnects: 0 };
+  readonly width: number;
+  readonly height: number;
+  /** The clip's frames, JPEG-encoded. */
+  readonly clip: readonly Buffer[];
+  readonly #fps: number;
+  readonly #slot = new LatestFrameSlot<Frame>();
+  readonly #stop = new AbortController();
+  #producer: Promise<void> | undefined;
+  #iterated = false;
+  #closed = false;
+
+  private constructor(clip: Buffer[], width: number, height: number, fps: number, unpaced: boolean, cameraId: string, seed: number) {
+    this.clip = clip;
+    this.width = width;
+    this.height = height;
+    this.#fps = fps;
+    this.info = {
+      description: `synthetic seed ${seed} ${width}x${height} ${clip.length} frames${unpaced ? " unpaced" : ` @${fps}`} loop`,
+      cameraId,
+      fps: unpaced ? undefined : fps,
+      mode: unpaced ? "pull" : "live",
+    };
+  }
+
+  /** Render (or load from the cache) the clip, ready to deliver. */
+  static async open(options: SyntheticSourceOptions = {}): Promise<SyntheticSource> {
+    const seed = options.seed ?? 1, width = options.width ?? 640, height = options.height ?? 480;
+    const fps = options.fps ?? 30, frames = options.frames ?? 300;
+    if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`seed: expected a non-negative integer, got ${seed}`);
+    if (!Number.isInteger(width) || width < 16) throw new RangeError(`width: expected an integer >= 16, got ${width}`);
+    if (!Number.isInteger(height) || height < 16) throw new RangeError(`height: expected an integer >= 16, got ${height}`);
+    if (!Number.isFinite(fps) || fps <= 0) throw new RangeError(`fps: expected a positive number, got ${fps}`);
+    if (!Number.isInteger(frames) || frames < 1) throw new RangeError(`frames: expected a positive integer, got ${frames}`);
+    const calibration = options.calibration ?? (await loadCalibration(DEFAULT_CALIBRATION_FILE));
+    const cacheDir = options.cacheDir === undefined ? DEFAULT_CACHE_DIR : options.cacheDir;
+    const key = `synthetic-v${CACHE_VERSION}-${calibrationKey(calibration)}-s${seed}-${width}x${height}-${frames}f-${fps}fps.bin`;
+    let clip = cacheDir ? await readClip(path.join(cacheDir, key)) : undefined;
+    if (!clip) {
+      clip = await renderClip(calibration, { seed, width, height, fps, frames, threads: options.threads });
+      if (cacheDir) await writeClip(path.join(cacheDir, key), clip);
+    }
+    return new SyntheticSource(clip, width, height, fps, options.unpaced ?? false, options.cameraId ?? calibration.cameraId, seed);
+  }
+
+  frames(): AsyncIterable<Frame> {
+    if (this.#iterated) throw new Error(`${this.info.description}: frames() can be iterated only once`);
+    this.#iterated = true;
+    if (this.info.mode === "pull") return this.#pull();
+    this.#producer = this.#pace().then(
+      () => this.#slot.close(),
+      (err: unknown) => this.#slot.close(this.#closed ? undefined : err),
+    );
+    return this.#slot;
+  }
+
+  /** Frames overwritten in the live slot before the consumer took them. */
+  get dropped(): number {
+    return this.#slot.dropped;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stop.abort();
+    this.#slot.close();
+    await this.#producer;
+  }
+
+  #frame(seq: number): Frame {
+    return {
+      seq,
+      captureTimeNs: epochNowNs(),
+      width: this.width,
+      height: this.height,
+      encoding: "encoded",
+      data: this.clip[seq % this.clip.length],
+      origin: `synthetic#${seq % this.clip.length}`,
+    };
+  }
+
+  async *#pull(): AsyncGenerator<Frame> {
+    for (let seq = 0; !this.#closed; seq++) yield this.#frame(seq);
+  }
+
+  /** Live delivery on an absolute schedule (no drift): frame k is due at start + k/fps. */
+  async #pace(): Promise<void> {
+    const periodMs = 1000 / this.#fps;
+    const start = performance.now();
+    for (let seq = 0; !this.#closed; seq++) {
+      const wait = start + seq * periodMs - performance.now();
+      if (wait > 0) await sleep(wait, undefined, { signal: this.#stop.signal }).catch(() => undefined);
+      if (this.#closed) return;
+      this.#slot.put(this.#frame(seq));
+    }
+  }
+}
+
+async function renderClip(calibration: Calibration, o: { seed: number; width: number; height: number; fps: number; frames: number; threads?: number }): Promise<Buffer[]> {
+  const pool = await RenderPool.create({ calibration, width: o.width, height: o.height, threads: o.threads });
+  try {
+    const clip: Buffer[] = [];
+    for await (const f of pool.renderAll(frameJobs({ frames: o.frames, seed: o.seed, mount: calibration.mount, output: "jpeg", sequence: true, fps: o.fps }))) clip.push(f.data);
+    return clip;
+  } finally {
+    await pool.close();
+  }
+}
+
+function calibrationKey(c: Calibration): string {
+  let h = 2166136261;
+  for (const ch of JSON.stringify(c)) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return (h >>> 0).toString(16);
+}
+
+/** Cache file: u32 frame count, then per frame u32 length + JPEG bytes (little-endian). */
+async function readClip(file: string): Promise<Buffer[] | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    const n = data.readUInt32LE(0);
+    const clip: Buffer[] = [];
+    let at = 4;
+    for (let i = 0; i < n; i++) {
+      const len = data.readUInt32LE(at);
+      clip.push(data.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
+      if (at > data.length) return undefined;
+    }
+    return clip.length ? clip : undefined;
+  } catch {
+    return undefined; // truncated cache: render again
+  }
+}
+
+async function writeClip(file: string, clip: Buffer[]): Promise<void> {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(clip.length);
+  parts.push(head);
+  for (const f of clip) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(f.length);
+    parts.push(len, f);
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  // Write then rename: a concurrent reader never sees a half-written cache.
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, Buffer.concat(parts));
+  await rename(tmp, file);
+}
