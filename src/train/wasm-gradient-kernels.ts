@@ -12,6 +12,8 @@
  *   dx = conv2d(dy padded by (k-1-p), flip(W) with in/out channels swapped), stride 1
  */
 import * as tf from "@tensorflow/tfjs";
+// Loaded first so its stock kernels are registered before (and replaced by) the ones here.
+import "@tensorflow/tfjs-backend-wasm";
 
 type Pads = [[number, number], [number, number], [number, number], [number, number]];
 

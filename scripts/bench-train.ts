@@ -1,0 +1,81 @@
+/**
+ * Training speed of the default fovea network (100x100x3, conv 32/32/64/128, dense 512, grid
+ * head): images per second of full training steps (forward, backward, Adam) per tfjs backend.
+ *
+ *   node --import ./test/record-ts-loader.mjs scripts/bench-train.ts [--backends wasm,cpu]
+ *        [--batch 32] [--steps 10] [--profile]
+ *
+ * Prints wall-clock images/s and images per CPU-second of this process: on a shared machine the
+ * second is the fairer figure for a single-threaded backend. `--profile` lists the slowest kernels.
+ */
+import { parseArgs } from "node:util";
+import os from "node:os";
+import * as tf from "@tensorflow/tfjs";
+import { initTfjs, type TfjsBackendPreference } from "../src/engine/tfjs-backend.js";
+import { buildNetwork, defaultMetadata } from "../src/train/network.js";
+import { encodeGridTargets } from "../src/train/grid-targets.js";
+import { trainStep, type Batch } from "../src/train/train-step.js";
+import { registerWasmGradientKernels } from "../src/train/wasm-gradient-kernels.js";
+import { Rng } from "../src/synth/prng.js";
+
+const { values } = parseArgs({
+  options: {
+    backends: { type: "string", default: "wasm" },
+    batch: { type: "string", default: "32" },
+    steps: { type: "string", default: "10" },
+    profile: { type: "boolean", default: false },
+  },
+});
+const batchSize = Number(values.batch);
+const steps = Number(values.steps);
+
+function randomBatch(meta: ReturnType<typeof defaultMetadata>, rng: Rng): Batch {
+  const { width, height } = meta.input;
+  const input = new Float32Array(batchSize * width * height * 3).map(() => rng.next());
+  const frames = Array.from({ length: batchSize }, () =>
+    Array.from({ length: rng.int(1, 6) }, () => {
+      const x = rng.range(0, 0.9);
+      const y = rng.range(0, 0.9);
+      return { label: rng.pick(meta.classes), box: { xMin: x, yMin: y, xMax: x + rng.range(0.02, 0.1), yMax: y + rng.range(0.02, 0.1) } };
+    }),
+  );
+  return { input, width, height, targets: encodeGridTargets(frames, { ...meta.head, classes: meta.classes }) };
+}
+
+registerWasmGradientKernels();
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+for (const backend of values.backends!.split(",")) {
+  const runtime = await initTfjs(backend as TfjsBackendPreference);
+  let threads = "n/a";
+  if (runtime.backend === "wasm") {
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    threads = `${wasm.getThreadsCount()} thread(s), SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, multithread support ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
+  }
+  const meta = defaultMetadata();
+  const model = buildNetwork(meta, { seed: 1 });
+  const optimizer = tf.train.adam(1e-3);
+  const batch = randomBatch(meta, new Rng(7));
+  // Warm-up: kernel setup, XNNPACK operator creation, Adam slot variables.
+  await trainStep(model, optimizer, batch);
+  await trainStep(model, optimizer, batch);
+  if (values.profile) {
+    const prof = await tf.profile(() => trainStep(model, optimizer, batch) as unknown as tf.TensorContainer);
+    const byKernel = new Map<string, number>();
+    for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+    console.log(`${runtime.backend}: kernel ms per step`, Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Math.round(v)])));
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let loss = 0;
+  for (let i = 0; i < steps; i++) loss = (await trainStep(model, optimizer, batch)).loss;
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const images = steps * batchSize;
+  console.log(
+    `${runtime.backend} (${threads}): batch ${batchSize}, ${steps} steps: ${(images / wall).toFixed(1)} images/s wall, ` +
+      `${(images / cpuSeconds).toFixed(1)} images per CPU-second, ${((wall * 1000) / steps).toFixed(0)} ms/step, final loss ${loss.toFixed(3)}`,
+  );
+  model.dispose();
+  optimizer.dispose();
+}
