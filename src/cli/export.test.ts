@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,6 +7,20 @@ import { FoveaInputError } from "../core/errors.js";
 import { loadModelDir } from "../core/model-dir.js";
 import { OnnxRuntimeEngine } from "../engine/onnxruntime-engine.js";
 import { runExport } from "./export.js";
+
+const REPO = path.resolve(import.meta.dirname, "..", "..");
+
+/** The real `fovea` command (TypeScript sources through the project's test loader). */
+function fovea(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", path.join(REPO, "test", "record-ts-loader.mjs"), path.join(REPO, "src", "cli", "main.ts"), ...args],
+      { cwd: REPO, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 let root: string;
 beforeAll(async () => {
@@ -38,5 +53,20 @@ describe("fovea export", () => {
     await expect(runExport({ ...base, out: path.join(root, "x") })).rejects.toThrow(/^--from\/--untrained: expected exactly one/);
     await expect(runExport({ ...base, from: path.join(root, "missing"), out: path.join(root, "x") })).rejects.toThrow(/^--from: not found/);
     await expect(runExport({ ...base, from: root, out: path.join(root, "x") })).rejects.toThrow(/^--from: no fovea\.json/);
+  });
+});
+
+describe("fovea export (process)", () => {
+  it("exports with exit 0 and rejects a bad --from with exit 2 naming the flag", async () => {
+    const out = path.join(root, "proc");
+    const ok = await fovea(["export", "--untrained", "--seed", "4", "--weights", "float16", "--out", out]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.trim()).toBe(out);
+    expect((await loadModelDir(out)).metadata.id).toBe("fovea-untrained-seed4");
+    const bad = await fovea(["export", "--from", path.join(root, "missing"), "--out", path.join(root, "y")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`fovea: --from: not found: ${path.join(root, "missing")}`);
+    const badDtype = await fovea(["export", "--untrained", "--weights", "int8", "--out", path.join(root, "z")]);
+    expect(badDtype.code).toBe(2);
   });
 });
