@@ -131,6 +131,19 @@ describe("createEngine", () => {
     }
   });
 
+  it("runs on webgpu where an adapter exists, else says why it cannot", async () => {
+    const made = await OnnxRuntimeEngine.create({ modelDir: dirs.f16, device: "webgpu" }).catch((e: unknown) => e);
+    if (made instanceof OnnxRuntimeEngine) {
+      const input = randomInput(N, 8);
+      const cpu = await OnnxRuntimeEngine.create({ modelDir: dirs.f16, device: "cpu", threads: 1 });
+      expect(maxAbsDiff((await made.run(input)).classes, (await cpu.run(input)).classes)).toBeLessThanOrEqual(1e-3);
+      await Promise.all([made.dispose(), cpu.dispose()]);
+    } else {
+      expect(made).toBeInstanceOf(FoveaInputError);
+      expect((made as FoveaInputError).problem).toMatch(/^no WebGPU adapter was found .*; use device cpu/);
+    }
+  });
+
   it("rejects devices of the other engine and unknown names", async () => {
     await expect(createEngine({ modelDir: dirs.f16, engine: "onnxruntime", device: "wasm" })).rejects.toThrow(/'wasm' is a tfjs backend/);
     await expect(createEngine({ modelDir: dirs.f16, engine: "tfjs", device: "cuda" })).rejects.toThrow(/'cuda' is an onnxruntime provider/);
