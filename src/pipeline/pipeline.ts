@@ -245,14 +245,20 @@ export class Pipeline {
         }
       } else {
         const it = this.source.frames()[Symbol.asyncIterator]();
+        // Ask for frame N+1 before processing frame N, so the source (ffmpeg decoding, a file
+        // read) works while the engine does: one frame of read-ahead, never more, and only for
+        // pull sources, which drop nothing and have no live clock to fall behind.
+        let next = it.next();
         while (!this.stopping) {
-          const r = await it.next();
+          const r = await next;
           if (r.done || this.stopping) break;
+          next = it.next();
           this.counters.framesIn++;
           this.notifySource(r.value);
           if (await this.process(r.value)) break;
         }
-        if (!this.stopping) await it.return?.();
+        // The read-ahead may still be pending; closing the source (below) ends it.
+        next.catch(() => undefined);
       }
     } catch (err) {
       failure = err;
