@@ -18,6 +18,8 @@ import { openDatasetWriter } from "../src/dataset/open-dataset-writer.js";
 import { pngImage, tempDir } from "../src/dataset/test-helpers.js";
 import { PACKAGE_ROOT } from "../src/publish/codec.js";
 import { evaluateModel, type EvalReport } from "../src/train/evaluate.js";
+import { runEvalCommand } from "../src/cli/eval.js";
+import { DEFAULT_MODEL_DIR } from "../src/cli/run-config.js";
 import { exportModelDir } from "../src/train/export-model.js";
 import { buildNetwork, defaultMetadata } from "../src/train/network.js";
 
@@ -132,6 +134,19 @@ describe("fovea eval on a model with known outputs", () => {
   });
 });
 
+describe("the shipped model", () => {
+  it("runs over a dataset end to end (figures not asserted: it may be untrained)", async () => {
+    const report = await evaluateModel({ modelDir: DEFAULT_MODEL_DIR, data: path.join(dir, "yolo") });
+    expect(report.data.frames).toBe(2);
+    // Whatever the model detects, the confusion matrix accounts for every object and detection.
+    report.classes.forEach((c, i) => {
+      expect(report.confusion.counts[i].reduce((a, b) => a + b, 0)).toBe(c.objects);
+      expect(report.confusion.counts.reduce((s, row) => s + row[i], 0)).toBe(c.detections);
+      expect(report.confusion.counts[i][i]).toBe(c.truePositives);
+    });
+  });
+});
+
 describe("fovea eval CLI", () => {
   const cli = (args: string[]) =>
     execFileAsync(process.execPath, ["--import", LOADER, MAIN, "eval", ...args], { cwd: dir, env: { ...process.env, FOVEA_LOG_LEVEL: "warn" } }).then(
@@ -155,29 +170,14 @@ describe("fovea eval CLI", () => {
     expect(table.stdout).toMatch(/mean AP 0\.500/);
   });
 
-  it("runs the shipped model over a dataset (figures not asserted: it may be untrained)", async () => {
-    const r = await cli(["--data", path.join(dir, "yolo"), "--json"]);
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as EvalReport;
-    expect(report.model.dir).toBe(path.join(PACKAGE_ROOT, "models", "default"));
-    expect(report.data.frames).toBe(2);
-    // Whatever the model detects, the confusion matrix accounts for every object and detection.
-    report.classes.forEach((c, i) => {
-      expect(report.confusion.counts[i].reduce((a, b) => a + b, 0)).toBe(c.objects);
-      expect(report.confusion.counts.reduce((s, row) => s + row[i], 0)).toBe(c.detections);
-      expect(report.confusion.counts[i][i]).toBe(c.truePositives);
-    });
-  });
-
   it("exits 2 naming the flag or file on bad input", async () => {
     const missing = await cli(["--model", path.join(dir, "model"), "--data", path.join(dir, "nope")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--data: .*nope' does not exist/);
-    const threshold = await cli(["--model", path.join(dir, "model"), "--data", path.join(dir, "yolo"), "--threshold", "1.5"]);
-    expect(threshold.code).toBe(2);
-    expect(threshold.stderr).toMatch(/--threshold: expected a number 0\.\.1, got '1\.5'/);
-    const noData = await cli(["--model", path.join(dir, "model")]);
-    expect(noData.code).toBe(2);
-    expect(noData.stderr).toMatch(/--data/);
+    // Flag validation in-process (a process per bad flag would only re-test the exit-code plumbing).
+    const base = { model: path.join(dir, "model"), data: path.join(dir, "yolo"), format: "auto", engine: "auto", device: "auto", batch: "16" } as const;
+    await expect(runEvalCommand({ ...base, threshold: "1.5" })).rejects.toThrow(/^--threshold: expected a number 0\.\.1, got '1\.5'$/);
+    await expect(runEvalCommand({ ...base, batch: "0" })).rejects.toThrow(/^--batch: expected a positive integer, got '0'$/);
+    await expect(runEvalCommand({ ...base, data: path.join(dir, "model", "fovea.json") })).rejects.toThrow(/fovea\.json: .*images/);
   });
 });
