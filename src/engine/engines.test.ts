@@ -75,6 +75,16 @@ describe("engine parity", () => {
     });
   }
 
+  it("the shipped models/default agrees between engines", async () => {
+    const ortEngine = await OnnxRuntimeEngine.create({ modelDir: "models/default", threads: 1 });
+    const tfEngine = await TfjsEngine.create({ modelDir: "models/default", device: "wasm" });
+    const input = randomInput(N, 11);
+    const [a, b] = [await ortEngine.run(input), await tfEngine.run(input)];
+    expect(maxAbsDiff(a.classes, b.classes)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsDiff(a.boxes, b.boxes)).toBeLessThanOrEqual(1e-4);
+    await Promise.all([ortEngine.dispose(), tfEngine.dispose()]);
+  });
+
   it("reuses the input tensor for the same buffer yet sees its new contents", async () => {
     const e = await OnnxRuntimeEngine.create({ modelDir: dirs.f32, threads: 1 });
     const buf = randomInput(N, 5);
