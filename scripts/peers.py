@@ -352,14 +352,15 @@ def build_torch_module(model):
                 arr = numpy_helper.to_array(t).copy()
                 self.register_buffer(f"w{i}", torch.from_numpy(arr))
                 self.names[t.name] = f"w{i}"
+            # Node indices, not id(): protobuf hands out fresh wrapper objects on each access.
             self.folded = set()
-            for n in graph.node:
+            for index, n in enumerate(graph.node):
                 if n.op_type == "Constant":
                     arr = numpy_helper.to_array(attrs(n)["value"]).copy()
                     key = f"c{len(self.names)}"
                     self.register_buffer(key, torch.from_numpy(arr))
                     self.names[n.output[0]] = key
-                    self.folded.add(id(n))
+                    self.folded.add(index)
                 elif n.op_type == "Cast" and n.input[0] in self.names:
                     # Weights stored in a narrower type (float16) are widened once here, as any
                     # runtime would when loading, not on every call.
@@ -367,15 +368,15 @@ def build_torch_module(model):
                     key = f"c{len(self.names)}"
                     self.register_buffer(key, src.to(ONNX_DTYPES[int(attrs(n)["to"])]))
                     self.names[n.output[0]] = key
-                    self.folded.add(id(n))
+                    self.folded.add(index)
             self.input_name = graph_input(model)[0]
             self.output_names = [o.name for o in graph.output]
 
         def forward(self, x):
             env = {name: getattr(self, key) for name, key in self.names.items()}
             env[self.input_name] = x
-            for n in graph.node:
-                if id(n) in self.folded:
+            for index, n in enumerate(graph.node):
+                if index in self.folded:
                     continue
                 args = [env[i] if i else None for i in n.input]
                 node_outputs_count[0] = n.output

@@ -28,7 +28,7 @@ export function benchInput(elements: number, seed = 7): Float32Array {
 
 export interface InferenceBenchOptions {
   batch: number;
-  /** Calls before measuring (excluded). */
+  /** Calls before measuring (excluded); fewer when they take longer than `maxSeconds / 10`. */
   warmup: number;
   /** Measured calls. */
   runs: number;
@@ -50,10 +50,17 @@ export async function benchInference(engine: InferenceEngine, options: Inference
   const input = new Float32Array(one * batch);
   for (let b = 0; b < batch; b++) input.set(single, b * one);
 
-  for (let i = 0; i < warmup; i++) await engine.run(input, batch);
-  const histogram = new LatencyHistogram();
   const maxSeconds = options.maxSeconds ?? 1e6;
   if (!(maxSeconds > 0)) throw new RangeError(`options.maxSeconds: expected > 0, got ${maxSeconds}`);
+  // A slow engine (tfjs cpu: hundreds of ms per call) must not spend the whole budget warming up.
+  const warmupDeadline = process.hrtime.bigint() + BigInt(Math.round(maxSeconds * 1e8));
+  let warmed = 0;
+  while (warmed < warmup) {
+    await engine.run(input, batch);
+    warmed++;
+    if (process.hrtime.bigint() > warmupDeadline) break;
+  }
+  const histogram = new LatencyHistogram();
   const deadline = process.hrtime.bigint() + BigInt(Math.round(maxSeconds * 1e9));
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
@@ -67,7 +74,7 @@ export async function benchInference(engine: InferenceEngine, options: Inference
     engine: engine.engine,
     device: engine.device,
     batch,
-    warmupRuns: warmup,
+    warmupRuns: warmed,
     measuredRuns: perCall.count,
     perCall,
     perFrameP50: perCall.p50 / batch,
