@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CALIBRATION_FILE, loadCalibration } from "../src/calib/calibration.js";
 import { CameraModel } from "../src/calib/camera-model.js";
 import { openDatasetWriter } from "../src/dataset/open-dataset-writer.js";
+import { readDataset } from "../src/dataset/read-dataset.js";
 import { pngImage, tempDir } from "../src/dataset/test-helpers.js";
 import { PACKAGE_ROOT } from "../src/publish/codec.js";
 import { evaluateModel, type EvalReport } from "../src/train/evaluate.js";
@@ -131,6 +132,21 @@ describe("fovea eval on a model with known outputs", () => {
     expect(r.data.format).toBe("yolo");
     expectKnownAnswer(r);
     expect(r.ground).toBeNull();
+  });
+});
+
+describe("dataset classes the model does not know", () => {
+  it("count as missed, are listed, and stay out of the mean AP", async () => {
+    const ds = await readDataset(path.join(dir, "native"));
+    ds.classes.push("goal_post");
+    ds.frames[1].objects.push({ label: "goal_post", box: { xMin: 0.4, yMin: 0.1, xMax: 0.45, yMax: 0.9 } });
+    const r = await evaluateModel({ modelDir: path.join(dir, "model"), data: ds, engine: "onnxruntime" });
+    expect(r.classesUnknownToModel).toEqual(["goal_post"]);
+    expect(r.classes.map((c) => c.label)).toEqual(["ball", "robot", "goal_post"]);
+    expect(r.classes[2]).toMatchObject({ objects: 1, detections: 0, recall: 0, averagePrecision: 0 });
+    // Mean over ball and robot only (0.5 each), not (0.5 + 0.5 + 0) / 3.
+    expect(r.meanAveragePrecision).toBeCloseTo(0.5, 12);
+    expect(r.confusion.counts[2]).toEqual([0, 0, 0, 1]);
   });
 });
 
