@@ -1,8 +1,15 @@
 // Module hooks for record-ts-loader.mjs: `.js` specifiers that name a `.ts` source resolve to it
-// (NodeNext style imports), and `.ts` files are transpiled to ES modules on load.
-import { readFile } from "node:fs/promises";
+// (NodeNext style imports), and `.ts` files are transpiled to ES modules on load. Transpiled
+// output is cached in the OS temp dir by content hash: a fovea child process imports ~100 files
+// and transpiling them all costs seconds per spawn.
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+
+const CACHE_DIR = path.join(tmpdir(), "fovea-ts-loader-cache");
+let ts;
 
 export async function resolve(specifier, context, nextResolve) {
   try {
@@ -17,9 +24,23 @@ export async function resolve(specifier, context, nextResolve) {
 export async function load(url, context, nextLoad) {
   if (!url.startsWith("file:") || !url.endsWith(".ts")) return nextLoad(url, context);
   const file = fileURLToPath(url);
-  const { outputText } = ts.transpileModule(await readFile(file, "utf8"), {
+  const source = await readFile(file, "utf8");
+  const key = createHash("sha256").update(file).update("\0").update(source).digest("hex");
+  const cached = path.join(CACHE_DIR, `${key}.mjs`);
+  try {
+    return { format: "module", source: await readFile(cached, "utf8"), shortCircuit: true };
+  } catch {
+    // not cached yet
+  }
+  ts ??= (await import("typescript")).default;
+  const { outputText } = ts.transpileModule(source, {
     fileName: file,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false, inlineSourceMap: true },
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, inlineSourceMap: true },
   });
+  await mkdir(CACHE_DIR, { recursive: true });
+  // Write-then-rename: parallel children never read a half-written cache entry.
+  const tmp = `${cached}.${process.pid}.tmp`;
+  await writeFile(tmp, outputText);
+  await rename(tmp, cached);
   return { format: "module", source: outputText, shortCircuit: true };
 }

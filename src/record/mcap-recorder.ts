@@ -48,6 +48,8 @@ export interface McapRecorderOptions {
   calibration?: Calibration;
   /** Model that produced the detections; empty for a capture-only recording. */
   modelId: string;
+  /** The model's class names, in order (metadata; `fovea retag` uses them as dataset classes). */
+  classes?: readonly string[];
   /** Camera identifier: the images' `frame_id` and the metadata. */
   cameraId: string;
   /**
@@ -140,6 +142,7 @@ export class McapRecorder implements PipelineObserver {
         ["startedAt", new Date().toISOString()],
       ]);
       if (options.source) metadata.set("source", options.source);
+      if (options.classes) metadata.set("classes", JSON.stringify(options.classes));
       if (options.calibration) metadata.set("calibration", JSON.stringify(options.calibration));
       await writer.addMetadata({ name: RECORDING_METADATA_NAME, metadata });
       return new McapRecorder(file, writable, writer, channels, options);
