@@ -25,6 +25,11 @@ export function ms(v: number): string {
 
 const p50p99 = (s: Summary) => `${ms(s.p50)}/${ms(s.p99)}`;
 
+/** The pacing mode, with the rate the source really ran at when it is not the one asked for. */
+function modeCell(p: BenchReport["pipelineRuns"][number]): string {
+  return p.sourceFps !== null && p.targetFps !== null && Math.abs(p.sourceFps - p.targetFps) > 0.01 ? `${p.mode}@${+p.sourceFps.toFixed(2)}` : p.mode;
+}
+
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   const m = r.machine;
@@ -45,7 +50,7 @@ export function formatReport(r: BenchReport): string {
         r.pipelineRuns.map((p) => [
           `${p.engine}/${p.device}`,
           `${p.width}x${p.height}`,
-          p.mode,
+          modeCell(p),
           `${p.measuredFrames}${p.truncated ? "*" : ""}`,
           p.sustainedFps.toFixed(1),
           `${p.droppedPercent.toFixed(1)}%`,
@@ -66,7 +71,7 @@ export function formatReport(r: BenchReport): string {
         r.pipelineRuns.map((p) => [
           `${p.engine}/${p.device}`,
           `${p.width}x${p.height}`,
-          p.mode,
+          modeCell(p),
           p50p99(p.stages.capture),
           p50p99(p.stages.preprocess),
           p50p99(p.stages.inference),
@@ -76,6 +81,7 @@ export function formatReport(r: BenchReport): string {
         ]),
       ),
     );
+    if (r.pipelineRuns.some((p) => modeCell(p) !== p.mode)) out.push("mode@N: the source ran at its own N fps (a video file replays at its recorded rate), not the mode's.");
     if (r.pipelineRuns.some((p) => p.truncated)) out.push(`* stopped at the ${r.settings.maxSecondsPerRun} s per-run limit before ${r.settings.frames} frames`);
     out.push("CPU: process CPU time / wall time (100% = one core busy).");
   }

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import { openSource } from "../capture/open-source.js";
+import { FoveaInputError } from "../core/errors.js";
 import { loadModelDir } from "../core/model-dir.js";
 import type { PipelineCounters, PipelineObserver } from "../core/pipeline-types.js";
 import { createEngine } from "../engine/create-engine.js";
@@ -117,8 +118,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
       for (const size of options.sizes) {
         for (const mode of options.modes) {
-          options.onEvent?.(`pipeline ${choice.engine}/${choice.device} ${size.width}x${size.height} ${mode}`);
-          pipelineRuns.push(await benchPipeline(engine, size, mode, options));
+          const what = `pipeline ${size.width}x${size.height} ${mode}`;
+          options.onEvent?.(`${what} ${choice.engine}/${choice.device}`);
+          try {
+            pipelineRuns.push(await benchPipeline(engine, size, mode, options));
+          } catch (err) {
+            // Bad input (source, flags) ends the benchmark; an engine failing mid-run costs only its run.
+            if (err instanceof FoveaInputError) throw err;
+            const reason = `${what} failed: ${(err as Error).message.split("\n")[0]}`;
+            skipped.push({ ...choice, reason });
+            options.onEvent?.(`${choice.engine}/${choice.device}: ${reason}`);
+          }
         }
       }
     } finally {

@@ -111,7 +111,10 @@ export interface BenchIo {
   stderr: NodeJS.WritableStream;
 }
 
-export async function benchCommand(flags: BenchFlags, io: BenchIo = process): Promise<BenchReport> {
+/**
+ * @param command the command line as typed, stored in the report
+ */
+export async function benchCommand(flags: BenchFlags, io: BenchIo = process, command: readonly string[] = ["fovea", "bench"]): Promise<BenchReport> {
   const frames = intFlag("--frames", flags.frames, 1);
   const warmup = intFlag("--warmup", flags.warmup, 0);
   const inferenceRuns = intFlag("--inference-runs", flags.inferenceRuns, 1);
@@ -147,7 +150,7 @@ export async function benchCommand(flags: BenchFlags, io: BenchIo = process): Pr
       peers: Boolean(flags.peers),
       threads,
       log,
-      command: ["fovea", "bench", ...process.argv.slice(3)],
+      command,
       onEvent: (message) => {
         if (!tty) io.stderr.write(`fovea bench: ${message}\n`);
       },
@@ -215,6 +218,8 @@ export function registerBench(program: Command): void {
     .option("--html <file>", "write a self-contained HTML page with latency histograms and latency over time")
     .option("--peers", "also run scripts/peers.py: the same ONNX model in OpenCV DNN and PyTorch (Debian python3-opencv, python3-torch)")
     .action(async (flags: BenchFlags) => {
-      await benchCommand(flags);
+      const raw = process.argv;
+      const at = raw.indexOf("bench");
+      await benchCommand(flags, process, ["fovea", ...(at >= 0 ? raw.slice(at) : ["bench"])]);
     });
 }
