@@ -39,7 +39,7 @@ function randomBatch(meta: ReturnType<typeof defaultMetadata>, rng: Rng): Batch 
       return { label: rng.pick(meta.classes), box: { xMin: x, yMin: y, xMax: x + rng.range(0.02, 0.1), yMax: y + rng.range(0.02, 0.1) } };
     }),
   );
-  return { input, width, height, targets: encodeGridTargets(frames, { ...meta.head, classes: meta.classes }) };
+  return { input, shape: [batchSize, height, width, 3], targets: encodeGridTargets(frames, { ...meta.head, classes: meta.classes }) };
 }
 
 registerWasmGradientKernels();

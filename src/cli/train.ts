@@ -1,4 +1,105 @@
-import type { Command } from "commander";
+/**
+ * `fovea train --data DIR [--data DIR2] --epochs N --out MODELDIR [--seed S] [--batch B]
+ *  [--from MODEL --fine-tune]`: train a grid-head network on tagged frames (native, YOLO or COCO)
+ * and write the model directory with its training report (JSON + SVG learning curves).
+ */
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { createLogger } from "../core/log.js";
+import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
+import { train } from "../train/trainer.js";
 
-/** Registers the `fovea train` command(s). Owned by the train work; placeholder until it lands. */
-export function registerTrain(_program: Command): void {}
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag}: expected a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+function positiveNumber(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag}: expected a positive number, got '${v}'`);
+    return n;
+  };
+}
+
+interface TrainFlags {
+  data: string[];
+  epochs: number;
+  out: string;
+  seed: number;
+  batch: number;
+  lr?: number;
+  patience: number;
+  from?: string;
+  fineTune?: boolean;
+  backend: TfjsBackendPreference;
+  augment: boolean;
+  maxMinutes?: number;
+  maxFrames?: number;
+  id?: string;
+  weights: "float32" | "float16";
+  progress: boolean;
+}
+
+/** Registers the `fovea train` command. */
+export function registerTrain(program: Command): void {
+  program
+    .command("train")
+    .description("train the detection network on tagged frames; writes a model directory with a training report")
+    .requiredOption("--data <dir>", "tagged-frame dataset (native, YOLO or COCO); repeat to pool several", (v: string, prev: string[] = []) => [...prev, v])
+    .requiredOption("--epochs <n>", "maximum number of epochs", positiveInt("--epochs"))
+    .requiredOption("--out <dir>", "model directory to write (the best model so far is exported after every improving epoch)")
+    .option("--seed <n>", "seed of the split, shuffling, augmentation and initial weights", positiveInt("--seed"), 1)
+    .option("--batch <n>", "batch size", positiveInt("--batch"), 32)
+    .option("--lr <rate>", "Adam learning rate (default 1e-3, fine-tune 3e-3)", positiveNumber("--lr"))
+    .option("--patience <n>", "early stopping: epochs without validation improvement", positiveInt("--patience"), 5)
+    .option("--from <model>", "start from this model directory (architecture, classes, weights)")
+    .option("--fine-tune", "with --from: keep the conv layers, retrain only the dense layers on cached conv features")
+    .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow", "wasm", "cpu"]).default("auto"))
+    .option("--no-augment", "train without augmentation")
+    .option("--max-minutes <m>", "stop after this many minutes (the best model so far is kept)", positiveNumber("--max-minutes"))
+    .option("--max-frames <n>", "use at most this many frames of the data", positiveInt("--max-frames"))
+    .option("--id <id>", "model id written to the metadata")
+    .addOption(new Option("--weights <dtype>", "weight storage type of the exported files").choices(["float32", "float16"]).default("float32"))
+    .option("--no-progress", "no progress bar")
+    .action(async (flags: TrainFlags) => {
+      const log = createLogger({ name: "train" });
+      const abort = new AbortController();
+      // First Ctrl-C: finish the batch, export the best model and write the report.
+      const onSignal = () => abort.abort();
+      process.once("SIGINT", onSignal);
+      try {
+        const report = await train({
+          data: flags.data,
+          out: flags.out,
+          epochs: flags.epochs,
+          seed: flags.seed,
+          batch: flags.batch,
+          learningRate: flags.lr,
+          patience: flags.patience,
+          from: flags.from,
+          fineTune: flags.fineTune,
+          backend: flags.backend,
+          augment: flags.augment ? undefined : false,
+          maxMinutes: flags.maxMinutes,
+          maxFrames: flags.maxFrames,
+          id: flags.id,
+          weights: flags.weights,
+          progress: flags.progress,
+          log,
+          signal: abort.signal,
+        });
+        const last = report.epochs[report.epochs.length - 1];
+        process.stdout.write(
+          `trained ${report.mode} on ${report.frames.train} frames (${report.backend}, ${report.imagesPerSecond.toFixed(1)} images/s): ` +
+            `${report.epochs.length} epoch(s), best ${report.bestEpoch}, stopped by ${report.stoppedBy}; ` +
+            `last val loss ${last.valLoss.toFixed(4)}, val object-cell accuracy ${last.valAccuracy.toFixed(3)}; ` +
+            `test loss ${report.test.loss.toFixed(4)}, test object-cell accuracy ${report.test.accuracy.toFixed(3)}\n${report.out}\n`,
+        );
+      } finally {
+        process.off("SIGINT", onSignal);
+      }
+    });
+}

@@ -6,12 +6,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { gridLoss, type GridLossOptions, type GridTargets } from "./grid-targets.js";
 
-/** A batch ready for the network: NHWC input and its grid targets. */
+/** A batch ready for the network: its input and grid targets. */
 export interface Batch {
-  /** NHWC float32, batch * height * width * 3. */
+  /** Network input, float32 (NHWC images, or cached conv features when fine-tuning). */
   input: Float32Array;
-  height: number;
-  width: number;
+  /** Shape of `input` including the batch dimension, e.g. [32, 100, 100, 3]. */
+  shape: number[];
   targets: GridTargets;
 }
 
@@ -32,8 +32,8 @@ function targetTensors(t: GridTargets): { classes: tf.Tensor; boxes: tf.Tensor; 
   };
 }
 
-function inputTensor(b: Batch): tf.Tensor4D {
-  return tf.tensor4d(b.input, [b.targets.batch, b.height, b.width, 3]);
+function inputTensor(b: Batch): tf.Tensor {
+  return tf.tensor(b.input, b.shape);
 }
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * End to end: `fovea synth` frames (YOLO) -> train() on the wasm backend with the project's
+ * gradient kernels -> a model directory that loads, with the report and plots beside it.
+ * A small network (32x32 input, 4x4 grid) keeps it fast; the loss must go down.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runSynth } from "../src/cli/synth.js";
+import { loadModelDir } from "../src/core/model-dir.js";
+import { initTfjs } from "../src/engine/tfjs-backend.js";
+import { exportModelDir } from "../src/train/export-model.js";
+import { buildNetwork, defaultMetadata } from "../src/train/network.js";
+import { train } from "../src/train/trainer.js";
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "fovea-train-"));
+  await runSynth({ out: path.join(dir, "data"), frames: "12", size: "64x48", format: "yolo", seed: "3", fps: "30", imageFormat: "png", threads: "0" });
+  await initTfjs("wasm");
+  const meta = defaultMetadata({
+    id: "tiny",
+    input: { width: 32, height: 32, channels: 3, name: "input" },
+    architecture: { convFilters: [8, 8], kernelSize: 3, padding: "valid", dense: [32], dropout: 0 },
+    head: { kind: "grid", rows: 4, cols: 4, classesOutput: "classes", boxesOutput: "boxes" },
+  });
+  await exportModelDir(buildNetwork(meta, { seed: 1 }), meta, path.join(dir, "start"));
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("fovea train (tiny)", () => {
+  it("lowers the loss and writes a loadable model with its report", async () => {
+    const out = path.join(dir, "model");
+    const report = await train({
+      data: [path.join(dir, "data")],
+      from: path.join(dir, "start"),
+      out,
+      epochs: 8,
+      batch: 4,
+      learningRate: 3e-3,
+      valFraction: 0.17,
+      testFraction: 0.17,
+      augment: false,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+    });
+    expect(report.backend).toBe("wasm");
+    expect(report.frames).toEqual({ train: 8, val: 2, test: 2 });
+    expect(report.epochs).toHaveLength(8);
+    const first = report.epochs[0].trainLoss;
+    const last = report.epochs[report.epochs.length - 1].trainLoss;
+    expect(last).toBeLessThan(first * 0.8);
+    const model = await loadModelDir(out);
+    expect(model.metadata.trained).toBe(true);
+    expect(model.metadata.training?.dataFingerprint).toBe(report.dataFingerprint);
+    expect(model.onnxPath).toBeDefined();
+    const json = JSON.parse(await readFile(path.join(out, "training-report.json"), "utf8"));
+    expect(json.epochs).toHaveLength(8);
+    const svg = await readFile(path.join(out, "learning-curve.svg"), "utf8");
+    expect(svg).toContain("<polyline");
+  });
+
+  it("fine-tunes only the dense layers from cached conv features", async () => {
+    const out = path.join(dir, "fine");
+    const before = await loadModelDir(path.join(dir, "start"));
+    const report = await train({
+      data: [path.join(dir, "data")],
+      from: path.join(dir, "start"),
+      fineTune: true,
+      out,
+      epochs: 6,
+      batch: 4,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+    });
+    expect(report.mode).toBe("fine-tune");
+    expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss);
+    const { loadLayersModel } = await import("../src/train/export-model.js");
+    const a = await loadLayersModel(path.join(dir, "start"));
+    const b = await loadLayersModel(out);
+    const conv = (m: typeof a) => Array.from(m.getLayer("conv1").getWeights()[0].dataSync());
+    const dense = (m: typeof a) => Array.from(m.getLayer("dense1").getWeights()[0].dataSync());
+    expect(conv(b)).toEqual(conv(a));
+    expect(dense(b)).not.toEqual(dense(a));
+    expect(before.metadata.id).toBe("tiny");
+  });
+});
