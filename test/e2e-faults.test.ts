@@ -140,8 +140,10 @@ describe("fovea runtime under faults (in-process, real parts)", () => {
       const last = messages.flatMap((m) => (m.topic === "status" ? [m.status] : [])).at(-1)!;
       expect(last.state).toBe("STOPPED");
       expect(last.framesDropped).toBe(BigInt(summary.counters.framesDropped));
-      // No backlog: the capture stage (capture time -> taken by the loop) stays within a few frames.
-      expect(summary.counters.framesProcessed + summary.counters.framesDropped).toBeGreaterThan(60);
+      // Every captured frame is accounted for: processed, dropped, or in a slot when the run stopped.
+      const c = summary.counters;
+      expect(c.framesIn - c.framesProcessed - c.framesDropped).toBeGreaterThanOrEqual(0);
+      expect(c.framesIn - c.framesProcessed - c.framesDropped).toBeLessThanOrEqual(3);
     } finally {
       sub.close();
       await done;

@@ -393,7 +393,9 @@ export class Pipeline {
     const src = this.source as FrameSource & { dropped?: unknown };
     const sourceDropped = typeof src.dropped === "number" ? src.dropped : 0;
     return {
-      framesIn: this.counters.framesIn,
+      // Frames a live source dropped internally (its own latest-frame slot) were captured too:
+      // counting them keeps in = processed + dropped + failed (+ the one in flight).
+      framesIn: this.counters.framesIn + sourceDropped,
       framesProcessed: this.counters.framesProcessed,
       framesDropped: (this.slot?.dropped ?? 0) + sourceDropped,
       framesFailed: this.preprocessFailed + this.source.counters.corrupt,
