@@ -83,7 +83,8 @@ export function formatReport(r: BenchReport): string {
     );
     if (r.pipelineRuns.some((p) => modeCell(p) !== p.mode)) out.push("mode@N: the source ran at its own N fps (a video file replays at its recorded rate), not the mode's.");
     if (r.pipelineRuns.some((p) => p.truncated)) out.push(`* stopped at the ${r.settings.maxSecondsPerRun} s per-run limit before ${r.settings.frames} frames`);
-    out.push("CPU: process CPU time / wall time (100% = one core busy).");
+    out.push("CPU: fovea process CPU time / wall time over the measured frames (100% = one core busy; an ffmpeg decoder child is not included).");
+    out.push("End to end: capture time stamp until the DetectionFrame was handed to ZeroMQ (wire total_us + publish).");
   }
 
   if (r.inference.length > 0) {
