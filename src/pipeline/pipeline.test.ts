@@ -4,7 +4,10 @@ import path from "node:path";
 import { pino } from "pino";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_CALIBRATION_FILE, loadCalibration } from "../calib/calibration.js";
+import { CameraModel } from "../calib/camera-model.js";
 import { epochNowNs } from "../capture/clock.js";
+import { POINT_CLASSES } from "../core/detection.js";
 import { ImageFolderSource } from "../capture/image-folder-source.js";
 import { loadModelDir } from "../core/model-dir.js";
 import type { Frame, FrameSource, SourceCounters, SourceInfo } from "../core/frame.js";
@@ -204,6 +207,54 @@ describe("Pipeline", () => {
       expect(publisher.statuses.at(-1)!.outOfEnvelope).toBe(2n);
     } finally {
       await envEngine.dispose();
+    }
+  });
+
+  it("places detections on the ground with the calibration's camera model, at the frame's size", async () => {
+    // A threshold of 0 makes even the untrained stand-in model report its best class per cell.
+    const modelDir = path.join(dir, "threshold0-model");
+    await mkdir(modelDir, { recursive: true });
+    const meta = JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8"));
+    meta.decode = { ...meta.decode, scoreThreshold: 0 };
+    await writeFile(path.join(modelDir, "fovea.json"), JSON.stringify(meta));
+    await writeFile(path.join(modelDir, "model.onnx"), await readFile(path.join(MODEL_DIR, "model.onnx")));
+    const eng = await createEngine({ modelDir, engine: "onnxruntime", device: "cpu", threads: 1 });
+    try {
+      const calibration = await loadCalibration(DEFAULT_CALIBRATION_FILE);
+      const folder = await imageFolder("ground", 2);
+      const publisher = new CapturingPublisher();
+      const processed: ProcessedFrame[] = [];
+      const pipeline = await Pipeline.create({
+        source: await ImageFolderSource.open({ path: folder, unpaced: true }),
+        engine: eng,
+        publisher,
+        calibration,
+        observers: [{ onProcessed: (p) => processed.push(p) }],
+        log: silent,
+      });
+      await pipeline.run();
+      const camera = new CameraModel(calibration, 320, 240);
+      const dets = processed.flatMap((p) => p.detections);
+      expect(dets.length).toBeGreaterThan(0);
+      let onGround = 0;
+      for (const d of dets) {
+        const u = ((d.box.xMin + d.box.xMax) / 2) * 320;
+        const v = (POINT_CLASSES.has(d.label) ? (d.box.yMin + d.box.yMax) / 2 : d.box.yMax) * 240;
+        const expected = camera.pixelToGround(u, v);
+        if (expected) {
+          onGround++;
+          expect(d.ground!.x).toBeCloseTo(expected.x, 9);
+          expect(d.ground!.y).toBeCloseTo(expected.y, 9);
+        } else {
+          expect(d.ground).toBeUndefined();
+        }
+      }
+      expect(onGround).toBeGreaterThan(0);
+      // ... and they go out on the wire.
+      const wire = decodeDetectionFrame(publisher.detections[0]).detections;
+      expect(wire.filter((d) => d.ground).length).toBe(processed[0].detections.filter((d) => d.ground).length);
+    } finally {
+      await eng.dispose();
     }
   });
 
