@@ -57,6 +57,7 @@ const px = (v: number) => Math.round(v * 1e4) / 1e4;
 
 export class CocoDatasetWriter implements DatasetWriter {
   private closed = false;
+  private readonly madeDirs = new Set<string>();
   private tail: Promise<void> = Promise.resolve();
   private readonly images: string[] = [];
   private readonly annotations: string[] = [];
@@ -102,7 +103,7 @@ export class CocoDatasetWriter implements DatasetWriter {
         }),
       );
     }
-    const done = this.tail.then(() => writeDatasetFile(this.root, rel, image));
+    const done = this.tail.then(() => writeDatasetFile(this.root, rel, image, this.madeDirs));
     this.tail = done.catch(() => {});
     return done;
   }
@@ -115,7 +116,7 @@ export class CocoDatasetWriter implements DatasetWriter {
     const categories = this.classes.map((name, i) => JSON.stringify({ id: i + 1, name, supercategory: "" }));
     const list = (items: string[]) => (items.length ? `[\n    ${items.join(",\n    ")}\n  ]` : "[]");
     const text = `{\n  "info": ${info},\n  "images": ${list(this.images)},\n  "annotations": ${list(this.annotations)},\n  "categories": ${list(categories)}\n}\n`;
-    await writeDatasetFile(this.root, COCO_FILE, text);
+    await writeDatasetFile(this.root, COCO_FILE, text, this.madeDirs);
   }
 }
 
@@ -180,28 +181,29 @@ async function readCocoFile(file: string, root: string, rootFiles: ReadonlySet<s
   const frameOf = new Map<number, TaggedFrame & { abs: string }>();
   const frames: Array<TaggedFrame & { abs: string }> = [];
   coco.images.forEach((img, i) => {
-    const where = lineOf("images", i);
-    if (frameOf.has(img.id)) throw new FoveaInputError(where, `images.${i}.id: ${img.id} is used by another image`);
+    // Line lookup scans the text: only on the error path.
+    const where = () => lineOf("images", i);
+    if (frameOf.has(img.id)) throw new FoveaInputError(where(), `images.${i}.id: ${img.id} is used by another image`);
     const tries = [jsonDir, root, path.join(root, "images")].map((d) => path.join(d, img.file_name));
     const abs = tries.find((t) => rootFiles.has(path.relative(root, t).split(path.sep).join("/")));
-    if (!abs) throw new FoveaInputError(where, `images.${i}.file_name: '${img.file_name}' not found (looked in ${[...new Set(tries.map(path.dirname))].join(", ")})`);
+    if (!abs) throw new FoveaInputError(where(), `images.${i}.file_name: '${img.file_name}' not found (looked in ${[...new Set(tries.map(path.dirname))].join(", ")})`);
     const frame = { image: "", abs, width: img.width, height: img.height, objects: [] };
     frameOf.set(img.id, frame);
     frames.push(frame);
   });
 
   coco.annotations.forEach((a, i) => {
-    const where = lineOf("annotations", i);
+    const where = () => lineOf("annotations", i);
     const frame = frameOf.get(a.image_id);
-    if (!frame) throw new FoveaInputError(where, `annotations.${i}.image_id: no image has id ${a.image_id}`);
+    if (!frame) throw new FoveaInputError(where(), `annotations.${i}.image_id: no image has id ${a.image_id}`);
     const ci = categoryIndex.get(a.category_id);
-    if (ci === undefined) throw new FoveaInputError(where, `annotations.${i}.category_id: no category has id ${a.category_id} (ids: ${[...categoryIndex.keys()].join(", ")})`);
+    if (ci === undefined) throw new FoveaInputError(where(), `annotations.${i}.category_id: no category has id ${a.category_id} (ids: ${[...categoryIndex.keys()].join(", ")})`);
     const [x, y, w, h] = a.bbox;
-    if (!(w > 0 && h > 0)) throw new FoveaInputError(where, `annotations.${i}.bbox: width and height must be > 0, got [${a.bbox.join(", ")}]`);
+    if (!(w > 0 && h > 0)) throw new FoveaInputError(where(), `annotations.${i}.bbox: width and height must be > 0, got [${a.bbox.join(", ")}]`);
     const W = frame.width;
     const H = frame.height;
     if (x < -PIXEL_TOLERANCE || y < -PIXEL_TOLERANCE || x + w > W + PIXEL_TOLERANCE || y + h > H + PIXEL_TOLERANCE) {
-      throw new FoveaInputError(where, `annotations.${i}.bbox: [${a.bbox.join(", ")}] (x, y, w, h in pixels) lies outside the ${W}x${H} image`);
+      throw new FoveaInputError(where(), `annotations.${i}.bbox: [${a.bbox.join(", ")}] (x, y, w, h in pixels) lies outside the ${W}x${H} image`);
     }
     const clamp = (v: number) => Math.min(1, Math.max(0, v));
     frame.objects.push({

@@ -65,6 +65,7 @@ export interface DatasetWriterOptions {
 
 export class NativeDatasetWriter implements DatasetWriter {
   private closed = false;
+  private readonly madeDirs = new Set<string>();
   // add() calls are chained so labels.jsonl lines come out in call order even when the caller
   // does not await each add.
   private tail: Promise<void> = Promise.resolve();
@@ -106,7 +107,7 @@ export class NativeDatasetWriter implements DatasetWriter {
     };
     const text = JSON.stringify(line) + "\n";
     const done = this.tail.then(async () => {
-      await writeDatasetFile(this.root, rel, image);
+      await writeDatasetFile(this.root, rel, image, this.madeDirs);
       await this.labels.write(text);
     });
     this.tail = done.catch(() => {});

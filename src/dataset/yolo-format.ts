@@ -55,6 +55,7 @@ function formatYoloLine(classIndex: number, o: LabelledObject): string {
 
 export class YoloDatasetWriter implements DatasetWriter {
   private closed = false;
+  private readonly madeDirs = new Set<string>();
   private tail: Promise<void> = Promise.resolve();
   private readonly written = new Set<string>();
 
@@ -83,8 +84,8 @@ export class YoloDatasetWriter implements DatasetWriter {
     this.written.add(rel).add(labelRel);
     const text = frame.objects.map((o) => formatYoloLine(this.classIndex.get(o.label)!, o)).join("");
     const done = this.tail.then(async () => {
-      await writeDatasetFile(this.root, rel, image);
-      await writeDatasetFile(this.root, labelRel, text);
+      await writeDatasetFile(this.root, rel, image, this.madeDirs);
+      await writeDatasetFile(this.root, labelRel, text, this.madeDirs);
     });
     this.tail = done.catch(() => {});
     return done;
