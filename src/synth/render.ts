@@ -9,7 +9,8 @@
 import type { LabelledObject } from "../dataset/tagged-frame.js";
 import type { Calibration, MountPose } from "../calib/calibration.js";
 import { CameraModel } from "../calib/camera-model.js";
-import { fieldFeatures, fieldLines, type FieldFeature, type FieldLines, type FieldDimensions } from "./field.js";
+import { fieldFeatures, fieldLines, type FieldFeature, type FieldDimensions } from "./field.js";
+import { FieldLineIndex } from "./field-line-index.js";
 import type { Entity, Primitive, Scene } from "./scene.js";
 
 /** A labelled object of a rendered frame plus what the renderer knows about its visibility. */
@@ -49,7 +50,7 @@ export class SceneRenderer {
   /** Entity index + 1 that last hit each pixel regardless of depth, to count unoccluded coverage. */
   readonly #stamp: Uint16Array;
   #linesFor: FieldDimensions | undefined;
-  #lines: FlatLines | undefined;
+  #lines: FieldLineIndex | undefined;
   #features: PreparedFeature[] = [];
 
   /**
@@ -84,7 +85,7 @@ export class SceneRenderer {
 
   render(scene: Scene): RenderResult {
     if (this.#linesFor !== scene.field) {
-      this.#lines = flatten(fieldLines(scene.field));
+      this.#lines = new FieldLineIndex(fieldLines(scene.field));
       this.#features = fieldFeatures(scene.field).map((f, index) => ({ ...f, index }));
       this.#linesFor = scene.field;
     }
@@ -115,6 +116,14 @@ export class SceneRenderer {
     const [ph0, ph1, ph2, ph3] = lighting.unevenPhase;
     const uneven = lighting.unevenness;
     const casters = this.#shadowCasters(scene);
+    // One rectangle around all shadows: most ground pixels skip the per-caster tests.
+    let shX0 = Infinity, shX1 = -Infinity, shY0 = Infinity, shY1 = -Infinity;
+    for (let k = 0; k < casters.length; k += 7) {
+      shX0 = Math.min(shX0, casters[k] - casters[k + 4]);
+      shX1 = Math.max(shX1, casters[k] + casters[k + 4]);
+      shY0 = Math.min(shY0, casters[k + 1] - casters[k + 4]);
+      shY1 = Math.max(shY1, casters[k + 1] + casters[k + 4]);
+    }
     const [gr, gg, gb] = look.grass, [lr, lg, lb] = look.line, [fr, fg, fb] = look.floor;
     const invFx = 1 / cam.fx;
     const stripeInv = 1 / look.stripeWidth;
@@ -126,17 +135,14 @@ export class SceneRenderer {
         const dx = rx * Rx + ry * Dx + Fx, dy = rx * Ry + ry * Dy + Fy, dz = rx * Rz + ry * Dz + Fz;
         id[p] = 0;
         stamp[p] = 0;
-        // Distance along the ray to the hall walls (the camera is always inside the hall).
-        const tx = dx > 0 ? (hallX - Cx) / dx : dx < 0 ? (-hallX - Cx) / dx : Infinity;
-        const ty = dy > 0 ? (hallY - Cy) / dy : dy < 0 ? (-hallY - Cy) / dy : Infinity;
-        const tWall = tx < ty ? tx : ty;
         const tGround = dz < 0 ? -Cz / dz : Infinity;
+        const gx = Cx + tGround * dx, gy = Cy + tGround * dy;
         let r: number, g: number, b: number;
-        if (tGround < tWall) {
+        // The hall is convex and holds the camera: a ground hit inside its walls is the nearest surface.
+        if (gx > -hallX && gx < hallX && gy > -hallY && gy < hallY) {
           depth[p] = tGround;
-          const gx = Cx + tGround * dx, gy = Cy + tGround * dy;
-          let light = groundLight * (1 + uneven * Math.sin(gx * 0.45 + ph0) * Math.sin(gy * 0.6 + ph1));
-          for (let k = 0; k < casters.length; k += 7) {
+          let light = groundLight * (1 + uneven * SINE[((gx * 0.45 + ph0) * SINE_SCALE) & SINE_MASK] * SINE[((gy * 0.6 + ph1) * SINE_SCALE) & SINE_MASK]);
+          if (gx >= shX0 && gx <= shX1 && gy >= shY0 && gy <= shY1) for (let k = 0; k < casters.length; k += 7) {
             const sx = gx - casters[k], sy = gy - casters[k + 1], reach = casters[k + 4];
             if (sx > reach || sx < -reach || sy > reach || sy < -reach) continue;
             const ux = casters[k + 2], uy = casters[k + 3];
@@ -157,7 +163,7 @@ export class SceneRenderer {
               // Ground footprint of the pixel (geometric mean of its along- and across-view extent):
               // lines thinner than a pixel fade instead of flickering.
               const foot = Math.max(1e-4, (tGround * dd * invFx) * Math.sqrt(dd / -dz));
-              const cov = lineCoverage(lines, gx, gy, foot);
+              const cov = lines.coverage(gx, gy, foot);
               if (cov > 0) {
                 r += (lr - r) * cov;
                 g += (lg - g) * cov;
@@ -174,6 +180,9 @@ export class SceneRenderer {
           g *= light * cg;
           b *= light * cb;
         } else {
+          const tx = dx > 0 ? (hallX - Cx) / dx : dx < 0 ? (-hallX - Cx) / dx : Infinity;
+          const ty = dy > 0 ? (hallY - Cy) / dy : dy < 0 ? (-hallY - Cy) / dy : Infinity;
+          const tWall = tx < ty ? tx : ty;
           depth[p] = tWall;
           const z = Cz + tWall * dz;
           const along = tx < ty ? Cy + tWall * dy : Cx + tWall * dx;
@@ -272,8 +281,13 @@ export class SceneRenderer {
 
   #castPart(scene: Scene, cam: CameraModel, part: Prepared, ident: number, bounds: [number, number, number, number], sun: [number, number, number]): number {
     const rays = this.#rays, color = this.#color, depth = this.#depth, id = this.#id, stamp = this.#stamp;
-    const R = cam.right, D = cam.down, F = cam.forward, C = cam.position;
+    const Rx = cam.right.x, Ry = cam.right.y, Rz = cam.right.z;
+    const Dx = cam.down.x, Dy = cam.down.y, Dz = cam.down.z;
+    const Fx = cam.forward.x, Fy = cam.forward.y, Fz = cam.forward.z;
+    const Cx = cam.position.x, Cy = cam.position.y, Cz = cam.position.z;
     const { intensity, ambient, cast } = scene.lighting;
+    const [castR, castG, castB] = cast;
+    const [sunX, sunY, sunZ] = sun;
     const [u0, v0, u1, v1] = bounds;
     const width = this.width;
     const hit = { t: 0, nx: 0, ny: 0, nz: 0 };
@@ -282,8 +296,8 @@ export class SceneRenderer {
       for (let u = u0; u <= u1; u++) {
         const p = v * width + u;
         const rx = rays[2 * p], ry = rays[2 * p + 1];
-        const dx = rx * R.x + ry * D.x + F.x, dy = rx * R.y + ry * D.y + F.y, dz = rx * R.z + ry * D.z + F.z;
-        if (!intersect(part, C.x, C.y, C.z, dx, dy, dz, hit)) continue;
+        const dx = rx * Rx + ry * Dx + Fx, dy = rx * Ry + ry * Dy + Fy, dz = rx * Rz + ry * Dz + Fz;
+        if (!intersect(part, Cx, Cy, Cz, dx, dy, dz, hit)) continue;
         if (stamp[p] !== ident) {
           stamp[p] = ident;
           count++;
@@ -291,13 +305,14 @@ export class SceneRenderer {
         if (hit.t >= depth[p]) continue;
         depth[p] = hit.t;
         id[p] = ident;
-        const lambert = Math.max(0, hit.nx * sun[0] + hit.ny * sun[1] + hit.nz * sun[2]);
+        const dot = hit.nx * sunX + hit.ny * sunY + hit.nz * sunZ;
+        const lambert = dot > 0 ? dot : 0;
         // Faces away from the sun still get light bounced off the bright carpet and walls.
         const light = intensity * (ambient + (1 - ambient) * (0.15 + 0.85 * lambert));
-        const base = surfaceColor(part.part, C.x + hit.t * dx, C.y + hit.t * dy, C.z + hit.t * dz, hit);
-        color[3 * p] = base[0] * light * cast[0];
-        color[3 * p + 1] = base[1] * light * cast[1];
-        color[3 * p + 2] = base[2] * light * cast[2];
+        const base = surfaceColor(part.part, hit);
+        color[3 * p] = base[0] * light * castR;
+        color[3 * p + 1] = base[1] * light * castG;
+        color[3 * p + 2] = base[2] * light * castB;
       }
     }
     return count;
@@ -315,10 +330,11 @@ export class SceneRenderer {
       const dv = (v - cy) * (v - cy);
       for (let u = 0; u < width; u++, p++) {
         const f = 1 - vig * ((u - cx) * (u - cx) + dv) * norm;
-        for (let k = 0; k < 3; k++) {
-          const x = color[3 * p + k] * f;
-          out[3 * p + k] = x <= 0 ? 0 : x >= 255 ? 255 : x + 0.5;
-        }
+        const i = 3 * p;
+        const r = color[i] * f + 0.5, g = color[i + 1] * f + 0.5, b = color[i + 2] * f + 0.5;
+        out[i] = r < 0 ? 0 : r > 255 ? 255 : r;
+        out[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
+        out[i + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
       }
     }
     return out;
@@ -595,7 +611,7 @@ const ICOSAHEDRON = (() => {
 /** cos of the angular radius of a classic ball's 12 pentagon patches. */
 const PATCH_COS = Math.cos(0.36);
 
-function surfaceColor(part: Primitive, _x: number, _y: number, _z: number, hit: { nx: number; ny: number; nz: number }): [number, number, number] {
+function surfaceColor(part: Primitive, hit: { nx: number; ny: number; nz: number }): [number, number, number] {
   const m = part.material;
   const pattern = m.pattern;
   if (!pattern) return m.color;
@@ -617,54 +633,11 @@ function surfaceColor(part: Primitive, _x: number, _y: number, _z: number, hit: 
   }
 }
 
-/** Field lines as flat (at, from, to) triples: the per-pixel loop reads them without object lookups. */
-interface FlatLines {
-  alongX: Float64Array;
-  alongY: Float64Array;
-  circleRadius: number;
-  halfWidth: number;
-}
-
-function flatten(lines: FieldLines): FlatLines {
-  const flat = (segs: FieldLines["alongX"]) => Float64Array.from(segs.flatMap((s) => [s.at, s.from, s.to]));
-  return { alongX: flat(lines.alongX), alongY: flat(lines.alongY), circleRadius: lines.circleRadius, halfWidth: lines.halfWidth };
-}
-
-/** Coverage (0..1) of field-line paint at ground point (x, y) for a pixel footprint `foot` metres wide. */
-function lineCoverage(lines: FlatLines, x: number, y: number, foot: number): number {
-  const hw = lines.halfWidth;
-  const reach = hw + foot;
-  let best = 0;
-  const ax = lines.alongX, ay = lines.alongY;
-  for (let i = 0; i < ax.length; i += 3) {
-    const d = Math.abs(y - ax[i]);
-    if (d >= reach) continue;
-    const from = ax[i + 1], to = ax[i + 2];
-    const e = x < from ? from - x : x > to ? x - to : 0;
-    if (e >= reach) continue;
-    const dist = e > 0 ? Math.sqrt(d * d + e * e) : d;
-    const c = (hw - dist) / foot + 0.5;
-    if (c > best) best = c;
-  }
-  for (let i = 0; i < ay.length; i += 3) {
-    const d = Math.abs(x - ay[i]);
-    if (d >= reach) continue;
-    const from = ay[i + 1], to = ay[i + 2];
-    const e = y < from ? from - y : y > to ? y - to : 0;
-    if (e >= reach) continue;
-    const dist = e > 0 ? Math.sqrt(d * d + e * e) : d;
-    const c = (hw - dist) / foot + 0.5;
-    if (c > best) best = c;
-  }
-  const dc = Math.abs(Math.sqrt(x * x + y * y) - lines.circleRadius);
-  if (dc < reach) {
-    const c = (hw - dc) / foot + 0.5;
-    if (c > best) best = c;
-  }
-  // A line narrower than the footprint covers at most its share of the pixel.
-  const cap = Math.min(1, (2 * hw) / foot);
-  return best <= 0 ? 0 : Math.min(best, cap, 1);
-}
+/** Sine table for the light's slow unevenness over the field: Math.sin twice per pixel costs more than the rest of the lighting. */
+const SINE_SIZE = 1024;
+const SINE_MASK = SINE_SIZE - 1;
+const SINE_SCALE = SINE_SIZE / (2 * Math.PI);
+const SINE = Float32Array.from({ length: SINE_SIZE }, (_, i) => Math.sin((2 * Math.PI * i) / SINE_SIZE));
 
 /** Deterministic hash of two integers to [0, 1): turf texture and wall panels. */
 function hash2(a: number, b: number): number {

@@ -63,6 +63,9 @@ export class MatchSequence {
     this.#pattern = randomBallPattern(rng);
     this.#self = { x: rng.range(-hl + 1, -1), y: rng.range(-hw + 1, hw - 1), heading: rng.range(-1, 1) };
     this.#ball = { x: this.#self.x + rng.range(2, 4), y: this.#self.y + rng.range(-1.5, 1.5), vx: 0, vy: 0 };
+    // Start with the head already on the ball, so the first frames are not a whip-pan.
+    this.#headYaw = this.#lastHeadYaw = this.#trackingYaw();
+    this.#lastHeading = this.#self.heading;
     this.#others = Array.from({ length: rng.int(2, 4) }, () => ({
       x: rng.range(-hl + 1, hl - 1),
       y: rng.range(-hw + 1, hw - 1),
@@ -113,6 +116,13 @@ export class MatchSequence {
 
   #spin: number[] = [1, 0, 0, 0, 1, 0, 0, 0, 1];
 
+  /** Head pan that follows the ball with a slow scanning sway, within +-70 degrees. */
+  #trackingYaw(): number {
+    const s = this.#self, b = this.#ball;
+    const toBall = Math.atan2(b.y - s.y, b.x - s.x);
+    return Math.max(-1.2, Math.min(1.2, 0.8 * wrap(toBall - s.heading) + 0.35 * Math.sin((2 * Math.PI * this.#t) / 5)));
+  }
+
   #step(dt: number): void {
     const f = this.#field, rng = this.#rng;
     const s = this.#self, b = this.#ball;
@@ -134,7 +144,7 @@ export class MatchSequence {
       b.vy = v * Math.sin(dir);
     }
     // The head tracks the ball with a scanning sway, limited to +-70 degrees of pan.
-    this.#headYaw = Math.max(-1.2, Math.min(1.2, 0.8 * wrap(toBall - s.heading) + 0.35 * Math.sin(2 * Math.PI * this.#t / 5)));
+    this.#headYaw = this.#trackingYaw();
     // Ball: rolling friction, bounces at the edge of the carpet, spins as it rolls.
     const decay = Math.exp(-0.6 * dt);
     const moved = Math.hypot(b.vx, b.vy) * dt;

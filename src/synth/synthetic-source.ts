@@ -39,7 +39,7 @@ export interface SyntheticSourceOptions {
 
 const DEFAULT_CACHE_DIR = fileURLToPath(new URL("../../data/cache/", import.meta.url));
 /** Bump when the renderer's output changes, so stale cached clips are not replayed. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 export class SyntheticSource implements FrameSource {
   readonly info: SourceInfo;
