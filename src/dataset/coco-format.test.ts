@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DEFAULT_CALIBRATION_FILE } from "../calib/calibration.js";
 import { FoveaInputError } from "../core/errors.js";
 import { openDatasetWriter } from "./open-dataset-writer.js";
 import { readDataset } from "./read-dataset.js";
@@ -120,12 +121,13 @@ describe("COCO import", () => {
 
 describe("COCO export", () => {
   it("writes one object per line with 1-based ids, pixel boxes and the ground extension", async () => {
-    const w = await openDatasetWriter(dir, "coco", ["ball", "robot"], { calibration: path.join(dir, "cal.json") });
+    const w = await openDatasetWriter(dir, "coco", ["ball", "robot"], { calibration: DEFAULT_CALIBRATION_FILE });
     await w.add({ image: "images/a.png", width: 200, height: 100, objects: [{ label: "robot", box: { xMin: 0.1, yMin: 0.2, xMax: 0.3, yMax: 0.7 }, ground: { x: 2, y: -1 } }] }, await pngImage(200, 100));
     await w.close();
     const text = await readFile(path.join(dir, "annotations.json"), "utf8");
     const coco = JSON.parse(text);
-    expect(coco.info.calibration).toBe("cal.json");
+    expect(coco.info.calibration).toBe("calibration.json");
+    expect((await readDataset(dir)).calibration).toBe(path.join(dir, "calibration.json"));
     expect(coco.images).toEqual([{ id: 1, file_name: "images/a.png", width: 200, height: 100 }]);
     // 0.1*200 = 20, 0.2*100 = 20, w 0.2*200 = 40, h 0.5*100 = 50
     expect(coco.annotations).toEqual([{ id: 1, image_id: 1, category_id: 2, bbox: [20, 20, 40, 50], area: 2000, iscrowd: 0, ground: { x: 2, y: -1 } }]);

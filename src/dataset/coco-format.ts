@@ -18,7 +18,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError, describeIssues } from "../core/errors.js";
-import { listDatasetFiles, prepareOutputDir, writeDatasetFile } from "./dataset-files.js";
+import { CALIBRATION_COPY, listDatasetFiles, prepareOutputDir, storeCalibration, writeDatasetFile } from "./dataset-files.js";
 import { checkFrameForWriter, classesProblem } from "./frame-checks.js";
 import { lineColumnAt, parseJsonText, topLevelArrayElementOffsets } from "./json-text.js";
 import { readInputFile, type DatasetWriterOptions } from "./native-format.js";
@@ -73,8 +73,8 @@ export class CocoDatasetWriter implements DatasetWriter {
     const problem = classesProblem(classes);
     if (problem) throw new RangeError(`classes: ${problem}`);
     const root = path.resolve(dir);
-    await prepareOutputDir(root, [COCO_FILE, "images"], options.overwrite ?? false);
-    const calibration = options.calibration ? path.relative(root, path.resolve(options.calibration)).split(path.sep).join("/") : undefined;
+    await prepareOutputDir(root, [COCO_FILE, "images", CALIBRATION_COPY], options.overwrite ?? false);
+    const calibration = options.calibration ? await storeCalibration(root, options.calibration) : undefined;
     return new CocoDatasetWriter(root, [...classes], calibration);
   }
 

@@ -2,7 +2,7 @@
  * File-system conventions shared by the dataset readers and writers: which files are images,
  * how a dataset's files are listed, and where a writer may put a frame's files.
  */
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /** Image files the readers recognise (what sharp decodes). Lower-case, with the dot. */
@@ -76,4 +76,22 @@ export async function prepareOutputDir(root: string, owned: readonly string[], o
     throw new RangeError(`dir: '${root}' is not empty (${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); choose a new folder or pass overwrite: true`);
   }
   for (const name of owned) await rm(path.join(root, name), { recursive: true, force: true });
+}
+
+/** Name under which a writer keeps a copy of the calibration inside the dataset. */
+export const CALIBRATION_COPY = "calibration.json";
+
+/**
+ * Make the calibration part of the dataset and return its path relative to `root`: a file
+ * already inside the dataset is referenced, any other is copied in as `calibration.json`, so the
+ * dataset stays valid when it is moved or copied to another machine.
+ */
+export async function storeCalibration(root: string, file: string): Promise<string> {
+  const abs = path.resolve(file);
+  const st = await stat(abs).catch(() => undefined);
+  if (!st?.isFile()) throw new RangeError(`options.calibration: '${file}' is not a file`);
+  const rel = path.relative(root, abs);
+  if (!rel.startsWith("..") && !path.isAbsolute(rel)) return rel.split(path.sep).join("/");
+  await copyFile(abs, path.join(root, CALIBRATION_COPY));
+  return CALIBRATION_COPY;
 }

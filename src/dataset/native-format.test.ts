@@ -1,4 +1,5 @@
-import { readFile, writeFile, unlink } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile, unlink } from "node:fs/promises";
+import { DEFAULT_CALIBRATION_FILE } from "../calib/calibration.js";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FoveaInputError } from "../core/errors.js";
@@ -44,9 +45,11 @@ async function expectInputError(p: Promise<unknown>, where: RegExp, problem: Reg
 
 describe("native dataset format", () => {
   it("writes the manifest, one JSON line per frame and the images, and reads them back", async () => {
-    await writeNative(dir, { calibration: path.join(dir, "calib.json") });
+    await writeNative(dir, { calibration: DEFAULT_CALIBRATION_FILE });
     const manifest = JSON.parse(await readFile(path.join(dir, "fovea-dataset.json"), "utf8"));
-    expect(manifest).toEqual({ format: "fovea-dataset", formatVersion: 1, classes: CLASSES, calibration: "calib.json" });
+    // A calibration from outside is copied in, so the dataset can move.
+    expect(manifest).toEqual({ format: "fovea-dataset", formatVersion: 1, classes: CLASSES, calibration: "calibration.json" });
+    expect(await readFile(path.join(dir, "calibration.json"))).toEqual(await readFile(DEFAULT_CALIBRATION_FILE));
     const lines = (await readFile(path.join(dir, "labels.jsonl"), "utf8")).trimEnd().split("\n");
     expect(lines.map((l) => JSON.parse(l))).toEqual(FRAMES);
 
@@ -55,14 +58,20 @@ describe("native dataset format", () => {
     expect(ds.root).toBe(path.resolve(dir));
     expect(ds.classes).toEqual(CLASSES);
     expect(ds.frames).toEqual(FRAMES);
-    expect(ds.calibration).toBe(path.join(dir, "calib.json"));
+    expect(ds.calibration).toBe(path.join(dir, "calibration.json"));
   });
 
-  it("refuses a non-empty folder unless told to overwrite", async () => {
+  it("refuses a non-empty folder unless told to overwrite, which keeps files it does not own", async () => {
     await writeNative(dir);
     await expect(openDatasetWriter(dir, "native", CLASSES)).rejects.toThrow(/not empty/);
-    await writeNative(dir, { overwrite: true });
-    expect((await readDataset(dir)).frames).toHaveLength(2);
+    await mkdir(path.join(dir, "cam"));
+    await copyFile(DEFAULT_CALIBRATION_FILE, path.join(dir, "cam/head.json"));
+    await writeNative(dir, { overwrite: true, calibration: path.join(dir, "cam/head.json") });
+    const ds = await readDataset(dir);
+    expect(ds.frames).toHaveLength(2);
+    // Already inside the dataset: referenced, not copied.
+    expect(ds.calibration).toBe(path.join(dir, "cam/head.json"));
+    await expect(openDatasetWriter(path.join(dir, "z"), "native", CLASSES, { calibration: path.join(dir, "none.json") })).rejects.toThrow(/options\.calibration: .*none\.json' is not a file/);
   });
 
   it("rejects bad frames handed to the writer, naming the field", async () => {

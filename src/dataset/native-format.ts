@@ -5,7 +5,8 @@
  *   DIR/fovea-dataset.json   {"format": "fovea-dataset", "formatVersion": 1,
  *                             "classes": ["ball", ...], "calibration": "calib.json"?}
  *                            `calibration` (optional) is a path relative to DIR of the camera
- *                            calibration the ground positions were computed with.
+ *                            calibration the ground positions were computed with (the writer
+ *                            copies it into DIR so the dataset is self-contained).
  *   DIR/labels.jsonl         one TaggedFrame per line (JSON Lines), in the order written:
  *                            {"image": "images/000000.png", "width": 640, "height": 480,
  *                             "objects": [{"label": "ball",
@@ -20,7 +21,7 @@ import { open, readFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError, describeIssues } from "../core/errors.js";
-import { listDatasetFiles, prepareOutputDir, writeDatasetFile } from "./dataset-files.js";
+import { CALIBRATION_COPY, listDatasetFiles, prepareOutputDir, storeCalibration, writeDatasetFile } from "./dataset-files.js";
 import { boxProblem, checkFrameForWriter, classesProblem } from "./frame-checks.js";
 import { parseJsonText } from "./json-text.js";
 import type { Dataset, DatasetWriter, TaggedFrame } from "./tagged-frame.js";
@@ -56,7 +57,8 @@ const TaggedFrameLineSchema = z.object({
 export interface DatasetWriterOptions {
   /**
    * Camera calibration file the ground positions refer to (absolute or relative to the current
-   * directory); stored relative to the dataset root (native, COCO). YOLO ignores it.
+   * directory). Native and COCO datasets keep a copy (`calibration.json`) unless the file already
+   * lies inside the dataset folder. YOLO ignores it.
    */
   calibration?: string;
   /** Allow a non-empty output folder: the writer first removes the files and folders it owns. */
@@ -81,9 +83,9 @@ export class NativeDatasetWriter implements DatasetWriter {
     const problem = classesProblem(classes);
     if (problem) throw new RangeError(`classes: ${problem}`);
     const root = path.resolve(dir);
-    await prepareOutputDir(root, [NATIVE_MANIFEST_FILE, NATIVE_LABELS_FILE, "images"], options.overwrite ?? false);
+    await prepareOutputDir(root, [NATIVE_MANIFEST_FILE, NATIVE_LABELS_FILE, "images", CALIBRATION_COPY], options.overwrite ?? false);
     const manifest: NativeManifest = { format: NATIVE_FORMAT_NAME, formatVersion: NATIVE_FORMAT_VERSION, classes: [...classes] };
-    if (options.calibration) manifest.calibration = path.relative(root, path.resolve(options.calibration)).split(path.sep).join("/");
+    if (options.calibration) manifest.calibration = await storeCalibration(root, options.calibration);
     await writeDatasetFile(root, NATIVE_MANIFEST_FILE, JSON.stringify(manifest, null, 2) + "\n");
     const labels = await open(path.join(root, NATIVE_LABELS_FILE), "w");
     return new NativeDatasetWriter(root, new Set(classes), labels);
