@@ -45,7 +45,10 @@ export function registerRun(program: Command): void {
       const { config: configFile, ...rest } = flags;
       const config = parseRunConfig(rest, { configFile: configFile as string | undefined });
       const summary = await runFovea(config, createLogger({ name: "fovea-run" }));
-      if (summary.lastError && summary.counters.framesProcessed === 0) process.exitCode = 1;
+      if (summary.reason === "source-failed") {
+        process.stderr.write(`fovea: ${summary.lastError}\n`);
+        process.exitCode = 1;
+      }
     });
 }
 
@@ -94,12 +97,19 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
     closers.push(() => publisher.close());
     log.info({ endpoint: publisher.endpoint }, "publishing detections and status");
 
+    // The recorder joins this array once the source is open (it records the source's camera id);
+    // the pipeline reads it from run() on.
     const observers: PipelineObserver[] = [];
     let pipeline: Pipeline | undefined;
     let stopRequested = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopRequested) return;
       stopRequested = true;
+      if (!pipeline) {
+        // Still opening the source (a camera, the synthetic clip rendering): nothing runs yet.
+        process.stderr.write(`fovea: ${signal} while starting; exiting\n`);
+        process.exit(130);
+      }
       log.info({ signal }, "stopping");
       // The deadline timer is unref'd: a clean stop exits long before it fires.
       setTimeout(() => {
@@ -153,8 +163,6 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
       observers.push(recorder);
       log.info({ file: config.record }, "recording");
     }
-    // A signal that arrived while opening: stop at once.
-    if (stopRequested) void pipeline.stop();
 
     const summary = await pipeline.run();
     const l = summary.latency;

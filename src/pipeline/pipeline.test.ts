@@ -270,6 +270,39 @@ describe("Pipeline", () => {
     }
   });
 
+  it("reports STARTING while a slow source opens, and a failing source as source-failed", async () => {
+    const folder = await imageFolder("slow-open", 2);
+    const publisher = new CapturingPublisher();
+    const pipeline = await Pipeline.create({
+      source: async () => {
+        await new Promise((r) => setTimeout(r, 350));
+        return ImageFolderSource.open({ path: folder, unpaced: true });
+      },
+      engine,
+      publisher,
+      log: silent,
+      statusIntervalMs: 100,
+    });
+    expect(publisher.statuses.length).toBeGreaterThanOrEqual(2);
+    expect(publisher.statuses.every((s) => s.state === "STARTING" && s.modelId === engine.metadata.id)).toBe(true);
+    await pipeline.run();
+    expect(publisher.statuses.at(-1)!.state).toBe("STOPPED");
+
+    const broken = new TimerLiveSource();
+    const frames = broken.frames.bind(broken);
+    broken.frames = async function* () {
+      let n = 0;
+      for await (const f of frames()) {
+        if (++n > 3) throw new Error("device vanished");
+        yield f;
+      }
+    };
+    const failing = await Pipeline.create({ source: broken, engine, publisher: new CapturingPublisher(), log: silent });
+    const summary = await failing.run();
+    expect(summary.reason).toBe("source-failed");
+    expect(summary.lastError).toMatch(/timer-live: device vanished/);
+  });
+
   it("rejects bad options naming them", async () => {
     const publisher = new CapturingPublisher();
     await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher, maxFrames: 0, log: silent })).rejects.toThrow(/options\.maxFrames/);

@@ -70,7 +70,7 @@ export interface PipelineSummary {
   /** The last error seen (corrupt frame, source failure, engine failure), empty if none. */
   lastError: string;
   /** Why the loop ended: source ended, maxFrames reached, or stop() was called. */
-  reason: "source-ended" | "max-frames" | "stopped";
+  reason: "source-ended" | "source-failed" | "max-frames" | "stopped";
 }
 
 const US_MAX = 0xffff_ffff;
@@ -168,7 +168,35 @@ export class Pipeline {
       onRecovered: () => (self ? self.onRecovered() : early.push((p) => p.onRecovered())),
       onCorrupt: (reason) => (self ? self.onCorrupt(reason) : early.push((p) => p.onCorrupt(reason))),
     };
-    const source = typeof options.source === "function" ? await options.source(events) : options.source;
+    let source: FrameSource;
+    if (typeof options.source === "function") {
+      // Opening can take long (a camera that is slow to appear, the synthetic clip rendering):
+      // the controller hears STARTING meanwhile, at the same rate as the running heartbeat.
+      const zero: PipelineCounters = { framesIn: 0, framesProcessed: 0, framesDropped: 0, framesFailed: 0, reconnects: 0, outOfEnvelope: 0 };
+      const starting = new StatusHeartbeat({
+        intervalMs: options.statusIntervalMs ?? 1000,
+        snapshot: () => ({
+          state: "STARTING",
+          counters: zero,
+          engine: engine.engine,
+          device: engine.device,
+          modelId: engine.metadata.id,
+          cameraId: options.cameraId ?? "",
+          source: "opening",
+          lastError: "",
+          recordingDropped: 0,
+        }),
+        send: (m) => publisher.publishStatus(m),
+      });
+      starting.start();
+      try {
+        source = await options.source(events);
+      } finally {
+        starting.stop();
+      }
+    } else {
+      source = options.source;
+    }
     if (!source || typeof source.frames !== "function" || !source.info) throw new TypeError("options.source: expected a FrameSource");
     self = new Pipeline(source, engine, publisher, options);
     for (const apply of early) apply(self);
@@ -183,8 +211,8 @@ export class Pipeline {
   /**
    * Run until the source ends, `maxFrames` frames were processed, or `stop()`. Publishes one
    * DetectionFrame per processed frame and a Status at least every second; the final Status says
-   * STOPPED. Rejects only on an engine failure (after stopping cleanly); corrupt frames are
-   * skipped and counted.
+   * STOPPED. Rejects only on an engine failure (after stopping cleanly); a failing source ends
+   * the run with reason `source-failed`; corrupt frames are skipped and counted.
    */
   run(): Promise<PipelineSummary> {
     if (this.running) return Promise.reject(new Error("Pipeline.run: already running (a pipeline runs once)"));
@@ -250,7 +278,13 @@ export class Pipeline {
         // pull sources, which drop nothing and have no live clock to fall behind.
         let next = it.next();
         while (!this.stopping) {
-          const r = await next;
+          let r: IteratorResult<Frame>;
+          try {
+            r = await next;
+          } catch (err) {
+            this.sourceFailed(err);
+            break;
+          }
           if (r.done || this.stopping) break;
           next = it.next();
           this.counters.framesIn++;
@@ -309,11 +343,16 @@ export class Pipeline {
       }
       slot.close();
     } catch (err) {
-      // A source that throws ends the run like one that ends, with the reason in the status.
-      this.lastError = `source ${this.source.info.description}: ${(err as Error).message ?? String(err)}`;
-      this.log.error({ err }, "source failed");
+      this.sourceFailed(err);
       slot.close();
     }
+  }
+
+  /** A source that throws ends the run (reason `source-failed`, the error in the status). */
+  private sourceFailed(err: unknown): void {
+    this.lastError = `source ${this.source.info.description}: ${(err as Error).message ?? String(err)}`;
+    if (!this.stopping) this.stopReason = "source-failed";
+    this.log.error({ err }, "source failed");
   }
 
   /** Process one frame; returns true when `maxFrames` is reached. */
