@@ -121,12 +121,13 @@ export class DetectionPublisher {
     if (this.inFlight !== p) return;
     this.inFlight = null;
     if (this.socket.closed) return;
-    // Drain the slots oldest-topic-first; `start` re-arms `inFlight`, the rest wait for it.
-    for (const [topic, payload] of this.pending) {
-      this.pending.delete(topic);
-      this.start(topic, payload);
-      return;
-    }
+    // One waiting message goes out now (the topic that started waiting first); `start` re-arms
+    // `inFlight`, so any other waits for this send to finish.
+    const first = this.pending.entries().next();
+    if (first.done) return;
+    const [topic, payload] = first.value;
+    this.pending.delete(topic);
+    this.start(topic, payload);
   }
 
   /**
