@@ -36,7 +36,7 @@ export async function detectDatasetFormat(target: string, where = target): Promi
   if ((await findCocoFiles(abs)).length > 0) return "coco";
   throw new FoveaInputError(
     where,
-    `no dataset found in '${target}': expected ${NATIVE_MANIFEST_FILE} (native), classes.txt / obj.names / _darknet.labels (YOLO) or a COCO .json with images, annotations and categories`,
+    `no dataset found in '${target}': expected ${NATIVE_MANIFEST_FILE} (native), classes.txt / obj.names / _darknet.labels / data.yaml (YOLO) or a COCO .json with images, annotations and categories`,
   );
 }
 

@@ -72,6 +72,35 @@ describe("YOLO import", () => {
     ]);
   });
 
+  it("reads an Ultralytics/Roboflow data.yaml (list or index map) with split folders", async () => {
+    await put("data.yaml", "train: ../train/images\nval: ../valid/images\nnc: 2\nnames: ['ball', 'robot']\n");
+    await put("train/images/p.jpg", await pngImage(30, 20));
+    await put("train/labels/p.txt", "1 0.5 0.5 0.2 0.2\n");
+    await put("valid/images/q.png", await pngImage(30, 20));
+    let ds = await readDataset(dir);
+    expect(ds.format).toBe("yolo");
+    expect(ds.classes).toEqual(["ball", "robot"]);
+    expect(ds.frames.map((f) => [f.image, f.objects.map((o) => o.label)])).toEqual([
+      ["train/images/p.jpg", ["robot"]],
+      ["valid/images/q.png", []],
+    ]);
+    await put("data.yaml", "names:\n  0: ball\n  1: robot\n");
+    ds = await readDataset(dir);
+    expect(ds.classes).toEqual(["ball", "robot"]);
+    const cases: Array<[string, RegExp, RegExp]> = [
+      ["nc: 3\nnames: [ball, robot]\n", /data\.yaml:1$/, /nc: 3 but names lists 2 classes/],
+      ["path: .\nnames:\n  0: ball\n  2: robot\n", /data\.yaml:3$/, /names: expected class indices 0\.\.1 in order, got '2'/],
+      ["train: x\n", /data\.yaml$/, /names: expected a list of class names/],
+      ["names: [ball, robot\n", /data\.yaml:\d+$/, /invalid YAML/],
+    ];
+    for (const [text, where, problem] of cases) {
+      await put("data.yaml", text);
+      const err = await inputError(readDataset(dir));
+      expect(err.where).toMatch(where);
+      expect(err.problem).toMatch(problem);
+    }
+  });
+
   it("names file and line of every malformed label", async () => {
     const cases: Array<[string, RegExp]> = [
       ["0 0.5 0.5 0.1\n", /expected 5 fields 'class cx cy w h', got 4/],

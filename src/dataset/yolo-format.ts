@@ -1,8 +1,9 @@
 /**
  * YOLO (darknet) labels: one `.txt` per image, one object per line `class cx cy w h` — class
  * index into the classes file, box centre and size normalised to 0..1 — and a classes file with
- * one name per line (`classes.txt`, `obj.names`, `*.names` or Roboflow's `_darknet.labels`, in
- * the root or a first-level folder).
+ * one name per line (`classes.txt`, `obj.names`, `*.names` or Roboflow's `_darknet.labels`), or
+ * an Ultralytics `data.yaml` with `names`, in the root or a first-level folder. When several are
+ * present they must agree.
  *
  * Layouts read (those ImageTagger, TORSO-21 and Roboflow produce), also nested in split folders
  * (`train/`, `valid/`, ...):
@@ -17,10 +18,12 @@
  * frames always give byte-identical label files.
  */
 import path from "node:path";
+import { parseDocument } from "yaml";
 import { FoveaInputError } from "../core/errors.js";
 import { isImagePath, listDatasetFiles, prepareOutputDir, withExtension, writeDatasetFile } from "./dataset-files.js";
 import { checkFrameForWriter, classesProblem } from "./frame-checks.js";
 import { imageSize, mapLimited } from "./image-size.js";
+import { lineColumnAt } from "./json-text.js";
 import { readInputFile, type DatasetWriterOptions } from "./native-format.js";
 import type { Dataset, DatasetWriter, LabelledObject, TaggedFrame } from "./tagged-frame.js";
 
@@ -30,10 +33,13 @@ const DECIMALS = 6;
 /** Box edges may overshoot 0..1 by this much from rounding in the tool that wrote them; clamped. */
 const EDGE_TOLERANCE = 1e-3;
 
+/** Ultralytics / Roboflow YOLOv5+ dataset files whose `names` list the classes. */
+const YAML_CLASS_FILES: ReadonlySet<string> = new Set(["data.yaml", "data.yml", "dataset.yaml", "dataset.yml"]);
+
 /** Is this file name a YOLO classes file? */
 export function isYoloClassesFile(rel: string): boolean {
   const base = path.posix.basename(rel);
-  return base === "classes.txt" || base === "_darknet.labels" || base.endsWith(".names");
+  return base === "classes.txt" || base === "_darknet.labels" || base.endsWith(".names") || YAML_CLASS_FILES.has(base);
 }
 
 /** Label file paths that may belong to an image, preferred first: labels/ folder, then beside it. */
@@ -97,8 +103,43 @@ export class YoloDatasetWriter implements DatasetWriter {
   }
 }
 
+/**
+ * The `names` of an Ultralytics data.yaml: a list (`names: [ball, robot]`) or a map from class
+ * index to name (`names: {0: ball, 1: robot}`); `nc`, when present, must agree.
+ */
+function parseYamlNames(text: string, file: string): string[] {
+  const doc = parseDocument(text);
+  const lineOf = (offset: number | undefined) => (offset === undefined ? file : `${file}:${lineColumnAt(text, offset).line}`);
+  if (doc.errors.length > 0) throw new FoveaInputError(lineOf(doc.errors[0].pos[0]), `invalid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+  const node = doc.get("names", true) as { range?: [number, number, number] } | undefined;
+  const where = lineOf(node?.range?.[0]);
+  const data = doc.toJS() as { names?: unknown; nc?: unknown } | null;
+  const raw = data?.names;
+  let names: unknown[];
+  if (Array.isArray(raw)) names = raw;
+  else if (raw && typeof raw === "object") {
+    const entries = Object.entries(raw as Record<string, unknown>);
+    entries.forEach(([k], i) => {
+      if (String(i) !== k) throw new FoveaInputError(where, `names: expected class indices 0..${entries.length - 1} in order, got '${k}' at position ${i}`);
+    });
+    names = entries.map(([, v]) => v);
+  } else throw new FoveaInputError(where, "names: expected a list of class names or a map from class index to name");
+  if (names.length === 0) throw new FoveaInputError(where, "names: no class names");
+  names.forEach((n, i) => {
+    if (typeof n !== "string" || n.trim() === "") throw new FoveaInputError(where, `names.${i}: expected a class name, got ${JSON.stringify(n)}`);
+  });
+  if (data?.nc !== undefined && data.nc !== names.length) throw new FoveaInputError(lineOf((doc.get("nc", true) as { range?: number[] } | undefined)?.range?.[0]), `nc: ${String(data.nc)} but names lists ${names.length} classes`);
+  return names.map((n) => (n as string).trim());
+}
+
 /** Read and check a classes file: one non-empty name per line, no duplicates. */
 async function readClassesFile(file: string): Promise<string[]> {
+  if (YAML_CLASS_FILES.has(path.basename(file))) {
+    const names = parseYamlNames(await readInputFile(file), file);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) throw new FoveaInputError(file, `names: class '${dup}' appears twice`);
+    return names;
+  }
   const lines = (await readInputFile(file)).split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
   if (lines.length === 0) throw new FoveaInputError(file, "no class names (expected one name per line)");
@@ -158,7 +199,7 @@ export async function readYoloDataset(dir: string): Promise<Dataset> {
   const root = path.resolve(dir);
   const files = await listDatasetFiles(root);
   const classFiles = findYoloClassesFiles(files);
-  if (classFiles.length === 0) throw new FoveaInputError(root, "no YOLO classes file (classes.txt, obj.names, *.names or _darknet.labels) in the folder or its first-level folders");
+  if (classFiles.length === 0) throw new FoveaInputError(root, "no YOLO classes file (classes.txt, obj.names, *.names, _darknet.labels or data.yaml) in the folder or its first-level folders");
   const classLists = await Promise.all(classFiles.map((f) => readClassesFile(path.join(root, f))));
   const classes = classLists[0];
   classLists.forEach((list, i) => {
