@@ -4,6 +4,7 @@
  */
 import { copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { FoveaInputError } from "../core/errors.js";
 
 /** Image files the readers recognise (what sharp decodes). Lower-case, with the dot. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"]);
@@ -73,7 +74,8 @@ export async function prepareOutputDir(root: string, owned: readonly string[], o
   const present = (await readdir(root)).filter((n) => !n.startsWith("."));
   if (present.length === 0) return;
   if (!overwrite) {
-    throw new RangeError(`dir: '${root}' is not empty (${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); choose a new folder or pass overwrite: true`);
+    // Bad input rather than a caller's bug: the folder is whatever the user named (`--out`).
+    throw new FoveaInputError(root, `is not empty (${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); choose a new folder, or overwrite (the writer then replaces only its own files)`);
   }
   for (const name of owned) await rm(path.join(root, name), { recursive: true, force: true });
 }

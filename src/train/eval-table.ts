@@ -41,6 +41,8 @@ export function formatEvalTable(r: EvalReport): string {
   lines.push("");
   lines.push("confusion matrix (rows: labelled, columns: detected)");
   const m = r.confusion;
-  lines.push(columns([["", ...m.columns], ...m.rows.map((row, i) => [row, ...m.counts[i].map(String)])]));
+  // background x missed is not a thing (nothing detected, nothing there): shown as "-".
+  const last = m.rows.length - 1;
+  lines.push(columns([["", ...m.columns], ...m.rows.map((row, i) => [row, ...m.counts[i].map((n, j) => (i === last && j === m.columns.length - 1 ? "-" : String(n)))])]));
   return lines.join("\n") + "\n";
 }
