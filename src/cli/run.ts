@@ -13,7 +13,6 @@ import { createEngine } from "../engine/create-engine.js";
 import type { InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
-import { McapRecorder } from "../record/mcap-recorder.js";
 import { calibrationFileFor, DEFAULT_ENDPOINT, DEVICES, ENGINES, parseRunConfig, type RunConfig } from "./run-config.js";
 
 /** After SIGINT/SIGTERM the run must be down within a second; past this, exit regardless. */
@@ -150,6 +149,8 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
     log.info({ source: source.info.description, mode: source.info.mode, fps: source.info.fps }, "source open");
 
     if (config.record) {
+      // Loaded only when recording: the MCAP and Foxglove schema modules cost startup time.
+      const { McapRecorder } = await import("../record/mcap-recorder.js");
       const recorder = await McapRecorder.create(config.record, {
         force: config.force,
         forceFlag: "--force",
