@@ -3,13 +3,14 @@
  * image, with the detections recorded for that frame as pre-tags for a person to correct. Match
  * footage becomes training data: record -> retag -> correct -> train.
  */
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { DEFAULT_CLASSES } from "../core/detection.js";
 import { FoveaInputError } from "../core/errors.js";
 import { openDatasetWriter } from "../dataset/open-dataset-writer.js";
-import type { DatasetFormat, LabelledObject } from "../dataset/tagged-frame.js";
+import type { DatasetFormat, DatasetWriter, LabelledObject } from "../dataset/tagged-frame.js";
 import { decodeDetectionFrame, type DetectionMessage } from "../publish/codec.js";
 import { channelSchema } from "./channel-schemas.js";
 import { recordingInfo } from "./recording-contents.js";
@@ -43,8 +44,15 @@ export interface RetagResult {
   problem?: string;
 }
 
-/** Detections wait this many frames for their image (they are written after it; drops leave gaps). */
-const PENDING_IMAGES = 64;
+/** How many images (or DetectionFrames) wait for their partner before they go on alone. */
+const PENDING_LIMIT = 64;
+
+interface DatasetImage {
+  image: Buffer;
+  ext: string;
+  width: number;
+  height: number;
+}
 
 export async function retagRecording(file: string, outDir: string, options: RetagOptions): Promise<RetagResult> {
   const every = options.every ?? 1;
@@ -55,22 +63,30 @@ export async function retagRecording(file: string, outDir: string, options: Reta
   const info = recordingInfo(reader);
   const classes = options.classes ?? info.classes ?? [...DEFAULT_CLASSES];
   const known = new Set(classes);
-  const writer = await openDatasetWriter(outDir, options.format, classes, {
-    overwrite: options.overwrite,
-    ...(info.calibration ? { calibration: path.join(outDir, "calibration.json") } : {}),
-  });
-  if (info.calibration) await writeFile(path.join(outDir, "calibration.json"), JSON.stringify(info.calibration, null, 2) + "\n");
+  // The recorded calibration travels with the dataset (its ground positions refer to it): the
+  // writers take a calibration file and keep their own copy, so it goes through a temp file.
+  let calibrationDir: string | undefined;
+  let writer: DatasetWriter;
+  try {
+    let calibration: string | undefined;
+    if (info.calibration) {
+      calibrationDir = await mkdtemp(path.join(tmpdir(), "fovea-retag-"));
+      calibration = path.join(calibrationDir, "calibration.json");
+      await writeFile(calibration, JSON.stringify(info.calibration, null, 2) + "\n");
+    }
+    writer = await openDatasetWriter(outDir, options.format, classes, { overwrite: options.overwrite, ...(calibration ? { calibration } : {}) });
+  } finally {
+    if (calibrationDir) await rm(calibrationDir, { recursive: true, force: true });
+  }
 
   const result: RetagResult = { frames: 0, preTagged: 0, objects: 0, classes };
-  // The recorder writes a frame's image before its detections (the pipeline processes it after
-  // capture), so images wait here, by seq, until their detections arrive or they age out.
-  const pending = new Map<number, { image: Buffer; ext: string; width: number; height: number }>();
+  // A frame's image and its DetectionFrame may come in either order (the recorder writes what is
+  // pending when it gets to it), so each side waits, by seq, for the other or until it ages out.
+  const images = new Map<number, DatasetImage>();
+  const detectionsBySeq = new Map<number, readonly DetectionMessage[]>();
   let imageIndex = 0;
 
-  const flush = async (seq: number, detections: readonly DetectionMessage[] | undefined) => {
-    const p = pending.get(seq);
-    if (!p) return;
-    pending.delete(seq);
+  const write = async (seq: number, image: DatasetImage, detections: readonly DetectionMessage[] | undefined) => {
     if (!detections && options.preTaggedOnly) return;
     const objects: LabelledObject[] = (detections ?? []).map((d) => {
       if (!known.has(d.label)) {
@@ -78,7 +94,7 @@ export async function retagRecording(file: string, outDir: string, options: Reta
       }
       return { label: d.label, box: clampBox(d.box), ...(d.ground ? { ground: { x: d.ground.x, y: d.ground.y } } : {}) };
     });
-    await writer.add({ image: `images/${String(seq).padStart(8, "0")}.${p.ext}`, width: p.width, height: p.height, objects }, p.image);
+    await writer.add({ image: `images/${String(seq).padStart(8, "0")}.${image.ext}`, width: image.width, height: image.height, objects }, image.image);
     result.frames++;
     if (detections) {
       result.preTagged++;
@@ -90,14 +106,33 @@ export async function retagRecording(file: string, outDir: string, options: Reta
     for await (const m of reader.messages(new Set([TOPIC_IMAGE, TOPIC_DETECTIONS]))) {
       if (m.topic === TOPIC_IMAGE) {
         if (imageIndex++ % every !== 0) continue;
-        pending.set(m.sequence, await datasetImage(m.schemaName, m.data, file, m.sequence));
-        if (pending.size > PENDING_IMAGES) await flush(pending.keys().next().value!, undefined);
+        const image = await datasetImage(m.schemaName, m.data, file, m.sequence);
+        const detections = detectionsBySeq.get(m.sequence);
+        if (detections) {
+          detectionsBySeq.delete(m.sequence);
+          await write(m.sequence, image, detections);
+          continue;
+        }
+        images.set(m.sequence, image);
+        if (images.size > PENDING_LIMIT) {
+          const [oldest, waiting] = images.entries().next().value!;
+          images.delete(oldest);
+          await write(oldest, waiting, undefined);
+        }
       } else {
         const d = decodeDetectionFrame(m.data);
-        await flush(Number(d.seq), d.detections);
+        const seq = Number(d.seq);
+        const image = images.get(seq);
+        if (image) {
+          images.delete(seq);
+          await write(seq, image, d.detections);
+          continue;
+        }
+        detectionsBySeq.set(seq, d.detections);
+        if (detectionsBySeq.size > PENDING_LIMIT) detectionsBySeq.delete(detectionsBySeq.keys().next().value!);
       }
     }
-    for (const seq of [...pending.keys()]) await flush(seq, undefined);
+    for (const [seq, image] of images) await write(seq, image, undefined);
   } finally {
     await writer.close();
   }
@@ -112,7 +147,7 @@ function clampBox(b: DetectionMessage["box"]): DetectionMessage["box"] {
 }
 
 /** The recorded image as a dataset image file: JPEG/PNG as recorded, raw frames as PNG. */
-async function datasetImage(schemaName: string, data: Uint8Array, file: string, seq: number): Promise<{ image: Buffer; ext: string; width: number; height: number }> {
+async function datasetImage(schemaName: string, data: Uint8Array, file: string, seq: number): Promise<DatasetImage> {
   if (schemaName === SCHEMA_RAW_IMAGE) {
     const o = channelSchema(SCHEMA_RAW_IMAGE).type.decode(data) as unknown as { width: number; height: number; data: Uint8Array };
     const image = await sharp(Buffer.from(o.data), { raw: { width: o.width, height: o.height, channels: 3 } }).png().toBuffer();
