@@ -5,7 +5,7 @@ Run with Debian's interpreter (/usr/bin/python3), which has python3-opencv, pyth
 python3-onnx; a peer whose module is absent is reported as skipped with the reason, never fatal.
 
   /usr/bin/python3 scripts/peers.py --model models/default/model.onnx [--input x.f32] \
-      [--runs 500] [--warmup 50] [--threads 2]
+      [--runs 500] [--warmup 50] [--threads 2] [--max-seconds 120]
 
 Prints one JSON object on stdout: per peer p50/p90/p99/mean in ms over --runs batch-1 runs after
 --warmup runs, plus how far the peers' outputs are apart (they must compute the same network).
@@ -40,15 +40,22 @@ def percentiles(samples_ns):
     }
 
 
-def time_runs(fn, runs, warmup):
-    for _ in range(warmup):
+def time_runs(fn, runs, warmup, max_seconds):
+    """Warm-up calls (at most a tenth of the budget), then up to `runs` timed calls within it."""
+    start = time.perf_counter()
+    warmed = 0
+    while warmed < warmup and time.perf_counter() - start < max_seconds / 10:
         fn()
+        warmed += 1
     samples = []
+    deadline = time.perf_counter() + max_seconds
     for _ in range(runs):
         t0 = time.perf_counter_ns()
         fn()
         samples.append(time.perf_counter_ns() - t0)
-    return percentiles(samples)
+        if time.perf_counter() > deadline:
+            break
+    return {"warmupRuns": warmed, "measuredRuns": len(samples), **percentiles(samples)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +144,7 @@ def opencv_compatible(model):
     return m.SerializeToString(), widened
 
 
-def bench_opencv(model, x, runs, warmup, threads):
+def bench_opencv(model, x, runs, warmup, threads, max_seconds):
     try:
         import cv2
     except ImportError as e:
@@ -161,7 +168,7 @@ def bench_opencv(model, x, runs, warmup, threads):
         outputs = run()
     except cv2.error as e:
         return {"name": "opencv-dnn", "version": cv2.__version__, "available": False, "reason": f"forward failed: {str(e).strip()[:300]}"}, None
-    stats = time_runs(run, runs, warmup)
+    stats = time_runs(run, runs, warmup, max_seconds)
     note = f"{widened} float16 weight tensors widened to float32 at load (OpenCV 4.6 reads no FLOAT16)" if widened else None
     return {"name": "opencv-dnn", "version": cv2.__version__, "available": True, "threads": threads, **({"note": note} if note else {}), **stats}, dict(zip(out_names, [np.asarray(o) for o in outputs]))
 
@@ -391,7 +398,7 @@ def build_torch_module(model):
     return OnnxGraphModule().eval()
 
 
-def bench_torch(model, x, runs, warmup, threads):
+def bench_torch(model, x, runs, warmup, threads, max_seconds):
     try:
         import torch
     except ImportError as e:
@@ -417,7 +424,7 @@ def bench_torch(model, x, runs, warmup, threads):
         def run():
             return runner(xt)
 
-        stats = time_runs(run, runs, warmup)
+        stats = time_runs(run, runs, warmup, max_seconds)
     names = [o.name for o in model.graph.output]
     return ({"name": "pytorch", "version": torch.__version__, "available": True, "threads": threads, "mode": mode, **stats},
             dict(zip(names, [o.detach().numpy() for o in outputs])))
@@ -430,10 +437,13 @@ def main():
     p.add_argument("--runs", type=int, default=500)
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--max-seconds", type=float, default=120.0, help="time budget per peer; fewer runs are measured when it is spent")
     p.add_argument("--only", choices=["opencv-dnn", "pytorch"], action="append", help="run only this peer (repeatable)")
     args = p.parse_args()
     if args.runs < 1:
         fail("--runs", f"expected an integer >= 1, got {args.runs}")
+    if not args.max_seconds > 0:
+        fail("--max-seconds", f"expected a number > 0, got {args.max_seconds}")
     if args.warmup < 0:
         fail("--warmup", f"expected an integer >= 0, got {args.warmup}")
     if not os.path.isfile(args.model):
@@ -459,7 +469,7 @@ def main():
     if "opencv-dnn" in wanted:
         if model is None:
             fail("--model", "the onnx module is needed to load the model")
-        r, o = bench_opencv(model, x, args.runs, args.warmup, args.threads)
+        r, o = bench_opencv(model, x, args.runs, args.warmup, args.threads, args.max_seconds)
         peers.append(r)
         if o is not None:
             outputs[r["name"]] = o
@@ -467,7 +477,7 @@ def main():
         if model is None:
             peers.append({"name": "pytorch", "available": False, "reason": onnx_reason})
         else:
-            r, o = bench_torch(model, x, args.runs, args.warmup, args.threads)
+            r, o = bench_torch(model, x, args.runs, args.warmup, args.threads, args.max_seconds)
             peers.append(r)
             if o is not None:
                 outputs[r["name"]] = o

@@ -24,7 +24,7 @@ const reference: InferenceRun = {
 
 describe("runPeers", () => {
   it("times each peer on the same input and gives its ratio to fovea, or says why it was skipped", async () => {
-    const report = await runPeers({ onnxPath, input: benchInput(100 * 100 * 3), runs: 15, warmup: 3, threads: 2, reference });
+    const report = await runPeers({ onnxPath, input: benchInput(100 * 100 * 3), runs: 15, warmup: 3, threads: 1, reference });
     expect(report.reference).toEqual({ engine: "onnxruntime", device: "cpu", p50Ms: 1, p99Ms: 1 });
     if (report.skipped) {
       // No usable interpreter at all: the reason names it.
@@ -34,6 +34,8 @@ describe("runPeers", () => {
     expect(report.peers.map((p) => p.name)).toEqual(["opencv-dnn", "pytorch"]);
     for (const p of report.peers) {
       if (p.available) {
+        expect(p.measuredRuns).toBeGreaterThan(0);
+        expect(p.measuredRuns).toBeLessThanOrEqual(15);
         expect(p.p50Ms).toBeGreaterThan(0);
         expect(p.p99Ms).toBeGreaterThanOrEqual(p.p50Ms!);
         // reference p50 is 1 ms, so the ratio is the peer's p50 in ms.

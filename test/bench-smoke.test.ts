@@ -80,6 +80,20 @@ describe("fovea bench (smoke)", () => {
     expect(page.match(/<svg /g)).toHaveLength(4);
   });
 
+  it("with --peers measures the onnxruntime/cpu reference itself when no batch was asked for", async () => {
+    const json = path.join(dir, "peers.json");
+    await fovea("--source", `file:${clip}`, "--frames", "30", "--warmup", "5", "--sizes", "320x240", "--modes", "unpaced", "--batches", "", "--inference-runs", "10", "--max-seconds", "5", "--threads", "1", "--peers", "--json", json);
+    const report = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
+    expect(report.settings.batches).toEqual([]);
+    expect(report.inference).toHaveLength(1);
+    expect(report.inference[0]).toMatchObject({ engine: "onnxruntime", device: "cpu", batch: 1, measuredRuns: 10 });
+    expect(report.peers).not.toBeNull();
+    expect(report.peers!.reference).toMatchObject({ engine: "onnxruntime", device: "cpu", p50Ms: report.inference[0].perCall.p50 });
+    // Each peer ran (with a ratio) or says why not; the whole peer step may be skipped with a reason.
+    for (const p of report.peers!.peers) expect(p.available ? p.ratioToFovea! > 0 : p.reason!.length > 0).toBe(true);
+    if (report.peers!.peers.length === 0) expect(report.peers!.skipped).toBeTruthy();
+  });
+
   it("skips an engine/device that does not load, with the reason, and fails when none is left", async () => {
     // No GPU adapter on these machines: webgpu cannot load (a GPU machine would run it instead).
     const attempt = fovea("--source", `file:${clip}`, "--engine", "onnxruntime", "--device", "webgpu", "--frames", "20", "--warmup", "0", "--modes", "unpaced", "--batches", "1");

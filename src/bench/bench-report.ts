@@ -96,6 +96,9 @@ export const PeerSchema = z.object({
   reason: z.string().optional(),
   threads: z.number().optional(),
   mode: z.string().optional(),
+  warmupRuns: z.number().int().nonnegative().optional(),
+  /** Timed calls (fewer than asked when the time budget ran out). */
+  measuredRuns: z.number().int().nonnegative().optional(),
   /** How the model was adapted for this runtime (same network), if it was. */
   note: z.string().optional(),
   p50Ms: z.number().optional(),

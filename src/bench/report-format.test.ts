@@ -72,7 +72,7 @@ function sampleReport(): BenchReport {
       runs: 100,
       warmup: 10,
       peers: [
-        { name: "opencv-dnn", available: true, version: "4.6.0", p50Ms: 1.58, p99Ms: 2, ratioToFovea: 2 },
+        { name: "opencv-dnn", available: true, version: "4.6.0", measuredRuns: 100, p50Ms: 1.58, p99Ms: 2, ratioToFovea: 2 },
         { name: "pytorch", available: false, reason: "python module torch not importable" },
       ],
     },
@@ -94,7 +94,7 @@ describe("formatReport", () => {
     expect(text).toContain("warm-up 10 frames excluded");
     expect(text).toMatch(/onnxruntime\/cpu\s+640x480\s+paced60\s+200\s+59\.9/);
     expect(text).toContain("0.300/0.300"); // preprocess p50/p99
-    expect(text).toMatch(/opencv-dnn\s+4\.6\.0\s+1\.580\s+2\.000\s+2\.00x/);
+    expect(text).toMatch(/opencv-dnn\s+4\.6\.0\s+100\s+1\.580\s+2\.000\s+2\.00x/);
     expect(text).toContain("pytorch");
     expect(text).toContain("onnxruntime/webgpu: no adapter");
   });

@@ -111,14 +111,15 @@ export function formatReport(r: BenchReport): string {
     const ref = r.peers.reference;
     out.push("", `Peers, batch 1, same model and input${ref ? ` (ratio = peer p50 / fovea ${ref.engine}/${ref.device} p50 ${ms(ref.p50Ms)} ms)` : ""}:`);
     if (r.peers.skipped) out.push(`  skipped: ${r.peers.skipped}`);
+    for (const p of r.peers.peers) if (p.note) out.push(`  ${p.name}: ${p.note}`);
     else
       out.push(
         formatTable(
-          ["runtime", "version", "p50", "p99", "ratio"],
+          ["runtime", "version", "runs", "p50", "p99", "ratio"],
           r.peers.peers.map((p) =>
             p.available
-              ? [p.name, p.version ?? "-", ms(p.p50Ms ?? 0), ms(p.p99Ms ?? 0), p.ratioToFovea !== undefined ? `${p.ratioToFovea.toFixed(2)}x` : "-"]
-              : [p.name, p.version ?? "-", "skipped", p.reason ?? "", "-"],
+              ? [p.name, p.version ?? "-", String(p.measuredRuns ?? "-"), ms(p.p50Ms ?? 0), ms(p.p99Ms ?? 0), p.ratioToFovea !== undefined ? `${p.ratioToFovea.toFixed(2)}x` : "-"]
+              : [p.name, p.version ?? "-", "-", "skipped", p.reason ?? "", "-"],
           ),
         ),
       );

@@ -139,13 +139,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   let peers: BenchReport["peers"] = null;
   if (options.peers) {
     options.onEvent?.("peers: OpenCV DNN and PyTorch via scripts/peers.py");
-    const reference = inference.find((i) => i.engine === "onnxruntime" && i.device === "cpu" && i.batch === 1) ?? null;
+    let reference = inference.find((i) => i.engine === "onnxruntime" && i.device === "cpu" && i.batch === 1) ?? null;
+    if (!reference) reference = await referenceInference(options, input, inference, skipped);
     peers = await runPeers({
       onnxPath: modelDir.onnxPath ?? path.join(modelDir.dir, metadata.files.onnx),
       input,
       runs: options.inferenceRuns,
       warmup: Math.min(options.warmup, 50),
       threads: options.threads ?? os.availableParallelism(),
+      maxSeconds: options.maxSecondsPerRun,
       reference,
     });
   }
@@ -174,6 +176,27 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   };
   // A report that does not match its own schema is a bug here, not bad input.
   return BenchReportSchema.parse(report);
+}
+
+/**
+ * The peers are compared with onnxruntime/cpu at batch 1; when the engines or batches benchmarked
+ * did not include it, measure it here (and list it with the other inference results).
+ */
+async function referenceInference(options: BenchOptions, input: Float32Array, inference: InferenceRun[], skipped: Skipped[]): Promise<InferenceRun | null> {
+  let engine: InferenceEngine;
+  try {
+    engine = await createEngine({ modelDir: options.modelDir, engine: "onnxruntime", device: "cpu", threads: options.threads });
+  } catch (err) {
+    skipped.push({ engine: "onnxruntime", device: "cpu", reason: `peer reference: ${(err as Error).message.split("\n")[0]}` });
+    return null;
+  }
+  try {
+    const run = await benchInference(engine, { batch: 1, warmup: Math.min(options.warmup, 50), runs: options.inferenceRuns, input, maxSeconds: options.maxSecondsPerRun });
+    inference.push(run);
+    return run;
+  } finally {
+    await engine.dispose();
+  }
 }
 
 /** One pipeline run: warm-up, then `frames` measured frames (or the time limit). */

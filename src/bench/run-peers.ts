@@ -38,6 +38,8 @@ export interface RunPeersOptions {
   runs: number;
   warmup: number;
   threads: number;
+  /** Time budget per peer, seconds. */
+  maxSeconds?: number;
   /** fovea's onnxruntime batch-1 inference on the same input, for the ratios (null: no ratios). */
   reference: InferenceRun | null;
 }
@@ -58,7 +60,7 @@ export async function runPeers(options: RunPeersOptions): Promise<PeersReport> {
     try {
       ({ stdout } = await execFileAsync(
         python,
-        [PEERS_SCRIPT, "--model", options.onnxPath, "--input", inputFile, "--runs", String(options.runs), "--warmup", String(options.warmup), "--threads", String(options.threads)],
+        [PEERS_SCRIPT, "--model", options.onnxPath, "--input", inputFile, "--runs", String(options.runs), "--warmup", String(options.warmup), "--threads", String(options.threads), "--max-seconds", String(options.maxSeconds ?? 120)],
         { maxBuffer: 16 * 2 ** 20, timeout: 30 * 60_000 },
       ));
     } catch (err) {
