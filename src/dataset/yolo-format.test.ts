@@ -129,6 +129,10 @@ describe("YOLO import", () => {
     const err = await inputError(readDataset(dir));
     expect(err.where).toBe(path.join(dir, "labels/zzz.txt"));
     expect(err.problem).toMatch(/label file without an image: looked for images\/zzz\.png/);
+    await put("images/zzz.bmp", "BM");
+    const bmp = await inputError(readDataset(dir));
+    expect(bmp.where).toBe(path.join(dir, "images/zzz.bmp"));
+    expect(bmp.problem).toMatch(/BMP images cannot be decoded/);
   });
 
   it("rejects classes files that disagree, empty class lines and a folder without classes", async () => {

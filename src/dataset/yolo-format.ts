@@ -209,6 +209,9 @@ export async function readYoloDataset(dir: string): Promise<Dataset> {
   });
 
   const fileSet = new Set(files);
+  const bmp = files.find((f) => /\.bmp$/i.test(f));
+  // Not skipped quietly: a BMP is an image the dataset means to include.
+  if (bmp) throw new FoveaInputError(path.join(root, bmp), "BMP images cannot be decoded by sharp (libvips); convert them to PNG or JPEG first (e.g. ffmpeg -i a.bmp a.png)");
   const images = files.filter(isImagePath);
   const imageDirs = new Set(images.map((f) => path.posix.dirname(f)));
   const labelOf = new Map<string, string>();
