@@ -323,6 +323,9 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
         stoppedBy = "time";
         break;
       }
+      // wasm tensor downloads resolve as microtasks: without a macrotask turn per step, timers
+      // (the progress bar's redraw) and signal handlers would never run during an epoch.
+      await new Promise((resolve) => setImmediate(resolve));
       const batch = makeBatch(order.slice(s * batchSize, (s + 1) * batchSize), epochRng);
       const r = await trainStep(trainModel, optimizer, batch, { ...options.loss, trainable, wantPredictions: true });
       if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${s + 1}: loss ${r.loss}; lower --lr`);
