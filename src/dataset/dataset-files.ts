@@ -28,7 +28,9 @@ export async function listDatasetFiles(root: string): Promise<string[]> {
   const files: string[] = [];
   for (const e of entries) {
     if (!e.isFile()) continue;
-    const rel = path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/");
+    // `parentPath` arrived in Node 20.12; `path` is its older name (package.json allows 20.9).
+    const parent = (e as { parentPath?: string }).parentPath ?? (e as unknown as { path: string }).path;
+    const rel = path.relative(root, path.join(parent, e.name)).split(path.sep).join("/");
     if (rel.split("/").some((part) => part.startsWith("."))) continue;
     files.push(rel);
   }
