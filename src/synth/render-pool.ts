@@ -88,7 +88,10 @@ export class RenderPool {
     const window = Math.max(1, 2 * this.threads);
     const inFlight: Promise<RenderedFrame>[] = [];
     for (const job of jobs) {
-      inFlight.push(this.render(job));
+      const frame = this.render(job);
+      // Awaited in order below; a rejection (pool closed) must not surface as unhandled meanwhile.
+      frame.catch(() => undefined);
+      inFlight.push(frame);
       if (inFlight.length >= window) yield await inFlight.shift()!;
     }
     while (inFlight.length) yield await inFlight.shift()!;

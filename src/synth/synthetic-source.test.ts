@@ -23,6 +23,7 @@ describe("SyntheticSource", () => {
     expect(source.info.mode).toBe("pull");
     expect(source.info.cameraId).toBe("test-cam");
     const frames = await take(source, 20);
+    await source.ready;
     await source.close();
     expect(frames.map((f) => f.seq)).toEqual([...Array(20).keys()]);
     for (let i = 1; i < frames.length; i++) expect(frames[i].captureTimeNs).toBeGreaterThanOrEqual(frames[i - 1].captureTimeNs);
@@ -42,6 +43,7 @@ describe("SyntheticSource", () => {
 
   it("delivers live frames on its clock and ends the iteration on close", async () => {
     const source = await SyntheticSource.open({ seed: 2, width: 64, height: 48, frames: 4, fps: 60, cacheDir: false });
+    await source.ready;
     expect(source.info.mode).toBe("live");
     expect(source.info.fps).toBe(60);
     const seen: Frame[] = [];
@@ -54,6 +56,15 @@ describe("SyntheticSource", () => {
     await done;
     expect(seen.length).toBeGreaterThanOrEqual(5);
     for (let i = 1; i < seen.length; i++) expect(seen[i].seq).toBeGreaterThan(seen[i - 1].seq);
+  });
+
+  it("starts delivering before the whole clip is rendered, and closes cleanly mid-render", async () => {
+    const source = await SyntheticSource.open({ seed: 3, width: 96, height: 72, frames: 60, unpaced: true, cacheDir: false });
+    expect(source.clip.length).toBeLessThan(60);
+    const first = await take(source, 3);
+    expect(first.map((f) => f.seq)).toEqual([0, 1, 2]);
+    await source.close();
+    await source.ready;
   });
 
   it("rejects bad options naming them", async () => {

@@ -2,6 +2,8 @@
  * The runtime's embedded default source: a rendered match clip replayed in a loop. The clip is
  * rendered once (on worker threads) and cached as JPEG frames under data/cache/, so later starts
  * load it in milliseconds; frames are delivered encoded, as an MJPEG camera delivers them.
+ * Without a cache, delivery starts as soon as the first frame is rendered: the first pass plays
+ * at rendering speed while the rest of the clip is still being made.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -13,6 +15,7 @@ import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
 import { epochNowNs } from "../capture/clock.js";
 import { frameJobs } from "./frame-jobs.js";
 import { RenderPool } from "./render-pool.js";
+import type { FrameJob } from "./render-frame.js";
 
 export interface SyntheticSourceOptions {
   /** Clip seed; the same seed gives the same clip. Default 1. */
@@ -46,29 +49,41 @@ export class SyntheticSource implements FrameSource {
   readonly counters: SourceCounters = { corrupt: 0, reconnects: 0 };
   readonly width: number;
   readonly height: number;
-  /** The clip's frames, JPEG-encoded. */
-  readonly clip: readonly Buffer[];
+  /** Resolves when the whole clip is in memory (and cached); rejects if rendering failed. */
+  readonly ready: Promise<void>;
+  readonly #clip: Buffer[];
+  readonly #length: number;
   readonly #fps: number;
   readonly #slot = new LatestFrameSlot<Frame>();
   readonly #stop = new AbortController();
   #producer: Promise<void> | undefined;
   #iterated = false;
   #closed = false;
+  #failure: Error | undefined;
+  #arrived = signal();
+  #pool: RenderPool | undefined;
 
-  private constructor(clip: Buffer[], width: number, height: number, fps: number, unpaced: boolean, cameraId: string, seed: number) {
-    this.clip = clip;
-    this.width = width;
-    this.height = height;
-    this.#fps = fps;
+  private constructor(clip: Buffer[], length: number, o: { width: number; height: number; fps: number; unpaced: boolean; cameraId: string; seed: number }) {
+    this.#clip = clip;
+    this.#length = length;
+    this.width = o.width;
+    this.height = o.height;
+    this.#fps = o.fps;
+    this.ready = Promise.resolve();
     this.info = {
-      description: `synthetic seed ${seed} ${width}x${height} ${clip.length} frames${unpaced ? " unpaced" : ` @${fps}`} loop`,
-      cameraId,
-      fps: unpaced ? undefined : fps,
-      mode: unpaced ? "pull" : "live",
+      description: `synthetic seed ${o.seed} ${o.width}x${o.height} ${length} frames${o.unpaced ? " unpaced" : ` @${o.fps}`} loop`,
+      cameraId: o.cameraId,
+      fps: o.unpaced ? undefined : o.fps,
+      mode: o.unpaced ? "pull" : "live",
     };
   }
 
-  /** Render (or load from the cache) the clip, ready to deliver. */
+  /** The clip's frames rendered so far, JPEG-encoded. */
+  get clip(): readonly Buffer[] {
+    return this.#clip;
+  }
+
+  /** Load the clip from the cache, or start rendering it; returns once the first frame exists. */
   static async open(options: SyntheticSourceOptions = {}): Promise<SyntheticSource> {
     const seed = options.seed ?? 1, width = options.width ?? 640, height = options.height ?? 480;
     const fps = options.fps ?? 30, frames = options.frames ?? 300;
@@ -80,12 +95,39 @@ export class SyntheticSource implements FrameSource {
     const calibration = options.calibration ?? (await loadCalibration(DEFAULT_CALIBRATION_FILE));
     const cacheDir = options.cacheDir === undefined ? DEFAULT_CACHE_DIR : options.cacheDir;
     const key = `synthetic-v${CACHE_VERSION}-${calibrationKey(calibration)}-s${seed}-${width}x${height}-${frames}f-${fps}fps.bin`;
-    let clip = cacheDir ? await readClip(path.join(cacheDir, key)) : undefined;
-    if (!clip) {
-      clip = await renderClip(calibration, { seed, width, height, fps, frames, threads: options.threads });
-      if (cacheDir) await writeClip(path.join(cacheDir, key), clip);
+    const o = { width, height, fps, unpaced: options.unpaced ?? false, cameraId: options.cameraId ?? calibration.cameraId, seed };
+    const cached = cacheDir ? await readClip(path.join(cacheDir, key), frames) : undefined;
+    if (cached) return new SyntheticSource(cached, frames, o);
+
+    const source = new SyntheticSource([], frames, o);
+    const pool = await RenderPool.create({ calibration, width, height, threads: options.threads });
+    source.#pool = pool;
+    const jobs = frameJobs({ frames, seed, mount: calibration.mount, output: "jpeg", sequence: true, fps });
+    (source as { ready: Promise<void> }).ready = source.#fill(pool, jobs, cacheDir ? path.join(cacheDir, key) : undefined);
+    source.ready.catch(() => undefined); // reported through frames()
+    await Promise.race([source.#arrived.promise, source.ready]);
+    if (source.#failure) throw source.#failure;
+    return source;
+  }
+
+  async #fill(pool: RenderPool, jobs: Iterable<FrameJob>, cacheFile: string | undefined): Promise<void> {
+    try {
+      for await (const f of pool.renderAll(jobs)) {
+        if (this.#closed) return;
+        this.#clip.push(f.data);
+        this.#arrived.resolve();
+        this.#arrived = signal();
+      }
+      if (cacheFile) await writeClip(cacheFile, this.#clip);
+    } catch (err) {
+      if (this.#closed) return;
+      this.#failure = err as Error;
+      this.#arrived.resolve();
+      throw err;
+    } finally {
+      this.#pool = undefined;
+      await pool.close();
     }
-    return new SyntheticSource(clip, width, height, fps, options.unpaced ?? false, options.cameraId ?? calibration.cameraId, seed);
   }
 
   frames(): AsyncIterable<Frame> {
@@ -108,47 +150,60 @@ export class SyntheticSource implements FrameSource {
     this.#closed = true;
     this.#stop.abort();
     this.#slot.close();
+    this.#arrived.resolve();
+    await this.#pool?.close();
     await this.#producer;
   }
 
-  #frame(seq: number): Frame {
+  /** The frame for `seq`, waiting while the first pass is still being rendered; undefined once closed. */
+  async #frame(seq: number): Promise<Frame | undefined> {
+    const index = seq % this.#length;
+    while (index >= this.#clip.length) {
+      if (this.#failure) throw this.#failure;
+      if (this.#closed) return undefined;
+      await this.#arrived.promise;
+    }
     return {
       seq,
       captureTimeNs: epochNowNs(),
       width: this.width,
       height: this.height,
       encoding: "encoded",
-      data: this.clip[seq % this.clip.length],
-      origin: `synthetic#${seq % this.clip.length}`,
+      data: this.#clip[index],
+      origin: `synthetic#${index}`,
     };
   }
 
   async *#pull(): AsyncGenerator<Frame> {
-    for (let seq = 0; !this.#closed; seq++) yield this.#frame(seq);
+    for (let seq = 0; !this.#closed; seq++) {
+      const frame = await this.#frame(seq);
+      if (!frame) return;
+      yield frame;
+    }
   }
 
   /** Live delivery on an absolute schedule (no drift): frame k is due at start + k/fps. */
   async #pace(): Promise<void> {
     const periodMs = 1000 / this.#fps;
-    const start = performance.now();
+    let start = performance.now();
     for (let seq = 0; !this.#closed; seq++) {
       const wait = start + seq * periodMs - performance.now();
       if (wait > 0) await sleep(wait, undefined, { signal: this.#stop.signal }).catch(() => undefined);
-      if (this.#closed) return;
-      this.#slot.put(this.#frame(seq));
+      const frame = await this.#frame(seq);
+      if (!frame || this.#closed) return;
+      // Late because the frame was still being rendered: restart the schedule rather than burst to catch up.
+      const late = performance.now() - (start + seq * periodMs);
+      if (late > periodMs) start += late;
+      this.#slot.put(frame);
     }
   }
 }
 
-async function renderClip(calibration: Calibration, o: { seed: number; width: number; height: number; fps: number; frames: number; threads?: number }): Promise<Buffer[]> {
-  const pool = await RenderPool.create({ calibration, width: o.width, height: o.height, threads: o.threads });
-  try {
-    const clip: Buffer[] = [];
-    for await (const f of pool.renderAll(frameJobs({ frames: o.frames, seed: o.seed, mount: calibration.mount, output: "jpeg", sequence: true, fps: o.fps }))) clip.push(f.data);
-    return clip;
-  } finally {
-    await pool.close();
-  }
+/** A one-shot wake-up (Promise.withResolvers is not in Node 20). */
+function signal(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 function calibrationKey(c: Calibration): string {
@@ -158,7 +213,7 @@ function calibrationKey(c: Calibration): string {
 }
 
 /** Cache file: u32 frame count, then per frame u32 length + JPEG bytes (little-endian). */
-async function readClip(file: string): Promise<Buffer[] | undefined> {
+async function readClip(file: string, frames: number): Promise<Buffer[] | undefined> {
   let data: Buffer;
   try {
     data = await readFile(file);
@@ -175,7 +230,7 @@ async function readClip(file: string): Promise<Buffer[] | undefined> {
       at += 4 + len;
       if (at > data.length) return undefined;
     }
-    return clip.length ? clip : undefined;
+    return clip.length === frames ? clip : undefined;
   } catch {
     return undefined; // truncated cache: render again
   }
