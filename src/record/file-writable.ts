@@ -19,7 +19,7 @@ export class FileWritable implements IWritable {
   /**
    * Create `file` for writing. Without `force` an existing file is never touched: the exclusive
    * create (`wx`) makes the check and the creation one step, so no race overwrites a recording.
-   * `flag` is a flag name for the error message (e.g. `--force`).
+   * `forceFlag` is how the caller spells `force`, for the error message (default `--force`).
    */
   static async create(file: string, options: { force?: boolean; forceFlag?: string } = {}): Promise<FileWritable> {
     try {
