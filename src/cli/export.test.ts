@@ -38,6 +38,7 @@ describe("fovea export", () => {
     expect(a.metadata.trained).toBe(false);
     expect(a.metadata.id).toBe("fovea-untrained-seed3");
     expect(a.metadata.description).toMatch(/^UNTRAINED/);
+    expect(a.parity?.classes).toBeLessThanOrEqual(1e-4);
     const b = await runExport({ ...base, from: a.dir, out: path.join(root, "re-exported"), id: "copy" });
     expect((await loadModelDir(b.dir)).metadata.id).toBe("copy");
     const input = Float32Array.from({ length: 30000 }, (_, i) => (i % 97) / 97);

@@ -58,7 +58,7 @@ async function readMetadataFor(from: string, explicit?: string): Promise<ModelMe
 }
 
 /** The export command's work, callable from tests without a process. */
-export async function runExport(opts: ExportCommandOptions): Promise<{ dir: string; sizes: Record<string, number>; metadata: ModelMetadata }> {
+export async function runExport(opts: ExportCommandOptions): Promise<{ dir: string; sizes: Record<string, number>; metadata: ModelMetadata; parity?: { classes: number; boxes: number } }> {
   if (!opts.from === !opts.untrained) throw new FoveaInputError("--from/--untrained", "expected exactly one of --from DIR or --untrained");
   await initTfjs("auto");
   let model;
@@ -75,7 +75,7 @@ export async function runExport(opts: ExportCommandOptions): Promise<{ dir: stri
   }
   try {
     const out = await exportModelDir(model, metadata, opts.out, { weightsDtype: opts.weights });
-    return { dir: out.dir, sizes: out.sizes, metadata: out.metadata };
+    return { dir: out.dir, sizes: out.sizes, metadata: out.metadata, parity: out.parity };
   } finally {
     model.dispose();
   }
@@ -102,7 +102,7 @@ export function registerExport(program: Command): void {
     .action(async (opts: ExportCommandOptions) => {
       const log = createLogger({ name: "export" });
       const r = await runExport(opts);
-      log.info({ dir: r.dir, id: r.metadata.id, trained: r.metadata.trained, bytes: r.sizes }, "model exported");
+      log.info({ dir: r.dir, id: r.metadata.id, trained: r.metadata.trained, bytes: r.sizes, engineParity: r.parity }, "model exported (onnxruntime and tfjs outputs checked against each other)");
       process.stdout.write(`${r.dir}\n`);
     });
 }

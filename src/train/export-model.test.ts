@@ -29,6 +29,9 @@ describe("exportModelDir / loadLayersModel", () => {
     const model = buildNetwork(meta, { seed: 9 });
     const out = await exportModelDir(model, meta, path.join(root, "f32"));
     expect(out.metadata).toEqual(meta);
+    expect(out.parity?.classes).toBeLessThanOrEqual(1e-4);
+    expect(out.parity?.boxes).toBeLessThanOrEqual(1e-4);
+    expect((await exportModelDir(model, meta, path.join(root, "unverified"), { verify: false })).parity).toBeUndefined();
     expect(JSON.parse(await readFile(path.join(out.dir, "fovea.json"), "utf8"))).toEqual(meta);
     expect((await stat(path.join(out.dir, "model.onnx"))).size).toBe(out.sizes["model.onnx"]);
     for (const target of [out.dir, path.join(out.dir, "tfjs"), path.join(out.dir, "tfjs", "model.json")]) {

@@ -6,7 +6,8 @@
  */
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
+import * as ort from "onnxruntime-node";
 import { METADATA_FILE, loadModelDir, type ModelDir } from "../core/model-dir.js";
 import { ModelMetadataSchema, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
 import { fsSaveHandler, loadLayersModel } from "../engine/tfjs-fs-io.js";
@@ -20,11 +21,60 @@ export interface ExportModelOptions {
    * then compute with the same (rounded) weights in float32, so they still agree. Default float32.
    */
   weightsDtype?: WeightsDtype;
+  /**
+   * Check the written directory: onnxruntime on model.onnx and tfjs on tfjs/model.json must give
+   * the same outputs (max abs diff <= PARITY_TOLERANCE) on random inputs, else the export throws.
+   * Default true; costs well under a second for the seed network.
+   */
+  verify?: boolean;
 }
+
+/** Largest difference between the two engines' outputs an export accepts. */
+export const PARITY_TOLERANCE = 1e-4;
 
 export interface ExportedModel extends ModelDir {
   /** Bytes written per file, relative to the directory. */
   sizes: Record<string, number>;
+  /** Max abs difference between onnxruntime and tfjs outputs (absent when verify is false). */
+  parity?: { classes: number; boxes: number };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return Number.isNaN(m) ? Number.POSITIVE_INFINITY : m;
+}
+
+/**
+ * Run both files of a written model directory on the same random batch and compare. Uses the
+ * files, not the in-memory model, so float16 storage and the tfjs IO path are part of the check.
+ */
+async function verifyParity(dir: ModelDir): Promise<{ classes: number; boxes: number }> {
+  const meta = dir.metadata;
+  const batch = 2;
+  const shape = [batch, meta.input.height, meta.input.width, 3];
+  const input = new Float32Array(shape.reduce((a, b) => a * b));
+  // Deterministic pseudo-random inputs in roughly the normalised range the network sees.
+  let s = 12345;
+  for (let i = 0; i < input.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    input[i] = (s / 2 ** 32) * 2 - 0.5;
+  }
+  const session = await ort.InferenceSession.create(dir.onnxPath as string, { executionProviders: ["cpu"], intraOpNumThreads: 1 });
+  const reloaded = await loadLayersModel(dir.tfjsPath as string);
+  try {
+    const out = await session.run({ [meta.input.name]: new ort.Tensor("float32", input, shape) });
+    const predicted = tf.tidy(() => (reloaded.predict(tf.tensor4d(input, shape as [number, number, number, number])) as tf.Tensor[]).map((t) => t.dataSync()));
+    const byName = new Map(reloaded.outputNames.map((n, i) => [n, predicted[i]]));
+    return {
+      classes: maxAbsDiff(out[meta.head.classesOutput].data as Float32Array, byName.get(meta.head.classesOutput) ?? []),
+      boxes: maxAbsDiff(out[meta.head.boxesOutput].data as Float32Array, byName.get(meta.head.boxesOutput) ?? []),
+    };
+  } finally {
+    reloaded.dispose();
+    await session.release();
+  }
 }
 
 /**
@@ -56,8 +106,18 @@ export async function exportModelDir(
 
   await writeFile(path.join(dir, METADATA_FILE), JSON.stringify(meta, null, 2) + "\n");
   const loaded = await loadModelDir(dir);
+  let parity: { classes: number; boxes: number } | undefined;
+  if (options.verify ?? true) {
+    parity = await verifyParity(loaded);
+    if (!(parity.classes <= PARITY_TOLERANCE && parity.boxes <= PARITY_TOLERANCE)) {
+      throw new Error(
+        `export to ${dir}: model.onnx and tfjs/ disagree (max abs diff classes ${parity.classes}, boxes ${parity.boxes}, tolerance ${PARITY_TOLERANCE}); the exporter does not support this model`,
+      );
+    }
+  }
   return {
     ...loaded,
+    ...(parity ? { parity } : {}),
     sizes: {
       [meta.files.onnx]: onnx.byteLength,
       [path.join(path.dirname(meta.files.tfjs), "weights.bin")]: saved.modelArtifactsInfo.weightDataBytes ?? 0,
