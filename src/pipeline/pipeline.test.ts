@@ -167,12 +167,19 @@ describe("Pipeline", () => {
     expect(c.framesIn - c.framesProcessed - c.framesDropped).toBeLessThanOrEqual(2);
   });
 
-  it("stops on stop(): final status STOPPED, source closed", async () => {
+  it("stops on stop(): final status STOPPED; logs fps and per-stage latency periodically", async () => {
     const publisher = new CapturingPublisher();
     const source = new TimerLiveSource();
-    const pipeline = await Pipeline.create({ source, engine, publisher, log: silent, statusIntervalMs: 50 });
+    const logLines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
+    const pipeline = await Pipeline.create({ source, engine, publisher, log, statusIntervalMs: 50, logIntervalMs: 100 });
     const running = pipeline.run();
-    while (publisher.detections.length < 5) await new Promise((r) => setTimeout(r, 5));
+    while (publisher.detections.length < 5 || !logLines.some((l) => typeof l.fps === "number" && (l.fps as number) > 0)) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const periodic = logLines.find((l) => typeof l.fps === "number" && (l.fps as number) > 0)!;
+    expect(periodic.msg).toMatch(/^fps [\d.]+ \| p50\/p99 ms: preprocess [\d.]+\/[\d.]+ inference/);
+    expect(Object.keys(periodic.latencyMs as object)).toEqual(["capture", "preprocess", "inference", "detect", "publish", "total"]);
     await pipeline.stop();
     const summary = await running;
     expect(summary.reason).toBe("stopped");

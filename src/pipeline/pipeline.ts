@@ -245,15 +245,7 @@ export class Pipeline {
     this.state = "RUNNING";
     this.heartbeat.start();
     const logTimer = setInterval(() => this.logInterval(), this.options.logIntervalMs ?? 5000);
-    let lastLogNs = startNs;
-    let lastLogProcessed = 0;
-    this.logIntervalState = () => {
-      const now = process.hrtime.bigint();
-      const fps = ((this.counters.framesProcessed - lastLogProcessed) * 1e9) / Number(now - lastLogNs);
-      lastLogNs = now;
-      lastLogProcessed = this.counters.framesProcessed;
-      return fps;
-    };
+    this.lastLogNs = startNs;
     this.log.info(
       { source: this.source.info.description, mode: this.source.info.mode, engine: this.engine.engine, device: this.engine.device, model: md.id },
       "pipeline running",
@@ -512,9 +504,14 @@ export class Pipeline {
     this.log.error({ err }, "pipeline observer threw");
   }
 
-  private logIntervalState: (() => number) | null = null;
+  private lastLogNs = 0n;
+  private lastLogProcessed = 0;
+  /** The periodic log line: fps and per-stage p50/p99 over the interval since the last one. */
   private logInterval(): void {
-    const fps = this.logIntervalState?.() ?? 0;
+    const now = process.hrtime.bigint();
+    const fps = now > this.lastLogNs ? ((this.counters.framesProcessed - this.lastLogProcessed) * 1e9) / Number(now - this.lastLogNs) : 0;
+    this.lastLogNs = now;
+    this.lastLogProcessed = this.counters.framesProcessed;
     if (this.intervalLatency.count === 0 && fps === 0) {
       this.log.info({ state: this.state, counters: this.snapshotCounters() }, "no frames processed in the last interval");
       return;
