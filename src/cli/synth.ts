@@ -16,6 +16,7 @@ import { openDatasetWriter } from "../dataset/open-dataset-writer.js";
 import type { DatasetFormat, DatasetWriter } from "../dataset/tagged-frame.js";
 import { contactSheet, type SheetFrame } from "../synth/contact-sheet.js";
 import { frameJobs } from "../synth/frame-jobs.js";
+import { ADULT_SIZE_FIELD, KID_SIZE_FIELD } from "../synth/field.js";
 import { RenderPool } from "../synth/render-pool.js";
 import type { FrameOutput, RenderedFrame } from "../synth/render-frame.js";
 
@@ -36,6 +37,7 @@ export interface SynthFlags {
   threads?: string;
   overwrite?: boolean;
   contactSheet?: string;
+  field?: "adult" | "kid";
 }
 
 export function parseSize(value: string, flag = "--size"): { width: number; height: number } {
@@ -64,6 +66,7 @@ export function registerSynth(program: Command): void {
     .option("--size <WxH>", "image size in pixels", "640x480")
     .addOption(new Option("--format <format>", "dataset format").choices(["native", "yolo", "coco"]).default("native"))
     .option("--seed <n>", "random seed; the same seed gives the same frames and byte-identical labels", "1")
+    .addOption(new Option("--field <size>", "RoboCup Humanoid field size").choices(["adult", "kid"]).default("adult"))
     .option("--sequence", "a continuous clip (camera walking and turning, ball rolling) instead of independent scenes")
     .option("--fps <n>", "frame rate of a --sequence clip", "30")
     .option("--calibration <file>", "camera calibration the frames are rendered through", DEFAULT_CALIBRATION_FILE)
@@ -103,7 +106,7 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   const started = performance.now();
   bar.start(frames, 0, { fps: "-" });
   try {
-    for await (const frame of pool.renderAll(frameJobs({ frames, seed, mount: calibration.mount, output, sequence: flags.sequence, fps }))) {
+    for await (const frame of pool.renderAll(frameJobs({ frames, seed, mount: calibration.mount, output, sequence: flags.sequence, fps, field: flags.field === "kid" ? KID_SIZE_FIELD : ADULT_SIZE_FIELD }))) {
       if (sink) await sink.add(frame);
       if (flags.contactSheet && sheet.length < SHEET_FRAMES) sheet.push({ ...frame, raw: output === "rgb" });
       const done = frame.index + 1;

@@ -4,6 +4,7 @@ import { deriveSeed } from "./prng.js";
 import { sampleScene } from "./sample-scene.js";
 import { MatchSequence } from "./sequence.js";
 import type { FrameJob, FrameOutput } from "./render-frame.js";
+import type { FieldDimensions } from "./field.js";
 
 export interface FrameJobOptions {
   frames: number;
@@ -15,15 +16,17 @@ export interface FrameJobOptions {
   sequence?: boolean;
   /** Frame rate of a sequence (its motion per frame). */
   fps?: number;
+  /** Field size; default adult-size. */
+  field?: FieldDimensions;
 }
 
 export function* frameJobs(options: FrameJobOptions): Generator<FrameJob> {
   const { frames, seed, mount, output } = options;
   if (!Number.isInteger(frames) || frames < 0) throw new RangeError(`frames must be a non-negative integer, got ${frames}`);
-  const clip = options.sequence ? new MatchSequence({ seed, mount, fps: options.fps }) : undefined;
+  const clip = options.sequence ? new MatchSequence({ seed, mount, fps: options.fps, field: options.field }) : undefined;
   for (let index = 0; index < frames; index++) {
     const frameSeed = deriveSeed(seed, index);
-    const scene = clip ? clip.next() : sampleScene(frameSeed, { mount });
+    const scene = clip ? clip.next() : sampleScene(frameSeed, { mount, field: options.field });
     yield { index, scene, noiseSeed: frameSeed, output };
   }
 }
