@@ -75,9 +75,17 @@ export interface McapRecorderOptions {
   logger?: Logger;
 }
 
+/** What annotations need of a frame: not its pixels, which a queued message must not keep alive. */
+interface FrameRef {
+  seq: number;
+  width: number;
+  height: number;
+  captureTimeNs: bigint;
+}
+
 /** A small message waiting for the writer. */
 type Pending =
-  | { kind: "processed"; frame: Frame; detections: readonly Detection[]; message: Uint8Array; publishTimeNs: bigint }
+  | { kind: "processed"; frame: FrameRef; detections: readonly Detection[]; message: Uint8Array; publishTimeNs: bigint }
   | { kind: "status"; message: Uint8Array; timeNs: bigint };
 
 /** Small messages (detections, status) that may wait for the writer; more are dropped and counted. */
@@ -199,7 +207,8 @@ export class McapRecorder implements PipelineObserver {
   }
 
   onProcessed(p: ProcessedFrame): void {
-    this.#enqueue({ kind: "processed", frame: p.frame, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs });
+    const { seq, width, height, captureTimeNs } = p.frame;
+    this.#enqueue({ kind: "processed", frame: { seq, width, height, captureTimeNs }, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs });
   }
 
   onStatus(status: { state: PipelineState; counters: PipelineCounters; message: Uint8Array; timeNs: bigint }): void {
