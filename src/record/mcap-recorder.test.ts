@@ -234,6 +234,12 @@ describe("McapRecorder", () => {
     expect((await readFile(file)).subarray(1, 5).toString()).toBe("MCAP");
   });
 
+  test("a device that cannot be written is an error naming it (here /dev/full: no space left)", async () => {
+    await expect(McapRecorder.create("/dev/full", { modelId: "m", cameraId: "c", imageEncoding: "jpeg", force: true })).rejects.toThrow(
+      /^\/dev\/full: cannot write the recording \(ENOSPC/,
+    );
+  });
+
   test("bad arguments name the argument", async () => {
     const file = path.join(dir, "bad.mcap");
     await expect(McapRecorder.create(file, { modelId: "m", cameraId: "c", imageEncoding: "png" as "jpeg" })).rejects.toThrow(/imageEncoding/);

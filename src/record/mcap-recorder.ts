@@ -170,7 +170,7 @@ export class McapRecorder implements PipelineObserver {
       return new McapRecorder(file, writable, writer, channels, options);
     } catch (err) {
       await writable.close();
-      throw err;
+      throw new Error(`${file}: cannot write the recording (${(err as Error).message})`, { cause: err });
     }
   }
 
