@@ -9,8 +9,9 @@
  *   -> [Gemm -> Relu] x dense -> Gemm -> Reshape [-1, cells, C+1] -> Softmax(-1)   = classes
  *                             -> Gemm -> Sigmoid -> Reshape [-1, cells, 4]          = boxes
  *
- * Batch dimension is symbolic (`N`); weights are float32 initializers (tfjs conv kernels HWIO are
- * transposed to ONNX OIHW; dense kernels [in, out] are Gemm's B as they are).
+ * Batch dimension is symbolic (`N`); weights are float32 initializers, or float16 ones behind a
+ * Cast (see ExportOnnxOptions). tfjs conv kernels HWIO are transposed to ONNX OIHW; dense kernels
+ * [in, out] are Gemm's B as they are.
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { ModelMetadata } from "../../core/model-metadata.js";
