@@ -11,6 +11,8 @@ import { FoveaInputError, describeIssues } from "./errors.js";
 import { ModelMetadataSchema, type ModelMetadata } from "./model-metadata.js";
 
 export const METADATA_FILE = "fovea.json";
+/** ONNX TensorProto.DataType FLOAT: both engines feed and read float32 tensors. */
+const ONNX_FLOAT = 1;
 
 export interface ModelDir {
   /** Absolute path of the directory. */
@@ -46,6 +48,7 @@ export function onnxSignatureProblems(meta: ModelMetadata, inputs: OnnxValueSign
       problems.push(`expected ${e.role} '${e.name}' (from fovea.json), found ${e.role}s ${e.list.map((x) => `'${x.name}'`).join(", ") || "none"}`);
       continue;
     }
+    if (v.elemType !== ONNX_FLOAT) problems.push(`${e.role} '${e.name}' has element type ${v.elemType}, expected 1 (float32)`);
     // The batch dimension may be symbolic or fixed; the rest must match exactly.
     const rest = v.shape.slice(1);
     if (v.shape.length !== e.shape.length + 1 || rest.some((d, i) => d !== e.shape[i])) {
