@@ -1,12 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FoveaInputError } from "../core/errors.js";
 import { loadModelDir } from "../core/model-dir.js";
 import { OnnxRuntimeEngine } from "../engine/onnxruntime-engine.js";
-import { runExport } from "./export.js";
+import { initTfjs } from "../engine/tfjs-backend.js";
+import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
+import { buildNetwork } from "../train/network.js";
+import { runExport, untrainedMetadata } from "./export.js";
 
 const REPO = path.resolve(import.meta.dirname, "..", "..");
 
@@ -45,6 +48,22 @@ describe("fovea export", () => {
     const [ea, eb] = await Promise.all([OnnxRuntimeEngine.create({ modelDir: a.dir, threads: 1 }), OnnxRuntimeEngine.create({ modelDir: b.dir, threads: 1 })]);
     expect(Array.from((await eb.run(input)).classes)).toEqual(Array.from((await ea.run(input)).classes));
     await Promise.all([ea.dispose(), eb.dispose()]);
+  });
+
+  it("--from a bare tfjs checkpoint with --metadata writes a full model directory", async () => {
+    await initTfjs("wasm");
+    const meta = { ...untrainedMetadata(7), id: "from-checkpoint" };
+    const model = buildNetwork(meta, { seed: 7 });
+    const ckpt = path.join(root, "ckpt");
+    await model.save(fsSaveHandler(ckpt));
+    model.dispose();
+    const metaFile = path.join(root, "meta.json");
+    await writeFile(metaFile, JSON.stringify(meta));
+    const r = await runExport({ ...base, from: ckpt, metadata: metaFile, out: path.join(root, "from-ckpt") });
+    const dir = await loadModelDir(r.dir);
+    expect([dir.metadata.id, Boolean(dir.onnxPath), Boolean(dir.tfjsPath)]).toEqual(["from-checkpoint", true, true]);
+    expect(r.parity?.boxes).toBeLessThanOrEqual(1e-4);
+    await expect(runExport({ ...base, from: ckpt, metadata: path.join(root, "nope.json"), out: path.join(root, "x") })).rejects.toThrow(/^--metadata: file not found/);
   });
 
   it("names the flag at fault", async () => {
