@@ -1,4 +1,7 @@
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -16,6 +19,7 @@ import type { Detection } from "../core/detection.js";
 import type { Calibration } from "../calib/calibration.js";
 import { FoveaInputError } from "../core/errors.js";
 
+const execFileAsync = promisify(execFile);
 const W = 96;
 const H = 64;
 const T0 = 1_764_250_000_000_000_000n;
@@ -238,6 +242,24 @@ describe("McapRecorder", () => {
     await expect(McapRecorder.create("/dev/full", { modelId: "m", cameraId: "c", imageEncoding: "jpeg", force: true })).rejects.toThrow(
       /^\/dev\/full: cannot write the recording \(ENOSPC/,
     );
+  });
+
+  test("a write failure mid-run stops the recording without touching the frame loop; later frames count as dropped", async () => {
+    // A FIFO whose reader (a `cat` process) goes away once the recording has started: later
+    // writes fail with EPIPE, as a disk that fails or fills up mid-match would fail them.
+    const fifo = path.join(dir, "pipe.mcap");
+    await execFileAsync("mkfifo", [fifo]);
+    const cat = spawn("cat", [fifo], { stdio: ["ignore", "ignore", "ignore"] });
+    const exited = once(cat, "exit");
+    const recorder = await McapRecorder.create(fifo, { modelId: "m", cameraId: "c", imageEncoding: "jpeg", force: true, chunkBytes: 1024 });
+    cat.kill("SIGKILL");
+    await exited;
+    recorder.onSourceFrame(frame(0));
+    await recorder.whenIdle();
+    expect(recorder.error?.message).toMatch(/EPIPE/);
+    expect(() => recorder.onSourceFrame(frame(1))).not.toThrow();
+    expect(recorder.recordingDropped).toBe(1);
+    await recorder.close();
   });
 
   test("bad arguments name the argument", async () => {

@@ -109,6 +109,7 @@ export class McapRecorder implements PipelineObserver {
   #framesWritten = 0;
   #lastCalibrationSize = "";
   #lastSyncMs = performance.now();
+  #syncUnsupported = false;
   readonly #jpegQuality: number;
 
   private constructor(
@@ -258,9 +259,13 @@ export class McapRecorder implements PipelineObserver {
         this.#slot = undefined;
         await this.#writeFrame(frame);
         const every = this.options.syncIntervalMs ?? 1000;
-        if (every > 0 && performance.now() - this.#lastSyncMs >= every) {
+        if (every > 0 && !this.#syncUnsupported && performance.now() - this.#lastSyncMs >= every) {
           this.#lastSyncMs = performance.now();
-          await this.writable.sync();
+          // A pipe or device cannot be synced (EINVAL); that costs durability, not the recording.
+          await this.writable.sync().catch((err: unknown) => {
+            this.#syncUnsupported = true;
+            this.options.logger?.warn({ err, file: this.file }, "recording cannot be flushed to disk (fdatasync failed); continuing without");
+          });
         }
       }
     } catch (err) {
