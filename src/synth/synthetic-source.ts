@@ -118,7 +118,8 @@ export class SyntheticSource implements FrameSource {
         this.#arrived.resolve();
         this.#arrived = signal();
       }
-      if (cacheFile) await writeClip(cacheFile, this.#clip);
+      // The cache only saves the next start some seconds: a read-only install must still play.
+      if (cacheFile) await writeClip(cacheFile, this.#clip).catch(() => undefined);
     } catch (err) {
       if (this.#closed) return;
       this.#failure = err as Error;
