@@ -310,6 +310,26 @@ describe("Pipeline", () => {
     expect(summary.lastError).toMatch(/timer-live: device vanished/);
   });
 
+  it("times replayed frames that carry an old recorded capture time from when they reached the loop", async () => {
+    const pixels = Buffer.alloc(64 * 48 * 3, 100);
+    const replay: FrameSource = {
+      info: { description: "old-replay", cameraId: "old", mode: "pull" },
+      counters: { corrupt: 0, reconnects: 0 },
+      async *frames() {
+        for (let seq = 0; seq < 2; seq++) yield { seq, captureTimeNs: 1_600_000_000_000_000_000n + BigInt(seq), width: 64, height: 48, encoding: "rgb24" as const, data: pixels };
+      },
+      async close() {},
+    };
+    const publisher = new CapturingPublisher();
+    await (await Pipeline.create({ source: replay, engine, publisher, log: silent })).run();
+    for (const f of publisher.detections.map(decodeDetectionFrame)) {
+      expect(f.captureTimeNs).toBeLessThan(1_600_000_000_000_000_010n); // published as recorded
+      expect(f.timings.captureUs).toBe(0);
+      expect(f.timings.totalUs).toBeGreaterThanOrEqual(f.timings.inferenceUs);
+      expect(f.timings.totalUs).toBeLessThan(60_000_000);
+    }
+  });
+
   it("rejects bad options naming them", async () => {
     const publisher = new CapturingPublisher();
     await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher, maxFrames: 0, log: silent })).rejects.toThrow(/options\.maxFrames/);

@@ -372,19 +372,19 @@ export class Pipeline {
     const t3 = process.hrtime.bigint();
 
     const publishTimeNs = epochNowNs();
-    const captureUs = usBetween(frame.captureTimeNs, takenNs);
+    // Replayed footage may carry its recorded capture time (over an hour ago, beyond the wire's
+    // uint32 microseconds): then the capture stage is unknown (0) and the end-to-end figure
+    // starts when the frame reached the loop.
+    const sinceCapture = usBetween(frame.captureTimeNs, takenNs);
+    const replayed = sinceCapture === US_MAX;
     const timings: FrameTimings = {
-      captureUs,
+      captureUs: replayed ? 0 : sinceCapture,
       preprocessUs: usBetween(t0, t1),
       inferenceUs: usBetween(t1, t2),
       detectUs: usBetween(t2, t3),
       publishUs: 0,
-      totalUs: 0,
+      totalUs: usBetween(replayed ? takenNs : frame.captureTimeNs, publishTimeNs),
     };
-    // Replayed footage carries its recorded capture time; the end-to-end figure then starts when
-    // the frame reached the loop, not minutes ago.
-    const fromNs = captureUs === US_MAX ? takenNs : frame.captureTimeNs;
-    timings.totalUs = usBetween(fromNs, publishTimeNs);
     const message = encodeDetectionFrame({
       seq: BigInt(frame.seq),
       cameraId: this.cameraId,
