@@ -18,7 +18,7 @@ function plainScene(entities: Entity[], at = { x: -3, y: 0, heading: 0 }): Scene
     robot: at,
     mount: { ...calibration.mount, pitch: 20, yaw: 0, roll: 0 },
     entities: [...goals(ADULT_SIZE_FIELD), ...entities],
-    lighting: { intensity: 1, cast: [1, 1, 1], ambient: 1, sunAzimuth: 0, sunElevation: 1, shadowStrength: 0, unevenness: 0, unevenPhase: [0, 0, 0, 0] },
+    lighting: { intensity: 1, cast: [1, 1, 1], ambient: 1, sunAzimuth: 0, sunElevation: 1, shadowStrength: 0, unevenness: 0, unevenPhase: [0, 0] },
     look: {
       grass: [40, 140, 40], stripeContrast: 0, stripeWidth: 1, texture: 0, line: [240, 240, 240], floor: [120, 120, 120],
       hallX: 10, hallY: 8, wallHeight: 4, wallPalette: [[90, 90, 200]], wallSeed: 1,

@@ -9,7 +9,7 @@
 import type { LabelledObject } from "../dataset/tagged-frame.js";
 import type { Calibration, MountPose } from "../calib/calibration.js";
 import { CameraModel } from "../calib/camera-model.js";
-import { fieldFeatures, fieldLines, type FieldFeature, type FieldDimensions } from "./field.js";
+import { fieldFeatures, fieldLines, type FieldFeature } from "./field.js";
 import { FieldLineIndex } from "./field-line-index.js";
 import type { Entity, Primitive, Scene } from "./scene.js";
 
@@ -49,7 +49,7 @@ export class SceneRenderer {
   readonly #id: Uint16Array;
   /** Entity index + 1 that last hit each pixel regardless of depth, to count unoccluded coverage. */
   readonly #stamp: Uint16Array;
-  #linesFor: FieldDimensions | undefined;
+  #linesFor: string | undefined;
   #lines: FieldLineIndex | undefined;
   #features: PreparedFeature[] = [];
 
@@ -84,10 +84,12 @@ export class SceneRenderer {
   }
 
   render(scene: Scene): RenderResult {
-    if (this.#linesFor !== scene.field) {
+    // Compared by value: scenes reach worker threads as structured clones, a new object per frame.
+    const fieldKey = JSON.stringify(scene.field);
+    if (this.#linesFor !== fieldKey) {
       this.#lines = new FieldLineIndex(fieldLines(scene.field));
       this.#features = fieldFeatures(scene.field).map((f, index) => ({ ...f, index }));
-      this.#linesFor = scene.field;
+      this.#linesFor = fieldKey;
     }
     const { world } = this.cameras(scene);
     this.#renderGround(scene, world);
@@ -113,7 +115,7 @@ export class SceneRenderer {
     const [cr, cg, cb] = lighting.cast;
     const groundLight = lighting.intensity * (lighting.ambient + (1 - lighting.ambient) * Math.sin(lighting.sunElevation));
     const wallLight = lighting.intensity * (lighting.ambient + (1 - lighting.ambient) * 0.5);
-    const [ph0, ph1, ph2, ph3] = lighting.unevenPhase;
+    const [ph0, ph1] = lighting.unevenPhase;
     const uneven = lighting.unevenness;
     const casters = this.#shadowCasters(scene);
     // One rectangle around all shadows: most ground pixels skip the per-caster tests.

@@ -24,7 +24,7 @@ export function sampleLighting(rng: Rng): Lighting {
     sunElevation: rng.range(0.45, 1.4),
     shadowStrength: rng.chance(0.25) ? 0 : rng.range(0.15, 0.65),
     unevenness: rng.range(0, 0.35),
-    unevenPhase: [rng.range(0, 6.3), rng.range(0, 6.3), rng.range(0, 6.3), rng.range(0, 6.3)],
+    unevenPhase: [rng.range(0, 6.3), rng.range(0, 6.3)],
   };
 }
 

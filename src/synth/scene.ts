@@ -51,7 +51,8 @@ export interface Lighting {
   shadowStrength: number;
   /** Low-frequency unevenness of the light over the field (spotlights), 0..~0.4. */
   unevenness: number;
-  unevenPhase: [number, number, number, number];
+  /** Phases of the unevenness pattern along x and y. */
+  unevenPhase: [number, number];
 }
 
 export interface Look {
