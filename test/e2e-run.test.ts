@@ -208,37 +208,40 @@ describe("fovea run (built CLI)", () => {
     expect(c.statuses.at(-1)!.state).toBe("STOPPED");
   });
 
-  it("exits 2 naming the file for a missing model and for a model whose metadata does not match its ONNX graph", async () => {
+  // Each of these starts the CLI; they are independent, so they run side by side.
+  it("exits 2 naming the file for a missing model or one whose metadata does not match its ONNX graph, and the flag for bad flags", async () => {
     const missing = path.join(dir, "no-such-model");
-    const r1 = await startCli(["run", "--model", missing, "--source", `file:${clip}`, "--publish", `tcp://127.0.0.1:${await freePort()}`]).result;
-    expect(r1.code).toBe(2);
-    expect(r1.stderr).toContain(missing);
-
-    const bad = path.join(dir, "bad-model");
-    await mkdir(bad, { recursive: true });
     const meta = JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8"));
-    meta.classes = ["ball", "goal_post"]; // the ONNX head has 8 classes + background
-    await writeFile(path.join(bad, "fovea.json"), JSON.stringify(meta));
-    await copyFile(path.join(MODEL_DIR, "model.onnx"), path.join(bad, "model.onnx"));
-    const r2 = await startCli(["run", "--model", bad, "--source", `file:${clip}`, "--publish", `tcp://127.0.0.1:${await freePort()}`]).result;
-    expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain(path.join(bad, "model.onnx"));
-    expect(r2.stderr).toMatch(/classes/);
+    const wrongClasses = path.join(dir, "wrong-classes-model");
+    await mkdir(wrongClasses, { recursive: true });
+    await writeFile(path.join(wrongClasses, "fovea.json"), JSON.stringify({ ...meta, classes: ["ball", "goal_post"] })); // the ONNX head has 8 + background
+    await copyFile(path.join(MODEL_DIR, "model.onnx"), path.join(wrongClasses, "model.onnx"));
+    const badField = path.join(dir, "bad-field-model");
+    await mkdir(badField, { recursive: true });
+    await writeFile(path.join(badField, "fovea.json"), JSON.stringify({ ...meta, input: { ...meta.input, channels: 4 } }));
+    await copyFile(path.join(MODEL_DIR, "model.onnx"), path.join(badField, "model.onnx"));
+    const nowhere = path.join(dir, "nowhere");
+    const pub = async () => ["--publish", `tcp://127.0.0.1:${await freePort()}`];
 
-    await writeFile(path.join(bad, "fovea.json"), JSON.stringify({ ...meta, input: { ...meta.input, channels: 4 } }));
-    const r3 = await startCli(["run", "--model", bad, "--source", `file:${clip}`]).result;
-    expect(r3.code).toBe(2);
-    expect(r3.stderr).toContain(path.join(bad, "fovea.json"));
-    expect(r3.stderr).toMatch(/input\.channels/);
-  });
-
-  // Every flag's validation is unit-tested in src/cli/run-config.test.ts; here the exit code path.
-  it("exits 2 naming the flag for bad flags", async () => {
-    const r1 = await startCli(["run", "--max-frames", "many"]).result;
-    expect(r1.code).toBe(2);
-    expect(r1.stderr).toMatch(/--max-frames: expected a positive integer/);
-    const r3 = await startCli(["run", "--source", `dir:${path.join(dir, "nowhere")}`, "--publish", `tcp://127.0.0.1:${await freePort()}`]).result;
-    expect(r3.code).toBe(2);
-    expect(r3.stderr).toContain(path.join(dir, "nowhere"));
+    const [noModel, classes, field, maxFrames, noDir] = await Promise.all([
+      startCli(["run", "--model", missing, "--source", `file:${clip}`, ...(await pub())]).result,
+      startCli(["run", "--model", wrongClasses, "--source", `file:${clip}`, ...(await pub())]).result,
+      startCli(["run", "--model", badField, "--source", `file:${clip}`, ...(await pub())]).result,
+      // Every flag's validation is unit-tested in src/cli/run-config.test.ts; here the exit path.
+      startCli(["run", "--max-frames", "many"]).result,
+      startCli(["run", "--source", `dir:${nowhere}`, ...(await pub())]).result,
+    ]);
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toContain(missing);
+    expect(classes.code).toBe(2);
+    expect(classes.stderr).toContain(path.join(wrongClasses, "model.onnx"));
+    expect(classes.stderr).toMatch(/classes/);
+    expect(field.code).toBe(2);
+    expect(field.stderr).toContain(path.join(badField, "fovea.json"));
+    expect(field.stderr).toMatch(/input\.channels/);
+    expect(maxFrames.code).toBe(2);
+    expect(maxFrames.stderr).toMatch(/--max-frames: expected a positive integer/);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr).toContain(nowhere);
   });
 });
