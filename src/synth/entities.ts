@@ -33,6 +33,16 @@ export function goals(f: FieldDimensions): Entity[] {
       frame.push({ kind: "cylinder", x: backX, y, z0: 0, z1: f.goalHeight, radius: 0.03, material: { color: [200, 200, 200] } });
       frame.push({ kind: "box", center: [(x + backX) / 2, y, f.goalHeight - r], half: [Math.abs(backX - x) / 2, 0.03, 0.03], heading: 0, material: { color: [200, 200, 200] } });
     }
+    // Nets: back, sides and roof, 10 cm mesh.
+    const net = { color: [225, 225, 225] as Rgb, net: 0.1 };
+    // Side nets and roof start behind the posts and crossbar, so they never cut through them.
+    const front = x + s * r * 1.5;
+    const depth = Math.abs(backX - front), midX = (front + backX) / 2;
+    frame.push({ kind: "box", center: [backX, 0, f.goalHeight / 2], half: [0.005, f.goalWidth / 2, f.goalHeight / 2], heading: 0, material: net });
+    frame.push({ kind: "box", center: [midX, 0, f.goalHeight], half: [depth / 2, f.goalWidth / 2, 0.005], heading: 0, material: net });
+    for (const side of [-1, 1]) {
+      frame.push({ kind: "box", center: [midX, side * (f.goalWidth / 2 + r), f.goalHeight / 2], half: [depth / 2, 0.005, f.goalHeight / 2], heading: 0, material: net });
+    }
     out.push({ label: null, ground: { x, y: 0 }, parts: frame, shadow: { radius: 0, height: 0 } });
   }
   return out;

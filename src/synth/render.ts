@@ -241,7 +241,8 @@ export class SceneRenderer {
       for (const part of entity.parts) {
         const bounds = this.#screenBounds(cam, partBounds(part));
         if (!bounds) continue;
-        coverage[e] += this.#castPart(scene, cam, prepare(part), e + 1, bounds, sun);
+        if (part.material.net) this.#castNet(scene, cam, prepare(part), part.material.net, bounds);
+        else coverage[e] += this.#castPart(scene, cam, prepare(part), e + 1, bounds, sun);
       }
     }
     return coverage;
@@ -318,6 +319,52 @@ export class SceneRenderer {
       }
     }
     return count;
+  }
+
+  /**
+   * A net: where the mesh is resolved (strings at least ~a pixel apart) its strings are opaque and
+   * the holes see through; farther away it blends in as the haze a camera sees, without hiding
+   * what is behind it. Nets are never labelled and never counted as occluders.
+   */
+  #castNet(scene: Scene, cam: CameraModel, part: Prepared, spacing: number, bounds: [number, number, number, number]): void {
+    const rays = this.#rays, color = this.#color, depth = this.#depth;
+    const R = cam.right, D = cam.down, F = cam.forward, C = cam.position;
+    const { intensity, ambient, cast } = scene.lighting;
+    const [nr, ng, nb] = part.part.material.color;
+    const light = intensity * (ambient + (1 - ambient) * 0.6);
+    const string = 0.012;
+    const haze = (0.8 * string) / spacing;
+    // The net's plane is spanned by the box's two longest axes (boxes of nets are axis-aligned).
+    const thin = part.hx <= part.hy && part.hx <= part.hz ? 0 : part.hy <= part.hz ? 1 : 2;
+    const invFx = 1 / cam.fx;
+    const hit = { t: 0, nx: 0, ny: 0, nz: 0 };
+    const [u0, v0, u1, v1] = bounds;
+    for (let v = v0; v <= v1; v++) {
+      for (let u = u0; u <= u1; u++) {
+        const p = v * this.width + u;
+        const rx = rays[2 * p], ry = rays[2 * p + 1];
+        const dx = rx * R.x + ry * D.x + F.x, dy = rx * R.y + ry * D.y + F.y, dz = rx * R.z + ry * D.z + F.z;
+        if (!intersect(part, C.x, C.y, C.z, dx, dy, dz, hit) || hit.t >= depth[p]) continue;
+        const foot = hit.t * Math.sqrt(dx * dx + dy * dy + dz * dz) * invFx;
+        let alpha: number;
+        if (foot < spacing / 3) {
+          const reach = (string + foot) / (2 * spacing);
+          const mx = (C.x + hit.t * dx) / spacing, my = (C.y + hit.t * dy) / spacing, mz = (C.z + hit.t * dz) / spacing;
+          const on =
+            (thin !== 0 && Math.abs(mx - Math.round(mx)) < reach) ||
+            (thin !== 1 && Math.abs(my - Math.round(my)) < reach) ||
+            (thin !== 2 && Math.abs(mz - Math.round(mz)) < reach);
+          if (!on) continue;
+          alpha = 1;
+          depth[p] = hit.t;
+        } else {
+          alpha = haze;
+        }
+        color[3 * p] += (nr * light * cast[0] - color[3 * p]) * alpha;
+        color[3 * p + 1] += (ng * light * cast[1] - color[3 * p + 1]) * alpha;
+        color[3 * p + 2] += (nb * light * cast[2] - color[3 * p + 2]) * alpha;
+      }
+    }
   }
 
   #toBytes(scene: Scene): Buffer {

@@ -18,6 +18,8 @@ export interface BallPattern {
 export interface Material {
   color: Rgb;
   pattern?: BallPattern;
+  /** A net: strings `net` metres apart on the part's two long axes, see-through between them. */
+  net?: number;
 }
 
 export type Primitive =
