@@ -154,6 +154,21 @@ describe("SceneRenderer geometry", () => {
   });
 });
 
+describe("projected part rectangles", () => {
+  it("never cut anything off: renders equal casting every pixel at every part", () => {
+    const fast = new SceneRenderer(calibration, 160, 120), full = new SceneRenderer(calibration, 160, 120, { exhaustive: true });
+    const scenes = Array.from({ length: 40 }, (_, s) => sampleScene(1000 + s, { mount: calibration.mount }));
+    // and cameras right beside a goal and a robot, whose parts reach behind the camera
+    const close = plainScene([robot(4.9, 0.2, 1, randomRobotStyle(new Rng(9)))], { x: 6.6, y: 1.35, heading: 0.3 });
+    scenes.push(close, { ...close, robot: { x: 4.75, y: 0.2, heading: 2.5 } });
+    for (const scene of scenes) {
+      const a = fast.render(scene), b = full.render(scene);
+      expect(a.rgb.equals(b.rgb)).toBe(true);
+      expect(a.labels).toEqual(b.labels);
+    }
+  });
+});
+
 describe("determinism", () => {
   it("renders identical bytes and labels for the same seed, different ones for another", async () => {
     const a = new SceneRenderer(calibration, 160, 120), b = new SceneRenderer(calibration, 160, 120);

@@ -8,7 +8,7 @@
  */
 import type { LabelledObject } from "../dataset/tagged-frame.js";
 import type { Calibration, MountPose } from "../calib/calibration.js";
-import { CameraModel } from "../calib/camera-model.js";
+import { CameraModel, type Vec3 } from "../calib/camera-model.js";
 import { fieldFeatures, fieldLines, type FieldFeature } from "./field.js";
 import { FieldLineIndex } from "./field-line-index.js";
 import type { Entity, Primitive, Scene } from "./scene.js";
@@ -49,6 +49,7 @@ export class SceneRenderer {
   readonly #id: Uint16Array;
   /** Entity index + 1 that last hit each pixel regardless of depth, to count unoccluded coverage. */
   readonly #stamp: Uint16Array;
+  readonly #exhaustive: boolean;
   #linesFor: string | undefined;
   #lines: FieldLineIndex | undefined;
   #features: PreparedFeature[] = [];
@@ -57,8 +58,11 @@ export class SceneRenderer {
    * @param calibration intrinsics and distortion of the camera (its mount is replaced per scene)
    * @param width output width in pixels
    * @param height output height in pixels
+   * @param options.exhaustive cast every pixel at every part instead of its projected rectangle
+   *   (slow; tests use it to check that the rectangles never cut anything off)
    */
-  constructor(calibration: Calibration, width: number, height: number) {
+  constructor(calibration: Calibration, width: number, height: number, options: { exhaustive?: boolean } = {}) {
+    this.#exhaustive = options.exhaustive ?? false;
     this.camera = new CameraModel(calibration, width, height);
     this.width = width;
     this.height = height;
@@ -248,37 +252,56 @@ export class SceneRenderer {
     return coverage;
   }
 
-  /** Pixel rectangle covering a world box, or null if it is entirely off-image or behind the camera. */
+  /**
+   * Pixel rectangle covering a world box, or null if it is entirely off-image or behind the
+   * camera. The box is clipped at a near plane first, so a part reaching behind the camera (a
+   * net beside it, a robot at its feet) still gets a tight rectangle instead of the whole image.
+   */
   #screenBounds(cam: CameraModel, box: [number, number, number, number, number, number]): [number, number, number, number] | null {
+    if (this.#exhaustive) return [0, 0, this.width - 1, this.height - 1];
     const [x0, y0, z0, x1, y1, z1] = box;
-    let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
-    let behind = 0, total = 0;
-    // Corners and edge midpoints: distortion bends the box's edges, so corners alone under-cover it.
-    for (const x of [x0, (x0 + x1) / 2, x1]) {
-      for (const y of [y0, (y0 + y1) / 2, y1]) {
-        for (const z of [z0, (z0 + z1) / 2, z1]) {
-          total++;
-          const p = cam.robotToPixel({ x, y, z });
-          if (!p) {
-            behind++;
-            continue;
-          }
-          if (p.u < uMin) uMin = p.u;
-          if (p.u > uMax) uMax = p.u;
-          if (p.v < vMin) vMin = p.v;
-          if (p.v > vMax) vMax = p.v;
+    const near = 1e-3;
+    const corners: Vec3[] = [];
+    for (let i = 0; i < 8; i++) corners.push(cam.robotToCamera({ x: i & 1 ? x1 : x0, y: i & 2 ? y1 : y0, z: i & 4 ? z1 : z0 }));
+    // Corners and edge midpoints (distortion bows edges outwards, past their ends' rectangle),
+    // and where edges cross the near plane.
+    const points: Vec3[] = corners.filter((c) => c.z >= near);
+    for (let i = 0; i < 8; i++) {
+      for (const bit of [1, 2, 4]) {
+        if (i & bit) continue;
+        const a = corners[i], b = corners[i | bit];
+        const mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, z: (a.z + b.z) / 2 };
+        if (mid.z >= near) points.push(mid);
+        if ((a.z - near) * (b.z - near) < 0) {
+          const t = (near - a.z) / (b.z - a.z);
+          points.push({ x: a.x + t * (b.x - a.x), y: a.y + t * (b.y - a.y), z: near });
         }
       }
     }
-    if (behind === total) return null;
-    const margin = 2;
-    if (behind > 0) {
-      // Partly behind the camera: its projection is unbounded; scan the whole image.
-      return [0, 0, this.width - 1, this.height - 1];
+    if (points.length === 0) return null;
+    let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
+    const rMax2 = cam.maxRadius * cam.maxRadius;
+    for (const c of points) {
+      const x = c.x / c.z, y = c.y / c.z;
+      if (x * x + y * y <= rMax2) {
+        const [xd, yd] = cam.distort(x, y);
+        const u = cam.fx * xd + cam.cx, v = cam.fy * yd + cam.cy;
+        if (u < uMin) uMin = u;
+        if (u > uMax) uMax = u;
+        if (v < vMin) vMin = v;
+        if (v > vMax) vMax = v;
+      } else {
+        // Beyond the modelled field of view (far outside the image): extend towards its side.
+        if (x > 0) uMax = Infinity;
+        else uMin = -Infinity;
+        if (y > 0) vMax = Infinity;
+        else vMin = -Infinity;
+      }
     }
+    const margin = 2;
     const a = Math.max(0, Math.floor(uMin - margin)), b = Math.max(0, Math.floor(vMin - margin));
     const c = Math.min(this.width - 1, Math.ceil(uMax + margin)), d = Math.min(this.height - 1, Math.ceil(vMax + margin));
-    if (a > c || b > d) return null;
+    if (!(a <= c && b <= d)) return null;
     return [a, b, c, d];
   }
 

@@ -42,7 +42,7 @@ export interface SyntheticSourceOptions {
 
 const DEFAULT_CACHE_DIR = fileURLToPath(new URL("../../data/cache/", import.meta.url));
 /** Bump when the renderer's output changes, so stale cached clips are not replayed. */
-const CACHE_VERSION = 5;
+const CACHE_VERSION = 6;
 
 export class SyntheticSource implements FrameSource {
   readonly info: SourceInfo;
