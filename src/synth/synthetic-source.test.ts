@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -19,6 +19,7 @@ describe("SyntheticSource", () => {
   it("renders a clip once, caches it, and replays it in a loop on demand (pull mode)", async () => {
     const cacheDir = await mkdtemp(join(tmpdir(), "fovea-synth-cache-"));
     const options = { seed: 5, width: 160, height: 120, frames: 8, unpaced: true, cacheDir, cameraId: "test-cam" };
+    await writeFile(join(cacheDir, "synthetic-v0-old-clip.bin"), "stale");
     const source = await SyntheticSource.open(options);
     expect(source.info.mode).toBe("pull");
     expect(source.info.cameraId).toBe("test-cam");
@@ -34,6 +35,7 @@ describe("SyntheticSource", () => {
     expect(frames[8].data.equals(frames[0].data)).toBe(true);
     expect(frames[1].data.equals(frames[0].data)).toBe(false);
 
+    // one clip cached, the older renderer's clip pruned
     expect((await readdir(cacheDir)).filter((f) => f.endsWith(".bin"))).toHaveLength(1);
     const again = await SyntheticSource.open(options);
     expect(again.clip.length).toBe(8);

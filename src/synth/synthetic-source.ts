@@ -5,7 +5,7 @@
  * Without a cache, delivery starts as soon as the first frame is rendered: the first pass plays
  * at rendering speed while the rest of the clip is still being made.
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -252,4 +252,9 @@ async function writeClip(file: string, clip: Buffer[]): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, Buffer.concat(parts));
   await rename(tmp, file);
+  // Clips of older renderer versions are never read again: drop them so the cache does not grow.
+  const dir = path.dirname(file);
+  for (const name of await readdir(dir)) {
+    if (/^synthetic-v\d+-.*\.bin$/.test(name) && !name.startsWith(`synthetic-v${CACHE_VERSION}-`)) await rm(path.join(dir, name), { force: true });
+  }
 }
