@@ -66,6 +66,8 @@ describe("fovea bench (smoke)", () => {
       // End to end covers the stages after capture.
       expect(r.stages.total.max).toBeGreaterThanOrEqual(r.stages.inference.p50);
       expect(r.sustainedFps).toBeGreaterThan(0);
+      expect(r.sourceDeliveredFps).toBeGreaterThanOrEqual(r.sustainedFps * 0.999);
+      expect(r.endReason).toBe("max-frames");
       expect(r.resources.peakRssMiB).toBeGreaterThan(0);
       expect(r.totalSeriesMs).toHaveLength(150);
     }

@@ -48,10 +48,16 @@ export const PipelineRunSchema = z.object({
   source: z.string(),
   warmupFrames: z.number().int().nonnegative(),
   measuredFrames: z.number().int().nonnegative(),
-  /** True when the run hit its time limit before `measuredFrames` reached the requested count. */
+  /** True when the run ended before `measuredFrames` reached the requested count. */
   truncated: z.boolean(),
+  /** Why the pipeline stopped: frame count reached, source ended, or stopped at the time limit. */
+  endReason: z.enum(["max-frames", "source-ended", "time-limit"]),
+  /** The pipeline's last error message, if any (a source that died, a failed frame). */
+  lastError: z.string(),
   /** Processed frames per second over the measured window. */
   sustainedFps: z.number().nonnegative(),
+  /** Frames per second the source delivered over the measured window (processed + dropped). */
+  sourceDeliveredFps: z.number().nonnegative(),
   /** Source frames overwritten by a newer one in the latest-frame slot within the measured window (seq gaps). */
   droppedFrames: z.number().int().nonnegative(),
   droppedPercent: z.number().nonnegative(),

@@ -45,7 +45,10 @@ function sampleReport(): BenchReport {
         warmupFrames: 10,
         measuredFrames: h.framesMeasured,
         truncated: false,
+        endReason: "max-frames",
+        lastError: "",
         sustainedFps: 59.9,
+        sourceDeliveredFps: 59.9,
         droppedFrames: 0,
         droppedPercent: 0,
         counters: { framesIn: 210, framesProcessed: 210, framesDropped: 0, framesFailed: 0 },
@@ -92,7 +95,7 @@ describe("formatReport", () => {
   it("shows every run, the inference series, peers with ratios, skips and the warm-up", () => {
     const text = formatReport(sampleReport());
     expect(text).toContain("warm-up 10 frames excluded");
-    expect(text).toMatch(/onnxruntime\/cpu\s+640x480\s+paced60\s+200\s+59\.9/);
+    expect(text).toMatch(/onnxruntime\/cpu\s+640x480\s+paced60\s+200\s+59\.9\s+59\.9/);
     expect(text).toContain("0.300/0.300"); // preprocess p50/p99
     expect(text).toMatch(/opencv-dnn\s+4\.6\.0\s+100\s+1\.580\s+2\.000\s+2\.00x/);
     expect(text).toContain("pytorch");

@@ -46,12 +46,13 @@ export function formatReport(r: BenchReport): string {
     out.push("", "Pipeline (capture -> publish over ZeroMQ), end-to-end latency in ms:");
     out.push(
       formatTable(
-        ["engine/device", "input", "mode", "frames", "fps", "dropped", "CPU", "RSS MiB", "p50", "p90", "p99", "p99.9", "max"],
+        ["engine/device", "input", "mode", "frames", "src fps", "fps", "dropped", "CPU", "RSS MiB", "p50", "p90", "p99", "p99.9", "max"],
         r.pipelineRuns.map((p) => [
           `${p.engine}/${p.device}`,
           `${p.width}x${p.height}`,
           modeCell(p),
           `${p.measuredFrames}${p.truncated ? "*" : ""}`,
+          p.sourceDeliveredFps.toFixed(1),
           p.sustainedFps.toFixed(1),
           `${p.droppedPercent.toFixed(1)}%`,
           `${(p.resources.cpuCores * 100).toFixed(0)}%`,
@@ -82,8 +83,12 @@ export function formatReport(r: BenchReport): string {
       ),
     );
     if (r.pipelineRuns.some((p) => modeCell(p) !== p.mode)) out.push("mode@N: the source ran at its own N fps (a video file replays at its recorded rate), not the mode's.");
-    if (r.pipelineRuns.some((p) => p.truncated)) out.push(`* stopped at the ${r.settings.maxSecondsPerRun} s per-run limit before ${r.settings.frames} frames`);
+    for (const p of r.pipelineRuns.filter((p) => p.truncated)) {
+      const why = p.endReason === "time-limit" ? `stopped at the ${r.settings.maxSecondsPerRun} s per-run limit` : "the source ended";
+      out.push(`* ${p.engine}/${p.device} ${p.width}x${p.height} ${p.mode}: ${why} before ${r.settings.frames} frames${p.lastError ? ` (last error: ${p.lastError})` : ""}`);
+    }
     out.push("CPU: fovea process CPU time / wall time over the measured frames (100% = one core busy; an ffmpeg decoder child is not included).");
+    out.push("src fps: frames the source delivered per second; fps: frames processed and published per second.");
     out.push("End to end: capture time stamp until the DetectionFrame was handed to ZeroMQ (wire total_us + publish).");
   }
 

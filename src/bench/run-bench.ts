@@ -238,6 +238,8 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
   const publisher = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
   let truncated = false;
   let sourceFps: number | null = null;
+  let lastError = "";
+  let endReason: PipelineRun["endReason"] = "source-ended";
   let pipeline: Pipeline | undefined;
   try {
     const source = await openSource(options.source, {
@@ -248,6 +250,11 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
       width: size.width,
       height: size.height,
     });
+    // The synthetic source renders its clip on worker threads the first time; measuring while
+    // it renders would time the renderer's CPU load, not the pipeline. Sources that prepare in
+    // the background say so with a `ready` promise.
+    const ready = (source as { ready?: unknown }).ready;
+    if (ready instanceof Promise) await ready;
     sourceFps = source.info.mode === "live" ? (source.info.fps ?? null) : null;
     pipeline = await Pipeline.create({ source, engine, publisher, observers: [observer], maxFrames: wanted, cameraId: "bench", log: options.log });
     if (options.warmup === 0) monitor = ResourceMonitor.start({ cores: os.cpus().length });
@@ -259,6 +266,8 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     try {
       const summary = await pipeline.run();
       counters = summary.counters;
+      lastError = summary.lastError;
+      endReason = truncated ? "time-limit" : summary.reason === "max-frames" ? "max-frames" : "source-ended";
     } finally {
       clearTimeout(limit);
     }
@@ -285,7 +294,10 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     warmupFrames: Math.min(options.warmup, histograms.framesSeen),
     measuredFrames: measured,
     truncated,
+    endReason,
+    lastError,
     sustainedFps: measured > 1 && spanS > 0 ? (measured - 1) / spanS : 0,
+    sourceDeliveredFps: seqSpan > 1 && spanS > 0 ? (seqSpan - 1) / spanS : 0,
     droppedFrames: dropped,
     droppedPercent: seqSpan > 0 ? (100 * dropped) / seqSpan : 0,
     counters: c ? { framesIn: c.framesIn, framesProcessed: c.framesProcessed, framesDropped: c.framesDropped, framesFailed: c.framesFailed } : null,
