@@ -69,7 +69,7 @@ describe("ImageFolderSource", () => {
     expect(frames[4].data.equals(frames[0].data)).toBe(true);
   });
 
-  it("paced: live mode on the fps clock, capture times increasing and at least one period apart", async () => {
+  it("paced: live mode on the fps clock, seq and capture times increasing", async () => {
     const fps = 50;
     const source = await ImageFolderSource.open({ path: folder, fps });
     expect(source.info).toMatchObject({ mode: "live", fps });
@@ -77,9 +77,9 @@ describe("ImageFolderSource", () => {
     expect(frames.length + source.dropped).toBe(4);
     for (let i = 1; i < frames.length; i++) {
       expect(frames[i].seq).toBeGreaterThan(frames[i - 1].seq);
-      // Lower bound only (a schedule is never early); a slow machine may be late, never fails this.
-      const gapMs = Number(frames[i].captureTimeNs - frames[i - 1].captureTimeNs) / 1e6;
-      expect(gapMs).toBeGreaterThanOrEqual(((frames[i].seq - frames[i - 1].seq) * 1000) / fps - 2);
+      // No wall-clock bound: a late frame followed by an on-time one is closer than a period,
+      // and durations are measured by the benchmark, never asserted.
+      expect(frames[i].captureTimeNs).toBeGreaterThan(frames[i - 1].captureTimeNs);
     }
   });
 
