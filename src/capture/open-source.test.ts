@@ -6,18 +6,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FoveaInputError } from "../core/errors.js";
 import { ImageFolderSource } from "./image-folder-source.js";
 import { openSource, parseSourceSpec } from "./open-source.js";
+import { inputError } from "../../test/support/input-error.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fovea-open-source-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function inputError(p: Promise<unknown>): Promise<FoveaInputError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FoveaInputError);
-  return err as FoveaInputError;
-}
 
 describe("parseSourceSpec", () => {
   it("parses every accepted form", () => {

@@ -1,11 +1,11 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FoveaInputError } from "../core/errors.js";
 import { openDatasetWriter } from "./open-dataset-writer.js";
 import { readDataset } from "./read-dataset.js";
 import type { TaggedFrame } from "./tagged-frame.js";
 import { pngImage, tempDir } from "./test-helpers.js";
+import { inputError } from "../../test/support/input-error.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -15,15 +15,6 @@ afterEach(() => cleanup());
 async function put(rel: string, content: string | Buffer): Promise<void> {
   await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
   await writeFile(path.join(dir, rel), content);
-}
-
-async function inputError(p: Promise<unknown>): Promise<FoveaInputError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FoveaInputError);
-  return err as FoveaInputError;
 }
 
 /** A valid images/ + labels/ dataset: 100x50 images, 3 classes. */
