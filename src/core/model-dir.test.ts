@@ -51,10 +51,11 @@ describe("loadModelDir", () => {
     expect(m.tfjsPath).toBeUndefined();
   });
 
-  it("validates the shipped stand-in model and its honest label", async () => {
+  it("validates the shipped model and its honest label", async () => {
     const m = await loadModelDir("models/default");
-    expect(m.metadata.trained).toBe(false);
-    expect(m.metadata.description).toMatch(/UNTRAINED/);
+    // Either the untrained stand-in, labelled as such, or a trained model with its provenance.
+    if (m.metadata.trained) expect(m.metadata.training?.dataFingerprint).toMatch(/^sha256:/);
+    else expect(m.metadata.description).toMatch(/UNTRAINED/);
     expect(m.onnxPath && m.tfjsPath).toBeTruthy();
   });
 
