@@ -142,16 +142,17 @@ describe("record -> replay -> compare -> retag", () => {
     const same = await compareRecording(a, { modelDir }, { log });
     expect(same.report).toMatchObject({ framesChanged: 0, framesCompared: report.framesCompared, onlyBaseline: FRAMES - report.framesCompared });
 
-    // The shipped model (threshold 0.5) finds none of them: every frame with detections changed.
+    // Another model (the shipped default) changes frames. Whatever it finds, the per-class counts
+    // must add up: every recorded detection matched or removed, every new one matched or added.
     const other = await compareRecording(a, { modelDir: path.join(ROOT, "models/default") }, { log });
     const replayedSeqs = new Set(await imageSeqs(a));
     const preTagged = [...recordedA].filter(([seq, d]) => replayedSeqs.has(seq) && d.detections.length > 0).length;
     expect(preTagged).toBeGreaterThan(0);
-    expect(other.report.framesChanged).toBe(preTagged);
-    expect(other.report.changes.every((c) => c.added === 0)).toBe(true);
-    const removed = Object.values(other.report.perClass).reduce((n, c) => n + c.removed, 0);
-    const baseline = Object.values(other.report.perClass).reduce((n, c) => n + c.baseline, 0);
-    expect(removed).toBe(baseline);
+    expect(other.report.framesChanged).toBeGreaterThan(0);
+    for (const c of Object.values(other.report.perClass)) {
+      expect(c.matched + c.removed).toBe(c.baseline);
+      expect(c.matched + c.added).toBe(c.candidate);
+    }
     expect(formatComparison(other.report, other.names)).toMatch(/class\s+baseline\s+candidate\s+matched\s+removed\s+added/);
   });
 
