@@ -256,7 +256,8 @@ export class FfmpegStreamSource implements FrameSource {
 
   private countTruncated(splitter: RawFrameSplitter): void {
     const discarded = splitter.end();
-    if (discarded === 0) return;
+    // A partial frame cut off by our own close() (e.g. --max-frames reached) is not corruption.
+    if (discarded === 0 || this.closed) return;
     this.counters.corrupt++;
     this.options.events?.onCorrupt?.(
       `${this.options.inputName}: truncated last frame discarded (${discarded} of ${this.frameBytes} bytes)`,
