@@ -16,7 +16,7 @@ import { buildNetwork, defaultMetadata } from "../src/train/network.js";
 import { encodeGridTargets } from "../src/train/grid-targets.js";
 import { trainStep, type Batch } from "../src/train/train-step.js";
 import { registerWasmGradientKernels } from "../src/train/wasm-gradient-kernels.js";
-import { Rng } from "../src/synth/prng.js";
+import { Rng } from "../src/core/prng.js";
 
 const { values } = parseArgs({
   options: {

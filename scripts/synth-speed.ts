@@ -4,7 +4,7 @@
  *   npx tsx scripts/synth-speed.ts [frames=60] [sizes=100x100,160x120,320x240,640x480]
  */
 import { DEFAULT_CALIBRATION_FILE, loadCalibration } from "../src/calib/calibration.js";
-import { deriveSeed } from "../src/synth/prng.js";
+import { deriveSeed } from "../src/core/prng.js";
 import { FrameRenderer } from "../src/synth/render-frame.js";
 import { sampleScene } from "../src/synth/sample-scene.js";
 

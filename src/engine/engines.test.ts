@@ -15,6 +15,7 @@ import { createEngine } from "./create-engine.js";
 import { OnnxRuntimeEngine } from "./onnxruntime-engine.js";
 import { initTfjs } from "./tfjs-backend.js";
 import { TfjsEngine } from "./tfjs-engine.js";
+import { Rng } from "../core/prng.js";
 
 let root: string;
 const dirs: Record<"f32" | "f16", string> = { f32: "", f16: "" };
@@ -22,13 +23,7 @@ const meta = defaultMetadata({ id: "engine-parity" });
 const N = 100 * 100 * 3;
 
 function randomInput(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32;
-  }
-  return a;
+  return new Rng(seed).fill(new Float32Array(n));
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

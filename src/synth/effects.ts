@@ -1,7 +1,7 @@
 /** Camera effects applied after rendering: motion blur (sharp convolution), sensor noise, encoding. */
 import sharp from "sharp";
 import type { Effects } from "./scene.js";
-import { mix32 } from "./prng.js";
+import { mix32 } from "../core/prng.js";
 
 /** Motion-blur kernel: a line of `length` pixels at `angle`, splatted bilinearly into a square matrix. */
 export function motionKernel(length: number, angle: number): { width: number; height: number; kernel: number[] } {

@@ -1,5 +1,5 @@
 /** Builders for the things on the field: goals, balls, robots and other obstacles. */
-import type { Rng } from "./prng.js";
+import type { Rng } from "../core/prng.js";
 import type { FieldDimensions } from "./field.js";
 import type { BallPattern, Entity, Primitive, Rgb } from "./scene.js";
 

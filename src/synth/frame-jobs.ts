@@ -1,6 +1,6 @@
 /** The frames of a synthetic set or clip, as render jobs: independent random scenes, or a continuous match. */
 import type { MountPose } from "../calib/calibration.js";
-import { deriveSeed } from "./prng.js";
+import { deriveSeed } from "../core/prng.js";
 import { sampleScene } from "./sample-scene.js";
 import { MatchSequence } from "./sequence.js";
 import type { FrameJob, FrameOutput } from "./render-frame.js";

@@ -5,7 +5,7 @@ import { ADULT_SIZE_FIELD } from "./field.js";
 import { ball, goals, obstacle, randomRobotStyle, robot } from "./entities.js";
 import { sampleScene } from "./sample-scene.js";
 import { applyCameraEffects } from "./effects.js";
-import { Rng } from "./prng.js";
+import { Rng } from "../core/prng.js";
 import type { Entity, Rgb, Scene } from "./scene.js";
 
 const calibration = await loadCalibration(DEFAULT_CALIBRATION_FILE);

@@ -1,7 +1,7 @@
 /** Random scenes for training sets: one independent scene per frame, from a seed. */
 import type { MountPose } from "../calib/calibration.js";
 import { ADULT_SIZE_FIELD, type FieldDimensions } from "./field.js";
-import { Rng } from "./prng.js";
+import { Rng } from "../core/prng.js";
 import { ball, goals, obstacle, randomBallPattern, randomObstacleStyle, randomRobotStyle, robot } from "./entities.js";
 import type { Effects, Entity, Lighting, Look, Rgb, Scene } from "./scene.js";
 

@@ -5,7 +5,7 @@
  */
 import type { MountPose } from "../calib/calibration.js";
 import { ADULT_SIZE_FIELD, type FieldDimensions } from "./field.js";
-import { Rng } from "./prng.js";
+import { Rng } from "../core/prng.js";
 import { ball, goals, mat3Mul, obstacle, randomBallPattern, randomObstacleStyle, randomRobotStyle, robot, type ObstacleStyle, type RobotStyle } from "./entities.js";
 import { sampleLighting, sampleLook } from "./sample-scene.js";
 import type { BallPattern, Effects, Lighting, Look, Scene } from "./scene.js";

@@ -12,6 +12,7 @@ import { METADATA_FILE, loadModelDir, type ModelDir } from "../core/model-dir.js
 import { ModelMetadataSchema, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
 import { fsSaveHandler, loadLayersModel } from "../engine/tfjs-fs-io.js";
 import { exportOnnx, type WeightsDtype } from "./onnx/export-onnx.js";
+import { Rng } from "../core/prng.js";
 
 export { loadLayersModel };
 
@@ -54,13 +55,8 @@ async function verifyParity(dir: ModelDir): Promise<{ classes: number; boxes: nu
   const meta = dir.metadata;
   const batch = 2;
   const shape = [batch, meta.input.height, meta.input.width, 3];
-  const input = new Float32Array(shape.reduce((a, b) => a * b));
   // Deterministic pseudo-random inputs in roughly the normalised range the network sees.
-  let s = 12345;
-  for (let i = 0; i < input.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    input[i] = (s / 2 ** 32) * 2 - 0.5;
-  }
+  const input = new Rng(12345).fill(new Float32Array(shape.reduce((a, b) => a * b)), -0.5, 1.5);
   const session = await ort.InferenceSession.create(dir.onnxPath as string, { executionProviders: ["cpu"], intraOpNumThreads: 1 });
   const reloaded = await loadLayersModel(dir.tfjsPath as string);
   try {

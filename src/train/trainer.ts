@@ -24,7 +24,7 @@ import { readDataset } from "../dataset/read-dataset.js";
 import type { LabelledObject, TaggedFrame } from "../dataset/tagged-frame.js";
 import { initTfjs, type TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import { normalise, preprocessParams, resizeToInput } from "../preprocess/preprocess.js";
-import { Rng } from "../synth/prng.js";
+import { Rng } from "../core/prng.js";
 import { DEFAULT_AUGMENT, augment, augmentationEnvelope, type AugmentOptions } from "./augment.js";
 import { exportModelDir, loadLayersModel } from "./export-model.js";
 import { cellAccuracy, encodeGridTargets, type CellAccuracy, type GridLossOptions } from "./grid-targets.js";

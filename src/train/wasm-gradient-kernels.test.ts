@@ -2,16 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
+import { Rng } from "../core/prng.js";
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
 function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
+  return new Rng(seed).fill(new Float32Array(n), -1, 1);
 }
 
 interface Case {

@@ -4,7 +4,7 @@
  * function a single perceptron cannot represent. Plain TypeScript so every step of the
  * backward pass is visible; a deterministic seed makes the run reproducible.
  */
-import { Rng } from "../synth/prng.js";
+import { Rng } from "../core/prng.js";
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 

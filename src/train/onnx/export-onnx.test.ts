@@ -8,15 +8,10 @@ import { initTfjs } from "../../engine/tfjs-backend.js";
 import { buildNetwork, defaultMetadata } from "../network.js";
 import { exportOnnx, ONNX_OPSET } from "./export-onnx.js";
 import { ModelProto, readOnnxSignature } from "./onnx-proto.js";
+import { Rng } from "../../core/prng.js";
 
 function randomInput(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32;
-  }
-  return a;
+  return new Rng(seed).fill(new Float32Array(n));
 }
 
 async function compare(meta: ReturnType<typeof defaultMetadata>, batch: number, seed: number) {

@@ -1,5 +1,6 @@
 /**
- * Seeded pseudo-random numbers for deterministic rendering (Math.random cannot be seeded).
+ * Seeded pseudo-random numbers (Math.random cannot be seeded): deterministic rendering, training
+ * splits and augmentation, and reproducible test inputs.
  * sfc32 (Chris Doty-Humphrey's Small Fast Counter): 32-bit state arithmetic that JS engines run
  * fast, good statistical quality, no dependency; seeded through splitmix32 so nearby seeds diverge.
  */
@@ -51,6 +52,12 @@ export class Rng {
   /** Uniform in [min, max). */
   range(min: number, max: number): number {
     return min + (max - min) * this.next();
+  }
+
+  /** Fill `out` with values uniform in [min, max) and return it. */
+  fill<T extends Float32Array | Float64Array>(out: T, min = 0, max = 1): T {
+    for (let i = 0; i < out.length; i++) out[i] = min + (max - min) * this.next();
+    return out;
   }
 
   /** Integer uniform in [min, max] inclusive. */
