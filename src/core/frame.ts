@@ -60,6 +60,11 @@ export interface SourceEvents {
 export interface FrameSource {
   readonly info: SourceInfo;
   readonly counters: SourceCounters;
+  /**
+   * Live sources that keep their own latest-frame slot (camera, paced replay, synthetic): frames
+   * overwritten there before they were read. Absent for sources that never drop.
+   */
+  readonly dropped?: number;
   frames(): AsyncIterable<Frame>;
   close(): Promise<void>;
 }

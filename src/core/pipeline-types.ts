@@ -44,6 +44,8 @@ export interface PipelineCounters {
 }
 
 export interface PipelineObserver {
+  /** Recorders: frames they could not keep up with (summed into Status `recording_dropped`). */
+  readonly recordingDropped?: number;
   /** Every frame the source delivers, before the latest-frame slot (recording raw capture). */
   onSourceFrame?(frame: Frame): void;
   /** Each processed frame, after its DetectionFrame was handed to the publisher. */

@@ -421,8 +421,7 @@ export class Pipeline {
   }
 
   private snapshotCounters(): PipelineCounters {
-    const src = this.source as FrameSource & { dropped?: unknown };
-    const sourceDropped = typeof src.dropped === "number" ? src.dropped : 0;
+    const sourceDropped = this.source.dropped ?? 0;
     return {
       // Frames a live source dropped internally (its own latest-frame slot) were captured too:
       // counting them keeps in = processed + dropped + failed (+ the one in flight).
@@ -435,13 +434,9 @@ export class Pipeline {
     };
   }
 
-  /** Recorders among the observers expose how many frames they could not keep up with. */
   private recordingDropped(): number {
     let n = 0;
-    for (const o of this.observers) {
-      const d = (o as { recordingDropped?: unknown }).recordingDropped;
-      if (typeof d === "number") n += d;
-    }
+    for (const o of this.observers) n += o.recordingDropped ?? 0;
     return n;
   }
 
@@ -467,41 +462,29 @@ export class Pipeline {
   }
 
   private notifySource(frame: Frame): void {
-    for (const o of this.observers) {
-      if (!o.onSourceFrame) continue;
-      try {
-        o.onSourceFrame(frame);
-      } catch (err) {
-        this.observerFailed(err);
-      }
-    }
+    this.notify("onSourceFrame", frame);
   }
 
   private notifyProcessed(p: ProcessedFrame): void {
-    for (const o of this.observers) {
-      if (!o.onProcessed) continue;
-      try {
-        o.onProcessed(p);
-      } catch (err) {
-        this.observerFailed(err);
-      }
-    }
+    this.notify("onProcessed", p);
   }
 
   private notifyStatus(b: StatusBeat): void {
-    for (const o of this.observers) {
-      if (!o.onStatus) continue;
-      try {
-        o.onStatus({ state: b.state, counters: b.counters, message: b.message, timeNs: b.status.timeNs });
-      } catch (err) {
-        this.observerFailed(err);
-      }
-    }
+    this.notify("onStatus", { state: b.state, counters: b.counters, message: b.message, timeNs: b.status.timeNs });
   }
 
-  private observerFailed(err: unknown): void {
-    this.lastError = `observer: ${(err as Error).message ?? String(err)}`;
-    this.log.error({ err }, "pipeline observer threw");
+  /** Call one hook on every observer that has it; an observer that throws never stops the loop. */
+  private notify<K extends "onSourceFrame" | "onProcessed" | "onStatus">(hook: K, arg: Parameters<NonNullable<PipelineObserver[K]>>[0]): void {
+    for (const o of this.observers) {
+      const fn = o[hook] as ((a: typeof arg) => void) | undefined;
+      if (!fn) continue;
+      try {
+        fn.call(o, arg);
+      } catch (err) {
+        this.lastError = `observer: ${(err as Error).message ?? String(err)}`;
+        this.log.error({ err }, "pipeline observer threw");
+      }
+    }
   }
 
   private lastLogNs = 0n;
