@@ -19,7 +19,8 @@ import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError, describeIssues } from "../core/errors.js";
 import { CALIBRATION_COPY, listDatasetFiles, prepareOutputDir, storeCalibration, writeDatasetFile } from "./dataset-files.js";
-import { checkFrameForWriter, classesProblem } from "./frame-checks.js";
+import { classesProblem } from "./frame-checks.js";
+import { OrderedDatasetWrites } from "./ordered-writes.js";
 import { lineColumnAt, parseJsonText, topLevelArrayElementOffsets } from "./json-text.js";
 import { readInputFile, type DatasetWriterOptions } from "./native-format.js";
 import type { Dataset, DatasetWriter, TaggedFrame } from "./tagged-frame.js";
@@ -56,18 +57,17 @@ export function looksLikeCoco(json: unknown): boolean {
 const px = (v: number) => Math.round(v * 1e4) / 1e4;
 
 export class CocoDatasetWriter implements DatasetWriter {
-  private closed = false;
-  private readonly madeDirs = new Set<string>();
-  private tail: Promise<void> = Promise.resolve();
   private readonly images: string[] = [];
   private readonly annotations: string[] = [];
-  private readonly seen = new Set<string>();
+  private readonly writes: OrderedDatasetWrites;
 
   private constructor(
     private readonly root: string,
     private readonly classes: readonly string[],
     private readonly calibration: string | undefined,
-  ) {}
+  ) {
+    this.writes = new OrderedDatasetWrites("CocoDatasetWriter", new Set(classes), [COCO_FILE]);
+  }
 
   static async open(dir: string, classes: readonly string[], options: DatasetWriterOptions = {}): Promise<CocoDatasetWriter> {
     const problem = classesProblem(classes);
@@ -79,11 +79,7 @@ export class CocoDatasetWriter implements DatasetWriter {
   }
 
   async add(frame: TaggedFrame, image: Buffer): Promise<void> {
-    if (this.closed) throw new Error("CocoDatasetWriter: add() after close()");
-    const rel = checkFrameForWriter(frame, new Set(this.classes));
-    if (!Buffer.isBuffer(image)) throw new TypeError("image: expected a Buffer with the encoded image");
-    if (this.seen.has(rel)) throw new RangeError(`frame.image: '${rel}' was already written`);
-    this.seen.add(rel);
+    const rel = this.writes.accept(frame, image);
     const imageId = this.images.length + 1;
     this.images.push(JSON.stringify({ id: imageId, file_name: rel, width: frame.width, height: frame.height }));
     for (const o of frame.objects) {
@@ -103,20 +99,16 @@ export class CocoDatasetWriter implements DatasetWriter {
         }),
       );
     }
-    const done = this.tail.then(() => writeDatasetFile(this.root, rel, image, this.madeDirs));
-    this.tail = done.catch(() => {});
-    return done;
+    return this.writes.then(() => writeDatasetFile(this.root, rel, image, this.writes.madeDirs));
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.tail;
+    if (!(await this.writes.close())) return;
     const info = JSON.stringify({ description: "written by fovea", ...(this.calibration ? { calibration: this.calibration } : {}) });
     const categories = this.classes.map((name, i) => JSON.stringify({ id: i + 1, name, supercategory: "" }));
     const list = (items: string[]) => (items.length ? `[\n    ${items.join(",\n    ")}\n  ]` : "[]");
     const text = `{\n  "info": ${info},\n  "images": ${list(this.images)},\n  "annotations": ${list(this.annotations)},\n  "categories": ${list(categories)}\n}\n`;
-    await writeDatasetFile(this.root, COCO_FILE, text, this.madeDirs);
+    await writeDatasetFile(this.root, COCO_FILE, text, this.writes.madeDirs);
   }
 }
 

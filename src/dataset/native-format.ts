@@ -22,7 +22,8 @@ import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError, describeIssues } from "../core/errors.js";
 import { CALIBRATION_COPY, listDatasetFiles, prepareOutputDir, storeCalibration, writeDatasetFile } from "./dataset-files.js";
-import { boxProblem, checkFrameForWriter, classesProblem } from "./frame-checks.js";
+import { boxProblem, classesProblem } from "./frame-checks.js";
+import { OrderedDatasetWrites } from "./ordered-writes.js";
 import { parseJsonText } from "./json-text.js";
 import type { Dataset, DatasetWriter, TaggedFrame } from "./tagged-frame.js";
 
@@ -66,18 +67,15 @@ export interface DatasetWriterOptions {
 }
 
 export class NativeDatasetWriter implements DatasetWriter {
-  private closed = false;
-  private readonly madeDirs = new Set<string>();
-  // add() calls are chained so labels.jsonl lines come out in call order even when the caller
-  // does not await each add.
-  private tail: Promise<void> = Promise.resolve();
-  private readonly seen = new Set<string>();
+  private readonly writes: OrderedDatasetWrites;
 
   private constructor(
     private readonly root: string,
-    private readonly classes: ReadonlySet<string>,
+    classes: ReadonlySet<string>,
     private readonly labels: FileHandle,
-  ) {}
+  ) {
+    this.writes = new OrderedDatasetWrites("NativeDatasetWriter", classes);
+  }
 
   static async open(dir: string, classes: readonly string[], options: DatasetWriterOptions = {}): Promise<NativeDatasetWriter> {
     const problem = classesProblem(classes);
@@ -92,11 +90,7 @@ export class NativeDatasetWriter implements DatasetWriter {
   }
 
   async add(frame: TaggedFrame, image: Buffer): Promise<void> {
-    if (this.closed) throw new Error("NativeDatasetWriter: add() after close()");
-    const rel = checkFrameForWriter(frame, this.classes);
-    if (!Buffer.isBuffer(image)) throw new TypeError("image: expected a Buffer with the encoded image");
-    if (this.seen.has(rel)) throw new RangeError(`frame.image: '${rel}' was already written`);
-    this.seen.add(rel);
+    const rel = this.writes.accept(frame, image);
     const line: TaggedFrame = {
       image: rel,
       width: frame.width,
@@ -108,19 +102,14 @@ export class NativeDatasetWriter implements DatasetWriter {
       })),
     };
     const text = JSON.stringify(line) + "\n";
-    const done = this.tail.then(async () => {
-      await writeDatasetFile(this.root, rel, image, this.madeDirs);
+    return this.writes.then(async () => {
+      await writeDatasetFile(this.root, rel, image, this.writes.madeDirs);
       await this.labels.write(text);
     });
-    this.tail = done.catch(() => {});
-    return done;
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.tail;
-    await this.labels.close();
+    if (await this.writes.close()) await this.labels.close();
   }
 }
 

@@ -21,7 +21,8 @@ import path from "node:path";
 import { parseDocument } from "yaml";
 import { FoveaInputError } from "../core/errors.js";
 import { isImagePath, listDatasetFiles, prepareOutputDir, withExtension, writeDatasetFile } from "./dataset-files.js";
-import { checkFrameForWriter, classesProblem } from "./frame-checks.js";
+import { classesProblem } from "./frame-checks.js";
+import { OrderedDatasetWrites } from "./ordered-writes.js";
 import { imageSize, mapLimited } from "./image-size.js";
 import { lineColumnAt } from "./json-text.js";
 import { readInputFile, type DatasetWriterOptions } from "./native-format.js";
@@ -60,15 +61,14 @@ function formatYoloLine(classIndex: number, o: LabelledObject): string {
 }
 
 export class YoloDatasetWriter implements DatasetWriter {
-  private closed = false;
-  private readonly madeDirs = new Set<string>();
-  private tail: Promise<void> = Promise.resolve();
-  private readonly written = new Set<string>();
+  private readonly writes: OrderedDatasetWrites;
 
   private constructor(
     private readonly root: string,
     private readonly classIndex: ReadonlyMap<string, number>,
-  ) {}
+  ) {
+    this.writes = new OrderedDatasetWrites("YoloDatasetWriter", new Set(classIndex.keys()), [YOLO_CLASSES_FILE]);
+  }
 
   static async open(dir: string, classes: readonly string[], options: DatasetWriterOptions = {}): Promise<YoloDatasetWriter> {
     const problem = classesProblem(classes);
@@ -80,26 +80,17 @@ export class YoloDatasetWriter implements DatasetWriter {
   }
 
   async add(frame: TaggedFrame, image: Buffer): Promise<void> {
-    if (this.closed) throw new Error("YoloDatasetWriter: add() after close()");
-    const rel = checkFrameForWriter(frame, new Set(this.classIndex.keys()));
-    if (!Buffer.isBuffer(image)) throw new TypeError("image: expected a Buffer with the encoded image");
+    const rel = this.writes.accept(frame, image, (r) => [yoloLabelCandidates(r)[0]]);
     const labelRel = yoloLabelCandidates(rel)[0];
-    for (const p of [rel, labelRel]) {
-      if (this.written.has(p) || p === YOLO_CLASSES_FILE) throw new RangeError(`frame.image: '${rel}' would overwrite '${p}', already written`);
-    }
-    this.written.add(rel).add(labelRel);
     const text = frame.objects.map((o) => formatYoloLine(this.classIndex.get(o.label)!, o)).join("");
-    const done = this.tail.then(async () => {
-      await writeDatasetFile(this.root, rel, image, this.madeDirs);
-      await writeDatasetFile(this.root, labelRel, text, this.madeDirs);
+    return this.writes.then(async () => {
+      await writeDatasetFile(this.root, rel, image, this.writes.madeDirs);
+      await writeDatasetFile(this.root, labelRel, text, this.writes.madeDirs);
     });
-    this.tail = done.catch(() => {});
-    return done;
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    await this.tail;
+    await this.writes.close();
   }
 }
 
