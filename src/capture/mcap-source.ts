@@ -124,7 +124,7 @@ export class McapSource implements FrameSource {
           frame = await decodeImage(m, channelSchema(m.schemaName), this.file);
         } catch (err) {
           this.counters.corrupt++;
-          this.options.events?.onCorrupt?.(`${this.file}: frame ${m.sequence}: ${(err as Error).message}`);
+          this.options.events?.onCorrupt?.((err as Error).message);
           continue;
         }
         if (lastLogTime !== undefined && m.logTime > lastLogTime) frameIntervalNs = m.logTime - lastLogTime;
@@ -159,8 +159,21 @@ export class McapSource implements FrameSource {
   }
 }
 
-/** A recorded image message as a Frame (encoded JPEG/PNG as recorded, or rgb24 from RawImage). */
+/**
+ * A recorded image message as a Frame (encoded JPEG/PNG as recorded, or rgb24 from RawImage).
+ * Throws a FoveaInputError naming the file and the frame.
+ */
 async function decodeImage(m: RecordingMessage, schema: ChannelSchema, file: string): Promise<Frame> {
+  try {
+    return await decodeImageMessage(m, schema, file);
+  } catch (err) {
+    if (err instanceof FoveaInputError) throw err;
+    throw new FoveaInputError(`${file}: frame ${m.sequence}`, `expected a decodable ${schema.name} message: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function decodeImageMessage(m: RecordingMessage, schema: ChannelSchema, file: string): Promise<Frame> {
+  const where = `${file}: frame ${m.sequence}`;
   const o = schema.type.decode(m.data) as unknown as Record<string, unknown>;
   const data = Buffer.from((o.data as Uint8Array).buffer, (o.data as Uint8Array).byteOffset, (o.data as Uint8Array).byteLength);
   const base = { seq: m.sequence, captureTimeNs: m.logTime, origin: `${file}#${m.sequence}` };
@@ -168,11 +181,14 @@ async function decodeImage(m: RecordingMessage, schema: ChannelSchema, file: str
     const width = o.width as number;
     const height = o.height as number;
     if (o.encoding !== "rgb8" || (o.step as number) !== width * 3 || data.length !== width * height * 3) {
-      throw new Error(`RawImage must be rgb8 with step width*3 (got ${String(o.encoding)}, ${width}x${height}, step ${String(o.step)}, ${data.length} bytes)`);
+      throw new FoveaInputError(
+        where,
+        `expected a RawImage in rgb8 with step = width*3, got ${String(o.encoding)}, ${width}x${height}, step ${String(o.step)}, ${data.length} bytes`,
+      );
     }
     return { ...base, width, height, encoding: "rgb24", data };
   }
   const meta = await sharp(data).metadata();
-  if (!meta.width || !meta.height) throw new Error(`undecodable ${String(o.format)} image`);
+  if (!meta.width || !meta.height) throw new FoveaInputError(where, `expected a ${String(o.format)} image with a size, sharp found none`);
   return { ...base, width: meta.width, height: meta.height, encoding: "encoded", data };
 }
