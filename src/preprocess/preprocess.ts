@@ -138,25 +138,42 @@ export function normalise(
   spec: PreprocessSpec,
   whiteBalance?: WhiteBalanceGains,
 ): [number, number, number] {
-  const wb = spec.whiteBalance && whiteBalance ? [whiteBalance.r, whiteBalance.g, whiteBalance.b] : [1, 1, 1];
-  for (const [i, g] of wb.entries()) {
-    if (!Number.isFinite(g) || g <= 0) throw new RangeError(`whiteBalance.${"rgb"[i]}: expected a positive gain, got ${g}`);
-  }
-  const applyWb = wb[0] !== 1 || wb[1] !== 1 || wb[2] !== 1;
-  // Fold /255, mean and std into one multiply-add per channel.
-  const scale = [0, 1, 2].map((c) => 1 / (255 * spec.std[c]));
-  const offset = [0, 1, 2].map((c) => -spec.mean[c] / spec.std[c]);
-  const sums = [0, 0, 0];
+  const useWb = spec.whiteBalance && whiteBalance !== undefined;
+  const g0 = useWb ? whiteBalance.r : 1;
+  const g1 = useWb ? whiteBalance.g : 1;
+  const g2 = useWb ? whiteBalance.b : 1;
+  if (!(g0 > 0 && Number.isFinite(g0))) throw new RangeError(`whiteBalance.r: expected a positive gain, got ${g0}`);
+  if (!(g1 > 0 && Number.isFinite(g1))) throw new RangeError(`whiteBalance.g: expected a positive gain, got ${g1}`);
+  if (!(g2 > 0 && Number.isFinite(g2))) throw new RangeError(`whiteBalance.b: expected a positive gain, got ${g2}`);
+  const applyWb = g0 !== 1 || g1 !== 1 || g2 !== 1;
+  // Fold /255, mean and std into one multiply-add per channel; scalars, so a frame allocates nothing.
+  const k0 = 1 / (255 * spec.std[0]);
+  const k1 = 1 / (255 * spec.std[1]);
+  const k2 = 1 / (255 * spec.std[2]);
+  const o0 = -spec.mean[0] / spec.std[0];
+  const o1 = -spec.mean[1] / spec.std[1];
+  const o2 = -spec.mean[2] / spec.std[2];
+  let sum0 = 0;
+  let sum1 = 0;
+  let sum2 = 0;
   for (let i = 0; i < rgb.length; i += 3) {
-    for (let c = 0; c < 3; c++) {
-      let v = rgb[i + c];
+    let r = rgb[i];
+    let g = rgb[i + 1];
+    let b = rgb[i + 2];
+    if (applyWb) {
       // A camera's gain saturates at full scale; clamping keeps the tensor in the range the
       // network was trained on.
-      if (applyWb) v = Math.min(255, v * wb[c]);
-      sums[c] += v;
-      out[i + c] = v * scale[c] + offset[c];
+      r = Math.min(255, r * g0);
+      g = Math.min(255, g * g1);
+      b = Math.min(255, b * g2);
     }
+    sum0 += r;
+    sum1 += g;
+    sum2 += b;
+    out[i] = r * k0 + o0;
+    out[i + 1] = g * k1 + o1;
+    out[i + 2] = b * k2 + o2;
   }
   const pixels = rgb.length / 3;
-  return [sums[0] / pixels, sums[1] / pixels, sums[2] / pixels];
+  return [sum0 / pixels, sum1 / pixels, sum2 / pixels];
 }
