@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { McapIndexedReader, type IReadable } from "@mcap/core";
 import { RecordingReader } from "../src/record/recording-reader.js";
+import { RECORDING_METADATA_NAME } from "../src/record/recording-layout.js";
 import { decodeDetectionFrame, type DetectionFrameMessage } from "../src/publish/codec.js";
 import { readDataset } from "../src/dataset/read-dataset.js";
 import { compareRecording } from "../src/record/compare-recording.js";
@@ -113,6 +114,40 @@ describe("record -> replay -> compare -> retag", () => {
     const total = [...recordedA.values()].reduce((n, d) => n + d.detections.length, 0);
     expect(total).toBeGreaterThan(FRAMES);
     expect([...recordedA.values()].some((d) => d.detections.some((x) => x.ground))).toBe(true);
+  });
+
+  test("fovea run --record stores the model's classes, and retag uses them (not the defaults)", async () => {
+    // A venue model whose class names differ from fovea's defaults (same count, so the shipped
+    // ONNX graph still fits): the recording must carry these names, or retag would fall back to
+    // the defaults and reject every recorded label.
+    const venueModel = path.join(dir, "venue-model");
+    await cp(modelDir, venueModel, { recursive: true });
+    const md = JSON.parse(await readFile(path.join(venueModel, "fovea.json"), "utf8"));
+    const classes: string[] = md.classes.map((c: string) => `venue_${c}`);
+    md.id = "venue-classes";
+    md.classes = classes;
+    await writeFile(path.join(venueModel, "fovea.json"), JSON.stringify(md));
+
+    const v = path.join(dir, "venue.mcap");
+    const r = await fovea("run", "--source", `dir:${framesDir}`, "--model", venueModel, "--calibration", calibration, "--publish", `ipc://${dir}/v.sock`, "--record", v, "--max-frames", "4");
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+
+    const bytes = await readFile(v);
+    const readable: IReadable = { size: async () => BigInt(bytes.length), read: async (o, s) => bytes.subarray(Number(o), Number(o + s)) };
+    const reader = await McapIndexedReader.Initialize({ readable });
+    const records = [];
+    for await (const m of reader.readMetadata({ name: RECORDING_METADATA_NAME })) records.push(m);
+    expect(records).toHaveLength(1);
+    expect(records[0].metadata.get("modelId")).toBe("venue-classes");
+    expect(JSON.parse(records[0].metadata.get("classes") ?? "null")).toEqual(classes);
+
+    const recorded = [...(await detectionsOf(v)).values()].flatMap((d) => d.detections.map((x) => x.label));
+    expect(recorded.length).toBeGreaterThan(0);
+    const out = path.join(dir, "venue-tagged");
+    const retagged = await retagRecording(v, out, { format: "native" });
+    expect(retagged.classes).toEqual(classes);
+    expect((await readDataset(out)).classes).toEqual(classes);
   });
 
   test("fovea run --source mcap: replays the frames with their seq and capture time and gives the same detections", async () => {

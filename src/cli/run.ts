@@ -156,6 +156,9 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
         forceFlag: "--force",
         calibration,
         modelId: md.id,
+        // `fovea retag` labels the dataset with these; without them it falls back to the
+        // default classes and rejects a venue model's labels.
+        classes: md.classes,
         cameraId: cameraId ?? source.info.cameraId,
         imageEncoding: "jpeg",
         source: source.info.description,
