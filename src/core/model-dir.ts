@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { readOnnxSignatureFile, type OnnxValueSignature } from "../train/onnx/onnx-proto.js";
+import { readOnnxSignatureFile, type OnnxValueSignature } from "./onnx-proto.js";
 import { FoveaInputError, describeIssues } from "./errors.js";
 import { ModelMetadataSchema, type ModelMetadata } from "./model-metadata.js";
 

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { FoveaInputError } from "../core/errors.js";
-import { float32ToFloat16 } from "../train/onnx/float16.js";
+import { float32ToFloat16 } from "../core/float16.js";
 
 export const TFJS_WEIGHTS_FILE = "weights.bin";
 
