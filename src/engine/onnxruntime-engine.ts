@@ -35,8 +35,11 @@ export interface OnnxRuntimeEngineOptions {
 
 export class OnnxRuntimeEngine implements InferenceEngine {
   readonly engine = "onnxruntime" as const;
-  /** Input tensor of the last run, reused while the caller passes the same buffer (the frame loop does). */
-  private lastInput?: { data: Float32Array; batch: number; tensor: ort.Tensor };
+  /**
+   * Input tensors of the last two buffers run, reused while the caller passes the same buffers:
+   * the frame loop alternates two (one being preprocessed while the other is inferred).
+   */
+  private inputs: Array<{ data: Float32Array; batch: number; tensor: ort.Tensor }> = [];
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -63,6 +66,10 @@ export class OnnxRuntimeEngine implements InferenceEngine {
         executionMode: "sequential",
         graphOptimizationLevel: "all",
         logSeverityLevel: 3,
+        // Spinning pool threads keep a core busy for a while after every run; on a 2-core robot
+        // that core is the one preprocessing the next frame (and the ZeroMQ I/O thread), so the
+        // spin costs more latency than the wake-up it saves.
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
     } catch (err) {
       const reason = (err as Error).message.split("\n")[0];
@@ -77,12 +84,11 @@ export class OnnxRuntimeEngine implements InferenceEngine {
     const per = inp.height * inp.width * 3;
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch: expected a positive integer, got ${batch}`);
     if (input.length !== per * batch) throw new RangeError(`input: expected ${per * batch} floats (batch ${batch} x ${inp.height}x${inp.width}x3), got ${input.length}`);
-    let tensor: ort.Tensor;
-    if (this.lastInput && this.lastInput.data === input && this.lastInput.batch === batch) {
-      tensor = this.lastInput.tensor;
-    } else {
+    let tensor: ort.Tensor | undefined;
+    for (const c of this.inputs) if (c.data === input && c.batch === batch) tensor = c.tensor;
+    if (!tensor) {
       tensor = new ort.Tensor("float32", input, [batch, inp.height, inp.width, 3]);
-      this.lastInput = { data: input, batch, tensor };
+      this.inputs = [{ data: input, batch, tensor }, ...this.inputs.slice(0, 1)];
     }
     const out = await this.session.run({ [inp.name]: tensor });
     return {
@@ -92,7 +98,7 @@ export class OnnxRuntimeEngine implements InferenceEngine {
   }
 
   async dispose(): Promise<void> {
-    this.lastInput = undefined;
+    this.inputs = [];
     await this.session.release();
   }
 }
