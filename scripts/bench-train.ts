@@ -3,10 +3,12 @@
  * head): images per second of full training steps (forward, backward, Adam) per tfjs backend.
  *
  *   node --import ./test/record-ts-loader.mjs scripts/bench-train.ts [--backends wasm,cpu]
- *        [--batch 32] [--steps 10] [--profile]
+ *        [--batch 32] [--steps 10] [--workers 1,2] [--profile]
  *
- * Prints wall-clock images/s and images per CPU-second of this process: on a shared machine the
- * second is the fairer figure for a single-threaded backend. `--profile` lists the slowest kernels.
+ * `--workers 1,2` measures each backend in-process (1) and with the data-parallel trainer over
+ * N worker threads (src/train/parallel-trainer.ts), back to back. Prints wall-clock images/s and
+ * images per CPU-second of this process (all its threads): on a shared machine the second says
+ * how much of the machine each image cost. `--profile` lists the slowest kernels (1 worker).
  */
 import { parseArgs } from "node:util";
 import os from "node:os";
@@ -15,6 +17,7 @@ import { initTfjs, type TfjsBackendPreference } from "../src/engine/tfjs-backend
 import { buildNetwork, defaultMetadata } from "../src/train/network.js";
 import { encodeGridTargets } from "../src/train/grid-targets.js";
 import { trainStep, type Batch } from "../src/train/train-step.js";
+import { ParallelTrainer } from "../src/train/parallel-trainer.js";
 import { registerWasmGradientKernels } from "../src/train/wasm-gradient-kernels.js";
 import { Rng } from "../src/core/prng.js";
 
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "32" },
     steps: { type: "string", default: "10" },
     profile: { type: "boolean", default: false },
+    workers: { type: "string", default: "1" },
   },
 });
 const batchSize = Number(values.batch);
@@ -43,8 +47,9 @@ function randomBatch(meta: ReturnType<typeof defaultMetadata>, rng: Rng): Batch 
 }
 
 registerWasmGradientKernels();
+const workerCounts = values.workers!.split(",").map(Number);
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-for (const backend of values.backends!.split(",")) {
+for (const backend of values.backends!.split(",")) for (const workers of workerCounts) {
   const runtime = await initTfjs(backend as TfjsBackendPreference);
   let threads = "n/a";
   if (runtime.backend === "wasm") {
@@ -55,6 +60,24 @@ for (const backend of values.backends!.split(",")) {
   const model = buildNetwork(meta, { seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const batch = randomBatch(meta, new Rng(7));
+  if (workers > 1) {
+    const trainer = await ParallelTrainer.create({ model, workers, backend: runtime.backend, learningRate: 1e-3, maxBatch: batchSize });
+    await trainer.step(batch);
+    await trainer.step(batch);
+    await trainer.syncTo(model);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let loss = 0;
+    for (let i = 0; i < steps; i++) loss = (await trainer.step(batch, { wantPredictions: true })).loss;
+    await trainer.syncTo(model); // the last step's update is part of the time
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    report(`${runtime.backend} x ${workers} workers (${threads} each)`, wall, (cpu.user + cpu.system) / 1e6, loss);
+    await trainer.close();
+    model.dispose();
+    optimizer.dispose();
+    continue;
+  }
   // Warm-up: kernel setup, XNNPACK operator creation, Adam slot variables.
   await trainStep(model, optimizer, batch);
   await trainStep(model, optimizer, batch);
@@ -70,12 +93,16 @@ for (const backend of values.backends!.split(",")) {
   for (let i = 0; i < steps; i++) loss = (await trainStep(model, optimizer, batch)).loss;
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  const images = steps * batchSize;
-  console.log(
-    `${runtime.backend} (${threads}): batch ${batchSize}, ${steps} steps: ${(images / wall).toFixed(1)} images/s wall, ` +
-      `${(images / cpuSeconds).toFixed(1)} images per CPU-second, ${((wall * 1000) / steps).toFixed(0)} ms/step, final loss ${loss.toFixed(3)}`,
-  );
+  report(`${runtime.backend} in-process (${threads})`, wall, (cpu.user + cpu.system) / 1e6, loss);
   model.dispose();
   optimizer.dispose();
+}
+
+function report(what: string, wall: number, cpuSeconds: number, loss: number): void {
+  const images = steps * batchSize;
+  console.log(
+    `${what}: batch ${batchSize}, ${steps} steps: ${(images / wall).toFixed(1)} images/s wall, ` +
+      `${(images / cpuSeconds).toFixed(1)} images per CPU-second, ${((wall * 1000) / steps).toFixed(0)} ms/step, final loss ${loss.toFixed(3)}, ` +
+      `load average ${os.loadavg()[0].toFixed(1)}`,
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * `fovea train --data DIR [--data DIR2] --epochs N --out MODELDIR [--seed S] [--batch B]
- *  [--from MODEL --fine-tune]`: train a grid-head network on tagged frames (native, YOLO or COCO)
+ *  [--from MODEL --fine-tune] [--workers N]`: train a grid-head network on tagged frames (native, YOLO or COCO)
  * and write the model directory with its training report (JSON + SVG learning curves).
  */
 import { InvalidArgumentError, Option, type Command } from "commander";
@@ -41,6 +41,7 @@ interface TrainFlags {
   id?: string;
   weights: "float32" | "float16";
   progress: boolean;
+  workers?: number;
 }
 
 /** Registers the `fovea train` command. */
@@ -64,6 +65,11 @@ export function registerTrain(program: Command): void {
     .option("--id <id>", "model id written to the metadata")
     .addOption(new Option("--weights <dtype>", "weight storage type of the exported files").choices(["float32", "float16"]).default("float32"))
     .option("--no-progress", "no progress bar")
+    .option(
+      "--workers <n>",
+      "data-parallel training over N worker threads, same result as 1 (default: the CPU count for full training on wasm, else 1; 1 = in this thread)",
+      positiveInt("--workers"),
+    )
     .action(async (flags: TrainFlags) => {
       const log = createLogger({ name: "train" });
       const abort = new AbortController();
@@ -88,12 +94,13 @@ export function registerTrain(program: Command): void {
           id: flags.id,
           weights: flags.weights,
           progress: flags.progress,
+          workers: flags.workers,
           log,
           signal: abort.signal,
         });
         const last = report.epochs[report.epochs.length - 1];
         process.stdout.write(
-          `trained ${report.mode} on ${report.frames.train} frames (${report.backend}, ${report.imagesPerSecond.toFixed(1)} images/s): ` +
+          `trained ${report.mode} on ${report.frames.train} frames (${report.backend}${report.workers > 1 ? ` x ${report.workers} workers` : ""}, ${report.imagesPerSecond.toFixed(1)} images/s): ` +
             `${report.epochs.length} epoch(s), best ${report.bestEpoch}, stopped by ${report.stoppedBy}; ` +
             `last val loss ${last.valLoss.toFixed(4)}, val object-cell accuracy ${last.valAccuracy.toFixed(3)}; ` +
             `test loss ${report.test.loss.toFixed(4)}, test object-cell accuracy ${report.test.accuracy.toFixed(3)}\n${report.out}\n`,

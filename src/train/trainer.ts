@@ -12,6 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import cliProgress from "cli-progress";
@@ -29,6 +30,7 @@ import { DEFAULT_AUGMENT, augment, augmentationEnvelope, type AugmentOptions } f
 import { exportModelDir, loadLayersModel } from "./export-model.js";
 import { cellAccuracy, encodeGridTargets, type CellAccuracy, type GridLossOptions } from "./grid-targets.js";
 import { buildNetwork, defaultMetadata } from "./network.js";
+import { ParallelTrainer } from "./parallel-trainer.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
@@ -66,6 +68,13 @@ export interface TrainOptions {
   /** Show a cli-progress bar on stderr. Default true. */
   progress?: boolean;
   loss?: GridLossOptions;
+  /**
+   * Worker threads of data-parallel training (src/train/parallel-trainer.ts); 1 trains in this
+   * thread. Default: os.availableParallelism() (at most 8) for full training on the wasm backend
+   * (single-threaded in Node), else 1 (tfjs-node is multi-threaded itself; fine-tuning the dense
+   * layers is too cheap per step to gain from it).
+   */
+  workers?: number;
   /** Weight storage type of the exported model files. Default float32. */
   weights?: "float32" | "float16";
   log?: Logger;
@@ -88,6 +97,8 @@ export interface EpochRecord {
 export interface TrainReport {
   out: string;
   backend: string;
+  /** Worker threads that trained (1: in-process). */
+  workers: number;
   mode: "full" | "fine-tune";
   frames: { train: number; val: number; test: number };
   epochs: EpochRecord[];
@@ -141,6 +152,7 @@ function checkOptions(o: TrainOptions): void {
   if (!Array.isArray(o.data) || o.data.length === 0) throw new FoveaInputError("--data", "expected at least one dataset folder");
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new FoveaInputError("--epochs", `expected a positive integer, got ${o.epochs}`);
   if (o.batch !== undefined && (!Number.isInteger(o.batch) || o.batch < 1)) throw new FoveaInputError("--batch", `expected a positive integer, got ${o.batch}`);
+  if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1)) throw new FoveaInputError("--workers", `expected a positive integer, got ${o.workers}`);
   if (o.fineTune && !o.from) throw new FoveaInputError("--fine-tune", "needs --from MODELDIR (the model whose conv layers are kept)");
   for (const [k, v] of [["valFraction", o.valFraction], ["testFraction", o.testFraction]] as const) {
     if (v !== undefined && !(v >= 0 && v < 0.5)) throw new RangeError(`options.${k}: expected 0 <= value < 0.5, got ${v}`);
@@ -274,7 +286,18 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     return { loss: items.length ? loss / items.length : NaN, accuracy: r.objects, backgroundAccuracy: r.background };
   };
 
-  const optimizer = tf.train.adam(options.learningRate ?? (fineTune ? 3e-3 : 1e-3));
+  const learningRate = options.learningRate ?? (fineTune ? 3e-3 : 1e-3);
+  const optimizer = tf.train.adam(learningRate);
+  const workers = Math.min(options.workers ?? (runtime.backend === "wasm" && !fineTune ? Math.min(8, os.availableParallelism()) : 1), batchSize);
+  let parallel: ParallelTrainer | undefined;
+  if (workers > 1) {
+    parallel = await ParallelTrainer.create({ model: trainModel, workers, backend: runtime.backend, learningRate, maxBatch: batchSize, loss: options.loss });
+  }
+  log?.info({ workers }, workers > 1 ? "data-parallel training over worker threads" : "training in-process");
+  /** The main thread's model holds the trained weights (for validation and checkpoints). */
+  const syncWeights = async () => {
+    if (parallel) await parallel.syncTo(trainModel);
+  };
   const started = performance.now();
   const deadline = options.maxMinutes ? started + options.maxMinutes * 60_000 : Infinity;
   const epochs: EpochRecord[] = [];
@@ -300,76 +323,85 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       mode: fineTune ? "fine-tune" : "full",
       from: options.from ? path.basename(path.resolve(options.from)) : undefined,
       backend: runtime.backend,
+      workers,
       date: new Date().toISOString(),
       ...extra,
     },
   });
 
-  training: for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const epochRng = new Rng(seed * 1000 + epoch);
-    const order = shuffle(trainSet.slice(), epochRng);
-    let lossSum = 0;
-    const acc: CellAccuracy = { objectCorrect: 0, objectCells: 0, backgroundCorrect: 0, backgroundCells: 0 };
-    const t0 = performance.now();
-    let images = 0;
-    let probeMs = 0;
-    bar?.start(steps, 0, { stage: `epoch ${epoch}/${options.epochs}`, info: "" });
-    for (let s = 0; s < steps; s++) {
-      if (options.signal?.aborted) {
-        stoppedBy = "signal";
-        break;
+  try {
+    training: for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const epochRng = new Rng(seed * 1000 + epoch);
+      const order = shuffle(trainSet.slice(), epochRng);
+      let lossSum = 0;
+      const acc: CellAccuracy = { objectCorrect: 0, objectCells: 0, backgroundCorrect: 0, backgroundCells: 0 };
+      const t0 = performance.now();
+      let images = 0;
+      let probeMs = 0;
+      bar?.start(steps, 0, { stage: `epoch ${epoch}/${options.epochs}`, info: "" });
+      for (let s = 0; s < steps; s++) {
+        if (options.signal?.aborted) {
+          stoppedBy = "signal";
+          break;
+        }
+        if (performance.now() > deadline) {
+          stoppedBy = "time";
+          break;
+        }
+        // wasm tensor downloads resolve as microtasks: without a macrotask turn per step, timers
+        // (the progress bar's redraw) and signal handlers would never run during an epoch.
+        await new Promise((resolve) => setImmediate(resolve));
+        const batch = makeBatch(order.slice(s * batchSize, (s + 1) * batchSize), epochRng);
+        const r = parallel
+          ? await parallel.step(batch, { wantPredictions: true })
+          : await trainStep(trainModel, optimizer, batch, { ...options.loss, trainable, wantPredictions: true });
+        if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${s + 1}: loss ${r.loss}; lower --lr`);
+        lossSum += r.loss * batch.targets.batch;
+        images += batch.targets.batch;
+        framesSeen += batch.targets.batch;
+        addAccuracy(acc, cellAccuracy(r.predClasses!, batch.targets));
+        const ips = images / ((performance.now() - t0 - probeMs) / 1000);
+        bar?.update(s + 1, { info: `loss ${(lossSum / images).toFixed(3)} acc ${ratio(acc).objects.toFixed(3)} ${ips.toFixed(1)} img/s` });
+        if ((s + 1) % probeEvery === 0 && valProbe.length) {
+          const p0 = performance.now();
+          await syncWeights();
+          const p = await evaluate(valProbe);
+          curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss });
+          probeMs += performance.now() - p0;
+        }
       }
-      if (performance.now() > deadline) {
-        stoppedBy = "time";
-        break;
+      bar?.stop();
+      // Training time only: the validation probes are not part of the images/s figure.
+      const seconds = (performance.now() - t0 - probeMs) / 1000;
+      trainSeconds += seconds;
+      if (images === 0) break;
+      await syncWeights();
+      const v = await evaluate(val);
+      const record: EpochRecord = {
+        epoch,
+        trainLoss: lossSum / images,
+        trainAccuracy: ratio(acc).objects,
+        valLoss: v.loss,
+        valAccuracy: v.accuracy,
+        valBackgroundAccuracy: v.backgroundAccuracy,
+        imagesPerSecond: images / seconds,
+        seconds,
+      };
+      epochs.push(record);
+      log?.info(record, "epoch");
+      // Checkpoint: the best model so far is the output directory's model.
+      if (!(v.loss >= best.loss) || val.length === 0) {
+        best = { loss: v.loss, epoch };
+        await exportModelDir(model, buildMeta({ epochs: epoch, bestEpoch: epoch, imagesPerSecond: framesSeen / trainSeconds, valLoss: v.loss, valAccuracy: v.accuracy }), options.out, { weightsDtype: options.weights });
+        log?.info({ out: options.out, epoch }, "checkpoint exported");
+      } else if (epoch - best.epoch >= patience) {
+        stoppedBy = "early-stopping";
+        break training;
       }
-      // wasm tensor downloads resolve as microtasks: without a macrotask turn per step, timers
-      // (the progress bar's redraw) and signal handlers would never run during an epoch.
-      await new Promise((resolve) => setImmediate(resolve));
-      const batch = makeBatch(order.slice(s * batchSize, (s + 1) * batchSize), epochRng);
-      const r = await trainStep(trainModel, optimizer, batch, { ...options.loss, trainable, wantPredictions: true });
-      if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${s + 1}: loss ${r.loss}; lower --lr`);
-      lossSum += r.loss * batch.targets.batch;
-      images += batch.targets.batch;
-      framesSeen += batch.targets.batch;
-      addAccuracy(acc, cellAccuracy(r.predClasses!, batch.targets));
-      const ips = images / ((performance.now() - t0 - probeMs) / 1000);
-      bar?.update(s + 1, { info: `loss ${(lossSum / images).toFixed(3)} acc ${ratio(acc).objects.toFixed(3)} ${ips.toFixed(1)} img/s` });
-      if ((s + 1) % probeEvery === 0 && valProbe.length) {
-        const p0 = performance.now();
-        const p = await evaluate(valProbe);
-        curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss });
-        probeMs += performance.now() - p0;
-      }
+      if (stoppedBy !== "epochs") break;
     }
-    bar?.stop();
-    // Training time only: the validation probes are not part of the images/s figure.
-    const seconds = (performance.now() - t0 - probeMs) / 1000;
-    trainSeconds += seconds;
-    if (images === 0) break;
-    const v = await evaluate(val);
-    const record: EpochRecord = {
-      epoch,
-      trainLoss: lossSum / images,
-      trainAccuracy: ratio(acc).objects,
-      valLoss: v.loss,
-      valAccuracy: v.accuracy,
-      valBackgroundAccuracy: v.backgroundAccuracy,
-      imagesPerSecond: images / seconds,
-      seconds,
-    };
-    epochs.push(record);
-    log?.info(record, "epoch");
-    // Checkpoint: the best model so far is the output directory's model.
-    if (!(v.loss >= best.loss) || val.length === 0) {
-      best = { loss: v.loss, epoch };
-      await exportModelDir(model, buildMeta({ epochs: epoch, bestEpoch: epoch, imagesPerSecond: framesSeen / trainSeconds, valLoss: v.loss, valAccuracy: v.accuracy }), options.out, { weightsDtype: options.weights });
-      log?.info({ out: options.out, epoch }, "checkpoint exported");
-    } else if (epoch - best.epoch >= patience) {
-      stoppedBy = "early-stopping";
-      break training;
-    }
-    if (stoppedBy !== "epochs") break;
+  } finally {
+    await parallel?.close();
   }
   if (epochs.length === 0) throw new Error("training stopped before the first epoch completed; no model written");
 
@@ -393,6 +425,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const report: TrainReport = {
     out: path.resolve(options.out),
     backend: runtime.backend,
+    workers,
     mode: fineTune ? "fine-tune" : "full",
     frames: { train: trainSet.length, val: val.length, test: test.length },
     epochs,

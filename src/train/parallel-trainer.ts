@@ -1,0 +1,247 @@
+/**
+ * Synchronous data-parallel training over Node worker threads: tfjs-wasm runs single-threaded in
+ * Node (its threaded build spawns emscripten pthreads from blob: URLs, which worker_threads
+ * refuses; tfjs issue 3830), so the second core is used by a second replica of the model.
+ *
+ * A step of batch B on N workers (worker w takes rows [start_w, start_w + B_w)):
+ *   1. each worker runs the forward pass of its rows and sends the outputs here;
+ *   2. here the loss of the whole batch (gridLoss, exactly as trainStep computes it) and its
+ *      gradient with respect to the outputs are computed (tiny: [B, cells, k] tensors) and
+ *      published in shared memory; each worker back-propagates its rows' share, so the shard
+ *      gradients add up to the full-batch gradient for any loss, also one normalised by
+ *      batch-wide counts;
+ *   3. the shard gradients are written to a SharedArrayBuffer; every worker sums them in the same
+ *      order and applies the same Adam update to its own replica.
+ * Adam runs in every worker rather than once here because that costs no extra wall time (the
+ * replicas update in parallel, on their own cores) and needs no weight broadcast: applying it
+ * here would serialise the update with the workers idle and then copy all ~1.8M weights (7 MB)
+ * to every worker each step. The replicas stay bit-identical (same summed gradient, same order,
+ * same wasm code); the main thread's model gets the weights of worker 0 on `syncTo()` (before
+ * validation and checkpoints).
+ *
+ * The result equals single-thread training on the same batch up to float rounding (tested in
+ * parallel-trainer.test.ts); dropout masks are drawn per worker, so with dropout the random
+ * stream differs, as it does between any two runs.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import * as tf from "@tensorflow/tfjs";
+import { gridLoss, type GridLossOptions } from "./grid-targets.js";
+import type { Batch, StepResult } from "./train-step.js";
+import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
+import type { TrainWorkerInit, TrainWorkerReply, TrainWorkerRequest } from "./train-worker.js";
+
+export interface ParallelTrainerOptions {
+  /** The model to replicate (its current weights are the starting point). All its trainable weights are trained. */
+  model: tf.LayersModel;
+  workers: number;
+  backend: TfjsBackendPreference;
+  learningRate: number;
+  /** Largest batch a step will get (sizes the shared buffers). */
+  maxBatch: number;
+  loss?: GridLossOptions;
+}
+
+/** The worker entry: compiled `train-worker.js` beside this module (dist/), else the TS source run through the repo's loader. */
+function workerEntry(): { url: URL; execArgv?: string[] } {
+  const js = new URL("./train-worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { url: js };
+  const ts = new URL("./train-worker.ts", import.meta.url);
+  const loader = new URL("../../test/record-ts-loader.mjs", import.meta.url);
+  return { url: ts, execArgv: ["--import", loader.href] };
+}
+
+interface Pending {
+  resolve: (reply: TrainWorkerReply) => void;
+  reject: (err: Error) => void;
+}
+
+class Replica {
+  private waiting = new Map<string, Pending[]>();
+  failure: Error | undefined;
+  constructor(readonly worker: Worker, readonly id: number, onFailure: (err: Error) => void) {
+    worker.on("message", (reply: TrainWorkerReply) => {
+      if (reply.type === "error") {
+        const err = new Error(`train worker ${id}: ${reply.message}`);
+        err.stack = reply.stack ?? err.stack;
+        return onFailure(err);
+      }
+      const queue = this.waiting.get(reply.type);
+      queue?.shift()?.resolve(reply);
+    });
+    worker.on("error", (err) => onFailure(new Error(`train worker ${id} failed: ${err.message}`)));
+    worker.on("exit", (code) => onFailure(new Error(`train worker ${id} exited (code ${code})`)));
+  }
+  /** The next reply of `type`. */
+  next<T extends TrainWorkerReply["type"]>(type: T): Promise<Extract<TrainWorkerReply, { type: T }>> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const queue = this.waiting.get(type) ?? [];
+      queue.push({ resolve: resolve as Pending["resolve"], reject });
+      this.waiting.set(type, queue);
+    });
+  }
+  fail(err: Error): void {
+    this.failure ??= err;
+    for (const queue of this.waiting.values()) for (const p of queue.splice(0)) p.reject(err);
+  }
+  send(msg: TrainWorkerRequest, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+}
+
+/** N model replicas in worker threads trained as one; see the file comment. */
+export class ParallelTrainer {
+  private stepNo = 0;
+  /** The previous step's backward + update, awaited before the next step or a weight sync. */
+  private inFlight: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly replicas: Replica[],
+    private readonly control: Int32Array,
+    private readonly dOut: Float32Array,
+    private readonly outOffsets: number[],
+    private readonly outShapes: number[][],
+    private readonly options: ParallelTrainerOptions,
+  ) {}
+
+  get workers(): number {
+    return this.replicas.length;
+  }
+
+  static async create(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
+    const { model, workers, maxBatch } = options;
+    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers: expected a positive integer, got ${workers}`);
+    const outShapes = model.outputs.map((o) => o.shape.slice(1) as number[]);
+    const outOffsets: number[] = [];
+    let total = 0;
+    for (const s of outShapes) {
+      outOffsets.push(total);
+      total += maxBatch * s.reduce((a, b) => a * b, 1);
+    }
+    const params = model.trainableWeights.reduce((a, w) => a + w.shape.reduce((p, q) => p! * q!, 1)!, 0);
+    const control = new SharedArrayBuffer(4 * (workers + 1));
+    const dOut = new SharedArrayBuffer(4 * total);
+    const grads = new SharedArrayBuffer(4 * params * workers);
+    const topology = model.toJSON(null, false);
+    const weights = model.getWeights().map((w) => ({ data: w.dataSync() as Float32Array, shape: w.shape }));
+    const entry = workerEntry();
+    const replicas: Replica[] = [];
+    let trainer: ParallelTrainer | undefined;
+    const onFailure = (err: Error) => {
+      for (const r of replicas) r.fail(err);
+      if (trainer) void trainer.close();
+    };
+    for (let id = 0; id < workers; id++) {
+      const init: TrainWorkerInit = {
+        id, backend: options.backend, topology, weights, learningRate: options.learningRate,
+        control, dOut, outOffsets, grads, params, workers,
+      };
+      const worker = new Worker(entry.url, { workerData: init, execArgv: entry.execArgv });
+      replicas.push(new Replica(worker, id, onFailure));
+    }
+    trainer = new ParallelTrainer(replicas, new Int32Array(control), new Float32Array(dOut), outOffsets, outShapes, options);
+    try {
+      await Promise.all(replicas.map((r) => r.next("ready")));
+    } catch (err) {
+      await trainer.close();
+      throw err;
+    }
+    return trainer;
+  }
+
+  /** One synchronous data-parallel step (forward, backward, Adam) on `batch`, like trainStep. */
+  async step(batch: Batch, options: { wantPredictions?: boolean; training?: boolean } = {}): Promise<StepResult> {
+    await this.inFlight;
+    if (this.closed) throw new Error("ParallelTrainer: closed");
+    const rows = batch.shape[0];
+    if (rows > this.options.maxBatch) throw new RangeError(`batch of ${rows} exceeds maxBatch ${this.options.maxBatch}`);
+    const parts = Math.min(this.replicas.length, rows);
+    const perRow = batch.input.length / rows;
+    const step = ++this.stepNo;
+    const starts: number[] = [];
+    const active = this.replicas.slice(0, parts);
+    const outputsReady = active.map((r, w) => {
+      const start = Math.floor((w * rows) / parts);
+      const end = Math.floor(((w + 1) * rows) / parts);
+      starts.push(start);
+      const input = batch.input.slice(start * perRow, end * perRow);
+      const got = r.next("outputs");
+      r.send({ type: "step", step, input, shape: [end - start, ...batch.shape.slice(1)], start, training: options.training ?? true }, [input.buffer]);
+      return got;
+    });
+    const gradsReady = Promise.all(active.map((r) => r.next("grads")));
+    gradsReady.catch(() => undefined); // surfaced through inFlight
+    const shards = await Promise.all(outputsReady);
+    // The outputs of the whole batch, in row order.
+    const outputs = this.outShapes.map((shape, o) => {
+      const per = shape.reduce((a, b) => a * b, 1);
+      const full = new Float32Array(rows * per);
+      shards.forEach((s, w) => full.set(s.outputs[o], starts[w] * per));
+      return tf.tensor(full, [rows, ...shape]);
+    });
+    const t = batch.targets;
+    const k = t.classes.length / (t.batch * t.cells);
+    const targets = {
+      classes: tf.tensor3d(t.classes, [t.batch, t.cells, k]),
+      boxes: tf.tensor3d(t.boxes, [t.batch, t.cells, 4]),
+      positive: tf.tensor2d(t.positive, [t.batch, t.cells]),
+    };
+    let terms: tf.Scalar[] = [];
+    const { value, grads } = tf.valueAndGrads((cls: tf.Tensor, box: tf.Tensor) => {
+      const l = gridLoss(cls, box, targets, this.options.loss);
+      terms = [tf.keep(l.classes), tf.keep(l.boxes)];
+      return l.total;
+    })(outputs);
+    grads.forEach((g, o) => this.dOut.set(g.dataSync() as Float32Array, this.outOffsets[o]));
+    for (let w = 0; w < parts; w++) {
+      Atomics.store(this.control, w, step);
+      Atomics.notify(this.control, w);
+    }
+    const [loss, classLoss, boxLoss] = [value, ...terms].map((s) => (s.dataSync() as Float32Array)[0]);
+    const result: StepResult = { loss, classLoss, boxLoss };
+    if (options.wantPredictions) result.predClasses = (await outputs[0].data()) as Float32Array;
+    tf.dispose([...outputs, ...grads, value, ...terms, targets.classes, targets.boxes, targets.positive]);
+    // Backward and update run while the caller prepares the next batch.
+    this.inFlight = gradsReady.then(() => {
+      for (const r of this.replicas) r.send({ type: "apply", parts });
+    });
+    this.inFlight.catch(() => undefined); // rethrown by the next step or sync
+    return result;
+  }
+
+  /** Copies the (identical) replicas' weights into `model` (the model this trainer was created from). */
+  async syncTo(model: tf.LayersModel): Promise<void> {
+    await this.inFlight;
+    const got = this.replicas[0].next("weights");
+    this.replicas[0].send({ type: "weights" });
+    const { weights } = await got;
+    const current = model.getWeights();
+    const tensors = weights.map((w, i) => tf.tensor(w, current[i].shape));
+    model.setWeights(tensors);
+    tf.dispose(tensors);
+  }
+
+  /** Weights of every replica (for tests: they must be identical). */
+  async replicaWeights(): Promise<Float32Array[][]> {
+    await this.inFlight;
+    return Promise.all(
+      this.replicas.map((r) => {
+        const got = r.next("weights");
+        r.send({ type: "weights" });
+        return got.then((m) => m.weights);
+      }),
+    );
+  }
+
+  /** Stops the workers (idempotent). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.control, this.replicas.length, 1);
+    for (let w = 0; w < this.replicas.length; w++) Atomics.notify(this.control, w);
+    await Promise.all(this.replicas.map((r) => r.worker.terminate()));
+  }
+}
