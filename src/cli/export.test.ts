@@ -52,7 +52,7 @@ describe("fovea export", () => {
 
   it("--from a bare tfjs checkpoint with --metadata writes a full model directory", async () => {
     await initTfjs("wasm");
-    const meta = { ...untrainedMetadata(7), id: "from-checkpoint" };
+    const meta = { ...(await untrainedMetadata(7)), id: "from-checkpoint" };
     const model = buildNetwork(meta, { seed: 7 });
     const ckpt = path.join(root, "ckpt");
     await model.save(fsSaveHandler(ckpt));

@@ -9,9 +9,16 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { FoveaInputError, describeIssues } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import { ModelMetadataSchema, type ModelMetadata } from "../core/model-metadata.js";
-import { initTfjs } from "../engine/tfjs-backend.js";
-import { exportModelDir, loadLayersModel } from "../train/export-model.js";
-import { buildNetwork, defaultMetadata } from "../train/network.js";
+
+/**
+ * The tfjs stack (network, exporter, backends) is imported when an export runs, not when the
+ * command registers: @tensorflow/tfjs takes about a second to load, which `fovea --help` and
+ * the other commands should not pay.
+ */
+const tfjsModules = async () => {
+  const [backend, exporter, network] = await Promise.all([import("../engine/tfjs-backend.js"), import("../train/export-model.js"), import("../train/network.js")]);
+  return { ...backend, ...exporter, ...network };
+};
 
 export interface ExportCommandOptions {
   from?: string;
@@ -24,7 +31,8 @@ export interface ExportCommandOptions {
 }
 
 /** Metadata of the untrained stand-in model: labelled as such in every field a user sees. */
-export function untrainedMetadata(seed: number, id?: string): ModelMetadata {
+export async function untrainedMetadata(seed: number, id?: string): Promise<ModelMetadata> {
+  const { defaultMetadata } = await tfjsModules();
   return defaultMetadata({
     id: id ?? `fovea-untrained-seed${seed}`,
     trained: false,
@@ -60,11 +68,12 @@ async function readMetadataFor(from: string, explicit?: string): Promise<ModelMe
 /** The export command's work, callable from tests without a process. */
 export async function runExport(opts: ExportCommandOptions): Promise<{ dir: string; sizes: Record<string, number>; metadata: ModelMetadata; parity?: { classes: number; boxes: number } }> {
   if (!opts.from === !opts.untrained) throw new FoveaInputError("--from/--untrained", "expected exactly one of --from DIR or --untrained");
+  const { initTfjs, buildNetwork, loadLayersModel, exportModelDir } = await tfjsModules();
   await initTfjs("auto");
   let model;
   let metadata: ModelMetadata;
   if (opts.untrained) {
-    metadata = untrainedMetadata(opts.seed, opts.id);
+    metadata = await untrainedMetadata(opts.seed, opts.id);
     model = buildNetwork(metadata, { seed: opts.seed });
   } else {
     const from = opts.from as string;

@@ -5,32 +5,42 @@
  */
 import { Command, CommanderError } from "commander";
 import { FoveaInputError } from "../core/errors.js";
-import { registerRun } from "./run.js";
-import { registerSynth } from "./synth.js";
-import { registerTrain } from "./train.js";
-import { registerEval } from "./eval.js";
-import { registerExport } from "./export.js";
-import { registerBench } from "./bench.js";
-import { registerRecord } from "./record.js";
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Subcommand modules, imported on demand: `fovea run` must not pay for the training stack
+ * (@tensorflow/tfjs alone takes about a second to import) nor for the other commands' modules.
+ * `names` are the commands a module registers; a name missing here only costs speed (every
+ * module is then loaded), never the command.
+ */
+const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Register> }> = [
+  { names: ["run"], load: async () => (await import("./run.js")).registerRun },
+  { names: ["synth"], load: async () => (await import("./synth.js")).registerSynth },
+  { names: ["train"], load: async () => (await import("./train.js")).registerTrain },
+  { names: ["eval"], load: async () => (await import("./eval.js")).registerEval },
+  { names: ["export"], load: async () => (await import("./export.js")).registerExport },
+  { names: ["bench"], load: async () => (await import("./bench.js")).registerBench },
+  { names: ["record", "compare", "retag"], load: async () => (await import("./record.js")).registerRecord },
+];
+
+/**
+ * The program with the subcommand `argv` names, or with every subcommand when it names none
+ * (`fovea --help`, `fovea help run`, a typo: commander then lists or suggests them all).
+ */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command("fovea")
     .description("Real-time vision for a humanoid soccer robot: frames in, detections out over ZeroMQ")
     .exitOverride()
     .showHelpAfterError();
-  registerRun(program);
-  registerSynth(program);
-  registerTrain(program);
-  registerEval(program);
-  registerExport(program);
-  registerBench(program);
-  registerRecord(program);
+  const named = COMMANDS.find((c) => c.names.includes(argv[2] ?? ""));
+  for (const { load } of named ? [named] : COMMANDS) (await load())(program);
   return program;
 }
 
 async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -8,7 +8,6 @@ import { loadModelDir } from "../core/model-dir.js";
 import type { EngineOptions, InferenceEngine } from "./engine.js";
 import { ONNX_DEVICES, OnnxRuntimeEngine, type OnnxDevice } from "./onnxruntime-engine.js";
 import type { TfjsBackendPreference } from "./tfjs-backend.js";
-import { TfjsEngine } from "./tfjs-engine.js";
 
 const TFJS_DEVICES: readonly string[] = ["tensorflow", "wasm", "cpu"];
 
@@ -24,7 +23,12 @@ export async function createEngine(options: EngineOptions, log?: Logger): Promis
 
   const onnx = () =>
     OnnxRuntimeEngine.create({ modelDir: dir, device: device === "auto" ? "cpu" : (device as OnnxDevice), threads: options.threads });
-  const tfjs = () => TfjsEngine.create({ modelDir: dir, device: device === "auto" ? "auto" : (device as TfjsBackendPreference) });
+  // Imported only when tfjs is tried: @tensorflow/tfjs takes about a second to load, which an
+  // onnxruntime run (the default) should not pay at start.
+  const tfjs = async () => {
+    const { TfjsEngine } = await import("./tfjs-engine.js");
+    return TfjsEngine.create({ modelDir: dir, device: device === "auto" ? "auto" : (device as TfjsBackendPreference) });
+  };
 
   if (engine === "onnxruntime") {
     if (device !== "auto" && !ONNX_DEVICES.includes(device as OnnxDevice)) {

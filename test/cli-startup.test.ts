@@ -1,0 +1,56 @@
+/**
+ * Start-up cost of the `fovea` command: a run on onnxruntime (the default) must not import
+ * @tensorflow/tfjs, which alone takes about a second to load. Checked on the real command
+ * (TypeScript sources through the test loader) by a preload that reports which @tensorflow files
+ * the process loaded; the tfjs engine run shows the probe does see them when they load.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const execFileAsync = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "..");
+const PROBE = path.join(HERE, "support", "report-tensorflow-modules.cjs");
+
+/** Run `fovea ...args` and return how many @tensorflow files it loaded, with its output. */
+async function tensorflowModulesLoadedBy(...args: string[]): Promise<{ loaded: number; stderr: string }> {
+  const { stderr } = await execFileAsync(
+    process.execPath,
+    ["--require", PROBE, "--import", path.join(HERE, "record-ts-loader.mjs"), path.join(ROOT, "src/cli/main.ts"), ...args],
+    { cwd: ROOT, env: { ...process.env, FOVEA_LOG_LEVEL: "warn" }, timeout: 120_000, maxBuffer: 16 << 20 },
+  );
+  const m = /FOVEA_TEST_TENSORFLOW_MODULES=(\d+)/.exec(stderr);
+  if (!m) throw new Error(`the preload ${PROBE} reported nothing; stderr:\n${stderr}`);
+  return { loaded: Number(m[1]), stderr };
+}
+
+let dir: string;
+let frames: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "fovea-startup-"));
+  frames = path.join(dir, "frames");
+  await mkdir(frames);
+  await execFileAsync("ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30", "-frames:v", "2", path.join(frames, "%04d.jpg")]);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("fovea start-up imports", () => {
+  test("run on onnxruntime and run --help do not load @tensorflow/tfjs", async () => {
+    const run = await tensorflowModulesLoadedBy("run", "--engine", "onnxruntime", "--source", `dir:${frames}`, "--max-frames", "1", "--publish", `ipc://${dir}/a.sock`);
+    expect(run.loaded).toBe(0);
+    expect((await tensorflowModulesLoadedBy("run", "--help")).loaded).toBe(0);
+  });
+
+  test("run --engine tfjs loads it (the probe sees tfjs when it is there)", async () => {
+    const run = await tensorflowModulesLoadedBy("run", "--engine", "tfjs", "--device", "wasm", "--source", `dir:${frames}`, "--max-frames", "1", "--publish", `ipc://${dir}/b.sock`);
+    expect(run.loaded).toBeGreaterThan(0);
+  });
+});
