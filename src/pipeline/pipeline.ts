@@ -4,7 +4,9 @@
  * Latest frame wins. A live source (camera, paced replay) is pumped into a LatestFrameSlot by its
  * own async task; the loop takes the newest frame whenever it is free, so frames that arrive while
  * the engine is busy overwrite each other and are counted as dropped — never queued. A pull source
- * (unpaced replay) is read directly: the next frame is produced when the loop asks for it.
+ * (unpaced replay) is read directly: the next frame is produced when the loop asks for it, and is
+ * preprocessed (sharp, on libuv's thread pool) while the engine runs the current one — one frame
+ * ahead, never more, so throughput is set by the slower of the two stages rather than their sum.
  *
  * Nothing on the loop waits for the outside world: publishing hands bytes to ZeroMQ and returns,
  * logging is pino's async destination, observers must return at once, the Status heartbeat and the
@@ -101,7 +103,9 @@ export class Pipeline {
   private readonly intervalLatency = new StageLatencyRecorder();
   private readonly decoder: GridDecoder;
   private readonly params: PreprocessParams;
-  private readonly tensor: Float32Array;
+  /** Two input tensors: one being inferred while the other is filled with the next pull frame. */
+  private readonly tensors: [Float32Array, Float32Array];
+  private nextTensor = 0;
   private readonly whiteBalance?: WhiteBalanceGains;
   private readonly meanRange?: readonly [number, number];
   private readonly observers: readonly PipelineObserver[];
@@ -119,7 +123,8 @@ export class Pipeline {
     const md = engine.metadata;
     this.decoder = GridDecoder.fromMetadata(md);
     this.params = preprocessParams(md);
-    this.tensor = new Float32Array(md.input.width * md.input.height * 3);
+    const n = md.input.width * md.input.height * 3;
+    this.tensors = [new Float32Array(n), new Float32Array(n)];
     this.whiteBalance = options.calibration?.whiteBalance;
     this.meanRange = md.augmentation?.meanRange;
     this.observers = options.observers ?? [];
@@ -265,26 +270,33 @@ export class Pipeline {
         }
       } else {
         const it = this.source.frames()[Symbol.asyncIterator]();
-        // Ask for frame N+1 before processing frame N, so the source (ffmpeg decoding, a file
-        // read) works while the engine does: one frame of read-ahead, never more, and only for
-        // pull sources, which drop nothing and have no live clock to fall behind.
-        let next = it.next();
-        while (!this.stopping) {
+        // Read and preprocess the next frame; resolves "done" when the source ended or failed,
+        // null when the frame was skipped (preprocessing failed, counted).
+        const pull = async (): Promise<Prepared | null | "done"> => {
           let r: IteratorResult<Frame>;
           try {
-            r = await next;
+            r = await it.next();
           } catch (err) {
             this.sourceFailed(err);
-            break;
+            return "done";
           }
-          if (r.done || this.stopping) break;
-          next = it.next();
+          if (r.done || this.stopping) return "done";
           this.counters.framesIn++;
           this.notifySource(r.value);
-          if (await this.process(r.value)) break;
+          return this.prepare(r.value);
+        };
+        // Frame N+1 is read and preprocessed while frame N is inferred: one frame ahead, never
+        // more, and only for pull sources, which drop nothing and have no live clock to fall
+        // behind. Two tensors suffice: the next pull starts only after frame N finished.
+        let ahead = pull();
+        while (!this.stopping) {
+          const prepared = await ahead;
+          if (prepared === "done" || this.stopping) break;
+          ahead = pull();
+          if (prepared !== null && (await this.finish(prepared))) break;
         }
         // The read-ahead may still be pending; closing the source (below) ends it.
-        next.catch(() => undefined);
+        ahead.catch(() => undefined);
       }
     } catch (err) {
       failure = err;
@@ -349,19 +361,36 @@ export class Pipeline {
 
   /** Process one frame; returns true when `maxFrames` is reached. */
   private async process(frame: Frame): Promise<boolean> {
+    const prepared = await this.prepare(frame);
+    return prepared !== null && this.finish(prepared);
+  }
+
+  /**
+   * Preprocess a frame into the next free tensor; null when preprocessing failed (the frame is
+   * skipped and counted).
+   */
+  private async prepare(frame: Frame): Promise<Prepared | null> {
+    const tensor = this.tensors[this.nextTensor];
+    this.nextTensor ^= 1;
     const t0 = process.hrtime.bigint();
     const takenNs = epochNowNs();
     let channelMean: [number, number, number];
     try {
-      channelMean = (await preprocess(frame, this.params, { whiteBalance: this.whiteBalance, out: this.tensor })).channelMean;
+      channelMean = (await preprocess(frame, this.params, { whiteBalance: this.whiteBalance, out: tensor })).channelMean;
     } catch (err) {
       this.preprocessFailed++;
       this.lastError = (err as Error).message ?? String(err);
       this.log.warn({ seq: frame.seq, origin: frame.origin, err: this.lastError }, "frame skipped: preprocessing failed");
-      return false;
+      return null;
     }
-    const t1 = process.hrtime.bigint();
-    const output = await this.engine.run(this.tensor, 1);
+    return { frame, tensor, channelMean, takenNs, t0, t1: process.hrtime.bigint() };
+  }
+
+  /** Inference, detection and publishing of a preprocessed frame; true when `maxFrames` is reached. */
+  private async finish(prepared: Prepared): Promise<boolean> {
+    const { frame, channelMean, takenNs, t0, t1 } = prepared;
+    const inferStart = process.hrtime.bigint();
+    const output = await this.engine.run(prepared.tensor, 1);
     const t2 = process.hrtime.bigint();
     const detections = this.decoder.decode(output);
     if (this.options.calibration && detections.length > 0) {
@@ -380,7 +409,7 @@ export class Pipeline {
     const timings: FrameTimings = {
       captureUs: replayed ? 0 : sinceCapture,
       preprocessUs: usBetween(t0, t1),
-      inferenceUs: usBetween(t1, t2),
+      inferenceUs: usBetween(inferStart, t2),
       detectUs: usBetween(t2, t3),
       publishUs: 0,
       totalUs: usBetween(replayed ? takenNs : frame.captureTimeNs, publishTimeNs),
@@ -520,6 +549,18 @@ export class Pipeline {
     );
     this.intervalLatency.reset();
   }
+}
+
+/** A frame after preprocessing, waiting for (or in) inference. */
+interface Prepared {
+  frame: Frame;
+  tensor: Float32Array;
+  channelMean: [number, number, number];
+  /** When the loop took the frame (epoch ns): the end of the capture stage. */
+  takenNs: bigint;
+  /** Preprocessing start and end (hrtime). */
+  t0: bigint;
+  t1: bigint;
 }
 
 function outside(v: number, range: readonly [number, number]): boolean {
