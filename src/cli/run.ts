@@ -13,6 +13,7 @@ import { createEngine } from "../engine/create-engine.js";
 import type { InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
+import { SyntheticSource } from "../synth/synthetic-source.js";
 import { calibrationFileFor, DEFAULT_ENDPOINT, DEVICES, ENGINES, parseRunConfig, type RunConfig } from "./run-config.js";
 
 /** After SIGINT/SIGTERM the run must be down within a second; past this, exit regardless. */
@@ -57,6 +58,39 @@ async function openPublisher(endpoint: string): Promise<DetectionPublisher> {
   } catch (err) {
     throw new FoveaInputError("--publish", `${(err as Error).message}; is another fovea running there?`, { cause: err });
   }
+}
+
+/**
+ * Without a cached clip, the synthetic source renders it on the first start (300 frames, about
+ * 16 s on a 2-core machine) and plays it meanwhile, so the first pass runs at rendering speed.
+ * Say so on stderr: a slow first pass is the renderer, not the runtime. `running()` tells
+ * whether the run still goes on: a source closed early also settles `ready`, with no clip cached.
+ */
+export async function announceClipRendering(
+  source: unknown,
+  running: () => boolean,
+  log: Logger,
+  stderr: (line: string) => void = (line) => process.stderr.write(line),
+): Promise<void> {
+  if (!(source instanceof SyntheticSource)) return;
+  const startedMs = performance.now();
+  let outcome: "rendering" | "rendered" | "failed" = "rendering";
+  const settled = source.ready.then(
+    () => (outcome = "rendered"),
+    () => (outcome = "failed"), // a render failure ends the run through frames(), with its own message
+  );
+  // A clip loaded from the cache has `ready` resolved already; one turn of the event loop shows it.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (outcome !== "rendering") return;
+  const msg = `rendering the synthetic clip once (${source.info.description}; about 16 s on 2 cores); it plays while rendering, at rendering speed, and is cached under data/cache/ for later starts`;
+  log.info(msg);
+  stderr(`fovea: ${msg}\n`);
+  void settled.then(() => {
+    if (outcome !== "rendered" || !running()) return;
+    const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
+    log.info({ seconds, frames: source.clip.length }, "synthetic clip rendered and cached");
+    stderr(`fovea: synthetic clip rendered (${source.clip.length} frames, ${seconds} s after the first) and cached; later starts skip rendering\n`);
+  });
 }
 
 /**
@@ -147,6 +181,8 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
     const source = pipeline.source;
     closers.push(() => source.close());
     log.info({ source: source.info.description, mode: source.info.mode, fps: source.info.fps }, "source open");
+    let running = true;
+    await announceClipRendering(source, () => running, log);
 
     if (config.record) {
       // Loaded only when recording: the MCAP and Foxglove schema modules cost startup time.
@@ -168,7 +204,7 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
       log.info({ file: config.record }, "recording");
     }
 
-    const summary = await pipeline.run();
+    const summary = await pipeline.run().finally(() => (running = false));
     const l = summary.latency;
     log.info(
       {
