@@ -10,14 +10,17 @@
  *      published in shared memory; each worker back-propagates its rows' share, so the shard
  *      gradients add up to the full-batch gradient for any loss, also one normalised by
  *      batch-wide counts;
- *   3. the shard gradients are written to a SharedArrayBuffer; every worker sums them in the same
- *      order and applies the same Adam update to its own replica.
- * Adam runs in every worker rather than once here because that costs no extra wall time (the
- * replicas update in parallel, on their own cores) and needs no weight broadcast: applying it
- * here would serialise the update with the workers idle and then copy all ~1.8M weights (7 MB)
- * to every worker each step. The replicas stay bit-identical (same summed gradient, same order,
- * same wasm code); the main thread's model gets the weights of worker 0 on `syncTo()` (before
- * validation and checkpoints).
+ *   3. the shard gradients are written to a SharedArrayBuffer; the update is sharded like the
+ *      variables: each variable has one owning worker (balanced by size), which sums its shard
+ *      gradients, applies Adam to it and publishes the new values in shared memory; the other
+ *      workers copy them in.
+ * The update runs in the workers, not here: here it would serialise Adam (~60 ms a step for the
+ * default net's 1.8M weights on wasm) with every worker idle, then copy all weights (7 MB) to
+ * every worker. Running the whole update identically in every worker avoids the copy but spends
+ * that Adam time N times (measured: 60-110 ms of CPU per worker and step, with the sum); sharded,
+ * each worker sums and updates 1/N of the weights and copies in the rest (a few ms).
+ * The replicas stay bit-identical (each variable's values come from one computation); the main
+ * thread's model gets the weights of worker 0 on `syncTo()` (before validation and checkpoints).
  *
  * The result equals single-thread training on the same batch up to float rounding (tested in
  * parallel-trainer.test.ts); dropout masks are drawn per worker, so with dropout the random
@@ -94,6 +97,7 @@ class Replica {
 /** N model replicas in worker threads trained as one; see the file comment. */
 export class ParallelTrainer {
   private stepNo = 0;
+  private updates = 0;
   /** The previous step's backward + update, awaited before the next step or a weight sync. */
   private inFlight: Promise<void> = Promise.resolve();
   private closed = false;
@@ -122,11 +126,21 @@ export class ParallelTrainer {
       total += maxBatch * s.reduce((a, b) => a * b, 1);
     }
     const params = model.trainableWeights.reduce((a, w) => a + w.shape.reduce((p, q) => p! * q!, 1)!, 0);
-    const control = new SharedArrayBuffer(4 * (workers + 1));
+    const control = new SharedArrayBuffer(4 * (2 * workers + 1));
+    const sharedWeights = new SharedArrayBuffer(4 * params);
+    // Owners: largest variables first, each to the worker with the fewest parameters so far.
+    const sizes = model.trainableWeights.map((w) => w.shape.reduce((p, q) => p! * q!, 1)!);
+    const owner = new Array<number>(sizes.length).fill(0);
+    const load = new Array<number>(workers).fill(0);
+    for (const i of sizes.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b)) {
+      const w = load.indexOf(Math.min(...load));
+      owner[i] = w;
+      load[w] += sizes[i];
+    }
     const dOut = new SharedArrayBuffer(4 * total);
     const grads = new SharedArrayBuffer(4 * params * workers);
     const topology = model.toJSON(null, false);
-    const weights = model.getWeights().map((w) => ({ data: w.dataSync() as Float32Array, shape: w.shape }));
+    const initialWeights = model.getWeights().map((w) => ({ data: w.dataSync() as Float32Array, shape: w.shape }));
     const entry = workerEntry();
     const replicas: Replica[] = [];
     let trainer: ParallelTrainer | undefined;
@@ -136,8 +150,8 @@ export class ParallelTrainer {
     };
     for (let id = 0; id < workers; id++) {
       const init: TrainWorkerInit = {
-        id, backend: options.backend, topology, weights, learningRate: options.learningRate,
-        control, dOut, outOffsets, grads, params, workers,
+        id, backend: options.backend, topology, initialWeights, learningRate: options.learningRate,
+        control, dOut, outOffsets, grads, params, weights: sharedWeights, owner, workers,
       };
       const worker = new Worker(entry.url, { workerData: init, execArgv: entry.execArgv });
       replicas.push(new Replica(worker, id, onFailure));
@@ -206,7 +220,8 @@ export class ParallelTrainer {
     tf.dispose([...outputs, ...grads, value, ...terms, targets.classes, targets.boxes, targets.positive]);
     // Backward and update run while the caller prepares the next batch.
     this.inFlight = gradsReady.then(() => {
-      for (const r of this.replicas) r.send({ type: "apply", parts });
+      const update = ++this.updates;
+      for (const r of this.replicas) r.send({ type: "apply", parts, update });
     });
     this.inFlight.catch(() => undefined); // rethrown by the next step or sync
     return result;
