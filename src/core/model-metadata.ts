@@ -48,6 +48,18 @@ export const GridHeadSchema = z.object({
   kind: z.literal("grid"),
   rows: z.number().int().positive(),
   cols: z.number().int().positive(),
+  /**
+   * How the cells are computed from the conv features.
+   * - `dense` (the seed lecture's network): flatten -> architecture.dense -> one dense layer
+   *   producing every cell's outputs. Each cell has its own weights.
+   * - `convolutional`: the conv blocks must leave exactly rows x cols positions; a 3x3 `same`
+   *   conv of `contextFilters` widens each position's view, then architecture.dense layers and
+   *   the outputs are applied to every cell with shared weights (1x1 convolutions). Every labelled
+   *   object trains the one per-cell classifier, so it learns from far fewer frames.
+   */
+  connection: z.enum(["dense", "convolutional"]).default("dense"),
+  /** Filters of the 3x3 context conv of a `convolutional` head (0 = none). */
+  contextFilters: z.number().int().min(0).default(0),
   /** ONNX / tfjs output names. */
   classesOutput: z.string().default("classes"),
   boxesOutput: z.string().default("boxes"),

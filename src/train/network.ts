@@ -22,7 +22,51 @@ export const LAYER_NAMES = {
   classesLogits: "classes_logits",
   classesReshape: "classes_reshape",
   boxesDense: "boxes_dense",
+  /** 3x3 `same` conv widening each cell's view (convolutional head). */
+  context: "context_conv",
 } as const;
+
+/**
+ * The layer whose output is the "conv features" fine-tuning caches: everything after it is
+ * retrained, everything up to it is kept.
+ */
+export function featureLayerName(meta: ModelMetadata): string {
+  return meta.head.connection === "convolutional" ? LAYER_NAMES.pool(meta.architecture.convFilters.length - 1) : "flatten";
+}
+
+/**
+ * Per-cell head on the conv feature map [N, rows, cols, C]: optional 3x3 context conv, then the
+ * dense layers as 1x1 convolutions (one dense layer shared by all cells), then per-cell class
+ * logits and boxes. Cells come out row-major, the same layout as the dense head's.
+ */
+function convolutionalHead(
+  features: tf.SymbolicTensor,
+  meta: ModelMetadata,
+  init: () => ReturnType<typeof tf.initializers.glorotUniform> | "glorotUniform",
+): { cls: tf.SymbolicTensor; box: tf.SymbolicTensor } {
+  const { architecture: arch, head } = meta;
+  const cells = head.rows * head.cols;
+  const classes = meta.classes.length + 1;
+  let x = features;
+  if (head.contextFilters > 0) {
+    x = tf.layers
+      .conv2d({ filters: head.contextFilters, kernelSize: 3, padding: "same", activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.context })
+      .apply(x) as tf.SymbolicTensor;
+  }
+  arch.dense.forEach((units, i) => {
+    if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: `dropout${i + 1}` }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ filters: units, kernelSize: 1, activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.dense(i) }).apply(x) as tf.SymbolicTensor;
+  });
+  if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: "dropout_head" }).apply(x) as tf.SymbolicTensor;
+  let cls = tf.layers.conv2d({ filters: classes, kernelSize: 1, kernelInitializer: init(), name: LAYER_NAMES.classesLogits }).apply(x) as tf.SymbolicTensor;
+  cls = tf.layers.reshape({ targetShape: [cells, classes], name: LAYER_NAMES.classesReshape }).apply(cls) as tf.SymbolicTensor;
+  cls = tf.layers.softmax({ axis: -1, name: head.classesOutput }).apply(cls) as tf.SymbolicTensor;
+  let box = tf.layers
+    .conv2d({ filters: 4, kernelSize: 1, activation: "sigmoid", kernelInitializer: init(), name: LAYER_NAMES.boxesDense })
+    .apply(x) as tf.SymbolicTensor;
+  box = tf.layers.reshape({ targetShape: [cells, 4], name: head.boxesOutput }).apply(box) as tf.SymbolicTensor;
+  return { cls, box };
+}
 
 /**
  * The seed network's conv filters: first conv 3x3x3x32 = 896 weights, flatten 4*4*128 = 2048.
@@ -78,6 +122,12 @@ export function featureShape(meta: ModelMetadata): { height: number; width: numb
     }
   }
   const channels = convFilters[convFilters.length - 1];
+  if (meta.head.connection === "convolutional" && (h !== meta.head.rows || w !== meta.head.cols)) {
+    throw new RangeError(
+      `meta.head: a convolutional head needs the conv blocks to leave rows x cols = ${meta.head.rows}x${meta.head.cols} positions, ` +
+        `architecture.convFilters [${convFilters}] on ${meta.input.width}x${meta.input.height} leave ${h}x${w}`,
+    );
+  }
   return { height: h, width: w, channels, flatten: h * w * channels };
 }
 
@@ -104,6 +154,10 @@ export function buildNetwork(meta: ModelMetadata, options: BuildNetworkOptions =
       .apply(x) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "valid", name: LAYER_NAMES.pool(i) }).apply(x) as tf.SymbolicTensor;
   });
+  if (head.connection === "convolutional") {
+    const { cls, box } = convolutionalHead(x, meta, init);
+    return tf.model({ inputs: input, outputs: [cls, box], name: meta.id.replace(/[^A-Za-z0-9_]/g, "_") });
+  }
   x = tf.layers.flatten({ name: "flatten" }).apply(x) as tf.SymbolicTensor;
   arch.dense.forEach((units, i) => {
     if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: `dropout${i + 1}` }).apply(x) as tf.SymbolicTensor;

@@ -72,6 +72,20 @@ describe("exportOnnx", () => {
     expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
   });
 
+  it("exports a convolutional head (context conv, per-cell dense as 1x1 convs) with the same outputs as tfjs", async () => {
+    const meta = defaultMetadata({
+      id: "conv-head",
+      classes: ["ball", "goal_post", "robot"],
+      input: { width: 30, height: 30, channels: 3, name: "input" },
+      architecture: { convFilters: [8, 16], kernelSize: 3, padding: "valid", dense: [24, 12], dropout: 0.2 },
+      head: { kind: "grid", rows: 6, cols: 6, connection: "convolutional", contextFilters: 10, classesOutput: "classes", boxesOutput: "boxes" },
+    });
+    const r = await compare(meta, 3, 5);
+    expect(r.classes.dims).toEqual([3, 36, 4]);
+    expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+  });
+
   it("stores float16 weights whose Cast nodes onnxruntime folds away (float32 inference, no extra ops)", async () => {
     await initTfjs("wasm");
     const meta = defaultMetadata();

@@ -9,6 +9,11 @@
  *   -> [Gemm -> Relu] x dense -> Gemm -> Reshape [-1, cells, C+1] -> Softmax(-1)   = classes
  *                             -> Gemm -> Sigmoid -> Reshape [-1, cells, 4]          = boxes
  *
+ * A convolutional head (head.connection) instead continues on the NCHW feature map:
+ *   -> [Conv 3x3 context -> Relu] -> [Conv 1x1 -> Relu] x dense
+ *   -> Conv 1x1 -> Transpose to NHWC -> Reshape [-1, cells, C+1] -> Softmax   = classes
+ *   -> Conv 1x1 -> Transpose to NHWC -> Reshape [-1, cells, 4] -> Sigmoid     = boxes
+ *
  * Batch dimension is symbolic (`N`); weights are float32 initializers, or float16 ones behind a
  * Cast (see ExportOnnxOptions). tfjs conv kernels HWIO are transposed to ONNX OIHW; dense kernels
  * [in, out] are Gemm's B as they are.
@@ -127,31 +132,59 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
   // tfjs `same` padding puts the odd pixel at the end; ONNX pads are [top, left, bottom, right].
   const begin = arch.padding === "same" ? Math.floor((k - 1) / 2) : 0;
   const end = arch.padding === "same" ? k - 1 - begin : 0;
-  arch.convFilters.forEach((filters, i) => {
-    const name = LAYER_NAMES.conv(i);
+  /** Conv (+ Relu) of a tfjs conv2d layer; `pads` [begin, end] per spatial axis. */
+  const convNode = (name: string, input: string, inCh: number, outCh: number, size: number, pads: [number, number], relu: boolean): string => {
     const w = layerWeights(model, name);
-    expectShape(name, w.kernelShape, [k, k, inChannels, filters]);
-    floatInit(`${name}.weight`, [filters, inChannels, k, k], hwioToOihw(w.kernel, w.kernelShape));
-    floatInit(`${name}.bias`, [filters], w.bias);
+    expectShape(name, w.kernelShape, [size, size, inCh, outCh]);
+    floatInit(`${name}.weight`, [outCh, inCh, size, size], hwioToOihw(w.kernel, w.kernelShape));
+    floatInit(`${name}.bias`, [outCh], w.bias);
     nodes.push({
       opType: "Conv",
       name,
-      input: [x, `${name}.weight`, `${name}.bias`],
+      input: [input, `${name}.weight`, `${name}.bias`],
       output: [`${name}.out`],
-      attribute: [intsAttr("kernel_shape", [k, k]), intsAttr("pads", [begin, begin, end, end]), intsAttr("strides", [1, 1])],
+      attribute: [intsAttr("kernel_shape", [size, size]), intsAttr("pads", [pads[0], pads[0], pads[1], pads[1]]), intsAttr("strides", [1, 1])],
     });
+    if (!relu) return `${name}.out`;
     nodes.push({ opType: "Relu", name: `${name}.relu`, input: [`${name}.out`], output: [`${name}.relu`] });
+    return `${name}.relu`;
+  };
+  arch.convFilters.forEach((filters, i) => {
+    const name = LAYER_NAMES.conv(i);
+    const relu = convNode(name, x, inChannels, filters, k, [begin, end], true);
     const pool = LAYER_NAMES.pool(i);
     nodes.push({
       opType: "MaxPool",
       name: pool,
-      input: [`${name}.relu`],
+      input: [relu],
       output: [`${pool}.out`],
       attribute: [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])],
     });
     x = `${pool}.out`;
     inChannels = filters;
   });
+  if (meta.head.connection === "convolutional") {
+    featureShape(meta); // validates that the trunk leaves rows x cols positions
+    if (meta.head.contextFilters > 0) {
+      x = convNode(LAYER_NAMES.context, x, inChannels, meta.head.contextFilters, 3, [1, 1], true);
+      inChannels = meta.head.contextFilters;
+    }
+    arch.dense.forEach((units, i) => {
+      x = convNode(LAYER_NAMES.dense(i), x, inChannels, units, 1, [0, 0], true);
+      inChannels = units;
+    });
+    // Per-cell outputs NCHW -> NHWC, so cells come out row-major as tfjs's Reshape orders them.
+    const cellOutputs = (name: string, channels: number, activation: "Softmax" | "Sigmoid", output: string) => {
+      const y = convNode(name, x, inChannels, channels, 1, [0, 0], false);
+      nodes.push({ opType: "Transpose", name: `${name}.nhwc`, input: [y], output: [`${name}.nhwc`], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
+      inits.push(int64Init(`${name}.shape`, [-1, cells, channels]));
+      nodes.push({ opType: "Reshape", name: `${name}.reshape`, input: [`${name}.nhwc`, `${name}.shape`], output: [`${name}.grid`] });
+      nodes.push({ opType: activation, name: `${name}.${activation.toLowerCase()}`, input: [`${name}.grid`], output: [output], attribute: activation === "Softmax" ? [intAttr("axis", -1)] : [] });
+    };
+    cellOutputs(LAYER_NAMES.classesLogits, numClasses, "Softmax", meta.head.classesOutput);
+    cellOutputs(LAYER_NAMES.boxesDense, 4, "Sigmoid", meta.head.boxesOutput);
+    return encodeModel(meta, nodes, inits, cells, numClasses);
+  }
   nodes.push({ opType: "Transpose", name: "to_nhwc", input: [x], output: ["features_nhwc"], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
   nodes.push({ opType: "Flatten", name: "flatten", input: ["features_nhwc"], output: ["flatten.out"], attribute: [intAttr("axis", 1)] });
   x = "flatten.out";
@@ -182,6 +215,10 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
   inits.push(int64Init("boxes.shape", [-1, cells, 4]));
   nodes.push({ opType: "Reshape", name: "boxes.reshape", input: ["boxes.flat", "boxes.shape"], output: [meta.head.boxesOutput] });
 
+  return encodeModel(meta, nodes, inits, cells, numClasses);
+}
+
+function encodeModel(meta: ModelMetadata, nodes: Node[], inits: Initializer[], cells: number, numClasses: number): Uint8Array {
   const message = ModelProto.fromObject({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: "", version: ONNX_OPSET }],
