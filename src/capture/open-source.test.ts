@@ -19,6 +19,8 @@ describe("parseSourceSpec", () => {
     expect(parseSourceSpec("webcam")).toEqual({ kind: "webcam", target: "" });
     expect(parseSourceSpec("webcam:/dev/video1")).toEqual({ kind: "webcam", target: "/dev/video1" });
     expect(parseSourceSpec("synthetic")).toEqual({ kind: "synthetic", target: "" });
+    expect(parseSourceSpec("synthetic:rgb24")).toEqual({ kind: "synthetic", target: "rgb24" });
+    expect(parseSourceSpec("synthetic:jpeg")).toEqual({ kind: "synthetic", target: "jpeg" });
     expect(parseSourceSpec("mcap:run.mcap")).toEqual({ kind: "mcap", target: "run.mcap" });
   });
 
@@ -31,7 +33,7 @@ describe("parseSourceSpec", () => {
     }
     expect(err).toBeInstanceOf(FoveaInputError);
     expect((err as FoveaInputError).where).toBe("--source");
-    expect((err as Error).message).toContain("camera:/dev/videoN, file:PATH, dir:PATH, webcam[:DEVICE], synthetic, mcap:PATH");
+    expect((err as Error).message).toContain("camera:/dev/videoN, file:PATH, dir:PATH, webcam[:DEVICE], synthetic[:jpeg|:rgb24], mcap:PATH");
   });
 });
 

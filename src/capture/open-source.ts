@@ -13,7 +13,7 @@ export const SOURCE_FORMS: readonly string[] = [
   "file:PATH",
   "dir:PATH",
   "webcam[:DEVICE]",
-  "synthetic",
+  "synthetic[:jpeg|:rgb24]",
   "mcap:PATH",
 ];
 
@@ -45,7 +45,7 @@ export type SourceKind = "camera" | "file" | "dir" | "webcam" | "synthetic" | "m
 /** A parsed `--source` value. */
 export interface SourceSpec {
   kind: SourceKind;
-  /** Path or device after the `kind:` prefix (empty for `synthetic` and plain `webcam`). */
+  /** Path or device after the `kind:` prefix (empty for plain `synthetic` and `webcam`; `jpeg` or `rgb24` for synthetic). */
   target: string;
 }
 
@@ -69,7 +69,9 @@ export function parseSourceSpec(spec: string): SourceSpec {
     case "webcam":
       return { kind, target };
     case "synthetic":
-      if (target) throw badSource(spec, "synthetic takes no argument");
+      // jpeg: frames as an MJPEG camera sends them (decoded in the pipeline); rgb24: as a camera
+      // behind ffmpeg delivers them (decoded elsewhere).
+      if (target && target !== "jpeg" && target !== "rgb24") throw badSource(spec, "synthetic takes jpeg or rgb24");
       return { kind, target };
     default:
       throw badSource(spec, `unknown source kind ${JSON.stringify(kind)}`);
@@ -113,6 +115,13 @@ export async function openSource(spec: string, options: OpenSourceOptions = {}):
     case "mcap":
       return McapSource.open(target, { unpaced, loop, cameraId, events });
     case "synthetic":
-      return SyntheticSource.open({ unpaced, width: options.width, height: options.height, fps: options.fps, cameraId });
+      return SyntheticSource.open({
+        unpaced,
+        width: options.width,
+        height: options.height,
+        fps: options.fps,
+        cameraId,
+        encoding: target === "rgb24" ? "rgb24" : "jpeg",
+      });
   }
 }

@@ -69,8 +69,44 @@ describe("SyntheticSource", () => {
     await source.ready;
   });
 
+  it("delivers rgb24 frames decoded once at open, identical to decoding the clip's JPEG frames", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "fovea-synth-rgb-"));
+    const options = { seed: 6, width: 96, height: 72, frames: 5, unpaced: true, cacheDir };
+    const jpeg = await SyntheticSource.open(options);
+    await jpeg.ready;
+    await jpeg.close();
+    // rendered (cache miss) and cached paths both decode before delivering
+    for (const cache of [false, cacheDir] as const) {
+      const source = await SyntheticSource.open({ ...options, cacheDir: cache, encoding: "rgb24" });
+      expect(source.info.description).toContain("rgb24");
+      const frames = await take(source, 7);
+      await source.close();
+      expect(frames.map((f) => [f.seq, f.encoding, f.width, f.height, f.data.length])).toEqual(
+        [...Array(7).keys()].map((i) => [i, "rgb24", 96, 72, 96 * 72 * 3]),
+      );
+      const expected = await sharp(jpeg.clip[2]).raw().toBuffer();
+      expect(frames[2].data.equals(expected)).toBe(true);
+      expect(frames[5].data.equals(frames[0].data)).toBe(true);
+    }
+  });
+
+  it("stamps live frames when their tick fired, before the loop received them", async () => {
+    const source = await SyntheticSource.open({ seed: 2, width: 64, height: 48, frames: 4, fps: 50, cacheDir: false, encoding: "rgb24" });
+    const seen: Array<{ frame: Frame; receivedNs: bigint }> = [];
+    for await (const frame of source.frames()) {
+      seen.push({ frame, receivedNs: BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) });
+      if (seen.length === 4) break;
+    }
+    await source.close();
+    for (const { frame, receivedNs } of seen) {
+      expect(frame.encoding).toBe("rgb24");
+      expect(frame.captureTimeNs).toBeLessThanOrEqual(receivedNs + 1000n);
+    }
+  });
+
   it("rejects bad options naming them", async () => {
     await expect(SyntheticSource.open({ width: 3 })).rejects.toThrow(/width/);
     await expect(SyntheticSource.open({ fps: 0 })).rejects.toThrow(/fps/);
+    await expect(SyntheticSource.open({ encoding: "png" as "jpeg" })).rejects.toThrow(/encoding/);
   });
 });

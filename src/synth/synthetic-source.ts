@@ -1,18 +1,27 @@
 /**
  * The runtime's embedded default source: a rendered match clip replayed in a loop. The clip is
  * rendered once (on worker threads) and cached as JPEG frames under data/cache/, so later starts
- * load it in milliseconds; frames are delivered encoded, as an MJPEG camera delivers them.
+ * load it in milliseconds. Frames are delivered encoded, as an MJPEG camera delivers them, or
+ * (`encoding: "rgb24"`) decoded in advance, as a camera behind ffmpeg delivers them (`camera:`
+ * sources: ffmpeg decodes in its own process and the pipeline receives rgb24).
  * Without a cache, delivery starts as soon as the first frame is rendered: the first pass plays
- * at rendering speed while the rest of the clip is still being made.
+ * at rendering speed while the rest of the clip is still being made (JPEG only; rgb24 waits for
+ * the whole clip).
+ *
+ * Live delivery is clocked by a FrameTicker (a worker thread, sub-millisecond) and each frame is
+ * stamped with the moment its tick fired — the moment it became available, as a camera's would —
+ * so time it spends waiting for a busy loop counts as latency and timer jitter does not.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Frame, FrameSource, SourceCounters, SourceInfo } from "../core/frame.js";
 import { DEFAULT_CALIBRATION_FILE, loadCalibration, type Calibration } from "../calib/calibration.js";
+import sharp from "sharp";
+import { FoveaInputError } from "../core/errors.js";
 import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
 import { epochNowNs } from "../capture/clock.js";
+import { FrameTicker } from "../capture/frame-ticker.js";
 import { frameJobs } from "./frame-jobs.js";
 import { RenderPool } from "./render-pool.js";
 import type { FrameJob } from "./render-frame.js";
@@ -38,7 +47,18 @@ export interface SyntheticSourceOptions {
   cacheDir?: string | false;
   /** Render threads when the clip is not cached (default one per core). */
   threads?: number;
+  /**
+   * `jpeg` (default): frames as an MJPEG camera sends them; the pipeline decodes them.
+   * `rgb24`: decoded once at open, as a camera behind ffmpeg delivers them. Decoded frames are
+   * held in memory up to RGB24_BUDGET_BYTES; a longer clip loops over its first frames.
+   */
+  encoding?: SyntheticEncoding;
 }
+
+export type SyntheticEncoding = "jpeg" | "rgb24";
+
+/** Memory for decoded rgb24 frames: all 300 frames of a 640x480 clip (264 MiB), 91 at 1280x960. */
+export const RGB24_BUDGET_BYTES = 288 * 1024 * 1024;
 
 const DEFAULT_CACHE_DIR = fileURLToPath(new URL("../../data/cache/", import.meta.url));
 /** Bump when the renderer's output changes, so stale cached clips are not replayed. */
@@ -54,16 +74,22 @@ export class SyntheticSource implements FrameSource {
   readonly #clip: Buffer[];
   readonly #length: number;
   readonly #fps: number;
+  /** rgb24 mode: the decoded frames delivered (the clip's first ones, within the memory budget). */
+  #decoded: Buffer[] | undefined;
+  #ticker: FrameTicker | undefined;
+  #seq = 0;
   readonly #slot = new LatestFrameSlot<Frame>();
-  readonly #stop = new AbortController();
-  #producer: Promise<void> | undefined;
   #iterated = false;
   #closed = false;
   #failure: Error | undefined;
   #arrived = signal();
   #pool: RenderPool | undefined;
 
-  private constructor(clip: Buffer[], length: number, o: { width: number; height: number; fps: number; unpaced: boolean; cameraId: string; seed: number }) {
+  private constructor(
+    clip: Buffer[],
+    length: number,
+    o: { width: number; height: number; fps: number; unpaced: boolean; cameraId: string; seed: number; encoding: SyntheticEncoding },
+  ) {
     this.#clip = clip;
     this.#length = length;
     this.width = o.width;
@@ -71,7 +97,7 @@ export class SyntheticSource implements FrameSource {
     this.#fps = o.fps;
     this.ready = Promise.resolve();
     this.info = {
-      description: `synthetic seed ${o.seed} ${o.width}x${o.height} ${length} frames${o.unpaced ? " unpaced" : ` @${o.fps}`} loop`,
+      description: `synthetic seed ${o.seed} ${o.width}x${o.height} ${length} frames ${o.encoding}${o.unpaced ? " unpaced" : ` @${o.fps}`} loop`,
       cameraId: o.cameraId,
       fps: o.unpaced ? undefined : o.fps,
       mode: o.unpaced ? "pull" : "live",
@@ -87,6 +113,8 @@ export class SyntheticSource implements FrameSource {
   static async open(options: SyntheticSourceOptions = {}): Promise<SyntheticSource> {
     const seed = options.seed ?? 1, width = options.width ?? 640, height = options.height ?? 480;
     const fps = options.fps ?? 30, frames = options.frames ?? 300;
+    const encoding = options.encoding ?? "jpeg";
+    if (encoding !== "jpeg" && encoding !== "rgb24") throw new RangeError(`encoding: expected jpeg or rgb24, got ${String(encoding)}`);
     if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`seed: expected a non-negative integer, got ${seed}`);
     if (!Number.isInteger(width) || width < 16) throw new RangeError(`width: expected an integer >= 16, got ${width}`);
     if (!Number.isInteger(height) || height < 16) throw new RangeError(`height: expected an integer >= 16, got ${height}`);
@@ -95,9 +123,13 @@ export class SyntheticSource implements FrameSource {
     const calibration = options.calibration ?? (await loadCalibration(DEFAULT_CALIBRATION_FILE));
     const cacheDir = options.cacheDir === undefined ? DEFAULT_CACHE_DIR : options.cacheDir;
     const key = `synthetic-v${CACHE_VERSION}-${calibrationKey(calibration)}-s${seed}-${width}x${height}-${frames}f-${fps}fps.bin`;
-    const o = { width, height, fps, unpaced: options.unpaced ?? false, cameraId: options.cameraId ?? calibration.cameraId, seed };
+    const o = { width, height, fps, unpaced: options.unpaced ?? false, cameraId: options.cameraId ?? calibration.cameraId, seed, encoding };
     const cached = cacheDir ? await readClip(path.join(cacheDir, key), frames) : undefined;
-    if (cached) return new SyntheticSource(cached, frames, o);
+    if (cached) {
+      const source = new SyntheticSource(cached, frames, o);
+      if (encoding === "rgb24") await source.#decode();
+      return source;
+    }
 
     const source = new SyntheticSource([], frames, o);
     const pool = await RenderPool.create({ calibration, width, height, threads: options.threads });
@@ -105,9 +137,34 @@ export class SyntheticSource implements FrameSource {
     const jobs = frameJobs({ frames, seed, mount: calibration.mount, output: "jpeg", sequence: true, fps });
     (source as { ready: Promise<void> }).ready = source.#fill(pool, jobs, cacheDir ? path.join(cacheDir, key) : undefined);
     source.ready.catch(() => undefined); // reported through frames()
+    if (encoding === "rgb24") {
+      try {
+        await source.ready;
+        await source.#decode();
+      } catch (err) {
+        await source.close();
+        throw err;
+      }
+      return source;
+    }
     await Promise.race([source.#arrived.promise, source.ready]);
     if (source.#failure) throw source.#failure;
     return source;
+  }
+
+  /** rgb24 mode: decode the clip's frames (within the memory budget) once, before delivery. */
+  async #decode(): Promise<void> {
+    const bytes = this.width * this.height * 3;
+    const count = Math.max(1, Math.min(this.#length, Math.floor(RGB24_BUDGET_BYTES / bytes)));
+    const decoded: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const { data, info } = await sharp(this.#clip[i]).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+      if (info.width !== this.width || info.height !== this.height || info.channels !== 3) {
+        throw new FoveaInputError(`synthetic#${i}`, `expected a ${this.width}x${this.height} RGB frame, decoded ${info.width}x${info.height}x${info.channels}`);
+      }
+      decoded.push(data);
+    }
+    this.#decoded = decoded;
   }
 
   async #fill(pool: RenderPool, jobs: Iterable<FrameJob>, cacheFile: string | undefined): Promise<void> {
@@ -135,10 +192,7 @@ export class SyntheticSource implements FrameSource {
     if (this.#iterated) throw new Error(`${this.info.description}: frames() can be iterated only once`);
     this.#iterated = true;
     if (this.info.mode === "pull") return this.#pull();
-    this.#producer = this.#pace().then(
-      () => this.#slot.close(),
-      (err: unknown) => this.#slot.close(this.#closed ? undefined : err),
-    );
+    this.#ticker = new FrameTicker(this.#fps, (captureTimeNs) => this.#tick(captureTimeNs));
     return this.#slot;
   }
 
@@ -149,11 +203,10 @@ export class SyntheticSource implements FrameSource {
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#stop.abort();
     this.#slot.close();
     this.#arrived.resolve();
     await this.#pool?.close();
-    await this.#producer;
+    await this.#ticker?.stop();
   }
 
   /** The frame for `seq`, waiting while the first pass is still being rendered; undefined once closed. */
@@ -164,15 +217,17 @@ export class SyntheticSource implements FrameSource {
       if (this.#closed) return undefined;
       await this.#arrived.promise;
     }
-    return {
-      seq,
-      captureTimeNs: epochNowNs(),
-      width: this.width,
-      height: this.height,
-      encoding: "encoded",
-      data: this.#clip[index],
-      origin: `synthetic#${index}`,
-    };
+    return this.#make(seq, epochNowNs());
+  }
+
+  #make(seq: number, captureTimeNs: bigint): Frame {
+    const decoded = this.#decoded;
+    if (decoded) {
+      const index = seq % decoded.length;
+      return { seq, captureTimeNs, width: this.width, height: this.height, encoding: "rgb24", data: decoded[index], origin: `synthetic#${index}` };
+    }
+    const index = seq % this.#length;
+    return { seq, captureTimeNs, width: this.width, height: this.height, encoding: "encoded", data: this.#clip[index], origin: `synthetic#${index}` };
   }
 
   async *#pull(): AsyncGenerator<Frame> {
@@ -183,20 +238,19 @@ export class SyntheticSource implements FrameSource {
     }
   }
 
-  /** Live delivery on an absolute schedule (no drift): frame k is due at start + k/fps. */
-  async #pace(): Promise<void> {
-    const periodMs = 1000 / this.#fps;
-    let start = performance.now();
-    for (let seq = 0; !this.#closed; seq++) {
-      const wait = start + seq * periodMs - performance.now();
-      if (wait > 0) await sleep(wait, undefined, { signal: this.#stop.signal }).catch(() => undefined);
-      const frame = await this.#frame(seq);
-      if (!frame || this.#closed) return;
-      // Late because the frame was still being rendered: restart the schedule rather than burst to catch up.
-      const late = performance.now() - (start + seq * periodMs);
-      if (late > periodMs) start += late;
-      this.#slot.put(frame);
+  /**
+   * One tick of live delivery. A frame not rendered yet (first pass, still rendering) is not
+   * due: the tick passes and delivery resumes at the next one, rather than bursting to catch up.
+   */
+  #tick(captureTimeNs: bigint): void {
+    if (this.#closed) return;
+    if (this.#failure) {
+      this.#slot.close(this.#failure);
+      void this.#ticker?.stop();
+      return;
     }
+    if (!this.#decoded && this.#seq % this.#length >= this.#clip.length) return;
+    this.#slot.put(this.#make(this.#seq++, captureTimeNs));
   }
 }
 
