@@ -19,6 +19,7 @@ import { compareRecording } from "../src/record/compare-recording.js";
 import { formatComparison } from "../src/record/compare-detections.js";
 import { retagRecording } from "../src/record/retag-recording.js";
 import { createLogger } from "../src/core/log.js";
+import { DEFAULT_CLASSES } from "../src/core/detection.js";
 
 const execFileAsync = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -57,6 +58,17 @@ async function detectionsOf(file: string): Promise<Map<number, DetectionFrameMes
   return out;
 }
 
+/** The recording's metadata record, read with @mcap/core's indexed reader. */
+async function recordingMetadata(file: string): Promise<Map<string, string>> {
+  const bytes = await readFile(file);
+  const readable: IReadable = { size: async () => BigInt(bytes.length), read: async (o, s) => bytes.subarray(Number(o), Number(o + s)) };
+  const reader = await McapIndexedReader.Initialize({ readable });
+  const records = [];
+  for await (const m of reader.readMetadata({ name: RECORDING_METADATA_NAME })) records.push(m);
+  expect(records).toHaveLength(1);
+  return records[0].metadata;
+}
+
 async function imageSeqs(file: string): Promise<number[]> {
   const reader = await RecordingReader.open(file);
   const out: number[] = [];
@@ -67,6 +79,8 @@ async function imageSeqs(file: string): Promise<number[]> {
 let dir: string;
 let framesDir: string;
 let modelDir: string;
+let venueModel: string;
+const venueClasses = DEFAULT_CLASSES.map((c) => `venue_${c}`);
 const calibration = path.join(ROOT, "calibration/default.json");
 const log = createLogger({ level: "warn", name: "record-replay-test" });
 
@@ -83,6 +97,12 @@ beforeAll(async () => {
   md.id = "low-threshold";
   md.decode.scoreThreshold = 0.13;
   await writeFile(path.join(modelDir, "fovea.json"), JSON.stringify(md));
+  // A venue model whose class names differ from fovea's defaults (same count, so the shipped
+  // ONNX graph still fits): recordings must carry these names, or retag would fall back to the
+  // defaults and reject every recorded label.
+  venueModel = path.join(dir, "venue-model");
+  await cp(modelDir, venueModel, { recursive: true });
+  await writeFile(path.join(venueModel, "fovea.json"), JSON.stringify({ ...md, id: "venue-classes", classes: venueClasses }));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -117,37 +137,20 @@ describe("record -> replay -> compare -> retag", () => {
   });
 
   test("fovea run --record stores the model's classes, and retag uses them (not the defaults)", async () => {
-    // A venue model whose class names differ from fovea's defaults (same count, so the shipped
-    // ONNX graph still fits): the recording must carry these names, or retag would fall back to
-    // the defaults and reject every recorded label.
-    const venueModel = path.join(dir, "venue-model");
-    await cp(modelDir, venueModel, { recursive: true });
-    const md = JSON.parse(await readFile(path.join(venueModel, "fovea.json"), "utf8"));
-    const classes: string[] = md.classes.map((c: string) => `venue_${c}`);
-    md.id = "venue-classes";
-    md.classes = classes;
-    await writeFile(path.join(venueModel, "fovea.json"), JSON.stringify(md));
-
     const v = path.join(dir, "venue.mcap");
     const r = await fovea("run", "--source", `dir:${framesDir}`, "--model", venueModel, "--calibration", calibration, "--publish", `ipc://${dir}/v.sock`, "--record", v, "--max-frames", "4");
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
-
-    const bytes = await readFile(v);
-    const readable: IReadable = { size: async () => BigInt(bytes.length), read: async (o, s) => bytes.subarray(Number(o), Number(o + s)) };
-    const reader = await McapIndexedReader.Initialize({ readable });
-    const records = [];
-    for await (const m of reader.readMetadata({ name: RECORDING_METADATA_NAME })) records.push(m);
-    expect(records).toHaveLength(1);
-    expect(records[0].metadata.get("modelId")).toBe("venue-classes");
-    expect(JSON.parse(records[0].metadata.get("classes") ?? "null")).toEqual(classes);
+    const meta = await recordingMetadata(v);
+    expect(meta.get("modelId")).toBe("venue-classes");
+    expect(JSON.parse(meta.get("classes") ?? "null")).toEqual(venueClasses);
 
     const recorded = [...(await detectionsOf(v)).values()].flatMap((d) => d.detections.map((x) => x.label));
     expect(recorded.length).toBeGreaterThan(0);
     const out = path.join(dir, "venue-tagged");
     const retagged = await retagRecording(v, out, { format: "native" });
-    expect(retagged.classes).toEqual(classes);
-    expect((await readDataset(out)).classes).toEqual(classes);
+    expect(retagged.classes).toEqual(venueClasses);
+    expect((await readDataset(out)).classes).toEqual(venueClasses);
   });
 
   test("fovea run --source mcap: replays the frames with their seq and capture time and gives the same detections", async () => {
@@ -189,6 +192,17 @@ describe("record -> replay -> compare -> retag", () => {
       expect(c.matched + c.added).toBe(c.candidate);
     }
     expect(formatComparison(other.report, other.names)).toMatch(/class\s+baseline\s+candidate\s+matched\s+removed\s+added/);
+  });
+
+  test("compare --record writes the re-run with its model's id and classes, and retag uses them", async () => {
+    const rerun = path.join(dir, "venue-rerun.mcap");
+    await compareRecording(path.join(dir, "a.mcap"), { modelDir: venueModel, recordTo: rerun }, { log });
+    const meta = await recordingMetadata(rerun);
+    expect(meta.get("modelId")).toBe("venue-classes");
+    expect(JSON.parse(meta.get("classes") ?? "null")).toEqual(venueClasses);
+    const retagged = await retagRecording(rerun, path.join(dir, "venue-rerun-tagged"), { format: "native" });
+    expect(retagged.classes).toEqual(venueClasses);
+    expect(retagged.preTagged).toBeGreaterThan(0);
   });
 
   test("retag extracts the recorded frames with the recorded detections as pre-tags", async () => {

@@ -4,6 +4,7 @@
  */
 import { FoveaInputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
+import { loadModelDir } from "../core/model-dir.js";
 import type { DeviceName, EngineName } from "../engine/engine.js";
 import type { DetectionFrameMessage, DetectionMessage } from "../publish/codec.js";
 import { compareDetectionRuns, type ComparisonReport } from "./compare-detections.js";
@@ -61,10 +62,14 @@ export async function compareRecording(
     name = `${candidate.recording} (model ${other.info.modelId ?? "?"})`;
   } else {
     const { recordTo, force, ...engineOptions } = candidate;
+    // The recorder opens before the re-run loads the engine; its metadata names the model and
+    // its classes (what `fovea retag` labels with), so read them from the model directory now.
+    const model = recordTo ? (await loadModelDir(engineOptions.modelDir)).metadata : undefined;
     const recorder = recordTo
       ? await McapRecorder.create(recordTo, {
           force,
-          modelId: "",
+          modelId: model?.id ?? "",
+          classes: model?.classes,
           cameraId: baseline.info.cameraId ?? "camera",
           calibration: baseline.info.calibration,
           imageEncoding: "jpeg",
