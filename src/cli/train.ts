@@ -6,6 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { createLogger } from "../core/log.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
+import { NETWORK_PRESETS, type NetworkPreset } from "../train/network.js";
 import { train } from "../train/trainer.js";
 
 function positiveInt(flag: string) {
@@ -42,6 +43,8 @@ interface TrainFlags {
   weights: "float32" | "float16";
   progress: boolean;
   workers?: number;
+  network: NetworkPreset;
+  positiveWeight?: number;
 }
 
 /** Registers the `fovea train` command. */
@@ -57,6 +60,12 @@ export function registerTrain(program: Command): void {
     .option("--lr <rate>", "Adam learning rate (default 1e-3, fine-tune 3e-3)", positiveNumber("--lr"))
     .option("--patience <n>", "early stopping: epochs without validation improvement", positiveInt("--patience"), 5)
     .option("--from <model>", "start from this model directory (architecture, classes, weights)")
+    .addOption(
+      new Option("--network <preset>", "network of a fresh model (without --from): seed = the lecture's dense grid head, cells = per-cell head with shared weights")
+        .choices([...NETWORK_PRESETS])
+        .default("seed"),
+    )
+    .option("--positive-weight <w>", "weight of an object cell's class loss against a background cell's (default 10)", positiveNumber("--positive-weight"))
     .option("--fine-tune", "with --from: keep the conv layers, retrain only the dense layers on cached conv features")
     .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow", "wasm", "cpu"]).default("auto"))
     .option("--no-augment", "train without augmentation")
@@ -95,6 +104,8 @@ export function registerTrain(program: Command): void {
           weights: flags.weights,
           progress: flags.progress,
           workers: flags.workers,
+          network: flags.network,
+          loss: flags.positiveWeight === undefined ? undefined : { positiveWeight: flags.positiveWeight },
           log,
           signal: abort.signal,
         });

@@ -105,6 +105,29 @@ export function defaultMetadata(overrides: Partial<ModelMetadataInput> = {}): Mo
   return ModelMetadataSchema.parse({ ...base, ...overrides });
 }
 
+/** Networks `fovea train` can start from when no `--from` model is given. */
+export const NETWORK_PRESETS = ["seed", "cells"] as const;
+export type NetworkPreset = (typeof NETWORK_PRESETS)[number];
+
+/**
+ * Metadata of a fresh network of a preset:
+ * - `seed`: the lecture's network as it is (conv [32,32,64,128], flatten 2048, dense 512, a
+ *   dense 10x10 grid head) — see defaultMetadata.
+ * - `cells`: the same first three conv blocks (first conv 3x3x3x32 = 896 weights) stop at a 10x10
+ *   feature map; the fourth block's conv (128 filters) becomes the 3x3 context conv without a
+ *   pool, and the dense 512 layer and the softmax run per cell with shared weights. It learns
+ *   from far fewer frames (every object trains the same weights) at a similar inference cost.
+ */
+export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMetadataInput> = {}): ModelMetadata {
+  if (preset === "seed") return defaultMetadata(overrides);
+  if (preset !== "cells") throw new RangeError(`preset: expected one of ${NETWORK_PRESETS.join(", ")}, got '${String(preset)}'`);
+  return defaultMetadata({
+    architecture: { convFilters: [32, 32, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 },
+    head: { kind: "grid", rows: 10, cols: 10, connection: "convolutional", contextFilters: 128, classesOutput: "classes", boxesOutput: "boxes" },
+    ...overrides,
+  });
+}
+
 /** Spatial size after the conv/pool blocks, and the flatten length; throws if the input is too small. */
 export function featureShape(meta: ModelMetadata): { height: number; width: number; channels: number; flatten: number } {
   const { kernelSize, padding, convFilters } = meta.architecture;

@@ -29,7 +29,7 @@ import { Rng } from "../core/prng.js";
 import { DEFAULT_AUGMENT, augment, augmentationEnvelope, type AugmentOptions } from "./augment.js";
 import { exportModelDir, loadLayersModel } from "./export-model.js";
 import { cellAccuracy, encodeGridTargets, type CellAccuracy, type GridLossOptions } from "./grid-targets.js";
-import { buildNetwork, defaultMetadata } from "./network.js";
+import { buildNetwork, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
@@ -54,6 +54,8 @@ export interface TrainOptions {
   testFraction?: number;
   /** Start from this model directory (its architecture, classes and weights). */
   from?: string;
+  /** Network of a fresh model (without `from`). Default `seed`. */
+  network?: NetworkPreset;
   /** With `from`: keep the conv layers, train only the dense layers on cached conv features. */
   fineTune?: boolean;
   backend?: TfjsBackendPreference;
@@ -178,7 +180,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     meta = (await loadModelDir(options.from)).metadata;
     model = await loadLayersModel(options.from);
   } else {
-    meta = defaultMetadata({ classes: datasets[0].classes, id: options.id ?? "fovea-trained" });
+    meta = presetMetadata(options.network ?? "seed", { classes: datasets[0].classes, id: options.id ?? "fovea-trained" });
     model = buildNetwork(meta, { seed });
   }
   const classSet = new Set(meta.classes);
@@ -241,7 +243,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   let features: Map<Example, Float32Array> | undefined;
   let trainable: tf.Variable[] | undefined;
   if (fineTune) {
-    const flatten = model.getLayer("flatten");
+    const flatten = model.getLayer(featureLayerName(meta));
     const extractor = tf.model({ inputs: model.inputs, outputs: flatten.output as tf.SymbolicTensor });
     const featureInput = tf.input({ shape: (flatten.outputShape as number[]).slice(1) });
     const symbolic = new Map<string, tf.SymbolicTensor>([[flatten.name, featureInput]]);
@@ -265,11 +267,12 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     }
     bar?.stop();
   }
+  const featureDims = fineTune ? (model.getLayer(featureLayerName(meta)).outputShape as number[]).slice(1) : [];
   const featureBatch = (items: Example[]): Batch => {
     const n = features!.get(items[0])!.length;
     const input = new Float32Array(items.length * n);
     items.forEach((e, i) => input.set(features!.get(e)!, i * n));
-    return { input, shape: [items.length, n], targets: encodeGridTargets(items.map((e) => e.frame.objects), grid) };
+    return { input, shape: [items.length, ...featureDims], targets: encodeGridTargets(items.map((e) => e.frame.objects), grid) };
   };
   const makeBatch = (items: Example[], augmentRng?: Rng) => (fineTune ? featureBatch(items) : imageBatch(items, augmentRng));
 
