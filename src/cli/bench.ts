@@ -195,7 +195,13 @@ export function registerBench(program: Command): void {
     .option("--model <dir>", "model directory with fovea.json", path.join(PACKAGE_ROOT, "models", "default"))
     .option("--frames <n>", "measured frames per pipeline run (after the warm-up)", "1000")
     .option("--warmup <n>", "frames per run processed first and excluded from every figure", "100")
-    .option("--source <spec>", "frame source as for `fovea run --source` (synthetic, file:PATH, dir:PATH, camera:DEV, ...)", "synthetic")
+    // rgb24 by default: what the robot's camera: source hands the pipeline (ffmpeg decodes the
+    // camera's MJPEG in its own process); synthetic:jpeg times an in-process JPEG decode too.
+    .option(
+      "--source <spec>",
+      "frame source as for `fovea run --source` (synthetic:rgb24 = decoded frames as from a camera behind ffmpeg, synthetic:jpeg = MJPEG decoded in the pipeline, file:PATH, dir:PATH, camera:DEV, ...)",
+      "synthetic:rgb24",
+    )
     .addOption(new Option("--engine <engine>", "inference engine").choices(["onnxruntime", "tfjs"]).default("onnxruntime"))
     .addOption(
       new Option("--device <device>", "device of the engine (default: cpu for onnxruntime, wasm for tfjs)").choices([
