@@ -114,7 +114,9 @@ function step(msg: Extract<TrainWorkerRequest, { type: "step" }>): void {
   }
   tf.dispose([x, value, ...Object.values(g)]);
   port.postMessage({ type: "grads", step: msg.step } satisfies TrainWorkerReply);
+  gradsPosted = performance.now();
 }
+let gradsPosted = 0;
 
 function waitForPublished(update: number): void {
   for (let w = 0; w < init.workers; w++) {
@@ -134,6 +136,7 @@ function waitForPublished(update: number): void {
  */
 function apply(parts: number, update: number): void {
   const t0 = performance.now();
+  timing?.("grads->apply latency", gradsPosted);
   // Summed on the wasm heap: 5-10x faster than a JS loop over the shared buffer.
   const named = owned.map((i) => ({
     name: variables[i].name,
@@ -152,7 +155,9 @@ function apply(parts: number, update: number): void {
   Atomics.notify(control, init.workers + 1 + init.id);
   timing?.("sum+adam", t0);
   if (owned.length === variables.length) return;
+  const tw = performance.now();
   waitForPublished(update);
+  timing?.("publish wait", tw);
   variables.forEach((v, i) => {
     if (init.owner[i] === init.id) return;
     const t = tf.tensor(shared.subarray(offsets[i], offsets[i] + sizes[i]), v.shape);
