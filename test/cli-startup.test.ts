@@ -49,6 +49,11 @@ describe("fovea start-up imports", () => {
     expect((await tensorflowModulesLoadedBy("run", "--help")).loaded).toBe(0);
   });
 
+  test("fovea --help and train --help do not load it either (the trainer is imported when training starts)", async () => {
+    expect((await tensorflowModulesLoadedBy("--help")).loaded).toBe(0);
+    expect((await tensorflowModulesLoadedBy("train", "--help")).loaded).toBe(0);
+  });
+
   test("run --engine tfjs loads it (the probe sees tfjs when it is there)", async () => {
     const run = await tensorflowModulesLoadedBy("run", "--engine", "tfjs", "--device", "wasm", "--source", `dir:${frames}`, "--max-frames", "1", "--publish", `ipc://${dir}/b.sock`);
     expect(run.loaded).toBeGreaterThan(0);

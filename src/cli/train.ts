@@ -6,8 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { createLogger } from "../core/log.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
-import { NETWORK_PRESETS, type NetworkPreset } from "../train/network.js";
-import { train } from "../train/trainer.js";
+import { NETWORK_PRESETS, type NetworkPreset } from "../train/network-presets.js";
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -86,6 +85,8 @@ export function registerTrain(program: Command): void {
       const onSignal = () => abort.abort();
       process.once("SIGINT", onSignal);
       try {
+        // Imported here: loading the trainer loads TensorFlow.js (~1 s), which `--help` should not pay.
+        const { train } = await import("../train/trainer.js");
         const report = await train({
           data: flags.data,
           out: flags.out,

@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_CLASSES } from "../core/detection.js";
+import { NETWORK_PRESETS, type NetworkPreset } from "./network-presets.js";
 import { ModelMetadataSchema, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
 
 /** Layer names the exporter relies on. */
@@ -105,9 +106,7 @@ export function defaultMetadata(overrides: Partial<ModelMetadataInput> = {}): Mo
   return ModelMetadataSchema.parse({ ...base, ...overrides });
 }
 
-/** Networks `fovea train` can start from when no `--from` model is given. */
-export const NETWORK_PRESETS = ["seed", "cells"] as const;
-export type NetworkPreset = (typeof NETWORK_PRESETS)[number];
+export { NETWORK_PRESETS, type NetworkPreset };
 
 /**
  * Metadata of a fresh network of a preset:
