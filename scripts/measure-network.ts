@@ -5,7 +5,8 @@
  * (4x4x128), dense 512, 10x10 grid head.
  *
  *   node --import ./test/record-ts-loader.mjs scripts/measure-network.ts [--runs 2000]
- *        [--threads 1,2] [--variants 32-32-64-128,32-16-32-128] [--tfjs]
+ *        [--threads 1,2] [--variants 32-32-64-128,32-16-32-128,seed,cells] [--tfjs]
+ * (a variant is conv filters of a seed-shaped network, or a preset name of `fovea train --network`)
  *
  * Prints p50/p90/p99 wall-clock ms and CPU ms per inference (user+system of this process), and
  * the p50 of the quietest burst of 100 runs: on a machine shared with other work the overall
@@ -20,7 +21,7 @@ import { initTfjs } from "../src/engine/tfjs-backend.js";
 import { TfjsEngine } from "../src/engine/tfjs-engine.js";
 import type { InferenceEngine } from "../src/engine/engine.js";
 import { exportModelDir } from "../src/train/export-model.js";
-import { buildNetwork, defaultMetadata, featureShape } from "../src/train/network.js";
+import { NETWORK_PRESETS, buildNetwork, defaultMetadata, featureShape, presetMetadata, type NetworkPreset } from "../src/train/network.js";
 
 const { values } = parseArgs({
   options: {
@@ -56,9 +57,11 @@ await initTfjs("wasm");
 const rows: string[] = [];
 try {
   for (const v of values.variants.split(",")) {
-    const convFilters = v.split("-").map(Number);
-    const meta = defaultMetadata({ id: `variant-${v}`, architecture: { convFilters, kernelSize: 3, padding: "valid", dense: [512], dropout: 0 } });
-    const flatten = featureShape(meta).flatten;
+    // A preset name (seed, cells) or the conv filters of a seed-shaped variant (32-16-32-128).
+    const meta = (NETWORK_PRESETS as readonly string[]).includes(v)
+      ? presetMetadata(v as NetworkPreset, { id: `preset-${v}` })
+      : defaultMetadata({ id: `variant-${v}`, architecture: { convFilters: v.split("-").map(Number), kernelSize: 3, padding: "valid", dense: [512], dropout: 0 } });
+    const flatten = meta.head.connection === "convolutional" ? 0 : featureShape(meta).flatten;
     const model = buildNetwork(meta, { seed: 1 });
     const params = model.countParams();
     const dir = path.join(root, v);
