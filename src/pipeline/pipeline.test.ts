@@ -17,6 +17,7 @@ import { createEngine } from "../engine/create-engine.js";
 import type { InferenceEngine } from "../engine/engine.js";
 import { decodeDetectionFrame, decodeStatus, PACKAGE_ROOT, type StatusMessage } from "../publish/codec.js";
 import { DetectionPublisher } from "../publish/publisher.js";
+import { preprocess, preprocessParams } from "../preprocess/preprocess.js";
 import { Pipeline } from "./pipeline.js";
 
 const MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");
@@ -140,6 +141,51 @@ describe("Pipeline", () => {
     expect(last.framesFailed).toBe(2n);
     expect(last.framesProcessed).toBe(6n);
     expect(last.lastError).toMatch(/frame-004a\.jpg/);
+  });
+
+  it("infers each pulled frame on its own pixels while the next one is preprocessed, and stops at maxFrames", async () => {
+    const folder = path.join(dir, "overlap");
+    await mkdir(folder, { recursive: true });
+    for (let i = 0; i < 6; i++) {
+      const noise = Buffer.alloc(160 * 120 * 3);
+      for (let j = 0; j < noise.length; j++) noise[j] = (j * (i + 3) * 2654435761) >>> 24;
+      await sharp(noise, { raw: { width: 160, height: 120, channels: 3 } }).png().toFile(path.join(folder, `f${i}.png`));
+    }
+    // The real engine, recording what each run computed: were a tensor overwritten by the next
+    // frame's preprocessing before onnxruntime read it, the scores would be the next frame's.
+    const inferred: Float32Array[] = [];
+    const recording: InferenceEngine = {
+      engine: engine.engine,
+      device: engine.device,
+      metadata: engine.metadata,
+      run: async (input, batch) => {
+        // A slow engine: the next frame's preprocessing finishes before this one is read.
+        await new Promise((r) => setTimeout(r, 25));
+        const out = await engine.run(input, batch);
+        inferred.push(Float32Array.from(out.classes));
+        return out;
+      },
+      dispose: async () => undefined,
+    };
+    const frames: Frame[] = [];
+    const pipeline = await Pipeline.create({
+      source: await ImageFolderSource.open({ path: folder, unpaced: true }),
+      engine: recording,
+      publisher: new CapturingPublisher(),
+      observers: [{ onProcessed: (p) => frames.push(p.frame) }],
+      maxFrames: 4,
+      log: silent,
+    });
+    const summary = await pipeline.run();
+    expect(summary.reason).toBe("max-frames");
+    expect(summary.counters.framesProcessed).toBe(4);
+    expect(inferred).toHaveLength(4);
+    const params = preprocessParams(engine.metadata);
+    for (let k = 0; k < 4; k++) {
+      const { tensor } = await preprocess(frames[k], params);
+      expect(inferred[k]).toEqual((await engine.run(tensor, 1)).classes);
+    }
+    expect(inferred[0]).not.toEqual(inferred[1]);
   });
 
   it("drops, never queues, when a live source is faster than the loop: seq gaps account for every drop", async () => {
