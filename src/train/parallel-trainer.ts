@@ -3,17 +3,19 @@
  * Node (its threaded build spawns emscripten pthreads from blob: URLs, which worker_threads
  * refuses; tfjs issue 3830), so the second core is used by a second replica of the model.
  *
- * A step of batch B on N workers (worker w takes rows [start_w, start_w + B_w)):
- *   1. each worker runs the forward pass of its rows and sends the outputs here;
- *   2. here the loss of the whole batch (gridLoss, exactly as trainStep computes it) and its
- *      gradient with respect to the outputs are computed (tiny: [B, cells, k] tensors) and
- *      published in shared memory; each worker back-propagates its rows' share, so the shard
- *      gradients add up to the full-batch gradient for any loss, also one normalised by
- *      batch-wide counts;
+ * A step of batch B on N workers (worker w takes rows [start_w, start_w + B_w)), the workers
+ * meeting at barriers in shared memory, without the main thread on the critical path:
+ *   1. each worker runs the forward pass of its rows into a shared output buffer;
+ *   2. each computes the loss of the whole batch (gridLoss, exactly as trainStep computes it) and
+ *      its gradient with respect to the outputs (tiny: [B, cells, k] tensors) and back-propagates
+ *      its rows' share, so the shard gradients add up to the full-batch gradient for any loss,
+ *      also one normalised by batch-wide counts;
  *   3. the shard gradients are written to a SharedArrayBuffer; the update is sharded like the
  *      variables: each variable has one owning worker (balanced by size), which sums its shard
  *      gradients, applies Adam to it and publishes the new values in shared memory; the other
  *      workers copy them in.
+ * An earlier version ran step 2 in the main thread and sent `apply` from there: two more
+ * thread hand-offs per step, each a scheduler wake-up (42-113 ms per step measured under load).
  * The update runs in the workers, not here: here it would serialise Adam (~60 ms a step for the
  * default net's 1.8M weights on wasm) with every worker idle, then copy all weights (7 MB) to
  * every worker. Running the whole update identically in every worker avoids the copy but spends
@@ -25,12 +27,16 @@
  * The result equals single-thread training on the same batch up to float rounding (tested in
  * parallel-trainer.test.ts); dropout masks are drawn per worker, so with dropout the random
  * stream differs, as it does between any two runs.
+ *
+ * Speed-up needs free cores: with Linux autogroup scheduling (on here) CPU is shared fairly
+ * between sessions, so while other sessions keep the cores busy a process gets its share
+ * whatever its thread count, and 2 workers are no faster than 1 (measured, README).
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
-import { gridLoss, type GridLossOptions } from "./grid-targets.js";
+import type { GridLossOptions } from "./grid-targets.js";
 import type { Batch, StepResult } from "./train-step.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import type { TrainWorkerInit, TrainWorkerReply, TrainWorkerRequest } from "./train-worker.js";
@@ -97,17 +103,12 @@ class Replica {
 /** N model replicas in worker threads trained as one; see the file comment. */
 export class ParallelTrainer {
   private stepNo = 0;
-  private updates = 0;
-  /** The previous step's backward + update, awaited before the next step or a weight sync. */
-  private inFlight: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(
     private readonly replicas: Replica[],
     private readonly control: Int32Array,
-    private readonly dOut: Float32Array,
-    private readonly outOffsets: number[],
-    private readonly outShapes: number[][],
+    private readonly outputs: Float32Array,
     private readonly options: ParallelTrainerOptions,
   ) {}
 
@@ -126,7 +127,7 @@ export class ParallelTrainer {
       total += maxBatch * s.reduce((a, b) => a * b, 1);
     }
     const params = model.trainableWeights.reduce((a, w) => a + w.shape.reduce((p, q) => p! * q!, 1)!, 0);
-    const control = new SharedArrayBuffer(4 * (2 * workers + 1));
+    const control = new SharedArrayBuffer(4 * (workers + 1));
     const sharedWeights = new SharedArrayBuffer(4 * params);
     // Owners: largest variables first, each to the worker with the fewest parameters so far.
     const sizes = model.trainableWeights.map((w) => w.shape.reduce((p, q) => p! * q!, 1)!);
@@ -137,7 +138,7 @@ export class ParallelTrainer {
       owner[i] = w;
       load[w] += sizes[i];
     }
-    const dOut = new SharedArrayBuffer(4 * total);
+    const outputs = new SharedArrayBuffer(4 * total);
     const grads = new SharedArrayBuffer(4 * params * workers);
     const topology = model.toJSON(null, false);
     const initialWeights = model.getWeights().map((w) => ({ data: w.dataSync() as Float32Array, shape: w.shape }));
@@ -150,13 +151,13 @@ export class ParallelTrainer {
     };
     for (let id = 0; id < workers; id++) {
       const init: TrainWorkerInit = {
-        id, backend: options.backend, topology, initialWeights, learningRate: options.learningRate,
-        control, dOut, outOffsets, grads, params, weights: sharedWeights, owner, workers,
+        id, backend: options.backend, topology, initialWeights, learningRate: options.learningRate, loss: options.loss,
+        control, outputs, outOffsets, grads, params, weights: sharedWeights, owner, workers,
       };
       const worker = new Worker(entry.url, { workerData: init, execArgv: entry.execArgv });
       replicas.push(new Replica(worker, id, onFailure));
     }
-    trainer = new ParallelTrainer(replicas, new Int32Array(control), new Float32Array(dOut), outOffsets, outShapes, options);
+    trainer = new ParallelTrainer(replicas, new Int32Array(control), new Float32Array(outputs), options);
     try {
       await Promise.all(replicas.map((r) => r.next("ready")));
     } catch (err) {
@@ -166,70 +167,39 @@ export class ParallelTrainer {
     return trainer;
   }
 
-  /** One synchronous data-parallel step (forward, backward, Adam) on `batch`, like trainStep. */
+  /**
+   * One synchronous data-parallel step (forward, backward, Adam) on `batch`, like trainStep.
+   * Resolves with the loss as soon as the workers have it; their backward and update go on while
+   * the caller prepares the next batch (whose step message waits in their queues).
+   */
   async step(batch: Batch, options: { wantPredictions?: boolean; training?: boolean } = {}): Promise<StepResult> {
-    await this.inFlight;
     if (this.closed) throw new Error("ParallelTrainer: closed");
     const rows = batch.shape[0];
     if (rows > this.options.maxBatch) throw new RangeError(`batch of ${rows} exceeds maxBatch ${this.options.maxBatch}`);
     const parts = Math.min(this.replicas.length, rows);
     const perRow = batch.input.length / rows;
     const step = ++this.stepNo;
-    const starts: number[] = [];
-    const active = this.replicas.slice(0, parts);
-    const outputsReady = active.map((r, w) => {
-      const start = Math.floor((w * rows) / parts);
-      const end = Math.floor(((w + 1) * rows) / parts);
-      starts.push(start);
+    const reported = this.replicas[0].next("loss");
+    this.replicas.forEach((r, w) => {
+      // Workers past `parts` get no rows (a batch smaller than the worker count) but still meet the barriers.
+      const start = w < parts ? Math.floor((w * rows) / parts) : rows;
+      const end = w < parts ? Math.floor(((w + 1) * rows) / parts) : rows;
       const input = batch.input.slice(start * perRow, end * perRow);
-      const got = r.next("outputs");
-      r.send({ type: "step", step, input, shape: [end - start, ...batch.shape.slice(1)], start, training: options.training ?? true }, [input.buffer]);
-      return got;
+      r.send(
+        { type: "step", step, input, shape: [end - start, ...batch.shape.slice(1)], start, rows, targets: batch.targets, training: options.training ?? true },
+        [input.buffer],
+      );
     });
-    const gradsReady = Promise.all(active.map((r) => r.next("grads")));
-    gradsReady.catch(() => undefined); // surfaced through inFlight
-    const shards = await Promise.all(outputsReady);
-    // The outputs of the whole batch, in row order.
-    const outputs = this.outShapes.map((shape, o) => {
-      const per = shape.reduce((a, b) => a * b, 1);
-      const full = new Float32Array(rows * per);
-      shards.forEach((s, w) => full.set(s.outputs[o], starts[w] * per));
-      return tf.tensor(full, [rows, ...shape]);
-    });
-    const t = batch.targets;
-    const k = t.classes.length / (t.batch * t.cells);
-    const targets = {
-      classes: tf.tensor3d(t.classes, [t.batch, t.cells, k]),
-      boxes: tf.tensor3d(t.boxes, [t.batch, t.cells, 4]),
-      positive: tf.tensor2d(t.positive, [t.batch, t.cells]),
-    };
-    let terms: tf.Scalar[] = [];
-    const { value, grads } = tf.valueAndGrads((cls: tf.Tensor, box: tf.Tensor) => {
-      const l = gridLoss(cls, box, targets, this.options.loss);
-      terms = [tf.keep(l.classes), tf.keep(l.boxes)];
-      return l.total;
-    })(outputs);
-    grads.forEach((g, o) => this.dOut.set(g.dataSync() as Float32Array, this.outOffsets[o]));
-    for (let w = 0; w < parts; w++) {
-      Atomics.store(this.control, w, step);
-      Atomics.notify(this.control, w);
-    }
-    const [loss, classLoss, boxLoss] = [value, ...terms].map((s) => (s.dataSync() as Float32Array)[0]);
+    const { loss, classLoss, boxLoss } = await reported;
     const result: StepResult = { loss, classLoss, boxLoss };
-    if (options.wantPredictions) result.predClasses = (await outputs[0].data()) as Float32Array;
-    tf.dispose([...outputs, ...grads, value, ...terms, targets.classes, targets.boxes, targets.positive]);
-    // Backward and update run while the caller prepares the next batch.
-    this.inFlight = gradsReady.then(() => {
-      const update = ++this.updates;
-      for (const r of this.replicas) r.send({ type: "apply", parts, update });
-    });
-    this.inFlight.catch(() => undefined); // rethrown by the next step or sync
+    // All workers have written their outputs (worker 0 reports after the outputs barrier) and
+    // none writes again before the next step is sent.
+    if (options.wantPredictions) result.predClasses = this.outputs.slice(0, batch.targets.classes.length);
     return result;
   }
 
   /** Copies the (identical) replicas' weights into `model` (the model this trainer was created from). */
   async syncTo(model: tf.LayersModel): Promise<void> {
-    await this.inFlight;
     const got = this.replicas[0].next("weights");
     this.replicas[0].send({ type: "weights" });
     const { weights } = await got;
@@ -241,7 +211,6 @@ export class ParallelTrainer {
 
   /** Weights of every replica (for tests: they must be identical). */
   async replicaWeights(): Promise<Float32Array[][]> {
-    await this.inFlight;
     return Promise.all(
       this.replicas.map((r) => {
         const got = r.next("weights");

@@ -2,19 +2,22 @@
  * One replica of the data-parallel trainer (src/train/parallel-trainer.ts), run in a Node
  * worker thread with its own tfjs (wasm + fovea's gradient kernels) and its own copy of the model.
  *
- * Per step (message `step`): forward of this worker's rows of the batch; the outputs go to the
- * main thread, which computes the loss of the WHOLE batch and its gradient with respect to the
- * outputs (dL/dout); the worker blocks (Atomics.wait, inside the gradient tape) until that
- * gradient is in shared memory, then back-propagates sum(out * dL/dout), whose gradient with
- * respect to the weights is exactly this shard's share of the full-batch gradient, whatever the
- * loss (gridLoss normalises by batch-wide counts, so per-shard losses would not add up).
- * The shard gradients go to shared memory; on `apply` each worker sums the shards of the
- * variables it owns, applies Adam to them, publishes their new values in shared memory and copies
- * in the other workers' (see parallel-trainer.ts for why).
+ * A step (message `step`: this worker's rows of the batch plus the whole batch's targets), with
+ * the workers meeting at barriers in shared memory (the main thread is not on the critical path):
+ *   1. forward of its rows; the outputs go to the shared output buffer; barrier;
+ *   2. every worker computes the loss of the WHOLE batch from all outputs and its gradient with
+ *      respect to the outputs (dL/dout, tiny), then back-propagates sum(out * dL/dout) over its
+ *      own rows, whose gradient with respect to the weights is exactly its share of the
+ *      full-batch gradient whatever the loss (gridLoss normalises by batch-wide counts, so
+ *      per-shard losses would not add up); worker 0 reports the loss to the main thread;
+ *   3. shard gradients go to shared memory; barrier; each worker sums the shards of the
+ *      variables it owns, applies Adam to them and publishes their new values; barrier; it
+ *      copies in the other owners' variables (see parallel-trainer.ts for why).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import { initTfjs, type TfjsBackendPreference } from "../engine/tfjs-backend.js";
+import { gridLoss, type GridLossOptions, type GridTargets } from "./grid-targets.js";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
 
 export interface TrainWorkerInit {
@@ -24,13 +27,11 @@ export interface TrainWorkerInit {
   topology: unknown;
   initialWeights: Array<{ data: Float32Array; shape: number[] }>;
   learningRate: number;
-  /**
-   * Int32: [0..workers) step generation whose dL/dout is ready per worker; [workers] abort flag;
-   * [workers+1+w] the last update whose owned weights worker w has published.
-   */
+  loss?: GridLossOptions;
+  /** Int32: [0..workers) the last barrier stage each worker reached; [workers] abort flag. */
   control: SharedArrayBuffer;
-  /** Float32: dL/dout of the whole batch, output o at outOffsets[o], row-major by batch row. */
-  dOut: SharedArrayBuffer;
+  /** Float32: the whole batch's outputs, output o at outOffsets[o], row-major by batch row. */
+  outputs: SharedArrayBuffer;
   outOffsets: number[];
   /** Float32: one slice of `params` floats per worker, the shard gradients in trainable order. */
   grads: SharedArrayBuffer;
@@ -43,22 +44,31 @@ export interface TrainWorkerInit {
 }
 
 export type TrainWorkerRequest =
-  | { type: "step"; step: number; input: Float32Array; shape: number[]; start: number; training: boolean }
-  | { type: "apply"; parts: number; update: number }
+  | {
+      type: "step";
+      step: number;
+      /** This worker's rows (possibly none) starting at batch row `start`. */
+      input: Float32Array;
+      shape: number[];
+      start: number;
+      /** Rows of the whole batch. */
+      rows: number;
+      targets: GridTargets;
+      training: boolean;
+    }
   | { type: "weights" }
   | { type: "close" };
 
 export type TrainWorkerReply =
   | { type: "ready" }
-  | { type: "outputs"; step: number; outputs: Float32Array[] }
-  | { type: "grads"; step: number }
+  | { type: "loss"; step: number; loss: number; classLoss: number; boxLoss: number }
   | { type: "weights"; weights: Float32Array[] }
   | { type: "error"; message: string; stack?: string };
 
 const init = workerData as TrainWorkerInit;
 const port = parentPort!;
 const control = new Int32Array(init.control);
-const dOut = new Float32Array(init.dOut);
+const outputs = new Float32Array(init.outputs);
 const grads = new Float32Array(init.grads);
 const shared = new Float32Array(init.weights);
 
@@ -71,72 +81,97 @@ const sizes = variables.map((v) => v.size);
 const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
 const owned = variables.map((_, i) => i).filter((i) => init.owner[i] === init.id);
 if (sizes.reduce((a, b) => a + b, 0) !== init.params) throw new Error(`train worker ${init.id}: ${sizes.reduce((a, b) => a + b, 0)} trainable parameters, main thread has ${init.params}`);
+const outShapes = model.outputs.map((o) => o.shape.slice(1) as number[]);
+const outSizes = outShapes.map((s) => s.reduce((a, b) => a * b, 1));
 const optimizer = tf.train.adam(init.learningRate);
+/** Barrier stages passed so far (3 per step). */
+let stage = 0;
 
-/** Blocks until the main thread has published dL/dout of `step` (or aborted). */
-function waitForOutputGradient(step: number): void {
-  for (;;) {
-    if (Atomics.load(control, init.workers) !== 0) throw new Error("aborted by the main thread");
-    const seen = Atomics.load(control, init.id);
-    if (seen === step) return;
-    Atomics.wait(control, init.id, seen, 1000);
-  }
-}
+const timing = process.env.FOVEA_TRAIN_WORKER_TIMING
+  ? (label: string, t0: number) => console.error(`worker ${init.id} ${label} ${(performance.now() - t0).toFixed(0)} ms`)
+  : undefined;
 
-const timing = process.env.FOVEA_TRAIN_WORKER_TIMING ? (label: string, t0: number) => console.error(`worker ${init.id} ${label} ${(performance.now() - t0).toFixed(0)} ms`) : undefined;
-
-function step(msg: Extract<TrainWorkerRequest, { type: "step" }>): void {
+/** Marks this worker at the next stage and blocks until every worker has reached it (or the main thread aborts). */
+function barrier(label: string): void {
   const t0 = performance.now();
-  const rows = msg.shape[0];
-  const x = tf.tensor(msg.input, msg.shape);
-  const { value, grads: g } = tf.variableGrads(() => {
-    const outs = model.apply(x, { training: msg.training }) as tf.Tensor[];
-    const outputs = outs.map((o) => (o.dataSync() as Float32Array).slice());
-    port.postMessage({ type: "outputs", step: msg.step, outputs } satisfies TrainWorkerReply, outputs.map((o) => o.buffer));
-    timing?.("forward", t0);
-    const tw = performance.now();
-    waitForOutputGradient(msg.step);
-    timing?.("wait", tw);
-    let surrogate = tf.scalar(0);
-    outs.forEach((o, i) => {
-      const per = o.size / rows;
-      const start = init.outOffsets[i] + msg.start * per;
-      const d = tf.tensor(dOut.slice(start, start + o.size), o.shape);
-      surrogate = tf.add(surrogate, tf.sum(tf.mul(o, d)));
-    });
-    return surrogate as tf.Scalar;
-  }, variables);
-  timing?.("forward+backward", t0);
-  let offset = init.id * init.params;
-  for (const v of variables) {
-    grads.set(g[v.name].dataSync() as Float32Array, offset);
-    offset += v.size;
-  }
-  tf.dispose([x, value, ...Object.values(g)]);
-  port.postMessage({ type: "grads", step: msg.step } satisfies TrainWorkerReply);
-  gradsPosted = performance.now();
-}
-let gradsPosted = 0;
-
-function waitForPublished(update: number): void {
+  stage++;
+  Atomics.store(control, init.id, stage);
+  Atomics.notify(control, init.id);
   for (let w = 0; w < init.workers; w++) {
     for (;;) {
       if (Atomics.load(control, init.workers) !== 0) throw new Error("aborted by the main thread");
-      const seen = Atomics.load(control, init.workers + 1 + w);
-      if (seen >= update) break;
-      Atomics.wait(control, init.workers + 1 + w, seen, 1000);
+      const seen = Atomics.load(control, w);
+      if (seen >= stage) break;
+      Atomics.wait(control, w, seen, 1000);
     }
   }
+  timing?.(`wait ${label}`, t0);
+}
+
+/** The whole batch's loss and its gradient with respect to each output, from the shared outputs. */
+function outputGradients(rows: number, t: GridTargets): { terms: number[]; dOut: tf.Tensor[] } {
+  return tf.tidy(() => {
+    const full = outShapes.map((s, o) => tf.tensor(outputs.subarray(init.outOffsets[o], init.outOffsets[o] + rows * outSizes[o]), [rows, ...s]));
+    const k = t.classes.length / (t.batch * t.cells);
+    const targets = {
+      classes: tf.tensor3d(t.classes, [t.batch, t.cells, k]),
+      boxes: tf.tensor3d(t.boxes, [t.batch, t.cells, 4]),
+      positive: tf.tensor2d(t.positive, [t.batch, t.cells]),
+    };
+    let parts: tf.Scalar[] = [];
+    const { value, grads: dOut } = tf.valueAndGrads((cls: tf.Tensor, box: tf.Tensor) => {
+      const l = gridLoss(cls, box, targets, init.loss);
+      parts = [tf.keep(l.classes), tf.keep(l.boxes)];
+      return l.total;
+    })(full);
+    const terms = [value, ...parts].map((s) => (s.dataSync() as Float32Array)[0]);
+    tf.dispose(parts);
+    return { terms, dOut } as unknown as { terms: number[]; dOut: tf.Tensor[] };
+  }) as unknown as { terms: number[]; dOut: tf.Tensor[] };
+}
+
+function step(msg: Extract<TrainWorkerRequest, { type: "step" }>): void {
+  const t0 = performance.now();
+  const mine = msg.shape[0];
+  const parts = Math.min(init.workers, msg.rows);
+  if (mine > 0) {
+    const x = tf.tensor(msg.input, msg.shape);
+    const { value, grads: g } = tf.variableGrads(() => {
+      const outs = model.apply(x, { training: msg.training }) as tf.Tensor[];
+      outs.forEach((o, i) => outputs.set(o.dataSync() as Float32Array, init.outOffsets[i] + msg.start * outSizes[i]));
+      timing?.("forward", t0);
+      barrier("for outputs");
+      const { terms, dOut } = outputGradients(msg.rows, msg.targets);
+      if (init.id === 0) port.postMessage({ type: "loss", step: msg.step, loss: terms[0], classLoss: terms[1], boxLoss: terms[2] } satisfies TrainWorkerReply);
+      let surrogate = tf.scalar(0);
+      outs.forEach((o, i) => {
+        surrogate = tf.add(surrogate, tf.sum(tf.mul(o, tf.slice(dOut[i], msg.start, mine))));
+      });
+      tf.dispose(dOut);
+      return surrogate as tf.Scalar;
+    }, variables);
+    timing?.("forward+backward", t0);
+    let offset = init.id * init.params;
+    for (const v of variables) {
+      grads.set(g[v.name].dataSync() as Float32Array, offset);
+      offset += v.size;
+    }
+    tf.dispose([x, value, ...Object.values(g)]);
+  } else {
+    barrier("for outputs"); // no rows this step (a batch smaller than the worker count)
+  }
+  barrier("for gradients");
+  apply(parts);
+  timing?.("step", t0);
 }
 
 /**
- * Update `update`: sums the shard gradients of workers 0..parts-1 for the variables this worker
- * owns, applies Adam to them (the optimizer only ever sees those, so it holds their moments),
- * publishes their new values, then waits for the other owners and copies theirs in.
+ * Sums the shard gradients of workers 0..parts-1 for the variables this worker owns, applies Adam
+ * to them (this optimizer only ever sees those, so it holds their moments), publishes their new
+ * values, waits for the other owners and copies theirs in.
  */
-function apply(parts: number, update: number): void {
+function apply(parts: number): void {
   const t0 = performance.now();
-  timing?.("grads->apply latency", gradsPosted);
   // Summed on the wasm heap: 5-10x faster than a JS loop over the shared buffer.
   const named = owned.map((i) => ({
     name: variables[i].name,
@@ -147,30 +182,22 @@ function apply(parts: number, update: number): void {
       return sum;
     }),
   }));
-  timing?.("sum", t0);
-  optimizer.applyGradients(named);
+  if (named.length) optimizer.applyGradients(named);
   tf.dispose(named.map((n) => n.tensor));
   for (const i of owned) shared.set(variables[i].dataSync() as Float32Array, offsets[i]);
-  Atomics.store(control, init.workers + 1 + init.id, update);
-  Atomics.notify(control, init.workers + 1 + init.id);
   timing?.("sum+adam", t0);
-  if (owned.length === variables.length) return;
-  const tw = performance.now();
-  waitForPublished(update);
-  timing?.("publish wait", tw);
+  barrier("for weights");
   variables.forEach((v, i) => {
     if (init.owner[i] === init.id) return;
     const t = tf.tensor(shared.subarray(offsets[i], offsets[i] + sizes[i]), v.shape);
     v.assign(t);
     t.dispose();
   });
-  timing?.("sum+adam+exchange", t0);
 }
 
 port.on("message", (msg: TrainWorkerRequest) => {
   try {
     if (msg.type === "step") step(msg);
-    else if (msg.type === "apply") apply(msg.parts, msg.update);
     else if (msg.type === "weights") {
       const weights = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
       port.postMessage({ type: "weights", weights } satisfies TrainWorkerReply, weights.map((w) => w.buffer));
