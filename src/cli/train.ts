@@ -75,7 +75,7 @@ export function registerTrain(program: Command): void {
     .option("--no-progress", "no progress bar")
     .option(
       "--workers <n>",
-      "data-parallel training over N worker threads, same result as 1 (default: the CPU count for full training on wasm, else 1; 1 = in this thread)",
+      "data-parallel training over N worker threads, the same gradient steps as 1 (default: the CPU count for full training on wasm, else 1; 1 = in this thread)",
       positiveInt("--workers"),
     )
     .action(async (flags: TrainFlags) => {
