@@ -10,6 +10,7 @@
  * images per CPU-second of this process (all its threads): on a shared machine the second says
  * how much of the machine each image cost. `--profile` lists the slowest kernels (1 worker).
  */
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
@@ -48,7 +49,10 @@ function randomBatch(meta: ReturnType<typeof defaultMetadata>, rng: Rng): Batch 
 
 registerWasmGradientKernels();
 const workerCounts = values.workers!.split(",").map(Number);
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+// With autogroup scheduling the CPU is shared per session: while other sessions keep the cores
+// busy, N workers get about the share of one process, so their wall-clock gain does not show.
+const autogroup = await readFile("/proc/sys/kernel/sched_autogroup_enabled", "utf8").then((t) => (t.trim() === "1" ? "on" : "off"), () => "n/a");
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}, autogroup scheduling ${autogroup}`);
 for (const backend of values.backends!.split(",")) for (const workers of workerCounts) {
   const runtime = await initTfjs(backend as TfjsBackendPreference);
   let threads = "n/a";
