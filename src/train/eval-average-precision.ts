@@ -56,3 +56,22 @@ export function averagePrecision(detections: readonly ScoredDetection[], positiv
   });
   return ap;
 }
+
+/** The point of the precision-recall curve with the highest F1 (precision/recall harmonic mean). */
+export interface OperatingPoint extends PrecisionRecallPoint {
+  f1: number;
+}
+
+/**
+ * Best-F1 operating point: the confidence threshold a team would set for this class, with the
+ * precision and recall it gives. `null` without objects or without any true positive.
+ */
+export function bestF1(detections: readonly ScoredDetection[], positives: number): OperatingPoint | null {
+  let best: OperatingPoint | null = null;
+  for (const p of precisionRecallCurve(detections, positives)) {
+    if (p.precision + p.recall === 0) continue;
+    const f1 = (2 * p.precision * p.recall) / (p.precision + p.recall);
+    if (!best || f1 > best.f1) best = { ...p, f1 };
+  }
+  return best;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Box } from "../core/detection.js";
-import { averagePrecision, precisionRecallCurve } from "./eval-average-precision.js";
+import { averagePrecision, bestF1, precisionRecallCurve } from "./eval-average-precision.js";
 import { matchFrame, matchingBox } from "./eval-matching.js";
 import { DetectionEvaluator, percentile } from "./eval-metrics.js";
 
@@ -63,6 +63,18 @@ describe("average precision", () => {
     expect(averagePrecision([{ confidence: 0.9, truePositive: true }, { confidence: 0.2, truePositive: true }, { confidence: 0.1, truePositive: false }], 2)).toBe(1);
     expect(averagePrecision([{ confidence: 0.9, truePositive: false }], 0)).toBeNull();
     expect(() => averagePrecision([], -1)).toThrow(RangeError);
+  });
+
+  it("finds the best-F1 operating point", () => {
+    // Same case as above: F1 at the five points = 1/2, 2/5, 2/3, 4/7, 3/4 -> best at 0.5 (P 3/5, R 1).
+    const dets = [0.9, 0.8, 0.7, 0.6, 0.5].map((confidence, i) => ({ confidence, truePositive: i % 2 === 0 }));
+    const best = bestF1(dets, 3)!;
+    expect(best.threshold).toBe(0.5);
+    expect(best.precision).toBeCloseTo(3 / 5, 12);
+    expect(best.f1).toBeCloseTo(3 / 4, 12);
+    // Only the first two detections: P/R 1/(1/3) -> F1 1/2 beats 1/2/(1/3) -> 2/5.
+    expect(bestF1(dets.slice(0, 2), 3)!.threshold).toBe(0.9);
+    expect(bestF1([{ confidence: 0.9, truePositive: false }], 2)).toBeNull();
   });
 });
 

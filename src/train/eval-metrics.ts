@@ -5,7 +5,7 @@
  */
 import type { Detection } from "../core/detection.js";
 import type { LabelledObject } from "../dataset/tagged-frame.js";
-import { averagePrecision, type ScoredDetection } from "./eval-average-precision.js";
+import { averagePrecision, bestF1, type OperatingPoint, type ScoredDetection } from "./eval-average-precision.js";
 import { byConfidence, matchFrame } from "./eval-matching.js";
 
 /** Row of the confusion matrix for detections that hit no labelled object. */
@@ -48,6 +48,11 @@ export interface ClassMetrics {
   recall: number | null;
   /** Over all detections the decoder gave, any confidence; null without objects. */
   averagePrecision: number | null;
+  /**
+   * Confidence threshold with the best F1 over all detections, and its precision and recall:
+   * where to set decode.scoreThreshold for this class. null without a true positive.
+   */
+  bestF1: OperatingPoint | null;
   ground: GroundErrorStats | null;
 }
 
@@ -189,6 +194,7 @@ export class DetectionEvaluator {
         precision: atThreshold.length > 0 ? tp / atThreshold.length : null,
         recall: objects > 0 ? tp / objects : null,
         averagePrecision: averagePrecision(this.scored[c], objects),
+        bestF1: bestF1(this.scored[c], objects),
         ground: groundStats(this.groundErrors[c]),
       };
     });

@@ -20,7 +20,7 @@ export function formatEvalTable(r: EvalReport): string {
   lines.push(`data    ${r.data.root}  (${r.data.format}, ${r.data.frames} frames, ${r.data.objects} objects)`);
   lines.push(`match   detection point in the labelled box enlarged to >= ${(r.minBoxFraction * 100).toFixed(0)}% of the image width; precision/recall at confidence >= ${r.scoreThreshold}`);
   lines.push("");
-  const header = ["class", "objects", "detections", "TP", "FP", "FN", "precision", "recall", "AP", "ground m med / p90"];
+  const header = ["class", "objects", "detections", "TP", "FP", "FN", "precision", "recall", "AP", "best F1 @ conf", "ground m med / p90"];
   const body = r.classes.map((c) => [
     c.label + (r.classesUnknownToModel.includes(c.label) ? " *" : ""),
     String(c.objects),
@@ -31,6 +31,7 @@ export function formatEvalTable(r: EvalReport): string {
     num(c.precision),
     num(c.recall),
     num(c.averagePrecision),
+    c.bestF1 ? `${c.bestF1.f1.toFixed(2)} @ ${c.bestF1.threshold.toFixed(2)}` : "-",
     ground(c.ground),
   ]);
   lines.push(columns([header, ...body]));
