@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -71,22 +71,26 @@ describe("SyntheticSource", () => {
 
   it("delivers rgb24 frames decoded once at open, identical to decoding the clip's JPEG frames", async () => {
     const cacheDir = await mkdtemp(join(tmpdir(), "fovea-synth-rgb-"));
-    const options = { seed: 6, width: 96, height: 72, frames: 5, unpaced: true, cacheDir };
-    const jpeg = await SyntheticSource.open(options);
-    await jpeg.ready;
-    await jpeg.close();
-    // rendered (cache miss) and cached paths both decode before delivering
-    for (const cache of [false, cacheDir] as const) {
-      const source = await SyntheticSource.open({ ...options, cacheDir: cache, encoding: "rgb24" });
-      expect(source.info.description).toContain("rgb24");
-      const frames = await take(source, 7);
-      await source.close();
-      expect(frames.map((f) => [f.seq, f.encoding, f.width, f.height, f.data.length])).toEqual(
-        [...Array(7).keys()].map((i) => [i, "rgb24", 96, 72, 96 * 72 * 3]),
-      );
-      const expected = await sharp(jpeg.clip[2]).raw().toBuffer();
-      expect(frames[2].data.equals(expected)).toBe(true);
-      expect(frames[5].data.equals(frames[0].data)).toBe(true);
+    try {
+      const options = { seed: 6, width: 96, height: 72, frames: 5, unpaced: true, cacheDir };
+      const jpeg = await SyntheticSource.open(options);
+      await jpeg.ready;
+      await jpeg.close();
+      // rendered (cache miss) and cached paths both decode before delivering
+      for (const cache of [false, cacheDir] as const) {
+        const source = await SyntheticSource.open({ ...options, cacheDir: cache, encoding: "rgb24" });
+        expect(source.info.description).toContain("rgb24");
+        const frames = await take(source, 7);
+        await source.close();
+        expect(frames.map((f) => [f.seq, f.encoding, f.width, f.height, f.data.length])).toEqual(
+          [...Array(7).keys()].map((i) => [i, "rgb24", 96, 72, 96 * 72 * 3]),
+        );
+        const expected = await sharp(jpeg.clip[2]).raw().toBuffer();
+        expect(frames[2].data.equals(expected)).toBe(true);
+        expect(frames[5].data.equals(frames[0].data)).toBe(true);
+      }
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
     }
   });
 
