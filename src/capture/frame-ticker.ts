@@ -43,9 +43,10 @@ export class FrameTicker {
 
   /**
    * Start ticking at `fps`; `onTick(captureTimeNs)` runs on the loop for every tick, with the
-   * epoch time (ns) the tick fired on the worker. It must return at once.
+   * epoch time (ns) the tick fired on the worker. It must return at once. `onError` hears a
+   * worker that failed (no more ticks come).
    */
-  constructor(fps: number, onTick: (captureTimeNs: bigint) => void) {
+  constructor(fps: number, onTick: (captureTimeNs: bigint) => void, onError?: (err: Error) => void) {
     if (!Number.isFinite(fps) || fps <= 0) throw new RangeError(`fps: expected a positive number, got ${fps}`);
     const shared = new SharedArrayBuffer(4);
     this.#stop = new Int32Array(shared);
@@ -55,9 +56,9 @@ export class FrameTicker {
       onTick(epochNowNs() - (process.hrtime.bigint() - firedHr));
     });
     this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));
-    // A failing worker (out of memory at start) ends the ticks; the source then delivers nothing
-    // and the pipeline's status shows no frames — never a crash of the frame loop.
-    this.#worker.on("error", () => undefined);
+    // A worker that cannot start (out of memory, thread limit) ends the ticks: the owner hears it
+    // (a source fails its iteration, naming the reason) instead of going silently quiet.
+    this.#worker.on("error", (err) => onError?.(new Error(`frame clock worker failed: ${err.message}`, { cause: err })));
   }
 
   /** Stop ticking; resolves when the worker has exited. Idempotent. */

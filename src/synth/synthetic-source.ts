@@ -192,7 +192,11 @@ export class SyntheticSource implements FrameSource {
     if (this.#iterated) throw new Error(`${this.info.description}: frames() can be iterated only once`);
     this.#iterated = true;
     if (this.info.mode === "pull") return this.#pull();
-    this.#ticker = new FrameTicker(this.#fps, (captureTimeNs) => this.#tick(captureTimeNs));
+    this.#ticker = new FrameTicker(
+      this.#fps,
+      (captureTimeNs) => this.#tick(captureTimeNs),
+      (err) => this.#slot.close(this.#closed ? undefined : err),
+    );
     return this.#slot;
   }
 
