@@ -27,6 +27,14 @@ beforeAll(async () => {
     head: { kind: "grid", rows: 4, cols: 4, classesOutput: "classes", boxesOutput: "boxes" },
   });
   await exportModelDir(buildNetwork(meta, { seed: 1 }), meta, path.join(dir, "start"));
+  // The per-cell head (`--network cells` shape): 32 -> 30 -> 15 -> 13 -> 6, a 6x6 grid.
+  const cells = defaultMetadata({
+    id: "tiny-cells",
+    input: { width: 32, height: 32, channels: 3, name: "input" },
+    architecture: { convFilters: [8, 8], kernelSize: 3, padding: "valid", dense: [16], dropout: 0 },
+    head: { kind: "grid", rows: 6, cols: 6, connection: "convolutional", contextFilters: 8, classesOutput: "classes", boxesOutput: "boxes" },
+  });
+  await exportModelDir(buildNetwork(cells, { seed: 1 }), cells, path.join(dir, "start-cells"));
 });
 
 afterAll(async () => {
@@ -90,5 +98,30 @@ describe("fovea train (tiny)", () => {
     expect(conv(b)).toEqual(conv(a));
     expect(dense(b)).not.toEqual(dense(a));
     expect(before.metadata.id).toBe("tiny");
+  });
+
+  it("fine-tunes a per-cell head: conv blocks kept, context conv and per-cell dense retrained", async () => {
+    const out = path.join(dir, "fine-cells");
+    const report = await train({
+      data: [path.join(dir, "data")],
+      from: path.join(dir, "start-cells"),
+      fineTune: true,
+      out,
+      epochs: 6,
+      batch: 4,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+    });
+    expect(report.mode).toBe("fine-tune");
+    expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss);
+    const { loadLayersModel } = await import("../src/train/export-model.js");
+    const a = await loadLayersModel(path.join(dir, "start-cells"));
+    const b = await loadLayersModel(out);
+    const weights = (m: typeof a, layer: string) => Array.from(m.getLayer(layer).getWeights()[0].dataSync());
+    expect(weights(b, "conv2")).toEqual(weights(a, "conv2"));
+    expect(weights(b, "context_conv")).not.toEqual(weights(a, "context_conv"));
+    expect(weights(b, "dense1")).not.toEqual(weights(a, "dense1"));
+    expect((await loadModelDir(out)).metadata.head.connection).toBe("convolutional");
   });
 });
