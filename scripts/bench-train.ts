@@ -3,7 +3,7 @@
  * head): images per second of full training steps (forward, backward, Adam) per tfjs backend.
  *
  *   node --import ./test/record-ts-loader.mjs scripts/bench-train.ts [--backends wasm,cpu]
- *        [--batch 32] [--steps 10] [--workers 1,2] [--profile]
+ *        [--batch 32] [--steps 10] [--workers 1,2] [--network seed|cells] [--profile]
  *
  * `--workers 1,2` measures each backend in-process (1) and with the data-parallel trainer over
  * N worker threads (src/train/parallel-trainer.ts), back to back. Prints wall-clock images/s and
@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { initTfjs, type TfjsBackendPreference } from "../src/engine/tfjs-backend.js";
-import { buildNetwork, defaultMetadata } from "../src/train/network.js";
+import { buildNetwork, presetMetadata, type NetworkPreset, type defaultMetadata } from "../src/train/network.js";
 import { encodeGridTargets } from "../src/train/grid-targets.js";
 import { trainStep, type Batch } from "../src/train/train-step.js";
 import { ParallelTrainer } from "../src/train/parallel-trainer.js";
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "10" },
     profile: { type: "boolean", default: false },
     workers: { type: "string", default: "1" },
+    network: { type: "string", default: "seed" },
   },
 });
 const batchSize = Number(values.batch);
@@ -60,7 +61,7 @@ for (const backend of values.backends!.split(",")) for (const workers of workerC
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
     threads = `${wasm.getThreadsCount()} thread(s), SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, multithread support ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
   }
-  const meta = defaultMetadata();
+  const meta = presetMetadata(values.network as NetworkPreset);
   const model = buildNetwork(meta, { seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const batch = randomBatch(meta, new Rng(7));

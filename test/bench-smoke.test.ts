@@ -56,6 +56,8 @@ describe("fovea bench (smoke)", () => {
     expect(report.pipelineRuns.map((r) => r.mode)).toEqual(["paced60", "unpaced"]);
     for (const r of report.pipelineRuns) {
       expect(r).toMatchObject({ engine: "onnxruntime", device: "cpu", width: 320, height: 240, warmupFrames: 20, measuredFrames: 150 });
+      // The pipeline runs as `fovea run` does: a core left to preprocessing.
+      expect(r.threads).toBe(Math.max(1, os.availableParallelism() - 1));
       for (const stage of STAGES) {
         if (stage === "capture" && r.mode === "unpaced") continue; // pulled on demand: may round to 0 us
         expect(r.stages[stage].count, stage).toBe(150);
@@ -75,6 +77,7 @@ describe("fovea bench (smoke)", () => {
     expect(report.inference.map((i) => i.batch)).toEqual([1, 4]);
     for (const i of report.inference) {
       expect(i.measuredRuns).toBe(40);
+      expect(i.threads).toBe(os.availableParallelism());
       expect(i.perCall.p50).toBeGreaterThan(0);
     }
     expect(report.peers).toBeNull();

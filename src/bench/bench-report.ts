@@ -38,6 +38,8 @@ export type BenchMode = z.infer<typeof BenchModeSchema>;
 export const PipelineRunSchema = z.object({
   engine: z.string(),
   device: z.string(),
+  /** Intra-op threads of the engine (onnxruntime); absent for engines without a fixed count. */
+  threads: z.number().int().positive().optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   mode: BenchModeSchema,
@@ -80,6 +82,8 @@ export type PipelineRun = z.infer<typeof PipelineRunSchema>;
 export const InferenceRunSchema = z.object({
   engine: z.string(),
   device: z.string(),
+  /** Intra-op threads of the engine (onnxruntime); absent for engines without a fixed count. */
+  threads: z.number().int().positive().optional(),
   batch: z.number().int().positive(),
   warmupRuns: z.number().int().nonnegative(),
   measuredRuns: z.number().int().positive(),

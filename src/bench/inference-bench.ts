@@ -73,6 +73,7 @@ export async function benchInference(engine: InferenceEngine, options: Inference
   return {
     engine: engine.engine,
     device: engine.device,
+    threads: engine.threads,
     batch,
     warmupRuns: warmed,
     measuredRuns: perCall.count,

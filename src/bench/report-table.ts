@@ -48,7 +48,7 @@ export function formatReport(r: BenchReport): string {
       formatTable(
         ["engine/device", "input", "mode", "frames", "src fps", "fps", "dropped", "CPU", "RSS MiB", "p50", "p90", "p99", "p99.9", "max"],
         r.pipelineRuns.map((p) => [
-          `${p.engine}/${p.device}`,
+          `${p.engine}/${p.device}${p.threads ? ` x${p.threads}` : ""}`,
           `${p.width}x${p.height}`,
           modeCell(p),
           `${p.measuredFrames}${p.truncated ? "*" : ""}`,
@@ -70,7 +70,7 @@ export function formatReport(r: BenchReport): string {
       formatTable(
         ["engine/device", "input", "mode", "capture", "preprocess", "inference", "detect", "publish", "total"],
         r.pipelineRuns.map((p) => [
-          `${p.engine}/${p.device}`,
+          `${p.engine}/${p.device}${p.threads ? ` x${p.threads}` : ""}`,
           `${p.width}x${p.height}`,
           modeCell(p),
           p50p99(p.stages.capture),
@@ -88,6 +88,7 @@ export function formatReport(r: BenchReport): string {
       out.push(`* ${p.engine}/${p.device} ${p.width}x${p.height} ${p.mode}: ${why} before ${r.settings.frames} frames${p.lastError ? ` (last error: ${p.lastError})` : ""}`);
     }
     out.push("CPU: fovea process CPU time / wall time over the measured frames (100% = one core busy; an ffmpeg decoder child is not included).");
+    out.push("x N after the engine: its intra-op threads (the pipeline leaves one core to preprocessing; inference alone uses all).");
     out.push("src fps: frames the source delivered per second; fps: frames processed and published per second.");
     out.push("End to end: capture time stamp until the DetectionFrame was handed to ZeroMQ (wire total_us + publish).");
   }
@@ -98,7 +99,7 @@ export function formatReport(r: BenchReport): string {
       formatTable(
         ["engine/device", "batch", "runs", "p50", "p90", "p99", "max", "per frame p50", "frames/s"],
         r.inference.map((i) => [
-          `${i.engine}/${i.device}`,
+          `${i.engine}/${i.device}${i.threads ? ` x${i.threads}` : ""}`,
           String(i.batch),
           String(i.measuredRuns),
           ms(i.perCall.p50),

@@ -11,7 +11,7 @@ import { FoveaInputError } from "../core/errors.js";
 import { loadModelDir } from "../core/model-dir.js";
 import type { PipelineCounters, PipelineObserver } from "../core/pipeline-types.js";
 import { createEngine } from "../engine/create-engine.js";
-import type { DeviceName, EngineName, InferenceEngine } from "../engine/engine.js";
+import { frameLoopThreads, type DeviceName, type EngineName, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
 import { BenchReportSchema, type BenchMode, type BenchReport, type InferenceRun, type PipelineRun, type Skipped } from "./bench-report.js";
@@ -65,7 +65,10 @@ export interface BenchOptions {
   maxSecondsPerRun: number;
   /** Run scripts/peers.py (OpenCV DNN, PyTorch) and report ratios to onnxruntime/cpu. */
   peers: boolean;
-  /** onnxruntime intra-op threads (default: the engine's default, all cores). */
+  /**
+   * onnxruntime intra-op threads of every run. Default: all cores for inference alone, all but
+   * one for the pipeline runs (frameLoopThreads, as `fovea run`).
+   */
   threads?: number;
   log: Logger;
   /** The command line, stored in the report. */
@@ -115,6 +118,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             maxSeconds: options.maxSecondsPerRun,
           }),
         );
+      }
+      // Inference alone ran on all cores (as the brief's bar table measures it); the pipeline
+      // runs as `fovea run` does, leaving a core to preprocessing.
+      if (options.threads === undefined && engine.engine === "onnxruntime" && frameLoopThreads() !== os.availableParallelism()) {
+        const loopEngine = await createEngine({ modelDir: options.modelDir, engine: choice.engine, device: choice.device, threads: frameLoopThreads() });
+        await engine.dispose();
+        engine = loopEngine;
       }
       for (const size of options.sizes) {
         for (const mode of options.modes) {
@@ -285,6 +295,7 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
   return {
     engine: engine.engine,
     device: engine.device,
+    threads: engine.threads,
     width: size.width,
     height: size.height,
     mode,

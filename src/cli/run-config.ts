@@ -47,7 +47,7 @@ export const RunConfigSchema = z
     unpaced: z.boolean().default(false),
     /** Stop after this many processed frames. */
     maxFrames: positiveInt.optional(),
-    /** Inference threads (onnxruntime intra-op). Default: all cores. */
+    /** Inference threads (onnxruntime intra-op). Default: all cores but one (frameLoopThreads). */
     threads: positiveInt.optional(),
     /** Camera capture width / video scale width, pixels. */
     width: positiveInt.optional(),

@@ -10,7 +10,7 @@ import { FoveaInputError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import type { PipelineObserver } from "../core/pipeline-types.js";
 import { createEngine } from "../engine/create-engine.js";
-import type { InferenceEngine } from "../engine/engine.js";
+import { frameLoopThreads, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
 import { SyntheticSource } from "../synth/synthetic-source.js";
@@ -33,7 +33,7 @@ export function registerRun(program: Command): void {
     .option("--unpaced", "replay footage as fast as possible instead of at its frame rate")
     .option("--loop", "replay footage forever")
     .option("--max-frames <n>", "stop after N processed frames")
-    .option("--threads <n>", "inference threads (default: all cores)")
+    .option("--threads <n>", "inference threads (default: all cores but one, which preprocessing uses)")
     .option("--width <px>", "camera capture width / video scale width")
     .option("--height <px>", "camera capture height / video scale height")
     .option("--fps <n>", "camera frame rate to request / image-folder playback rate")
@@ -110,7 +110,7 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
       modelDir: config.model,
       engine: config.engine,
       device: config.device,
-      threads: config.threads,
+      threads: config.threads ?? frameLoopThreads(),
     }, log);
     closers.push(() => engine.dispose());
     const md = engine.metadata;
