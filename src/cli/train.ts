@@ -62,9 +62,9 @@ export function registerTrain(program: Command): void {
     .addOption(
       new Option("--network <preset>", "network of a fresh model (without --from): seed = the lecture's dense grid head, cells = per-cell head with shared weights")
         .choices([...NETWORK_PRESETS])
-        .default("seed"),
+        .default("cells"),
     )
-    .option("--positive-weight <w>", "weight of an object cell's class loss against a background cell's (default 10)", positiveNumber("--positive-weight"))
+    .option("--positive-weight <w>", "weight of an object cell's class loss against a background cell's (default 3)", positiveNumber("--positive-weight"))
     .option("--fine-tune", "with --from: keep the conv layers, retrain only the dense layers on cached conv features")
     .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow", "wasm", "cpu"]).default("auto"))
     .option("--no-augment", "train without augmentation")

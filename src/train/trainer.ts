@@ -54,7 +54,7 @@ export interface TrainOptions {
   testFraction?: number;
   /** Start from this model directory (its architecture, classes and weights). */
   from?: string;
-  /** Network of a fresh model (without `from`). Default `seed`. */
+  /** Network of a fresh model (without `from`). Default `cells` (see presetMetadata). */
   network?: NetworkPreset;
   /** With `from`: keep the conv layers, train only the dense layers on cached conv features. */
   fineTune?: boolean;
@@ -180,7 +180,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     meta = (await loadModelDir(options.from)).metadata;
     model = await loadLayersModel(options.from);
   } else {
-    meta = presetMetadata(options.network ?? "seed", { classes: datasets[0].classes, id: options.id ?? "fovea-trained" });
+    meta = presetMetadata(options.network ?? "cells", { classes: datasets[0].classes, id: options.id ?? "fovea-trained" });
     model = buildNetwork(meta, { seed });
   }
   const classSet = new Set(meta.classes);
