@@ -41,6 +41,11 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Six fine-tuning epochs of the model in `from` on the tiny data set. */
+function fineTune(from: string, out: string) {
+  return train({ data: [path.join(dir, "data")], from, fineTune: true, out, epochs: 6, batch: 4, backend: "wasm", progress: false, patience: 100 });
+}
+
 describe("fovea train (tiny)", () => {
   it("lowers the loss and writes a loadable model with its report", async () => {
     const out = path.join(dir, "model");
@@ -77,17 +82,7 @@ describe("fovea train (tiny)", () => {
   it("fine-tunes only the dense layers from cached conv features", async () => {
     const out = path.join(dir, "fine");
     const before = await loadModelDir(path.join(dir, "start"));
-    const report = await train({
-      data: [path.join(dir, "data")],
-      from: path.join(dir, "start"),
-      fineTune: true,
-      out,
-      epochs: 6,
-      batch: 4,
-      backend: "wasm",
-      progress: false,
-      patience: 100,
-    });
+    const report = await fineTune(path.join(dir, "start"), out);
     expect(report.mode).toBe("fine-tune");
     expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss);
     const { loadLayersModel } = await import("../src/train/export-model.js");
@@ -102,17 +97,7 @@ describe("fovea train (tiny)", () => {
 
   it("fine-tunes a per-cell head: conv blocks kept, context conv and per-cell dense retrained", async () => {
     const out = path.join(dir, "fine-cells");
-    const report = await train({
-      data: [path.join(dir, "data")],
-      from: path.join(dir, "start-cells"),
-      fineTune: true,
-      out,
-      epochs: 6,
-      batch: 4,
-      backend: "wasm",
-      progress: false,
-      patience: 100,
-    });
+    const report = await fineTune(path.join(dir, "start-cells"), out);
     expect(report.mode).toBe("fine-tune");
     expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss);
     const { loadLayersModel } = await import("../src/train/export-model.js");
