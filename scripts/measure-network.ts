@@ -61,7 +61,7 @@ try {
     const meta = (NETWORK_PRESETS as readonly string[]).includes(v)
       ? presetMetadata(v as NetworkPreset, { id: `preset-${v}` })
       : defaultMetadata({ id: `variant-${v}`, architecture: { convFilters: v.split("-").map(Number), kernelSize: 3, padding: "valid", dense: [512], dropout: 0 } });
-    const flatten = meta.head.connection === "convolutional" ? 0 : featureShape(meta).flatten;
+    const flatten = meta.head.connection === "convolutional" ? "- (per-cell head)" : featureShape(meta).flatten;
     const model = buildNetwork(meta, { seed: 1 });
     const params = model.countParams();
     const dir = path.join(root, v);

@@ -242,12 +242,15 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   let trainModel = model;
   let features: Map<Example, Float32Array> | undefined;
   let trainable: tf.Variable[] | undefined;
+  /** Shape of one cached feature map (fine-tuning): what the retrained layers take as input. */
+  let featureDims: number[] = [];
   if (fineTune) {
-    const flatten = model.getLayer(featureLayerName(meta));
-    const extractor = tf.model({ inputs: model.inputs, outputs: flatten.output as tf.SymbolicTensor });
-    const featureInput = tf.input({ shape: (flatten.outputShape as number[]).slice(1) });
-    const symbolic = new Map<string, tf.SymbolicTensor>([[flatten.name, featureInput]]);
-    const after = model.layers.slice(model.layers.indexOf(flatten) + 1);
+    const featureLayer = model.getLayer(featureLayerName(meta));
+    const extractor = tf.model({ inputs: model.inputs, outputs: featureLayer.output as tf.SymbolicTensor });
+    featureDims = (featureLayer.outputShape as number[]).slice(1);
+    const featureInput = tf.input({ shape: featureDims });
+    const symbolic = new Map<string, tf.SymbolicTensor>([[featureLayer.name, featureInput]]);
+    const after = model.layers.slice(model.layers.indexOf(featureLayer) + 1);
     for (const layer of after) {
       const parents = layer.inboundNodes[0].inboundLayers.map((l) => symbolic.get(l.name)!);
       symbolic.set(layer.name, layer.apply(parents.length === 1 ? parents[0] : parents) as tf.SymbolicTensor);
@@ -267,7 +270,6 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     }
     bar?.stop();
   }
-  const featureDims = fineTune ? (model.getLayer(featureLayerName(meta)).outputShape as number[]).slice(1) : [];
   const featureBatch = (items: Example[]): Batch => {
     const n = features!.get(items[0])!.length;
     const input = new Float32Array(items.length * n);
