@@ -23,7 +23,8 @@ export interface StepResult {
   predClasses?: Float32Array;
 }
 
-function targetTensors(t: GridTargets): { classes: tf.Tensor; boxes: tf.Tensor; positive: tf.Tensor } {
+/** Grid targets as tensors (owned by the caller's tidy scope). */
+export function targetTensors(t: GridTargets): { classes: tf.Tensor; boxes: tf.Tensor; positive: tf.Tensor } {
   const k = t.classes.length / (t.batch * t.cells);
   return {
     classes: tf.tensor3d(t.classes, [t.batch, t.cells, k]),

@@ -18,6 +18,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import { initTfjs, type TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import { gridLoss, type GridLossOptions, type GridTargets } from "./grid-targets.js";
+import { targetTensors } from "./train-step.js";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
 
 export interface TrainWorkerInit {
@@ -112,12 +113,7 @@ function barrier(label: string): void {
 function outputGradients(rows: number, t: GridTargets): { terms: number[]; dOut: tf.Tensor[] } {
   return tf.tidy(() => {
     const full = outShapes.map((s, o) => tf.tensor(outputs.subarray(init.outOffsets[o], init.outOffsets[o] + rows * outSizes[o]), [rows, ...s]));
-    const k = t.classes.length / (t.batch * t.cells);
-    const targets = {
-      classes: tf.tensor3d(t.classes, [t.batch, t.cells, k]),
-      boxes: tf.tensor3d(t.boxes, [t.batch, t.cells, 4]),
-      positive: tf.tensor2d(t.positive, [t.batch, t.cells]),
-    };
+    const targets = targetTensors(t);
     let parts: tf.Scalar[] = [];
     const { value, grads: dOut } = tf.valueAndGrads((cls: tf.Tensor, box: tf.Tensor) => {
       const l = gridLoss(cls, box, targets, init.loss);
