@@ -2,8 +2,8 @@
 // (NodeNext style imports), and `.ts` files are transpiled to ES modules on load. Transpiled
 // output is cached in the OS temp dir by content hash: a fovea child process imports ~100 files
 // and transpiling them all costs seconds per spawn.
-import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,10 +37,17 @@ export async function load(url, context, nextLoad) {
     fileName: file,
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, inlineSourceMap: true },
   });
-  await mkdir(CACHE_DIR, { recursive: true });
-  // Write-then-rename: parallel children never read a half-written cache entry.
-  const tmp = `${cached}.${process.pid}.tmp`;
-  await writeFile(tmp, outputText);
-  await rename(tmp, cached);
+  // Write-then-rename: parallel children never read a half-written cache entry. The temp name is
+  // unique per call, not per process: worker threads of one process (the parallel trainer) share
+  // a pid and compile the same files at once. The cache is only a speed-up, so a failed write is
+  // ignored rather than failing the import.
+  const tmp = `${cached}.${randomUUID()}.tmp`;
+  try {
+    await mkdir(CACHE_DIR, { recursive: true });
+    await writeFile(tmp, outputText);
+    await rename(tmp, cached);
+  } catch {
+    await rm(tmp, { force: true }).catch(() => {});
+  }
   return { format: "module", source: outputText, shortCircuit: true };
 }

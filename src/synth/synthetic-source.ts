@@ -12,6 +12,7 @@
  * stamped with the moment its tick fired — the moment it became available, as a camera's would —
  * so time it spends waiting for a busy loop counts as latency and timer jitter does not.
  */
+import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -306,8 +307,9 @@ async function writeClip(file: string, clip: Buffer[]): Promise<void> {
     parts.push(len, f);
   }
   await mkdir(path.dirname(file), { recursive: true });
-  // Write then rename: a concurrent reader never sees a half-written cache.
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Write then rename: a concurrent reader never sees a half-written cache. The temp name is unique
+  // per call because two sources of one process (one pid) may render the same clip at once.
+  const tmp = `${file}.${randomUUID()}.tmp`;
   await writeFile(tmp, Buffer.concat(parts));
   await rename(tmp, file);
   // Clips of older renderer versions are never read again: drop them so the cache does not grow.
