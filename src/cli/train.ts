@@ -44,6 +44,7 @@ interface TrainFlags {
   workers?: number;
   network: NetworkPreset;
   positiveWeight?: number;
+  boxWeight?: number;
 }
 
 /** Registers the `fovea train` command. */
@@ -65,6 +66,7 @@ export function registerTrain(program: Command): void {
         .default("cells"),
     )
     .option("--positive-weight <w>", "weight of an object cell's class loss against a background cell's (default 3)", positiveNumber("--positive-weight"))
+    .option("--box-weight <w>", "weight of the box (position and size) loss against the class loss (default 5)", positiveNumber("--box-weight"))
     .option("--fine-tune", "with --from: keep the conv layers, retrain only the dense layers on cached conv features")
     .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow", "wasm", "cpu"]).default("auto"))
     .option("--no-augment", "train without augmentation")
@@ -106,7 +108,7 @@ export function registerTrain(program: Command): void {
           progress: flags.progress,
           workers: flags.workers,
           network: flags.network,
-          loss: flags.positiveWeight === undefined ? undefined : { positiveWeight: flags.positiveWeight },
+          loss: flags.positiveWeight === undefined && flags.boxWeight === undefined ? undefined : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight },
           log,
           signal: abort.signal,
         });

@@ -1,0 +1,29 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const REPO = path.resolve(import.meta.dirname, "..", "..");
+
+/** The real `fovea` command (TypeScript sources through the project's test loader). */
+function fovea(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", path.join(REPO, "test", "record-ts-loader.mjs"), path.join(REPO, "src", "cli", "main.ts"), ...args],
+      { cwd: REPO, timeout: 60_000 },
+      (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+describe("fovea train flags", () => {
+  // The loss weights are read before any data is, so a typo fails at once with exit 2 and the flag's name.
+  it.each([
+    ["--box-weight", "0"],
+    ["--positive-weight", "heavy"],
+  ])("%s %s exits 2 naming the flag", async (flag, value) => {
+    const r = await fovea(["train", "--data", "nowhere", "--epochs", "1", "--out", "nowhere-out", flag, value]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${flag}: expected a positive number, got '${value}'`);
+  });
+});
