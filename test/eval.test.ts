@@ -7,7 +7,7 @@
  * and the figures can be worked out by hand (see the comments).
  */
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { cp, readFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import * as tf from "@tensorflow/tfjs";
@@ -185,6 +185,34 @@ describe("fovea eval CLI", () => {
     expect(table.stdout).toMatch(/^ball\s+2\s+2\s+1\s+1\s+1\s+0\.500\s+0\.500\s+0\.500\s+0\.67 @ 0\.33\s+-$/m);
     expect(table.stdout).toMatch(/^robot\s+1\s+0\s+0\s+0\s+1\s+-\s+0\.000\s+0\.500\s+0\.67 @ 0\.79\s+-$/m);
     expect(table.stdout).toMatch(/mean AP 0\.500/);
+  });
+
+  it("--set-thresholds writes each class's best-F1 confidence into fovea.json, and the next eval uses them", async () => {
+    const tuned = path.join(dir, "model-tuned");
+    await cp(path.join(dir, "model"), tuned, { recursive: true });
+    const set = await cli(["--model", tuned, "--data", path.join(dir, "native"), "--set-thresholds"]);
+    expect(set.code).toBe(0);
+    // best F1: ball 0.67 @ 1/3 (rounded down to 0.333 so the 1/3 detection still passes), robot @ 0.787.
+    expect(set.stderr).toContain("decode.classScoreThresholds: ball 0.333, robot 0.786");
+    const meta = JSON.parse(await readFile(path.join(tuned, "fovea.json"), "utf8"));
+    expect(meta.decode).toMatchObject({ scoreThreshold: 0.5, classScoreThresholds: { ball: 0.333, robot: 0.786 } });
+
+    const r = await evaluateModel({ modelDir: tuned, data: path.join(dir, "native") });
+    const [ball, robot] = r.classes;
+    // ball now also counts the 1/3 detections: a.png's finds the second ball, b.png's is a false alarm.
+    expect(ball).toMatchObject({ scoreThreshold: 0.333, detections: 4, truePositives: 2, falsePositives: 2, falseNegatives: 0, precision: 0.5, recall: 1 });
+    expect(robot).toMatchObject({ scoreThreshold: 0.786, detections: 2, truePositives: 1, falsePositives: 1 });
+    expect(r.confusion.counts).toEqual([
+      [2, 0, 0],
+      [0, 1, 0],
+      [2, 1, 0],
+    ]);
+    // --threshold is one threshold for every class again.
+    const uniform = await evaluateModel({ modelDir: tuned, data: path.join(dir, "native"), scoreThreshold: 0.5 });
+    expect(uniform.classes[0]).toMatchObject({ scoreThreshold: 0.5, detections: 2 });
+    const table = await cli(["--model", tuned, "--data", path.join(dir, "native")]);
+    expect(table.stdout).toContain("precision/recall at each class's confidence threshold (column 'at conf')");
+    expect(table.stdout).toMatch(/^ball\s+2\s+0\.333\s+4\s+2\s+2\s+0\s+0\.500\s+1\.000\s/m);
   });
 
   it("exits 2 naming the flag or file on bad input", async () => {

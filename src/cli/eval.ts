@@ -11,6 +11,7 @@ import type { DeviceName, EngineName } from "../engine/engine.js";
 import { DEFAULT_MODEL_DIR } from "./run-config.js";
 import { formatEvalTable } from "../train/eval-table.js";
 import { evaluateModel } from "../train/evaluate.js";
+import { bestF1Thresholds, writeClassScoreThresholds } from "../train/class-thresholds.js";
 
 export interface EvalCommandOptions {
   model: string;
@@ -23,6 +24,7 @@ export interface EvalCommandOptions {
   batch: string;
   json?: boolean;
   out?: string;
+  setThresholds?: boolean;
 }
 
 function parseFraction(flag: string, value: string): number {
@@ -65,6 +67,13 @@ export async function runEvalCommand(flags: EvalCommandOptions, stdout: (text: s
   const json = JSON.stringify(report, null, 2) + "\n";
   if (flags.out) await writeFile(flags.out, json);
   stdout(flags.json ? json : formatEvalTable(report));
+  if (flags.setThresholds) {
+    const thresholds = bestF1Thresholds(report);
+    const file = await writeClassScoreThresholds(flags.model, thresholds);
+    const list = Object.entries(thresholds).map(([c, t]) => `${c} ${t}`).join(", ") || "none (no class has a true positive)";
+    // stderr: stdout may be the JSON report a script parses.
+    process.stderr.write(`per-class thresholds (best F1) written to ${file} decode.classScoreThresholds: ${list}\n`);
+  }
 }
 
 /** Registers the `fovea eval` command. */
@@ -82,6 +91,10 @@ export function registerEval(program: Command): void {
     .option("--batch <n>", "frames per inference run", "16")
     .option("--json", "print the JSON report instead of the table")
     .option("--out <file>", "also write the JSON report to this file")
+    .option(
+      "--set-thresholds",
+      "write each class's best-F1 confidence into the model's fovea.json (decode.classScoreThresholds), which the runtime then uses; tune on a validation set, not the test set you report",
+    )
     .action(async (flags: EvalCommandOptions) => {
       await runEvalCommand(flags);
     });

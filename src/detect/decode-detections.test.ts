@@ -54,6 +54,18 @@ describe("GridDecoder", () => {
     expect(dets.map((d) => d.label)).toEqual(["penalty_spot"]);
   });
 
+  it("applies a class's own threshold where the options give one", () => {
+    const h = head(4, 5);
+    h.put(0, 0, 0, 0.3, [0.5, 0.5, 0.1, 0.1]); // ball at 0.3: passes its own 0.25
+    h.put(1, 1, 2, 0.45, [0.5, 0.5, 0.1, 0.1]); // robot at 0.45: fails its own 0.6
+    h.put(2, 2, 7, 0.4, [0.5, 0.5, 0.1, 0.1]); // penalty spot at 0.4: fails the default 0.5
+    h.put(3, 3, 1, 0.55, [0.5, 0.5, 0.1, 0.1]); // goal post at 0.55: passes the default
+    const dets = new GridDecoder({ ...opts, classScoreThresholds: { ball: 0.25, robot: 0.6 } }).decode(h);
+    expect(dets.map((d) => d.label)).toEqual(["goal_post", "ball"]);
+    expect(() => new GridDecoder({ ...opts, classScoreThresholds: { football: 0.2 } })).toThrow(/^options\.classScoreThresholds\.football: 'football' is not one of options\.classes/);
+    expect(() => new GridDecoder({ ...opts, classScoreThresholds: { ball: -1 } })).toThrow(RangeError);
+  });
+
   it("keeps several instances of one class and suppresses same-class overlaps only", () => {
     const h = head(4, 5);
     // Two goal posts far apart, plus one overlapping duplicate of the first with lower score.

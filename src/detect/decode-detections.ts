@@ -19,6 +19,8 @@ export interface GridDecoderOptions {
   cols: number;
   /** Minimum class probability for a detection, 0..1. */
   scoreThreshold: number;
+  /** Per class name, a minimum probability that replaces `scoreThreshold` for that class, 0..1. */
+  classScoreThresholds?: Readonly<Record<string, number>>;
   /** Same-class boxes overlapping a stronger one by more than this IoU are suppressed, 0..1. */
   nmsIou: number;
   /** Detections per frame at most. */
@@ -35,6 +37,8 @@ export class GridDecoder {
   private readonly candScore: Float32Array;
   private readonly candBox: Float32Array;
   private readonly suppressed: Uint8Array;
+  // Threshold per class index, resolved once (float64: compared exactly as eval compares).
+  private readonly thresholds: Float64Array;
 
   constructor(options: GridDecoderOptions) {
     const { classes, rows, cols, scoreThreshold, nmsIou, maxDetections } = options;
@@ -44,7 +48,13 @@ export class GridDecoder {
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
     if (!(nmsIou >= 0 && nmsIou <= 1)) throw new RangeError(`options.nmsIou: expected 0..1, got ${nmsIou}`);
     if (!Number.isInteger(maxDetections) || maxDetections <= 0) throw new RangeError(`options.maxDetections: expected a positive integer, got ${maxDetections}`);
-    this.options = { ...options, classes: [...classes] };
+    const perClass = options.classScoreThresholds ?? {};
+    for (const [name, t] of Object.entries(perClass)) {
+      if (!classes.includes(name)) throw new RangeError(`options.classScoreThresholds.${name}: '${name}' is not one of options.classes (${classes.join(", ")})`);
+      if (!(t >= 0 && t <= 1)) throw new RangeError(`options.classScoreThresholds.${name}: expected 0..1, got ${t}`);
+    }
+    this.options = { ...options, classes: [...classes], classScoreThresholds: { ...perClass } };
+    this.thresholds = Float64Array.from(classes, (name) => perClass[name] ?? scoreThreshold);
     this.cells = rows * cols;
     this.numClasses = classes.length;
     this.order = new Int32Array(this.cells);
@@ -60,6 +70,7 @@ export class GridDecoder {
       rows: metadata.head.rows,
       cols: metadata.head.cols,
       scoreThreshold: metadata.decode.scoreThreshold,
+      classScoreThresholds: metadata.decode.classScoreThresholds,
       nmsIou: metadata.decode.nmsIou,
       maxDetections: metadata.decode.maxDetections,
     });
@@ -76,7 +87,8 @@ export class GridDecoder {
    */
   decode(output: EngineOutput): Detection[] {
     const { classes: probs, boxes } = output;
-    const { rows, cols, scoreThreshold, nmsIou, maxDetections, classes: names } = this.options;
+    const { rows, cols, nmsIou, maxDetections, classes: names } = this.options;
+    const thresholds = this.thresholds;
     const C = this.numClasses;
     const stride = C + 1;
     let n = 0;
@@ -91,7 +103,7 @@ export class GridDecoder {
           best = c;
         }
       }
-      if (!(bestScore >= scoreThreshold)) continue;
+      if (!(bestScore >= thresholds[best])) continue;
       const row = (cell / cols) | 0;
       const col = cell - row * cols;
       const b = cell * 4;

@@ -5,7 +5,8 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FoveaInputError } from "../core/errors.js";
 import { PreprocessSpecSchema } from "../core/model-metadata.js";
-import { preprocess, type PreprocessParams } from "./preprocess.js";
+import { AreaResizer } from "./area-resize.js";
+import { preprocess, resizeToInput, type PreprocessParams } from "./preprocess.js";
 
 const SRC_W = 320;
 const SRC_H = 240;
@@ -116,5 +117,51 @@ describe("preprocess", () => {
     expect((err as FoveaInputError).where).toBe(junk);
     await expect(preprocess({ file: pngPath }, params, { out: new Float32Array(10) })).rejects.toThrow(RangeError);
     await expect(preprocess({ file: pngPath }, params, { whiteBalance: { r: 0, g: 1, b: 1 } })).rejects.toThrow(/whiteBalance\.r/);
+  });
+});
+
+describe("preprocess with kernel area", () => {
+  const area: PreprocessParams = { ...params, spec: { ...params.spec, kernel: "area" } };
+
+  it("gives rgb24 frames (aligned or not), encoded frames and files the same tensor", async () => {
+    const fromFile = await preprocess({ file: pngPath }, area);
+    const { readFile } = await import("node:fs/promises");
+    const fromEncoded = await preprocess({ width: SRC_W, height: SRC_H, encoding: "encoded", data: await readFile(pngPath) }, area);
+    const shifted = Buffer.alloc(rgb.length + 1).subarray(1);
+    rgb.copy(shifted);
+    for (const data of [rgb, shifted]) {
+      const fromFrame = await preprocess({ width: SRC_W, height: SRC_H, encoding: "rgb24", data }, area);
+      expect(Array.from(fromFrame.tensor)).toEqual(Array.from(fromFile.tensor));
+      expect(fromFrame.channelMean).toEqual(fromFile.channelMean);
+    }
+    expect(Array.from(fromEncoded.tensor)).toEqual(Array.from(fromFile.tensor));
+  });
+
+  it("normalises the area-resized bytes, which resizeToInput returns as a copy the caller keeps", async () => {
+    const expected = new AreaResizer(SRC_W, SRC_H, 100, 100).resize(rgb, new Uint8Array(30000));
+    const frame = { width: SRC_W, height: SRC_H, encoding: "rgb24" as const, data: rgb };
+    const kept = await resizeToInput(frame, area);
+    expect(Buffer.from(expected).equals(kept)).toBe(true);
+    // A later resize of another image must not change bytes handed out earlier.
+    await resizeToInput({ ...frame, data: Buffer.alloc(rgb.length, 9) }, area);
+    expect(Buffer.from(expected).equals(kept)).toBe(true);
+    const { tensor } = await preprocess(frame, area);
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const c = i % 3;
+      worst = Math.max(worst, Math.abs((expected[i] / 255 - area.spec.mean[c]) / area.spec.std[c] - tensor[i]));
+    }
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it("names the frame on a bad rgb24 frame and the file on an undecodable one", async () => {
+    await expect(
+      preprocess({ width: 10, height: 10, encoding: "rgb24", data: Buffer.alloc(299), origin: "camera:/dev/video9" }, area),
+    ).rejects.toThrow(new FoveaInputError("camera:/dev/video9", "expected 300 bytes of rgb24 for 10x10, got 299"));
+    const junk = path.join(dir, "junk-area.jpg");
+    await writeFile(junk, "not an image");
+    const err = await preprocess({ file: junk }, area).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FoveaInputError);
+    expect((err as FoveaInputError).where).toBe(junk);
   });
 });

@@ -3,13 +3,17 @@
  * calls it on every tagged image, so a model always sees pixels prepared exactly as it was
  * trained with (parameters from the model's metadata).
  *
- * pixels (rgb24 or encoded) -> sharp resize (metadata kernel, fit=fill) -> raw RGB bytes
+ * pixels (rgb24 or encoded) -> resize (metadata kernel, fit=fill) -> raw RGB bytes
  * -> white-balance gains -> /255 -> (x - mean) / std -> Float32Array NHWC.
+ *
+ * The resize is sharp's for sharp kernels; kernel `area` decodes with sharp (files, encoded
+ * frames) and resizes with AreaResizer, so rgb24 camera frames skip sharp altogether.
  */
 import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import type { ModelMetadata, PreprocessSpec } from "../core/model-metadata.js";
+import { AreaResizer } from "./area-resize.js";
 
 /** Per-channel gains from the camera calibration, applied to 0..255 RGB before normalisation. */
 export interface WhiteBalanceGains {
@@ -65,9 +69,8 @@ function describeInput(input: PreprocessInput): string {
   return "file" in input ? input.file : (input.origin ?? "frame");
 }
 
-function openImage(input: PreprocessInput): Sharp {
-  if ("file" in input) return sharp(input.file);
-  if (input.encoding === "encoded") return sharp(input.data);
+/** Throws unless an rgb24 frame's size and byte count agree. */
+function checkRgb24(input: Pick<Frame, "width" | "height" | "encoding" | "data" | "origin">): void {
   const expected = input.width * input.height * 3;
   if (!Number.isInteger(input.width) || !Number.isInteger(input.height) || input.width <= 0 || input.height <= 0) {
     throw new FoveaInputError(describeInput(input), `expected a positive integer frame size, got ${input.width}x${input.height}`);
@@ -78,7 +81,70 @@ function openImage(input: PreprocessInput): Sharp {
       `expected ${expected} bytes of rgb24 for ${input.width}x${input.height}, got ${input.data.length}`,
     );
   }
+}
+
+function openImage(input: PreprocessInput): Sharp {
+  if ("file" in input) return sharp(input.file);
+  if (input.encoding === "encoded") return sharp(input.data);
+  checkRgb24(input);
   return sharp(input.data, { raw: { width: input.width, height: input.height, channels: 3 } });
+}
+
+function decodeError(input: PreprocessInput, err: unknown): FoveaInputError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new FoveaInputError(describeInput(input), `expected an image sharp can decode (JPEG, PNG, WebP, ...): ${reason}`, {
+    cause: err,
+  });
+}
+
+/**
+ * Area resizers with their output bytes, by input and output size. Few sizes occur (one camera,
+ * a dataset's image sizes); the bound only stops a dataset of many sizes from growing it.
+ */
+const areaResizers = new Map<string, { resizer: AreaResizer; rgb: Uint8Array }>();
+const MAX_AREA_RESIZERS = 16;
+
+function areaResizer(inWidth: number, inHeight: number, params: PreprocessParams): { resizer: AreaResizer; rgb: Uint8Array } {
+  const key = `${inWidth}x${inHeight}>${params.width}x${params.height}`;
+  let entry = areaResizers.get(key);
+  if (!entry) {
+    if (areaResizers.size >= MAX_AREA_RESIZERS) areaResizers.delete(areaResizers.keys().next().value!);
+    entry = {
+      resizer: new AreaResizer(inWidth, inHeight, params.width, params.height),
+      rgb: new Uint8Array(params.width * params.height * 3),
+    };
+    areaResizers.set(key, entry);
+  }
+  return entry;
+}
+
+/**
+ * Kernel `area`: resize into the resizer's own byte buffer and return it. The bytes stay valid
+ * until the next area resize of the same sizes, so callers use them before awaiting anything.
+ */
+async function areaResize(input: PreprocessInput, params: PreprocessParams): Promise<Uint8Array> {
+  let data: Uint8Array;
+  let width: number;
+  let height: number;
+  if (!("file" in input) && input.encoding === "rgb24") {
+    checkRgb24(input);
+    ({ data, width, height } = input);
+  } else {
+    let decoded: { data: Buffer; info: OutputInfo };
+    try {
+      // Same colour handling as the sharp path: plain 3-channel sRGB, whatever the file holds.
+      decoded = await openImage(input).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw decodeError(input, err);
+    }
+    if (decoded.info.channels !== 3) {
+      throw new FoveaInputError(describeInput(input), `expected 3-channel RGB after decoding, got ${decoded.info.channels} channels`);
+    }
+    ({ data } = decoded);
+    ({ width, height } = decoded.info);
+  }
+  const { resizer, rgb } = areaResizer(width, height, params);
+  return resizer.resize(data, rgb);
 }
 
 /**
@@ -86,6 +152,8 @@ function openImage(input: PreprocessInput): Sharp {
  * tests and tools can inspect exactly the pixels the network sees before normalisation.
  */
 export async function resizeToInput(input: PreprocessInput, params: PreprocessParams): Promise<Buffer> {
+  // A copy: callers (training's cache) keep these bytes, the resizer reuses its buffer.
+  if (params.spec.kernel === "area") return Buffer.from(await areaResize(input, params));
   let result: { data: Buffer; info: OutputInfo };
   try {
     let image = openImage(input);
@@ -98,10 +166,7 @@ export async function resizeToInput(input: PreprocessInput, params: PreprocessPa
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
     if (err instanceof FoveaInputError) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new FoveaInputError(describeInput(input), `expected an image sharp can decode (JPEG, PNG, WebP, ...): ${reason}`, {
-      cause: err,
-    });
+    throw decodeError(input, err);
   }
   if (result.info.channels !== 3 || result.data.length !== params.width * params.height * 3) {
     throw new FoveaInputError(describeInput(input), `expected 3-channel RGB after decoding, got ${result.info.channels} channels`);
@@ -122,7 +187,9 @@ export async function preprocess(
   if (options.out && options.out.length < n) {
     throw new RangeError(`out: expected a Float32Array of at least ${n} elements, got ${options.out.length}`);
   }
-  const rgb = await resizeToInput(input, params);
+  // The area path's bytes are the resizer's own buffer (no copy per frame): normalise them
+  // before any further await.
+  const rgb = params.spec.kernel === "area" ? await areaResize(input, params) : await resizeToInput(input, params);
   const tensor = options.out ?? new Float32Array(n);
   const channelMean = normalise(rgb, tensor, params.spec, options.whiteBalance);
   return { tensor, channelMean };

@@ -18,6 +18,8 @@ export interface EvaluatorOptions {
   classes: readonly string[];
   /** Detections below this confidence are not counted for precision, recall and the confusion matrix (AP uses all). */
   scoreThreshold: number;
+  /** Per class name, a threshold that replaces `scoreThreshold` for that class (the model's decode.classScoreThresholds). */
+  classScoreThresholds?: Readonly<Record<string, number>>;
   /** Objects' boxes are enlarged to at least this fraction of the image width for matching (default 0.05). */
   minBoxFraction?: number;
 }
@@ -37,7 +39,9 @@ export interface ClassMetrics {
   label: string;
   /** Labelled objects of this class. */
   objects: number;
-  /** Detections of this class at or above the score threshold. */
+  /** The confidence this class's precision, recall and confusion counts are taken at. */
+  scoreThreshold: number;
+  /** Detections of this class at or above its score threshold. */
   detections: number;
   truePositives: number;
   falsePositives: number;
@@ -66,6 +70,7 @@ export interface ConfusionMatrix {
 
 export interface EvalMetrics {
   frames: number;
+  /** The threshold of classes without their own (each class states its own in `classes[i].scoreThreshold`). */
   scoreThreshold: number;
   minBoxFraction: number;
   classes: ClassMetrics[];
@@ -111,6 +116,8 @@ export class DetectionEvaluator {
   private readonly confusion: number[][];
   private frames = 0;
   readonly minBoxFraction: number;
+  /** Threshold per class index. */
+  private readonly thresholds: number[];
 
   constructor(readonly options: EvaluatorOptions) {
     const { classes, scoreThreshold } = options;
@@ -118,6 +125,12 @@ export class DetectionEvaluator {
     if (new Set(classes).size !== classes.length) throw new RangeError(`options.classes: duplicate names in ${classes.join(", ")}`);
     if (classes.includes(BACKGROUND) || classes.includes(MISSED)) throw new RangeError(`options.classes: '${BACKGROUND}' and '${MISSED}' are reserved`);
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
+    const perClass = options.classScoreThresholds ?? {};
+    for (const [name, t] of Object.entries(perClass)) {
+      if (!classes.includes(name)) throw new RangeError(`options.classScoreThresholds.${name}: '${name}' is not one of options.classes (${classes.join(", ")})`);
+      if (!(t >= 0 && t <= 1)) throw new RangeError(`options.classScoreThresholds.${name}: expected 0..1, got ${t}`);
+    }
+    this.thresholds = classes.map((name) => perClass[name] ?? scoreThreshold);
     this.minBoxFraction = options.minBoxFraction ?? 0.05;
     if (!(this.minBoxFraction >= 0 && this.minBoxFraction <= 1)) throw new RangeError(`options.minBoxFraction: expected 0..1, got ${options.minBoxFraction}`);
     this.classIndex = new Map(classes.map((c, i) => [c, i]));
@@ -149,7 +162,7 @@ export class DetectionEvaluator {
       const oi = match.objectOfDetection[di];
       this.scored[detClass[di]].push({ confidence: d.confidence, truePositive: oi >= 0 });
       const g = objects[oi]?.ground;
-      if (oi >= 0 && d.confidence >= this.options.scoreThreshold && d.ground && g) {
+      if (oi >= 0 && d.confidence >= this.thresholds[detClass[di]] && d.ground && g) {
         this.groundErrors[detClass[di]].push(Math.hypot(d.ground.x - g.x, d.ground.y - g.y));
       }
     });
@@ -158,7 +171,7 @@ export class DetectionEvaluator {
     // point lies on a leftover object of another class confuses the two; the rest is background
     // (detections) or missed (objects).
     const B = this.options.classes.length;
-    const below = detections.map((d) => d.confidence < this.options.scoreThreshold);
+    const below = detections.map((d, di) => d.confidence < this.thresholds[detClass[di]]);
     const matchedObj = objects.map((_, oi) => {
       const di = match.detectionOfObject[oi];
       return di >= 0 && !below[di];
@@ -181,12 +194,13 @@ export class DetectionEvaluator {
   report(): EvalMetrics {
     const { classes, scoreThreshold } = this.options;
     const perClass = classes.map((label, c): ClassMetrics => {
-      const atThreshold = this.scored[c].filter((s) => s.confidence >= scoreThreshold);
+      const atThreshold = this.scored[c].filter((s) => s.confidence >= this.thresholds[c]);
       const tp = atThreshold.filter((s) => s.truePositive).length;
       const objects = this.objects[c];
       return {
         label,
         objects,
+        scoreThreshold: this.thresholds[c],
         detections: atThreshold.length,
         truePositives: tp,
         falsePositives: atThreshold.length - tp,

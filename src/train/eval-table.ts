@@ -18,12 +18,16 @@ export function formatEvalTable(r: EvalReport): string {
   const lines: string[] = [];
   lines.push(`model   ${r.model.id}${r.model.trained ? "" : "  (UNTRAINED stand-in: figures are meaningless)"}  [${r.engine.engine}/${r.engine.device}]`);
   lines.push(`data    ${r.data.root}  (${r.data.format}, ${r.data.frames} frames, ${r.data.objects} objects)`);
-  lines.push(`match   detection point in the labelled box enlarged to >= ${(r.minBoxFraction * 100).toFixed(0)}% of the image width; precision/recall at confidence >= ${r.scoreThreshold}`);
+  // One threshold: said once. Per-class thresholds (the model's decode.classScoreThresholds): a column.
+  const perClass = r.classes.some((c) => c.scoreThreshold !== r.scoreThreshold);
+  const at = perClass ? "each class's confidence threshold (column 'at conf')" : `confidence >= ${r.scoreThreshold}`;
+  lines.push(`match   detection point in the labelled box enlarged to >= ${(r.minBoxFraction * 100).toFixed(0)}% of the image width; precision/recall at ${at}`);
   lines.push("");
-  const header = ["class", "objects", "detections", "TP", "FP", "FN", "precision", "recall", "AP", "best F1 @ conf", "ground m med / p90"];
+  const header = ["class", "objects", ...(perClass ? ["at conf"] : []), "detections", "TP", "FP", "FN", "precision", "recall", "AP", "best F1 @ conf", "ground m med / p90"];
   const body = r.classes.map((c) => [
     c.label + (r.classesUnknownToModel.includes(c.label) ? " *" : ""),
     String(c.objects),
+    ...(perClass ? [String(c.scoreThreshold)] : []),
     String(c.detections),
     String(c.truePositives),
     String(c.falsePositives),

@@ -33,11 +33,16 @@ export interface EvaluateOptions {
    * computed for objects whose labels carry ground positions.
    */
   calibration?: string;
-  /** Confidence at which precision, recall and the confusion matrix are taken (default: the model's decode.scoreThreshold). */
+  /**
+   * Confidence at which precision, recall and the confusion matrix are taken, for every class.
+   * Default: the model's thresholds, decode.scoreThreshold and decode.classScoreThresholds.
+   */
   scoreThreshold?: number;
   /**
-   * Lowest confidence decoded for the precision-recall curve behind AP (default 0.01). Detections
-   * at or above `scoreThreshold` are exactly the runtime's: NMS and the cap keep stronger first.
+   * Lowest confidence decoded for the precision-recall curve behind AP (default 0.01). With one
+   * threshold, the detections at or above it are exactly the runtime's (NMS and the cap keep
+   * stronger first); with per-class thresholds the cap of decode.maxDetections can differ, since
+   * a class's detections below its own threshold still take places under the cap here.
    */
   curveFloor?: number;
   /** Frames per engine run (default 16). */
@@ -78,14 +83,17 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
     const meta = engine.metadata;
     const scoreThreshold = options.scoreThreshold ?? meta.decode.scoreThreshold;
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
+    // An explicit threshold is one threshold for every class; otherwise the model's own.
+    const classScoreThresholds = options.scoreThreshold === undefined ? (meta.decode.classScoreThresholds ?? {}) : {};
+    const lowestThreshold = Math.min(scoreThreshold, ...Object.values(classScoreThresholds));
     const unknown = dataset.classes.filter((c) => !meta.classes.includes(c));
     if (unknown.length) options.log?.warn({ classes: unknown }, "dataset classes the model does not predict: their objects all count as missed");
-    const evaluator = new DetectionEvaluator({ classes: [...meta.classes, ...unknown], scoreThreshold });
+    const evaluator = new DetectionEvaluator({ classes: [...meta.classes, ...unknown], scoreThreshold, classScoreThresholds });
     const decoder = new GridDecoder({
       classes: meta.classes,
       rows: meta.head.rows,
       cols: meta.head.cols,
-      scoreThreshold: Math.min(curveFloor, scoreThreshold),
+      scoreThreshold: Math.min(curveFloor, lowestThreshold),
       nmsIou: meta.decode.nmsIou,
       maxDetections: meta.decode.maxDetections,
     });
