@@ -25,6 +25,8 @@ beforeAll(async () => {
     input: { width: 32, height: 32, channels: 3, name: "input" },
     architecture: { convFilters: [8, 8], kernelSize: 3, padding: "valid", dense: [32], dropout: 0 },
     head: { kind: "grid", rows: 4, cols: 4, classesOutput: "classes", boxesOutput: "boxes" },
+    // As `fovea eval --set-thresholds` leaves it: retraining must not keep these.
+    decode: { scoreThreshold: 0.5, nmsIou: 0.3, maxDetections: 64, classScoreThresholds: { ball: 0.2 } },
   });
   await exportModelDir(buildNetwork(meta, { seed: 1 }), meta, path.join(dir, "start"));
   // The per-cell head (`--network cells` shape): 32 -> 30 -> 15 -> 13 -> 6, a 6x6 grid.
@@ -93,6 +95,9 @@ describe("fovea train (tiny)", () => {
     expect(conv(b)).toEqual(conv(a));
     expect(dense(b)).not.toEqual(dense(a));
     expect(before.metadata.id).toBe("tiny");
+    // The start model's per-class thresholds were tuned for the weights this run replaced.
+    expect(before.metadata.decode.classScoreThresholds).toEqual({ ball: 0.2 });
+    expect((await loadModelDir(out)).metadata.decode).toEqual({ scoreThreshold: 0.5, nmsIou: 0.3, maxDetections: 64 });
   });
 
   it("fine-tunes a per-cell head: conv blocks kept, context conv and per-cell dense retrained", async () => {

@@ -314,8 +314,13 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   let trainSeconds = 0;
   const steps = Math.ceil(trainSet.length / batchSize);
   const probeEvery = Math.max(1, Math.floor(steps / 4));
+  // Per-class thresholds (`fovea eval --set-thresholds`) and an eval summary describe the weights
+  // this run replaces: they are not carried over.
+  const { classScoreThresholds: _staleThresholds, ...decode } = meta.decode;
   const buildMeta = (extra: Record<string, unknown>): ModelMetadata => ({
     ...meta,
+    decode,
+    eval: undefined,
     id: options.id ?? meta.id,
     trained: true,
     augmentation: augmentOptions && !fineTune ? augmentationEnvelope(augmentOptions, Number.isFinite(meanRange[0]) ? meanRange : undefined) : meta.augmentation,
