@@ -223,6 +223,10 @@ describe("fovea eval CLI", () => {
     const base = { model: path.join(dir, "model"), data: path.join(dir, "yolo"), format: "auto", engine: "auto", device: "auto", batch: "16" } as const;
     await expect(runEvalCommand({ ...base, threshold: "1.5" })).rejects.toThrow(/^--threshold: expected a number 0\.\.1, got '1\.5'$/);
     await expect(runEvalCommand({ ...base, batch: "0" })).rejects.toThrow(/^--batch: expected a positive integer, got '0'$/);
+    await expect(runEvalCommand({ ...base, minBox: "5%" })).rejects.toThrow(/^--min-box: expected a number 0\.\.1, got '5%'$/);
+    let table = "";
+    await runEvalCommand({ ...base, minBox: "0.3" }, (t) => (table += t));
+    expect(table).toContain("enlarged to >= 30% of the image width");
     await expect(runEvalCommand({ ...base, data: path.join(dir, "model", "fovea.json") })).rejects.toThrow(/fovea\.json: .*images/);
   });
 });

@@ -25,6 +25,7 @@ export interface EvalCommandOptions {
   json?: boolean;
   out?: string;
   setThresholds?: boolean;
+  minBox?: string;
 }
 
 function parseFraction(flag: string, value: string): number {
@@ -36,6 +37,7 @@ function parseFraction(flag: string, value: string): number {
 /** The eval command's work, callable without a process; the table or JSON goes to `stdout`. */
 export async function runEvalCommand(flags: EvalCommandOptions, stdout: (text: string) => void = (t) => process.stdout.write(t)): Promise<void> {
   const scoreThreshold = flags.threshold === undefined ? undefined : parseFraction("--threshold", flags.threshold);
+  const minBoxFraction = flags.minBox === undefined ? undefined : parseFraction("--min-box", flags.minBox);
   const batch = Number(flags.batch);
   if (!Number.isInteger(batch) || batch <= 0) throw new FoveaInputError("--batch", `expected a positive integer, got '${flags.batch}'`);
   const log = createLogger({ name: "eval" });
@@ -52,6 +54,7 @@ export async function runEvalCommand(flags: EvalCommandOptions, stdout: (text: s
       device: flags.device,
       calibration: flags.calibration,
       scoreThreshold,
+      minBoxFraction,
       batch,
       log,
       onProgress: (done, total) => {
@@ -89,6 +92,10 @@ export function registerEval(program: Command): void {
     .option("--calibration <file>", "camera calibration for ground positions (default: the dataset's, else calibration/default.json)")
     .option("--threshold <p>", "confidence for precision, recall and the confusion matrix (default: the model's decode.scoreThreshold)")
     .option("--batch <n>", "frames per inference run", "16")
+    .option(
+      "--min-box <fraction>",
+      "match a detection whose point lies in the object's box enlarged to at least this fraction of the image width (default 0.05); a larger value separates position errors from missed objects",
+    )
     .option("--json", "print the JSON report instead of the table")
     .option("--out <file>", "also write the JSON report to this file")
     .option(
