@@ -46,10 +46,14 @@ function unaligned(src: Uint8Array): Uint8Array {
 }
 
 describe("AreaResizer", () => {
-  // Camera frame to model input, the eval/training image size, a width whose rows are not whole
-  // 32-bit words, an upscale and a vertical total too large for 16-bit lanes (byte path only).
+  // Camera frame to model input (5-6 rows per output row), 2-3 and 10-11 rows per output row
+  // (one pass, three passes of the 32-bit path), the eval/training image size, a width whose rows
+  // are not whole 32-bit words, an upscale and a vertical total too large for 16-bit lanes (byte
+  // path only).
   const cases: Array<[number, number, number, number]> = [
     [640, 480, 100, 100],
+    [640, 480, 200, 200],
+    [640, 480, 64, 44],
     [200, 150, 100, 100],
     [333, 97, 50, 40],
     [30, 20, 64, 48],
