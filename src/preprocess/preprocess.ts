@@ -104,7 +104,14 @@ function decodeError(input: PreprocessInput, err: unknown): FoveaInputError {
 const areaResizers = new Map<string, { resizer: AreaResizer; rgb: Uint8Array }>();
 const MAX_AREA_RESIZERS = 16;
 
+/** The last resizer used: a camera's frames all take this path, which builds no map key. */
+let lastAreaResizer: { resizer: AreaResizer; rgb: Uint8Array } | undefined;
+
 function areaResizer(inWidth: number, inHeight: number, params: PreprocessParams): { resizer: AreaResizer; rgb: Uint8Array } {
+  const last = lastAreaResizer?.resizer;
+  if (last && last.inWidth === inWidth && last.inHeight === inHeight && last.outWidth === params.width && last.outHeight === params.height) {
+    return lastAreaResizer!;
+  }
   const key = `${inWidth}x${inHeight}>${params.width}x${params.height}`;
   let entry = areaResizers.get(key);
   if (!entry) {
@@ -115,6 +122,7 @@ function areaResizer(inWidth: number, inHeight: number, params: PreprocessParams
     };
     areaResizers.set(key, entry);
   }
+  lastAreaResizer = entry;
   return entry;
 }
 
