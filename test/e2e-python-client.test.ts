@@ -44,7 +44,7 @@ beforeAll(async () => {
   const modelDir = path.join(dir, "model");
   await mkdir(modelDir);
   const meta = JSON.parse(await readFile(path.join(PACKAGE_ROOT, "models", "default", "fovea.json"), "utf8"));
-  meta.decode = { ...meta.decode, scoreThreshold: 0, maxDetections: 5 };
+  meta.decode = { ...meta.decode, scoreThreshold: 0, classScoreThresholds: undefined, maxDetections: 5 };
   await writeFile(path.join(modelDir, "fovea.json"), JSON.stringify(meta));
   await writeFile(path.join(modelDir, "model.onnx"), await readFile(path.join(PACKAGE_ROOT, "models", "default", "model.onnx")));
   engine = await createEngine({ modelDir, engine: "onnxruntime", device: "cpu", threads: 1 });

@@ -121,7 +121,10 @@ describe("fovea run (built CLI)", () => {
     expect(r.stderr).not.toMatch(/"level":50/);
     expect(r.code).toBe(0);
     // The run says whether the shipped model is trained, as its fovea.json does.
-    const shipped = JSON.parse(await readFile(path.join(PACKAGE_ROOT, "models/default/fovea.json"), "utf8")) as { trained: boolean; decode: { scoreThreshold: number } };
+    const shipped = JSON.parse(await readFile(path.join(PACKAGE_ROOT, "models/default/fovea.json"), "utf8")) as {
+      trained: boolean;
+      decode: { scoreThreshold: number; classScoreThresholds?: Record<string, number> };
+    };
     expect(r.stderr).toMatch(shipped.trained ? /"trained":true/ : /UNTRAINED/);
     expect(r.stderr).toMatch(/done: 40 frames/);
 
@@ -139,7 +142,7 @@ describe("fovea run (built CLI)", () => {
       expect(f.timings.totalUs).toBeGreaterThanOrEqual(f.timings.inferenceUs);
       expect(f.publishTimeNs).toBeGreaterThan(f.captureTimeNs);
       for (const d of f.detections) {
-        expect(d.confidence).toBeGreaterThanOrEqual(shipped.decode.scoreThreshold);
+        expect(d.confidence).toBeGreaterThanOrEqual(shipped.decode.classScoreThresholds?.[d.label] ?? shipped.decode.scoreThreshold);
         expect(d.box.xMin).toBeLessThanOrEqual(d.box.xMax);
         expect(d.ground).toBeUndefined(); // no calibration given for a file source
       }
@@ -218,7 +221,7 @@ describe("fovea run (built CLI)", () => {
     const meta = JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8"));
     const wrongClasses = path.join(dir, "wrong-classes-model");
     await mkdir(wrongClasses, { recursive: true });
-    await writeFile(path.join(wrongClasses, "fovea.json"), JSON.stringify({ ...meta, classes: ["ball", "goal_post"] })); // the ONNX head has 8 + background
+    await writeFile(path.join(wrongClasses, "fovea.json"), JSON.stringify({ ...meta, classes: ["ball", "goal_post"], decode: { ...meta.decode, classScoreThresholds: undefined } })); // the ONNX head has 8 + background
     await copyFile(path.join(MODEL_DIR, "model.onnx"), path.join(wrongClasses, "model.onnx"));
     const badField = path.join(dir, "bad-field-model");
     await mkdir(badField, { recursive: true });

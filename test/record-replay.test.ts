@@ -96,6 +96,7 @@ beforeAll(async () => {
   const md = JSON.parse(await readFile(path.join(modelDir, "fovea.json"), "utf8"));
   md.id = "low-threshold";
   md.decode.scoreThreshold = 0.13;
+  delete md.decode.classScoreThresholds; // one low threshold for every class
   await writeFile(path.join(modelDir, "fovea.json"), JSON.stringify(md));
   // A venue model whose class names differ from fovea's defaults (same count, so the shipped
   // ONNX graph still fits): recordings must carry these names, or retag would fall back to the

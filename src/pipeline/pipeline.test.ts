@@ -268,7 +268,7 @@ describe("Pipeline", () => {
     const modelDir = path.join(dir, "threshold0-model");
     await mkdir(modelDir, { recursive: true });
     const meta = JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8"));
-    meta.decode = { ...meta.decode, scoreThreshold: 0 };
+    meta.decode = { ...meta.decode, scoreThreshold: 0, classScoreThresholds: undefined };
     await writeFile(path.join(modelDir, "fovea.json"), JSON.stringify(meta));
     await writeFile(path.join(modelDir, "model.onnx"), await readFile(path.join(MODEL_DIR, "model.onnx")));
     const eng = await createEngine({ modelDir, engine: "onnxruntime", device: "cpu", threads: 1 });

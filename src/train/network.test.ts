@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CLASSES } from "../core/detection.js";
 import { ModelMetadataSchema } from "../core/model-metadata.js";
 import { initTfjs } from "../engine/tfjs-backend.js";
-import { buildNetwork, defaultMetadata, featureShape, presetMetadata } from "./network.js";
+import { buildNetwork, defaultMetadata, featureShape } from "./network.js";
 
 beforeAll(async () => {
   await initTfjs("wasm");
@@ -43,14 +43,6 @@ describe("buildNetwork", () => {
     };
     expect(w(5)).toEqual(w(5));
     expect(w(5)).not.toEqual(w(6));
-  });
-
-  it("fresh models of both presets resize with kernel area (camera frames skip sharp); an override wins", () => {
-    expect(presetMetadata("cells").preprocess.kernel).toBe("area");
-    expect(presetMetadata("seed").preprocess.kernel).toBe("area");
-    expect(presetMetadata("seed").architecture.convFilters).toEqual(defaultMetadata().architecture.convFilters);
-    expect(presetMetadata("cells", { preprocess: { kernel: "linear", fit: "fill", mean: [0, 0, 0], std: [1, 1, 1], whiteBalance: true } }).preprocess.kernel).toBe("linear");
-    expect(() => presetMetadata("tiny" as never)).toThrow(/^preset: expected one of seed, cells, got 'tiny'$/);
   });
 
   it("rejects an architecture that consumes the whole input", () => {

@@ -116,16 +116,11 @@ export { NETWORK_PRESETS, type NetworkPreset };
  *   feature map; the fourth block's conv (128 filters) becomes the 3x3 context conv without a
  *   pool, and the dense 512 layer and the softmax run per cell with shared weights. It learns
  *   from far fewer frames (every object trains the same weights) at a similar inference cost.
- *
- * Both resize with kernel `area`: a camera's rgb24 frames then skip sharp, 1.3-1.5 ms less per
- * 640x480 frame in the frame loop (README, Performance), at the same accuracy once trained on it.
  */
 export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMetadataInput> = {}): ModelMetadata {
-  if (preset !== "seed" && preset !== "cells") throw new RangeError(`preset: expected one of ${NETWORK_PRESETS.join(", ")}, got '${String(preset)}'`);
-  const preprocess: ModelMetadataInput["preprocess"] = { kernel: "area", fit: "fill", mean: [0, 0, 0], std: [1, 1, 1], whiteBalance: true };
-  if (preset === "seed") return defaultMetadata({ preprocess, ...overrides });
+  if (preset === "seed") return defaultMetadata(overrides);
+  if (preset !== "cells") throw new RangeError(`preset: expected one of ${NETWORK_PRESETS.join(", ")}, got '${String(preset)}'`);
   return defaultMetadata({
-    preprocess,
     architecture: { convFilters: [32, 32, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 },
     head: { kind: "grid", rows: 10, cols: 10, connection: "convolutional", contextFilters: 128, classesOutput: "classes", boxesOutput: "boxes" },
     ...overrides,
