@@ -81,11 +81,6 @@ export async function loadModelDir(dir: string): Promise<ModelDir> {
   const parsed = ModelMetadataSchema.safeParse(raw);
   if (!parsed.success) throw new FoveaInputError(metadataPath, describeIssues(parsed.error.issues));
   const metadata = parsed.data;
-  for (const name of Object.keys(metadata.decode.classScoreThresholds ?? {})) {
-    if (!metadata.classes.includes(name)) {
-      throw new FoveaInputError(metadataPath, `decode.classScoreThresholds.${name}: '${name}' is not one of the model's classes (${metadata.classes.join(", ")})`);
-    }
-  }
 
   const onnxPath = path.resolve(abs, metadata.files.onnx);
   const tfjsPath = path.resolve(abs, metadata.files.tfjs);

@@ -135,6 +135,15 @@ export const ModelMetadataSchema = z.object({
   training: z.record(z.string(), z.unknown()).optional(),
   /** Eval summary (per-class AP etc.). */
   eval: z.record(z.string(), z.unknown()).optional(),
-});
+})
+  // Checked here, with the schema, so every reader and writer of fovea.json (loadModelDir,
+  // exportModelDir, `fovea eval --set-thresholds`) rejects a threshold for a class the model lacks.
+  .superRefine((m, ctx) => {
+    for (const name of Object.keys(m.decode.classScoreThresholds ?? {})) {
+      if (!m.classes.includes(name)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["decode", "classScoreThresholds", name], message: `'${name}' is not one of the model's classes (${m.classes.join(", ")})` });
+      }
+    }
+  });
 export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
 export type ModelMetadataInput = z.input<typeof ModelMetadataSchema>;

@@ -27,6 +27,18 @@ export interface GridDecoderOptions {
   maxDetections: number;
 }
 
+/**
+ * Threshold per class index: the class's own from `classScoreThresholds`, else `scoreThreshold`.
+ * The decoder and `fovea eval` both resolve a model's thresholds here, so they apply them alike.
+ */
+export function thresholdsPerClass(classes: readonly string[], scoreThreshold: number, classScoreThresholds: Readonly<Record<string, number>> = {}): number[] {
+  for (const [name, t] of Object.entries(classScoreThresholds)) {
+    if (!classes.includes(name)) throw new RangeError(`options.classScoreThresholds.${name}: '${name}' is not one of options.classes (${classes.join(", ")})`);
+    if (!(t >= 0 && t <= 1)) throw new RangeError(`options.classScoreThresholds.${name}: expected 0..1, got ${t}`);
+  }
+  return classes.map((name) => classScoreThresholds[name] ?? scoreThreshold);
+}
+
 export class GridDecoder {
   readonly options: Readonly<GridDecoderOptions>;
   private readonly cells: number;
@@ -48,13 +60,8 @@ export class GridDecoder {
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
     if (!(nmsIou >= 0 && nmsIou <= 1)) throw new RangeError(`options.nmsIou: expected 0..1, got ${nmsIou}`);
     if (!Number.isInteger(maxDetections) || maxDetections <= 0) throw new RangeError(`options.maxDetections: expected a positive integer, got ${maxDetections}`);
-    const perClass = options.classScoreThresholds ?? {};
-    for (const [name, t] of Object.entries(perClass)) {
-      if (!classes.includes(name)) throw new RangeError(`options.classScoreThresholds.${name}: '${name}' is not one of options.classes (${classes.join(", ")})`);
-      if (!(t >= 0 && t <= 1)) throw new RangeError(`options.classScoreThresholds.${name}: expected 0..1, got ${t}`);
-    }
-    this.options = { ...options, classes: [...classes], classScoreThresholds: { ...perClass } };
-    this.thresholds = Float64Array.from(classes, (name) => perClass[name] ?? scoreThreshold);
+    this.thresholds = Float64Array.from(thresholdsPerClass(classes, scoreThreshold, options.classScoreThresholds));
+    this.options = { ...options, classes: [...classes], classScoreThresholds: { ...options.classScoreThresholds } };
     this.cells = rows * cols;
     this.numClasses = classes.length;
     this.order = new Int32Array(this.cells);

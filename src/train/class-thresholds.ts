@@ -4,8 +4,9 @@
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { FoveaInputError } from "../core/errors.js";
+import { FoveaInputError, describeIssues } from "../core/errors.js";
 import { loadModelDir, METADATA_FILE } from "../core/model-dir.js";
+import { ModelMetadataSchema } from "../core/model-metadata.js";
 import type { EvalReport } from "./evaluate.js";
 
 /**
@@ -23,19 +24,17 @@ export function bestF1Thresholds(report: Pick<EvalReport, "classes" | "classesUn
 
 /**
  * Replace `decode.classScoreThresholds` in the model directory's fovea.json, keeping every other
- * field as it is; the file is replaced in one rename and the directory is validated again.
+ * field as it is; the new metadata is validated before the file is replaced in one rename.
  */
 export async function writeClassScoreThresholds(modelDir: string, thresholds: Readonly<Record<string, number>>): Promise<string> {
-  const { metadataPath, metadata } = await loadModelDir(modelDir);
-  for (const name of Object.keys(thresholds)) {
-    if (!metadata.classes.includes(name)) throw new FoveaInputError(metadataPath, `class '${name}' is not one of the model's classes (${metadata.classes.join(", ")})`);
-  }
+  const { metadataPath } = await loadModelDir(modelDir);
   // The raw JSON, not the parsed metadata: parsing fills defaults the file did not state.
   const raw = JSON.parse(await readFile(metadataPath, "utf8")) as { decode?: Record<string, unknown> };
   raw.decode = { ...raw.decode, classScoreThresholds: { ...thresholds } };
+  const checked = ModelMetadataSchema.safeParse(raw);
+  if (!checked.success) throw new FoveaInputError(metadataPath, describeIssues(checked.error.issues));
   const tmp = path.join(path.dirname(metadataPath), `.${METADATA_FILE}.tmp`);
   await writeFile(tmp, JSON.stringify(raw, null, 2) + "\n");
   await rename(tmp, metadataPath);
-  await loadModelDir(modelDir);
   return metadataPath;
 }

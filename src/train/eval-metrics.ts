@@ -7,6 +7,7 @@ import type { Detection } from "../core/detection.js";
 import type { LabelledObject } from "../dataset/tagged-frame.js";
 import { averagePrecision, bestF1, type OperatingPoint, type ScoredDetection } from "./eval-average-precision.js";
 import { byConfidence, matchFrame } from "./eval-matching.js";
+import { thresholdsPerClass } from "../detect/decode-detections.js";
 
 /** Row of the confusion matrix for detections that hit no labelled object. */
 export const BACKGROUND = "background";
@@ -125,12 +126,7 @@ export class DetectionEvaluator {
     if (new Set(classes).size !== classes.length) throw new RangeError(`options.classes: duplicate names in ${classes.join(", ")}`);
     if (classes.includes(BACKGROUND) || classes.includes(MISSED)) throw new RangeError(`options.classes: '${BACKGROUND}' and '${MISSED}' are reserved`);
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
-    const perClass = options.classScoreThresholds ?? {};
-    for (const [name, t] of Object.entries(perClass)) {
-      if (!classes.includes(name)) throw new RangeError(`options.classScoreThresholds.${name}: '${name}' is not one of options.classes (${classes.join(", ")})`);
-      if (!(t >= 0 && t <= 1)) throw new RangeError(`options.classScoreThresholds.${name}: expected 0..1, got ${t}`);
-    }
-    this.thresholds = classes.map((name) => perClass[name] ?? scoreThreshold);
+    this.thresholds = thresholdsPerClass(classes, scoreThreshold, options.classScoreThresholds);
     this.minBoxFraction = options.minBoxFraction ?? 0.05;
     if (!(this.minBoxFraction >= 0 && this.minBoxFraction <= 1)) throw new RangeError(`options.minBoxFraction: expected 0..1, got ${options.minBoxFraction}`);
     this.classIndex = new Map(classes.map((c, i) => [c, i]));
