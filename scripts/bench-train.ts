@@ -15,8 +15,8 @@ import { parseArgs } from "node:util";
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { initTfjs, type TfjsBackendPreference } from "../src/engine/tfjs-backend.js";
-import { buildNetwork, presetMetadata, type NetworkPreset, type defaultMetadata } from "../src/train/network.js";
-import { encodeGridTargets } from "../src/train/grid-targets.js";
+import { buildModel, presetMetadata, type NetworkPreset, type defaultMetadata } from "../src/train/network.js";
+import { trainHeadFor } from "../src/heads/train-head.js";
 import { trainStep, type Batch } from "../src/train/train-step.js";
 import { ParallelTrainer } from "../src/train/parallel-trainer.js";
 import { registerWasmGradientKernels } from "../src/train/wasm-gradient-kernels.js";
@@ -45,7 +45,7 @@ function randomBatch(meta: ReturnType<typeof defaultMetadata>, rng: Rng): Batch 
       return { label: rng.pick(meta.classes), box: { xMin: x, yMin: y, xMax: x + rng.range(0.02, 0.1), yMax: y + rng.range(0.02, 0.1) } };
     }),
   );
-  return { input, shape: [batchSize, height, width, 3], targets: encodeGridTargets(frames, { ...meta.head, classes: meta.classes }) };
+  return { input, shape: [batchSize, height, width, 3], targets: trainHeadFor(meta).encode(frames) };
 }
 
 registerWasmGradientKernels();
@@ -62,11 +62,12 @@ for (const backend of values.backends!.split(",")) for (const workers of workerC
     threads = `${wasm.getThreadsCount()} thread(s), SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, multithread support ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
   }
   const meta = presetMetadata(values.network as NetworkPreset);
-  const model = buildNetwork(meta, { seed: 1 });
+  const model = buildModel(meta, { seed: 1 });
+  const head = trainHeadFor(meta);
   const optimizer = tf.train.adam(1e-3);
   const batch = randomBatch(meta, new Rng(7));
   if (workers > 1) {
-    const trainer = await ParallelTrainer.create({ model, workers, backend: runtime.backend, learningRate: 1e-3, maxBatch: batchSize });
+    const trainer = await ParallelTrainer.create({ model, workers, backend: runtime.backend, learningRate: 1e-3, maxBatch: batchSize, meta });
     await trainer.step(batch);
     await trainer.step(batch);
     await trainer.syncTo(model);
@@ -84,10 +85,10 @@ for (const backend of values.backends!.split(",")) for (const workers of workerC
     continue;
   }
   // Warm-up: kernel setup, XNNPACK operator creation, Adam slot variables.
-  await trainStep(model, optimizer, batch);
-  await trainStep(model, optimizer, batch);
+  await trainStep(model, optimizer, batch, head);
+  await trainStep(model, optimizer, batch, head);
   if (values.profile) {
-    const prof = await tf.profile(() => trainStep(model, optimizer, batch) as unknown as tf.TensorContainer);
+    const prof = await tf.profile(() => trainStep(model, optimizer, batch, head) as unknown as tf.TensorContainer);
     const byKernel = new Map<string, number>();
     for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
     console.log(`${runtime.backend}: kernel ms per step`, Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Math.round(v)])));
@@ -95,7 +96,7 @@ for (const backend of values.backends!.split(",")) for (const workers of workerC
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let loss = 0;
-  for (let i = 0; i < steps; i++) loss = (await trainStep(model, optimizer, batch)).loss;
+  for (let i = 0; i < steps; i++) loss = (await trainStep(model, optimizer, batch, head)).loss;
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   report(`${runtime.backend} in-process (${threads})`, wall, (cpu.user + cpu.system) / 1e6, loss);

@@ -21,7 +21,7 @@ import { initTfjs } from "../src/engine/tfjs-backend.js";
 import { TfjsEngine } from "../src/engine/tfjs-engine.js";
 import type { InferenceEngine } from "../src/engine/engine.js";
 import { exportModelDir } from "../src/train/export-model.js";
-import { NETWORK_PRESETS, buildNetwork, defaultMetadata, featureShape, presetMetadata, type NetworkPreset } from "../src/train/network.js";
+import { NETWORK_PRESETS, buildModel, defaultMetadata, featureShape, presetMetadata, type NetworkPreset } from "../src/train/network.js";
 
 const { values } = parseArgs({
   options: {
@@ -61,8 +61,8 @@ try {
     const meta = (NETWORK_PRESETS as readonly string[]).includes(v)
       ? presetMetadata(v as NetworkPreset, { id: `preset-${v}` })
       : defaultMetadata({ id: `variant-${v}`, architecture: { convFilters: v.split("-").map(Number), kernelSize: 3, padding: "valid", dense: [512], dropout: 0 } });
-    const flatten = meta.head.connection === "convolutional" ? "- (per-cell head)" : featureShape(meta).flatten;
-    const model = buildNetwork(meta, { seed: 1 });
+    const flatten = meta.head.kind === "heatmap" ? "- (heatmap head)" : meta.head.connection === "convolutional" ? "- (per-cell head)" : featureShape(meta).flatten;
+    const model = buildModel(meta, { seed: 1 });
     const params = model.countParams();
     const dir = path.join(root, v);
     await exportModelDir(model, meta, dir);

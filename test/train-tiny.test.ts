@@ -100,6 +100,74 @@ describe("fovea train (tiny)", () => {
     expect((await loadModelDir(out)).metadata.decode).toEqual({ scoreThreshold: 0.5, nmsIou: 0.3, maxDetections: 64 });
   });
 
+  it("trains a fresh heatmap network (the default preset's layers, small) and lowers the loss", async () => {
+    const out = path.join(dir, "heatmap");
+    const report = await train({
+      data: [path.join(dir, "data")],
+      out,
+      epochs: 10,
+      batch: 4,
+      learningRate: 3e-3,
+      valFraction: 0.17,
+      testFraction: 0.17,
+      augment: false,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+      networkOverrides: {
+        input: { width: 32, height: 24, channels: 3, name: "input" },
+        architecture: { convFilters: [4, 8, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+        head: { kind: "heatmap", stride: 2, neckFilters: [8], headFilters: 8 },
+      },
+    });
+    expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss * 0.8);
+    const model = await loadModelDir(out);
+    expect(model.metadata.head.kind).toBe("heatmap");
+    expect(model.onnxPath).toBeDefined();
+    // A finished run leaves no checkpoint behind.
+    await expect(readFile(path.join(out, "checkpoint", "resume.json"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("resumes an interrupted run from its checkpoint and finishes the schedule", async () => {
+    const out = path.join(dir, "resume");
+    const options = {
+      data: [path.join(dir, "data")],
+      out,
+      epochs: 3,
+      batch: 2,
+      valFraction: 0.17,
+      testFraction: 0.17,
+      backend: "wasm" as const,
+      progress: false,
+      patience: 100,
+      workers: 1,
+      checkpointEvery: 2,
+      networkOverrides: {
+        input: { width: 32, height: 24, channels: 3 as const, name: "input" },
+        architecture: { convFilters: [4, 8], kernelSize: 3, padding: "same" as const, dense: [], dropout: 0 },
+        head: { kind: "heatmap" as const, stride: 2, neckFilters: [], headFilters: 4 },
+      },
+    };
+    const abort = new AbortController();
+    let steps = 0;
+    const first = await train({
+      ...options,
+      signal: abort.signal,
+      // Stops in epoch 2, after its first checkpoint (a step of 2 images each).
+      log: { info: (o: { framesSeen?: number }, msg?: string) => msg === "probe" && o.framesSeen! >= 10 && abort.abort(), warn: () => {}, error: () => {}, debug: () => {} } as never,
+    });
+    steps = first.epochs.length;
+    expect(first.stoppedBy).toBe("signal");
+    const state = JSON.parse(await readFile(path.join(out, "checkpoint", "resume.json"), "utf8"));
+    expect(state.epoch).toBe(2);
+    expect(state.step).toBeGreaterThan(0);
+    const resumed = await train({ ...options, resume: true });
+    expect(resumed.stoppedBy).toBe("epochs");
+    expect(resumed.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect(steps).toBe(2);
+    await expect(readFile(path.join(out, "checkpoint", "resume.json"))).rejects.toThrow(/ENOENT/);
+  });
+
   it("fine-tunes a per-cell head: conv blocks kept, context conv and per-cell dense retrained", async () => {
     const out = path.join(dir, "fine-cells");
     const report = await fineTune(path.join(dir, "start-cells"), out);
@@ -112,6 +180,7 @@ describe("fovea train (tiny)", () => {
     expect(weights(b, "conv2")).toEqual(weights(a, "conv2"));
     expect(weights(b, "context_conv")).not.toEqual(weights(a, "context_conv"));
     expect(weights(b, "dense1")).not.toEqual(weights(a, "dense1"));
-    expect((await loadModelDir(out)).metadata.head.connection).toBe("convolutional");
+    const head = (await loadModelDir(out)).metadata.head;
+    expect(head.kind === "grid" && head.connection).toBe("convolutional");
   });
 });

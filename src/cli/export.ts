@@ -66,7 +66,7 @@ async function readMetadataFor(from: string, explicit?: string): Promise<ModelMe
 }
 
 /** The export command's work, callable from tests without a process. */
-export async function runExport(opts: ExportCommandOptions): Promise<{ dir: string; sizes: Record<string, number>; metadata: ModelMetadata; parity?: { classes: number; boxes: number } }> {
+export async function runExport(opts: ExportCommandOptions): Promise<{ dir: string; sizes: Record<string, number>; metadata: ModelMetadata; parity?: Record<string, number> }> {
   if (!opts.from === !opts.untrained) throw new FoveaInputError("--from/--untrained", "expected exactly one of --from DIR or --untrained");
   const { initTfjs, buildNetwork, loadLayersModel, exportModelDir } = await tfjsModules();
   await initTfjs("auto");

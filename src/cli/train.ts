@@ -24,6 +24,22 @@ function positiveNumber(flag: string) {
   };
 }
 
+function fraction(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(n >= 0 && n < 0.5)) throw new InvalidArgumentError(`${flag}: expected a number from 0 to below 0.5, got '${v}'`);
+    return n;
+  };
+}
+
+function nonNegativeInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag}: expected a non-negative integer, got '${v}'`);
+    return n;
+  };
+}
+
 interface TrainFlags {
   data: string[];
   epochs: number;
@@ -45,6 +61,11 @@ interface TrainFlags {
   network: NetworkPreset;
   positiveWeight?: number;
   boxWeight?: number;
+  resume?: boolean;
+  valFraction?: number;
+  testFraction?: number;
+  warmupSteps?: number;
+  checkpointEvery?: number;
 }
 
 /** Registers the `fovea train` command. */
@@ -55,15 +76,23 @@ export function registerTrain(program: Command): void {
     .requiredOption("--data <dir>", "tagged-frame dataset (native, YOLO or COCO); repeat to pool several", (v: string, prev: string[] = []) => [...prev, v])
     .requiredOption("--epochs <n>", "maximum number of epochs", positiveInt("--epochs"))
     .requiredOption("--out <dir>", "model directory to write (the best model so far is exported after every improving epoch)")
+    .option("--resume", "continue the interrupted run in --out from its checkpoint (same --data, --epochs and --seed)")
+    .option("--val-fraction <f>", "fraction of frames held out for validation (default 0.1)", fraction("--val-fraction"))
+    .option("--test-fraction <f>", "fraction of frames held out for the test split (default 0.1)", fraction("--test-fraction"))
+    .option("--warmup-steps <n>", "learning-rate warm-up steps before the cosine decay (default 300; again after --resume)", nonNegativeInt("--warmup-steps"))
+    .option("--checkpoint-every <images>", "training images between checkpoints and validation probes (default: a quarter epoch)", positiveInt("--checkpoint-every"))
     .option("--seed <n>", "seed of the split, shuffling, augmentation and initial weights", positiveInt("--seed"), 1)
     .option("--batch <n>", "batch size", positiveInt("--batch"), 32)
     .option("--lr <rate>", "Adam learning rate (default 1e-3, fine-tune 3e-3)", positiveNumber("--lr"))
     .option("--patience <n>", "early stopping: epochs without validation improvement", positiveInt("--patience"), 5)
     .option("--from <model>", "start from this model directory (architecture, classes, weights)")
     .addOption(
-      new Option("--network <preset>", "network of a fresh model (without --from): seed = the lecture's dense grid head, cells = per-cell head with shared weights")
+      new Option(
+        "--network <preset>",
+        "network of a fresh model (without --from): heatmap = per-class centre heatmaps at stride 4 (CenterNet-style), seed = the lecture's dense grid head, cells = per-cell grid head with shared weights",
+      )
         .choices([...NETWORK_PRESETS])
-        .default("cells"),
+        .default("heatmap"),
     )
     .option("--positive-weight <w>", "weight of an object cell's class loss against a background cell's (default 3)", positiveNumber("--positive-weight"))
     .option("--box-weight <w>", "weight of the box (position and size) loss against the class loss (default 5)", positiveNumber("--box-weight"))
@@ -86,6 +115,7 @@ export function registerTrain(program: Command): void {
       // First Ctrl-C: finish the batch, export the best model and write the report.
       const onSignal = () => abort.abort();
       process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
       try {
         // Imported here: loading the trainer loads TensorFlow.js (~1 s), which `--help` should not pay.
         const { train } = await import("../train/trainer.js");
@@ -108,6 +138,11 @@ export function registerTrain(program: Command): void {
           progress: flags.progress,
           workers: flags.workers,
           network: flags.network,
+          resume: flags.resume,
+          valFraction: flags.valFraction,
+          testFraction: flags.testFraction,
+          warmupSteps: flags.warmupSteps,
+          checkpointEvery: flags.checkpointEvery,
           loss: flags.positiveWeight === undefined && flags.boxWeight === undefined ? undefined : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight },
           log,
           signal: abort.signal,
@@ -121,6 +156,7 @@ export function registerTrain(program: Command): void {
         );
       } finally {
         process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
       }
     });
 }

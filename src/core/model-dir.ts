@@ -9,6 +9,7 @@ import path from "node:path";
 import { readOnnxSignatureFile, type OnnxValueSignature } from "./onnx-proto.js";
 import { FoveaInputError, describeIssues } from "./errors.js";
 import { ModelMetadataSchema, type ModelMetadata } from "./model-metadata.js";
+import { headOutputs } from "./head-outputs.js";
 
 export const METADATA_FILE = "fovea.json";
 /** ONNX TensorProto.DataType FLOAT: both engines feed and read float32 tensors. */
@@ -35,11 +36,9 @@ function shapeText(shape: Array<number | string>): string {
 
 /** Check an ONNX graph's signature against the metadata; returns problems (empty = matches). */
 export function onnxSignatureProblems(meta: ModelMetadata, inputs: OnnxValueSignature[], outputs: OnnxValueSignature[]): string[] {
-  const cells = meta.head.rows * meta.head.cols;
   const expected: Array<{ role: string; name: string; shape: number[]; list: OnnxValueSignature[] }> = [
     { role: "input", name: meta.input.name, shape: [meta.input.height, meta.input.width, 3], list: inputs },
-    { role: "output", name: meta.head.classesOutput, shape: [cells, meta.classes.length + 1], list: outputs },
-    { role: "output", name: meta.head.boxesOutput, shape: [cells, 4], list: outputs },
+    ...headOutputs(meta).map((o) => ({ role: "output", name: o.name, shape: o.shape, list: outputs })),
   ];
   const problems: string[] = [];
   for (const e of expected) {

@@ -71,8 +71,38 @@ export const GridHeadSchema = z.object({
 });
 export type GridHead = z.infer<typeof GridHeadSchema>;
 
+/**
+ * Heatmap head (CenterNet-style): the network predicts, at `stride` input pixels per cell, one
+ * sigmoid heatmap per class (a peak at each object's centre) and 4 regression channels per cell:
+ * the centre's sub-cell offset (x, y, in cells) and log of the box width and height in cells.
+ *
+ * Network (see src/heads/heatmap/network.ts): architecture.convFilters are 3x3 `same` conv ->
+ * ReLU blocks, each followed by a 2x2 max-pool except the last; `neckFilters` 3x3 convs run at the
+ * deepest stride, then one nearest 2x upsampling plus a 1x1 lateral conv from the block at
+ * `stride` brings the features back to `stride`, and a 1x1 conv gives the outputs.
+ *
+ * Outputs: `heatmapOutput` [N, H/stride, W/stride, classes] and `regressionOutput`
+ * [N, H/stride, W/stride, 4].
+ */
+export const HeatmapHeadSchema = z.object({
+  kind: z.literal("heatmap"),
+  /** Input pixels per output cell (a power of two the conv blocks reach). */
+  stride: z.number().int().positive(),
+  /** 3x3 conv -> ReLU layers at the deepest stride, widening the view (context). */
+  neckFilters: z.array(z.number().int().positive()).default([]),
+  /** Channels of the upsampled + lateral features the outputs are computed from. */
+  headFilters: z.number().int().positive(),
+  /** ONNX / tfjs output names. */
+  heatmapOutput: z.string().default("heatmap"),
+  regressionOutput: z.string().default("regression"),
+});
+export type HeatmapHead = z.infer<typeof HeatmapHeadSchema>;
+
+export const HeadSchema = z.discriminatedUnion("kind", [GridHeadSchema, HeatmapHeadSchema]);
+export type Head = z.infer<typeof HeadSchema>;
+
 export const DecodeSpecSchema = z.object({
-  /** Minimum class probability for a detection. */
+  /** Minimum class probability (grid) or heatmap peak (heatmap) for a detection. */
   scoreThreshold: z.number().min(0).max(1).default(0.5),
   /**
    * Minimum probability per class name, for the classes listed; the others use `scoreThreshold`.
@@ -124,7 +154,7 @@ export const ModelMetadataSchema = z.object({
   }),
   preprocess: PreprocessSpecSchema,
   architecture: ArchitectureSchema,
-  head: GridHeadSchema,
+  head: HeadSchema,
   decode: DecodeSpecSchema,
   augmentation: AugmentationEnvelopeSchema.default({}),
   files: z.object({

@@ -10,13 +10,9 @@ export type EngineName = "onnxruntime" | "tfjs";
 /** onnxruntime: cpu | webgpu | cuda | tensorrt. tfjs: tensorflow (tfjs-node[-gpu]) | wasm | cpu. */
 export type DeviceName = "cpu" | "webgpu" | "cuda" | "tensorrt" | "tensorflow" | "wasm";
 
-/** Raw outputs of one run, batch-major, shapes as in the model's head (see GridHeadSchema). */
-export interface EngineOutput {
-  /** [batch, rows*cols, classes+1] softmax probabilities, background last. */
-  classes: Float32Array;
-  /** [batch, rows*cols, 4] sigmoid (cx, cy, w, h). */
-  boxes: Float32Array;
-}
+/** Raw outputs of one run by name, batch-major, shapes as the model's head gives them (src/heads/registry.ts). */
+export type { EngineOutput } from "../heads/decoder.js";
+import type { EngineOutput } from "../heads/decoder.js";
 
 export interface InferenceEngine {
   readonly engine: EngineName;

@@ -7,6 +7,7 @@ import os from "node:os";
 import * as ort from "onnxruntime-node";
 import { FoveaInputError } from "../core/errors.js";
 import { loadModelDir, type ModelDir } from "../core/model-dir.js";
+import { headOutputs } from "../core/head-outputs.js";
 import type { ModelMetadata } from "../core/model-metadata.js";
 import type { DeviceName, EngineOutput, InferenceEngine } from "./engine.js";
 
@@ -47,7 +48,12 @@ export class OnnxRuntimeEngine implements InferenceEngine {
     readonly device: DeviceName,
     /** Intra-op threads the session was created with. */
     readonly threads: number,
-  ) {}
+  ) {
+    this.outputNames = headOutputs(metadata).map((o) => o.name);
+  }
+
+  /** The head's outputs, fetched by name on every run (resolved once). */
+  private readonly outputNames: string[];
 
   static async create(options: OnnxRuntimeEngineOptions): Promise<OnnxRuntimeEngine> {
     const device = options.device ?? "cpu";
@@ -80,7 +86,7 @@ export class OnnxRuntimeEngine implements InferenceEngine {
   }
 
   async run(input: Float32Array, batch = 1): Promise<EngineOutput> {
-    const { input: inp, head } = this.metadata;
+    const inp = this.metadata.input;
     const per = inp.height * inp.width * 3;
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch: expected a positive integer, got ${batch}`);
     if (input.length !== per * batch) throw new RangeError(`input: expected ${per * batch} floats (batch ${batch} x ${inp.height}x${inp.width}x3), got ${input.length}`);
@@ -91,10 +97,9 @@ export class OnnxRuntimeEngine implements InferenceEngine {
       this.inputs = [{ data: input, batch, tensor }, ...this.inputs.slice(0, 1)];
     }
     const out = await this.session.run({ [inp.name]: tensor });
-    return {
-      classes: out[head.classesOutput].data as Float32Array,
-      boxes: out[head.boxesOutput].data as Float32Array,
-    };
+    const result: Record<string, Float32Array> = {};
+    for (const name of this.outputNames) result[name] = out[name].data as Float32Array;
+    return result;
   }
 
   async dispose(): Promise<void> {

@@ -5,6 +5,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { FoveaInputError } from "../core/errors.js";
 import { loadModelDir, type ModelDir } from "../core/model-dir.js";
+import { headOutputs } from "../core/head-outputs.js";
 import type { ModelMetadata } from "../core/model-metadata.js";
 import type { EngineOutput, InferenceEngine } from "./engine.js";
 import { initTfjs, type TfjsBackendName, type TfjsBackendPreference } from "./tfjs-backend.js";
@@ -36,25 +37,24 @@ export class TfjsEngine implements InferenceEngine {
     const { tf, backend, skipped } = await initTfjs(preference);
     const model = await loadLayersModel(dir.tfjsPath);
     const names = model.outputNames;
-    const { classesOutput, boxesOutput } = dir.metadata.head;
-    if (names.length !== 2 || !names.includes(classesOutput) || !names.includes(boxesOutput)) {
+    const expected = headOutputs(dir.metadata).map((o) => o.name);
+    if (names.length !== expected.length || expected.some((n) => !names.includes(n))) {
       model.dispose();
-      throw new FoveaInputError(dir.tfjsPath, `expected outputs '${classesOutput}' and '${boxesOutput}' (from fovea.json), found ${names.map((n) => `'${n}'`).join(", ")}`);
+      throw new FoveaInputError(dir.tfjsPath, `expected outputs ${expected.map((n) => `'${n}'`).join(" and ")} (from fovea.json), found ${names.map((n) => `'${n}'`).join(", ")}`);
     }
     return new TfjsEngine(tf, model, dir.metadata, backend, skipped);
   }
 
   async run(input: Float32Array, batch = 1): Promise<EngineOutput> {
-    const { input: inp, head } = this.metadata;
+    const inp = this.metadata.input;
     const per = inp.height * inp.width * 3;
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch: expected a positive integer, got ${batch}`);
     if (input.length !== per * batch) throw new RangeError(`input: expected ${per * batch} floats (batch ${batch} x ${inp.height}x${inp.width}x3), got ${input.length}`);
     const tf = this.tf;
     const outputs = tf.tidy(() => this.model.predict(tf.tensor4d(input, [batch, inp.height, inp.width, 3])) as tfjs.Tensor[]);
     try {
-      const byName = new Map(this.model.outputNames.map((n, i) => [n, outputs[i]]));
-      const [classes, boxes] = await Promise.all([byName.get(head.classesOutput)!.data(), byName.get(head.boxesOutput)!.data()]);
-      return { classes: classes as Float32Array, boxes: boxes as Float32Array };
+      const data = await Promise.all(outputs.map((t) => t.data()));
+      return Object.fromEntries(this.model.outputNames.map((n, i) => [n, data[i] as Float32Array]));
     } finally {
       for (const t of outputs) t.dispose();
     }

@@ -19,7 +19,8 @@ import { epochNowNs } from "../capture/clock.js";
 import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
 import type { Frame, FrameSource, SourceEvents } from "../core/frame.js";
 import type { FrameTimings, PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
-import { GridDecoder } from "../detect/decode-detections.js";
+import { createDecoder } from "../heads/registry.js";
+import type { HeadDecoder } from "../heads/decoder.js";
 import { projectToGround } from "../detect/ground-projection.js";
 import type { InferenceEngine } from "../engine/engine.js";
 import { preprocess, preprocessParams, type PreprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
@@ -101,7 +102,7 @@ export class Pipeline {
   private readonly heartbeat: StatusHeartbeat;
   private readonly runLatency = new StageLatencyRecorder();
   private readonly intervalLatency = new StageLatencyRecorder();
-  private readonly decoder: GridDecoder;
+  private readonly decoder: HeadDecoder;
   private readonly params: PreprocessParams;
   /** Two input tensors: one being inferred while the other is filled with the next pull frame. */
   private readonly tensors: [Float32Array, Float32Array];
@@ -121,7 +122,7 @@ export class Pipeline {
     private readonly options: PipelineOptions,
   ) {
     const md = engine.metadata;
-    this.decoder = GridDecoder.fromMetadata(md);
+    this.decoder = createDecoder(md);
     this.params = preprocessParams(md);
     const n = md.input.width * md.input.height * 3;
     this.tensors = [new Float32Array(n), new Float32Array(n)];
@@ -163,7 +164,6 @@ export class Pipeline {
     if (maxFrames !== undefined && (!Number.isInteger(maxFrames) || maxFrames <= 0)) {
       throw new RangeError(`options.maxFrames: expected a positive integer, got ${maxFrames}`);
     }
-    if (engine.metadata.head.kind !== "grid") throw new TypeError(`options.engine: model head ${engine.metadata.head.kind} is not a grid head`);
     let self: Pipeline | undefined;
     // Events may fire while the source is still opening (a camera that dies at once); they are
     // applied when the pipeline exists.

@@ -7,7 +7,7 @@ import type { Detection } from "../core/detection.js";
 import type { LabelledObject } from "../dataset/tagged-frame.js";
 import { averagePrecision, bestF1, type OperatingPoint, type ScoredDetection } from "./eval-average-precision.js";
 import { byConfidence, matchFrame } from "./eval-matching.js";
-import { thresholdsPerClass } from "../detect/decode-detections.js";
+import { thresholdsPerClass } from "../heads/decoder.js";
 
 /** Row of the confusion matrix for detections that hit no labelled object. */
 export const BACKGROUND = "background";

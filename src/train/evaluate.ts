@@ -11,7 +11,7 @@ import type { Detection } from "../core/detection.js";
 import { FoveaInputError } from "../core/errors.js";
 import { readDataset } from "../dataset/read-dataset.js";
 import type { Dataset, DatasetFormat } from "../dataset/tagged-frame.js";
-import { GridDecoder } from "../detect/decode-detections.js";
+import { createDecoder } from "../heads/registry.js";
 import { projectToGround } from "../detect/ground-projection.js";
 import { createEngine } from "../engine/create-engine.js";
 import type { DeviceName, EngineName } from "../engine/engine.js";
@@ -95,19 +95,10 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
     const unknown = dataset.classes.filter((c) => !meta.classes.includes(c));
     if (unknown.length) options.log?.warn({ classes: unknown }, "dataset classes the model does not predict: their objects all count as missed");
     const evaluator = new DetectionEvaluator({ classes: [...meta.classes, ...unknown], scoreThreshold, classScoreThresholds, minBoxFraction: options.minBoxFraction });
-    const decoder = new GridDecoder({
-      classes: meta.classes,
-      rows: meta.head.rows,
-      cols: meta.head.cols,
-      scoreThreshold: Math.min(curveFloor, lowestThreshold),
-      nmsIou: meta.decode.nmsIou,
-      maxDetections: meta.decode.maxDetections,
-    });
+    const decoder = createDecoder(meta, { scoreThreshold: Math.min(curveFloor, lowestThreshold), classScoreThresholds: {} });
     const params = preprocessParams(meta);
     const inputSize = params.width * params.height * 3;
     const input = new Float32Array(batch * inputSize);
-    const classesPerImage = meta.head.rows * meta.head.cols * (meta.classes.length + 1);
-    const boxesPerImage = meta.head.rows * meta.head.cols * 4;
     const cameras = new Map<string, CameraModel>();
     const cameraFor = (w: number, h: number) => {
       const key = `${w}x${h}`;
@@ -126,10 +117,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       );
       const out = await engine.run(chunk.length === batch ? input : input.subarray(0, chunk.length * inputSize), chunk.length);
       chunk.forEach((f, i) => {
-        const detections: Detection[] = decoder.decode({
-          classes: out.classes.subarray(i * classesPerImage, (i + 1) * classesPerImage),
-          boxes: out.boxes.subarray(i * boxesPerImage, (i + 1) * boxesPerImage),
-        });
+        const detections: Detection[] = decoder.decode(out, i);
         projectToGround(detections, cameraFor(f.width, f.height), f.width, f.height);
         evaluator.addFrame({ width: f.width, height: f.height, objects: f.objects, detections });
       });

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { METADATA_FILE, loadModelDir, type ModelDir } from "../core/model-dir.js";
 import { ModelMetadataSchema, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
+import { headOutputs } from "../core/head-outputs.js";
 import { fsSaveHandler, loadLayersModel } from "../engine/tfjs-fs-io.js";
 import { exportOnnx, type WeightsDtype } from "./onnx/export-onnx.js";
 import { Rng } from "../core/prng.js";
@@ -36,8 +37,8 @@ export const PARITY_TOLERANCE = 1e-4;
 export interface ExportedModel extends ModelDir {
   /** Bytes written per file, relative to the directory. */
   sizes: Record<string, number>;
-  /** Max abs difference between onnxruntime and tfjs outputs (absent when verify is false). */
-  parity?: { classes: number; boxes: number };
+  /** Max abs difference between onnxruntime and tfjs per output name (absent when verify is false). */
+  parity?: Record<string, number>;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -51,7 +52,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * Run both files of a written model directory on the same random batch and compare. Uses the
  * files, not the in-memory model, so float16 storage and the tfjs IO path are part of the check.
  */
-async function verifyParity(dir: ModelDir): Promise<{ classes: number; boxes: number }> {
+async function verifyParity(dir: ModelDir): Promise<Record<string, number>> {
   const meta = dir.metadata;
   const batch = 2;
   const shape = [batch, meta.input.height, meta.input.width, 3];
@@ -63,10 +64,7 @@ async function verifyParity(dir: ModelDir): Promise<{ classes: number; boxes: nu
     const out = await session.run({ [meta.input.name]: new ort.Tensor("float32", input, shape) });
     const predicted = tf.tidy(() => (reloaded.predict(tf.tensor4d(input, shape as [number, number, number, number])) as tf.Tensor[]).map((t) => t.dataSync()));
     const byName = new Map(reloaded.outputNames.map((n, i) => [n, predicted[i]]));
-    return {
-      classes: maxAbsDiff(out[meta.head.classesOutput].data as Float32Array, byName.get(meta.head.classesOutput) ?? []),
-      boxes: maxAbsDiff(out[meta.head.boxesOutput].data as Float32Array, byName.get(meta.head.boxesOutput) ?? []),
-    };
+    return Object.fromEntries(headOutputs(meta).map(({ name }) => [name, maxAbsDiff(out[name].data as Float32Array, byName.get(name) ?? [])]));
   } finally {
     reloaded.dispose();
     await session.release();
@@ -102,13 +100,12 @@ export async function exportModelDir(
 
   await writeFile(path.join(dir, METADATA_FILE), JSON.stringify(meta, null, 2) + "\n");
   const loaded = await loadModelDir(dir);
-  let parity: { classes: number; boxes: number } | undefined;
+  let parity: Record<string, number> | undefined;
   if (options.verify ?? true) {
     parity = await verifyParity(loaded);
-    if (!(parity.classes <= PARITY_TOLERANCE && parity.boxes <= PARITY_TOLERANCE)) {
-      throw new Error(
-        `export to ${dir}: model.onnx and tfjs/ disagree (max abs diff classes ${parity.classes}, boxes ${parity.boxes}, tolerance ${PARITY_TOLERANCE}); the exporter does not support this model`,
-      );
+    if (!Object.values(parity).every((d) => d <= PARITY_TOLERANCE)) {
+      const diffs = Object.entries(parity).map(([n, d]) => `${n} ${d}`).join(", ");
+      throw new Error(`export to ${dir}: model.onnx and tfjs/ disagree (max abs diff ${diffs}, tolerance ${PARITY_TOLERANCE}); the exporter does not support this model`);
     }
   }
   return {

@@ -13,7 +13,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_CLASSES } from "../core/detection.js";
 import { NETWORK_PRESETS, type NetworkPreset } from "./network-presets.js";
-import { ModelMetadataSchema, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
+import { ModelMetadataSchema, type GridHead, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
+import { buildHeatmapNetwork } from "../heads/heatmap/network.js";
+
+/** The grid head of `meta`, or a TypeError naming the head it has. */
+export function gridHead(meta: ModelMetadata): GridHead {
+  if (meta.head.kind !== "grid") throw new TypeError(`meta.head.kind: expected 'grid', got '${meta.head.kind}'`);
+  return meta.head;
+}
 
 /** Layer names the exporter relies on. */
 export const LAYER_NAMES = {
@@ -32,7 +39,7 @@ export const LAYER_NAMES = {
  * retrained, everything up to it is kept.
  */
 export function featureLayerName(meta: ModelMetadata): string {
-  return meta.head.connection === "convolutional" ? LAYER_NAMES.pool(meta.architecture.convFilters.length - 1) : "flatten";
+  return gridHead(meta).connection === "convolutional" ? LAYER_NAMES.pool(meta.architecture.convFilters.length - 1) : "flatten";
 }
 
 /**
@@ -45,7 +52,8 @@ function convolutionalHead(
   meta: ModelMetadata,
   init: () => ReturnType<typeof tf.initializers.glorotUniform> | "glorotUniform",
 ): { cls: tf.SymbolicTensor; box: tf.SymbolicTensor } {
-  const { architecture: arch, head } = meta;
+  const arch = meta.architecture;
+  const head = gridHead(meta);
   const cells = head.rows * head.cols;
   const classes = meta.classes.length + 1;
   let x = features;
@@ -119,6 +127,16 @@ export { NETWORK_PRESETS, type NetworkPreset };
  */
 export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMetadataInput> = {}): ModelMetadata {
   if (preset === "seed") return defaultMetadata(overrides);
+  if (preset === "heatmap") {
+    return defaultMetadata({
+      input: { width: 160, height: 120, channels: 3, name: "input" },
+      preprocess: { kernel: "area", fit: "fill", mean: [0, 0, 0], std: [1, 1, 1], whiteBalance: true },
+      architecture: { convFilters: [...HEATMAP_CONV_FILTERS], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+      head: { kind: "heatmap", stride: 4, neckFilters: [...HEATMAP_NECK_FILTERS], headFilters: HEATMAP_HEAD_FILTERS, heatmapOutput: "heatmap", regressionOutput: "regression" },
+      decode: { scoreThreshold: 0.3, nmsIou: 0.5, maxDetections: 64 },
+      ...overrides,
+    });
+  }
   if (preset !== "cells") throw new RangeError(`preset: expected one of ${NETWORK_PRESETS.join(", ")}, got '${String(preset)}'`);
   return defaultMetadata({
     architecture: { convFilters: [32, 32, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 },
@@ -127,9 +145,26 @@ export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMe
   });
 }
 
+/**
+ * The heatmap preset's backbone: 3x3 conv -> ReLU blocks with 2x2 max-pools between them, strides
+ * 1, 2, 4 and 8 at 160x120 (the camera's 640x480 over 4, an exact area average). The full-size
+ * block is kept narrow: it dominates the cost of both training and inference.
+ */
+export const HEATMAP_CONV_FILTERS = [16, 24, 64, 128];
+/** Context convs at stride 8 before the upsampling back to stride 4. */
+export const HEATMAP_NECK_FILTERS = [128, 64];
+/** Channels of the stride-4 features the outputs are computed from. */
+export const HEATMAP_HEAD_FILTERS = 48;
+
+/** Build the untrained network of any head for `meta`. */
+export function buildModel(meta: ModelMetadata, options: BuildNetworkOptions = {}): tf.LayersModel {
+  return meta.head.kind === "heatmap" ? buildHeatmapNetwork(meta, options) : buildNetwork(meta, options);
+}
+
 /** Spatial size after the conv/pool blocks, and the flatten length; throws if the input is too small. */
 export function featureShape(meta: ModelMetadata): { height: number; width: number; channels: number; flatten: number } {
   const { kernelSize, padding, convFilters } = meta.architecture;
+  const head = gridHead(meta);
   let h = meta.input.height;
   let w = meta.input.width;
   for (const [i, f] of convFilters.entries()) {
@@ -144,9 +179,9 @@ export function featureShape(meta: ModelMetadata): { height: number; width: numb
     }
   }
   const channels = convFilters[convFilters.length - 1];
-  if (meta.head.connection === "convolutional" && (h !== meta.head.rows || w !== meta.head.cols)) {
+  if (head.connection === "convolutional" && (h !== head.rows || w !== head.cols)) {
     throw new RangeError(
-      `meta.head: a convolutional head needs the conv blocks to leave rows x cols = ${meta.head.rows}x${meta.head.cols} positions, ` +
+      `meta.head: a convolutional head needs the conv blocks to leave rows x cols = ${head.rows}x${head.cols} positions, ` +
         `architecture.convFilters [${convFilters}] on ${meta.input.width}x${meta.input.height} leave ${h}x${w}`,
     );
   }
@@ -164,7 +199,8 @@ export function buildNetwork(meta: ModelMetadata, options: BuildNetworkOptions =
   let seed = options.seed;
   // Each layer gets its own seed: one shared seed would give identical-looking kernels.
   const init = () => (seed === undefined ? "glorotUniform" : tf.initializers.glorotUniform({ seed: seed++ }));
-  const { architecture: arch, head } = meta;
+  const arch = meta.architecture;
+  const head = gridHead(meta);
   const cells = head.rows * head.cols;
   const classes = meta.classes.length + 1;
 

@@ -7,20 +7,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initTfjs } from "../engine/tfjs-backend.js";
 import { Rng } from "../core/prng.js";
-import { encodeGridTargets } from "./grid-targets.js";
-import { buildNetwork, defaultMetadata } from "./network.js";
+import type { ModelMetadata } from "../core/model-metadata.js";
+import { trainHeadFor } from "../heads/train-head.js";
+import { buildModel, defaultMetadata } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
 import { trainStep, type Batch } from "./train-step.js";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
 
-const meta = defaultMetadata({
+const grid = defaultMetadata({
   id: "tiny",
   input: { width: 24, height: 24, channels: 3, name: "input" },
   architecture: { convFilters: [4, 8], kernelSize: 3, padding: "valid", dense: [16], dropout: 0 },
   head: { kind: "grid", rows: 3, cols: 3, classesOutput: "classes", boxesOutput: "boxes" },
 });
+// Pools, a neck conv, one nearest upsampling + lateral: every layer kind the heatmap net has.
+const heatmap = defaultMetadata({
+  id: "tiny-heatmap",
+  input: { width: 24, height: 24, channels: 3, name: "input" },
+  architecture: { convFilters: [4, 8, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+  head: { kind: "heatmap", stride: 2, neckFilters: [8], headFilters: 6 },
+});
 
-function batch(rows: number, seed: number): Batch {
+function batch(meta: ModelMetadata, rows: number, seed: number): Batch {
   const rng = new Rng(seed);
   const input = new Float32Array(rows * 24 * 24 * 3).map(() => rng.next());
   const frames = Array.from({ length: rows }, () =>
@@ -30,11 +38,8 @@ function batch(rows: number, seed: number): Batch {
       return { label: rng.pick(meta.classes), box: { xMin: x, yMin: y, xMax: x + 0.15, yMax: y + 0.15 } };
     }),
   );
-  return { input, shape: [rows, 24, 24, 3], targets: encodeGridTargets(frames, { rows: 3, cols: 3, classes: meta.classes }) };
+  return { input, shape: [rows, 24, 24, 3], targets: trainHeadFor(meta).encode(frames) };
 }
-
-// Odd sizes: unequal shards; the short last batch leaves the third of 3 workers without rows.
-const batches = [batch(7, 1), batch(7, 2), batch(2, 3)];
 
 function flat(model: tf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => w.dataSync() as Float32Array);
@@ -46,31 +51,37 @@ function maxDiff(a: Float32Array[], b: Float32Array[]): number {
   return d;
 }
 
-let reference: { weights: Float32Array[]; losses: number[] };
-
 beforeAll(async () => {
   await initTfjs("wasm");
   registerWasmGradientKernels();
-  const model = buildNetwork(meta, { seed: 5 });
-  const optimizer = tf.train.adam(1e-2);
-  const losses: number[] = [];
-  for (const b of batches) losses.push((await trainStep(model, optimizer, b)).loss);
-  reference = { weights: flat(model), losses };
-  model.dispose();
-  optimizer.dispose();
 });
 
-describe("ParallelTrainer", () => {
+describe.each([
+  ["grid", grid],
+  ["heatmap", heatmap],
+] as const)("ParallelTrainer, %s head", (_name, meta) => {
+  // Odd sizes: unequal shards; the short last batch leaves the third of 3 workers without rows.
+  const batches = [batch(meta, 7, 1), batch(meta, 7, 2), batch(meta, 2, 3)];
+  let reference: { weights: Float32Array[]; losses: number[] };
   const trainers: ParallelTrainer[] = [];
+  beforeAll(async () => {
+    const model = buildModel(meta, { seed: 5 });
+    const optimizer = tf.train.adam(1e-2);
+    const losses: number[] = [];
+    for (const b of batches) losses.push((await trainStep(model, optimizer, b, trainHeadFor(meta))).loss);
+    reference = { weights: flat(model), losses };
+    model.dispose();
+    optimizer.dispose();
+  });
   afterAll(async () => {
     await Promise.all(trainers.map((t) => t.close()));
   });
 
   for (const workers of [1, 2, 3]) {
     it(`${workers} worker(s) give the weights and losses of single-thread training`, async () => {
-      const model = buildNetwork(meta, { seed: 5 });
+      const model = buildModel(meta, { seed: 5 });
       const start = flat(model);
-      const trainer = await ParallelTrainer.create({ model, workers, backend: "wasm", learningRate: 1e-2, maxBatch: 7 });
+      const trainer = await ParallelTrainer.create({ model, workers, backend: "wasm", learningRate: 1e-2, maxBatch: 7, meta });
       trainers.push(trainer);
       const losses: number[] = [];
       for (const b of batches) losses.push((await trainer.step(b, { wantPredictions: true })).loss);

@@ -36,7 +36,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
-import type { GridLossOptions } from "./grid-targets.js";
+import type { ModelMetadata } from "../core/model-metadata.js";
+import type { HeadLossOptions } from "../heads/train-head.js";
 import type { Batch, StepResult } from "./train-step.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import type { TrainWorkerInit, TrainWorkerReply, TrainWorkerRequest } from "./train-worker.js";
@@ -49,7 +50,9 @@ export interface ParallelTrainerOptions {
   learningRate: number;
   /** Largest batch a step will get (sizes the shared buffers). */
   maxBatch: number;
-  loss?: GridLossOptions;
+  /** The model's metadata (its head defines the loss). */
+  meta: ModelMetadata;
+  loss?: HeadLossOptions;
 }
 
 /** The worker entry: compiled `train-worker.js` beside this module (dist/), else the TS source run through the repo's loader. */
@@ -104,13 +107,17 @@ class Replica {
 export class ParallelTrainer {
   private stepNo = 0;
   private closed = false;
+  /** Floats per row of the model's first output. */
+  private readonly firstOutputSize: number;
 
   private constructor(
     private readonly replicas: Replica[],
     private readonly control: Int32Array,
     private readonly outputs: Float32Array,
     private readonly options: ParallelTrainerOptions,
-  ) {}
+  ) {
+    this.firstOutputSize = options.model.outputs[0].shape.slice(1).reduce((a: number, b) => a * (b as number), 1);
+  }
 
   get workers(): number {
     return this.replicas.length;
@@ -151,7 +158,7 @@ export class ParallelTrainer {
     };
     for (let id = 0; id < workers; id++) {
       const init: TrainWorkerInit = {
-        id, backend: options.backend, topology, initialWeights, learningRate: options.learningRate, loss: options.loss,
+        id, backend: options.backend, topology, initialWeights, learningRate: options.learningRate, meta: options.meta, loss: options.loss,
         control, outputs, outOffsets, grads, params, weights: sharedWeights, owner, workers,
       };
       const worker = new Worker(entry.url, { workerData: init, execArgv: entry.execArgv });
@@ -172,7 +179,7 @@ export class ParallelTrainer {
    * Resolves with the loss as soon as the workers have it; their backward and update go on while
    * the caller prepares the next batch (whose step message waits in their queues).
    */
-  async step(batch: Batch, options: { wantPredictions?: boolean; training?: boolean } = {}): Promise<StepResult> {
+  async step(batch: Batch, options: { wantPredictions?: boolean; training?: boolean; learningRate?: number } = {}): Promise<StepResult> {
     if (this.closed) throw new Error("ParallelTrainer: closed");
     const rows = batch.shape[0];
     if (rows > this.options.maxBatch) throw new RangeError(`batch of ${rows} exceeds maxBatch ${this.options.maxBatch}`);
@@ -186,7 +193,7 @@ export class ParallelTrainer {
       const end = w < parts ? Math.floor(((w + 1) * rows) / parts) : rows;
       const input = batch.input.slice(start * perRow, end * perRow);
       r.send(
-        { type: "step", step, input, shape: [end - start, ...batch.shape.slice(1)], start, rows, targets: batch.targets, training: options.training ?? true },
+        { type: "step", step, input, shape: [end - start, ...batch.shape.slice(1)], start, rows, targets: batch.targets, training: options.training ?? true, learningRate: options.learningRate },
         [input.buffer],
       );
     });
@@ -194,7 +201,7 @@ export class ParallelTrainer {
     const result: StepResult = { loss, classLoss, boxLoss };
     // All workers have written their outputs (worker 0 reports after the outputs barrier) and
     // none writes again before the next step is sent.
-    if (options.wantPredictions) result.predClasses = this.outputs.slice(0, batch.targets.classes.length);
+    if (options.wantPredictions) result.predClasses = this.outputs.slice(0, rows * this.firstOutputSize);
     return result;
   }
 

@@ -1,36 +1,28 @@
 /**
- * One optimisation step of the grid-head network on a batch, and the matching evaluation pass.
- * Shared by the trainer and scripts/bench-train.ts so the benchmark measures exactly what
- * training runs.
+ * One optimisation step of a fovea network on a batch, and the matching evaluation pass, for any
+ * head (src/heads/train-head.ts). Shared by the trainer and scripts/bench-train.ts so the
+ * benchmark measures exactly what training runs.
  */
 import * as tf from "@tensorflow/tfjs";
-import { gridLoss, type GridLossOptions, type GridTargets } from "./grid-targets.js";
+import { targetTensors, type HeadTargets, type TrainHead } from "../heads/train-head.js";
 
-/** A batch ready for the network: its input and grid targets. */
+export { targetTensors };
+
+/** A batch ready for the network: its input and head targets. */
 export interface Batch {
   /** Network input, float32 (NHWC images, or cached conv features when fine-tuning). */
   input: Float32Array;
   /** Shape of `input` including the batch dimension, e.g. [32, 100, 100, 3]. */
   shape: number[];
-  targets: GridTargets;
+  targets: HeadTargets;
 }
 
 export interface StepResult {
   loss: number;
   classLoss: number;
   boxLoss: number;
-  /** Softmax outputs of the batch [batch, cells, classes+1] (for accuracy), when requested. */
+  /** The batch's first output (grid: class probabilities; heatmap: heatmaps), when requested. */
   predClasses?: Float32Array;
-}
-
-/** Grid targets as tensors (owned by the caller's tidy scope). */
-export function targetTensors(t: GridTargets): { classes: tf.Tensor; boxes: tf.Tensor; positive: tf.Tensor } {
-  const k = t.classes.length / (t.batch * t.cells);
-  return {
-    classes: tf.tensor3d(t.classes, [t.batch, t.cells, k]),
-    boxes: tf.tensor3d(t.boxes, [t.batch, t.cells, 4]),
-    positive: tf.tensor2d(t.positive, [t.batch, t.cells]),
-  };
 }
 
 function inputTensor(b: Batch): tf.Tensor {
@@ -38,14 +30,15 @@ function inputTensor(b: Batch): tf.Tensor {
 }
 
 /**
- * Runs one training step (forward with dropout, backward, optimizer update) on `model`, whose
- * outputs are [classes, boxes]. Only `trainable` variables are updated (all when omitted).
+ * Runs one training step (forward with dropout, backward, optimizer update) on `model`. Only
+ * `trainable` variables are updated (all when omitted).
  */
 export async function trainStep(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
   batch: Batch,
-  options: GridLossOptions & { trainable?: tf.Variable[]; wantPredictions?: boolean } = {},
+  head: TrainHead,
+  options: { trainable?: tf.Variable[]; wantPredictions?: boolean } = {},
 ): Promise<StepResult> {
   let predClasses: tf.Tensor | undefined;
   const parts = tf.tidy(() => {
@@ -54,10 +47,10 @@ export async function trainStep(
     let terms: [tf.Scalar, tf.Scalar] | undefined;
     const total = optimizer.minimize(
       () => {
-        const [cls, box] = model.apply(x, { training: true }) as tf.Tensor[];
-        const l = gridLoss(cls, box, t, options);
+        const outs = model.apply(x, { training: true }) as tf.Tensor[];
+        const l = head.loss(outs, t);
         terms = [tf.keep(l.classes), tf.keep(l.boxes)];
-        if (options.wantPredictions) predClasses = tf.keep(cls);
+        if (options.wantPredictions) predClasses = tf.keep(outs[0]);
         return l.total;
       },
       true,
@@ -75,12 +68,12 @@ export async function trainStep(
   return result;
 }
 
-/** Loss (and predictions) of a batch without dropout or updates. */
-export async function evaluateBatch(model: tf.LayersModel, batch: Batch, options: GridLossOptions = {}): Promise<Required<StepResult>> {
+/** Loss (and first output) of a batch without dropout or updates. */
+export async function evaluateBatch(model: tf.LayersModel, batch: Batch, head: TrainHead): Promise<Required<StepResult>> {
   const out = tf.tidy(() => {
-    const [cls, box] = model.apply(inputTensor(batch), { training: false }) as tf.Tensor[];
-    const l = gridLoss(cls, box, targetTensors(batch.targets), options);
-    return [l.total, l.classes, l.boxes, cls];
+    const outs = model.apply(inputTensor(batch), { training: false }) as tf.Tensor[];
+    const l = head.loss(outs, targetTensors(batch.targets));
+    return [l.total, l.classes, l.boxes, outs[0]];
   });
   const [loss, classLoss, boxLoss, pred] = await Promise.all(out.map((t) => t.data()));
   out.forEach((t) => t.dispose());

@@ -17,8 +17,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import { initTfjs, type TfjsBackendPreference } from "../engine/tfjs-backend.js";
-import { gridLoss, type GridLossOptions, type GridTargets } from "./grid-targets.js";
-import { targetTensors } from "./train-step.js";
+import type { ModelMetadata } from "../core/model-metadata.js";
+import { targetTensors, trainHeadFor, type HeadLossOptions, type HeadTargets } from "../heads/train-head.js";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
 
 export interface TrainWorkerInit {
@@ -28,7 +28,9 @@ export interface TrainWorkerInit {
   topology: unknown;
   initialWeights: Array<{ data: Float32Array; shape: number[] }>;
   learningRate: number;
-  loss?: GridLossOptions;
+  /** The model's metadata: its head gives the targets' loss. */
+  meta: ModelMetadata;
+  loss?: HeadLossOptions;
   /** Int32: [0..workers) the last barrier stage each worker reached; [workers] abort flag. */
   control: SharedArrayBuffer;
   /** Float32: the whole batch's outputs, output o at outOffsets[o], row-major by batch row. */
@@ -54,8 +56,10 @@ export type TrainWorkerRequest =
       start: number;
       /** Rows of the whole batch. */
       rows: number;
-      targets: GridTargets;
+      targets: HeadTargets;
       training: boolean;
+      /** Adam learning rate of this step (the schedule is the main thread's). */
+      learningRate?: number;
     }
   | { type: "weights" }
   | { type: "close" };
@@ -85,6 +89,7 @@ if (sizes.reduce((a, b) => a + b, 0) !== init.params) throw new Error(`train wor
 const outShapes = model.outputs.map((o) => o.shape.slice(1) as number[]);
 const outSizes = outShapes.map((s) => s.reduce((a, b) => a * b, 1));
 const optimizer = tf.train.adam(init.learningRate);
+const head = trainHeadFor(init.meta, init.loss);
 /** Barrier stages passed so far (3 per step). */
 let stage = 0;
 
@@ -110,13 +115,13 @@ function barrier(label: string): void {
 }
 
 /** The whole batch's loss and its gradient with respect to each output, from the shared outputs. */
-function outputGradients(rows: number, t: GridTargets): { terms: number[]; dOut: tf.Tensor[] } {
+function outputGradients(rows: number, t: HeadTargets): { terms: number[]; dOut: tf.Tensor[] } {
   return tf.tidy(() => {
     const full = outShapes.map((s, o) => tf.tensor(outputs.subarray(init.outOffsets[o], init.outOffsets[o] + rows * outSizes[o]), [rows, ...s]));
     const targets = targetTensors(t);
     let parts: tf.Scalar[] = [];
-    const { value, grads: dOut } = tf.valueAndGrads((cls: tf.Tensor, box: tf.Tensor) => {
-      const l = gridLoss(cls, box, targets, init.loss);
+    const { value, grads: dOut } = tf.valueAndGrads((...outs: tf.Tensor[]) => {
+      const l = head.loss(outs, targets);
       parts = [tf.keep(l.classes), tf.keep(l.boxes)];
       return l.total;
     })(full);
@@ -128,6 +133,7 @@ function outputGradients(rows: number, t: GridTargets): { terms: number[]; dOut:
 
 function step(msg: Extract<TrainWorkerRequest, { type: "step" }>): void {
   const t0 = performance.now();
+  if (msg.learningRate !== undefined) (optimizer as unknown as { learningRate: number }).learningRate = msg.learningRate;
   const mine = msg.shape[0];
   const parts = Math.min(init.workers, msg.rows);
   if (mine > 0) {

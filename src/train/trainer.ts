@@ -11,7 +11,7 @@
  * frame once, and retrains only the dense layers on the cached features.
  */
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -19,7 +19,7 @@ import cliProgress from "cli-progress";
 import { FoveaInputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { loadModelDir } from "../core/model-dir.js";
-import type { ModelMetadata } from "../core/model-metadata.js";
+import type { ModelMetadata, ModelMetadataInput } from "../core/model-metadata.js";
 import { mapLimited } from "../dataset/image-size.js";
 import { readDataset } from "../dataset/read-dataset.js";
 import type { LabelledObject, TaggedFrame } from "../dataset/tagged-frame.js";
@@ -28,8 +28,9 @@ import { normalise, preprocessParams, resizeToInput } from "../preprocess/prepro
 import { Rng } from "../core/prng.js";
 import { DEFAULT_AUGMENT, augment, augmentationEnvelope, type AugmentOptions } from "./augment.js";
 import { exportModelDir, loadLayersModel } from "./export-model.js";
-import { cellAccuracy, encodeGridTargets, type CellAccuracy, type GridLossOptions } from "./grid-targets.js";
-import { buildNetwork, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
+import { emptyAccuracy, trainHeadFor, type CellAccuracy, type HeadLossOptions } from "../heads/train-head.js";
+import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
+import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
@@ -54,8 +55,10 @@ export interface TrainOptions {
   testFraction?: number;
   /** Start from this model directory (its architecture, classes and weights). */
   from?: string;
-  /** Network of a fresh model (without `from`). Default `cells` (see presetMetadata). */
+  /** Network of a fresh model (without `from`). Default `heatmap` (see presetMetadata). */
   network?: NetworkPreset;
+  /** Replaces fields of the preset's metadata (e.g. `architecture`, `head`, `input`) for a fresh model. */
+  networkOverrides?: Partial<ModelMetadataInput>;
   /** With `from`: keep the conv layers, train only the dense layers on cached conv features. */
   fineTune?: boolean;
   backend?: TfjsBackendPreference;
@@ -69,7 +72,23 @@ export interface TrainOptions {
   id?: string;
   /** Show a cli-progress bar on stderr. Default true. */
   progress?: boolean;
-  loss?: GridLossOptions;
+  loss?: HeadLossOptions;
+  /**
+   * Learning-rate schedule: linear warm-up over this many steps, then a cosine decay to
+   * `minLearningRateFraction` of the rate at the last step of `epochs`. Default 300 steps or a
+   * twentieth of the run if shorter (0 for fine-tuning); `schedule: "constant"` keeps the rate fixed.
+   */
+  warmupSteps?: number;
+  schedule?: "cosine" | "constant";
+  /** Floor of the cosine decay as a fraction of the learning rate. Default 0.02. */
+  minLearningRateFraction?: number;
+  /**
+   * Continue the run whose checkpoint is in `<out>/checkpoint` (weights, metadata, position in
+   * the schedule and the report so far). Adam's moment estimates restart (a short warm-up again).
+   */
+  resume?: boolean;
+  /** Training images between checkpoints and validation probes. Default: a quarter epoch. */
+  checkpointEvery?: number;
   /**
    * Worker threads of data-parallel training (src/train/parallel-trainer.ts); 1 trains in this
    * thread. Default: os.availableParallelism() (at most 8) for full training on the wasm backend
@@ -82,6 +101,13 @@ export interface TrainOptions {
   log?: Logger;
   /** Stops training at the next batch boundary (e.g. on SIGINT); the best model is still exported. */
   signal?: AbortSignal;
+  /** Keep `<out>/checkpoint` after a run that ended (default: removed; kept when interrupted). */
+  keepCheckpoint?: boolean;
+  /**
+   * Scores the current weights on the validation frames at every checkpoint (per-class AP,
+   * written to the report's curve). The CLI passes the detector's evaluation here.
+   */
+  probe?: (model: tf.LayersModel, meta: ModelMetadata, val: ReadonlyArray<{ frame: TaggedFrame; rgb: Uint8Array }>) => Promise<Record<string, number>>;
 }
 
 export interface EpochRecord {
@@ -104,8 +130,8 @@ export interface TrainReport {
   mode: "full" | "fine-tune";
   frames: { train: number; val: number; test: number };
   epochs: EpochRecord[];
-  /** Validation accuracy against the number of training frames seen so far. */
-  accuracyVsFrames: Array<{ frames: number; valAccuracy: number; valLoss: number }>;
+  /** Validation accuracy (and AP where measured) against the number of training frames seen so far. */
+  accuracyVsFrames: Array<{ frames: number; valAccuracy: number; valLoss: number; valAp?: Record<string, number> }>;
   bestEpoch: number;
   test: { loss: number; accuracy: number; backgroundAccuracy: number };
   imagesPerSecond: number;
@@ -176,13 +202,21 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   let meta: ModelMetadata;
   let model: tf.LayersModel;
   const datasets = await Promise.all(options.data.map((d) => readDataset(d, { where: "--data" })));
-  if (options.from) {
+  const checkpointDir = path.join(options.out, CHECKPOINT_DIR);
+  let resumed: ResumeState | undefined;
+  if (options.resume) {
+    resumed = await readResumeState(checkpointDir);
+    meta = (await loadModelDir(checkpointDir)).metadata;
+    model = await loadLayersModel(checkpointDir);
+    log?.info({ checkpoint: checkpointDir, framesSeen: resumed.framesSeen, epoch: resumed.epoch, step: resumed.step }, "resuming");
+  } else if (options.from) {
     meta = (await loadModelDir(options.from)).metadata;
     model = await loadLayersModel(options.from);
   } else {
-    meta = presetMetadata(options.network ?? "cells", { classes: datasets[0].classes, id: options.id ?? "fovea-trained" });
-    model = buildNetwork(meta, { seed });
+    meta = presetMetadata(options.network ?? "heatmap", { classes: datasets[0].classes, id: options.id ?? "fovea-trained", ...options.networkOverrides });
+    model = buildModel(meta, { seed });
   }
+  const head = trainHeadFor(meta, options.loss);
   const classSet = new Set(meta.classes);
   for (const ds of datasets) {
     for (const f of ds.frames) {
@@ -220,7 +254,6 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
 
   const { width, height } = meta.input;
   const pixels = width * height * 3;
-  const grid = { rows: meta.head.rows, cols: meta.head.cols, classes: meta.classes };
   const augmentOptions = options.augment === false ? undefined : (options.augment ?? DEFAULT_AUGMENT);
   const meanRange: [number, number] = [Infinity, -Infinity];
 
@@ -234,7 +267,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       if (augmentRng) for (const m of mean) (meanRange[0] = Math.min(meanRange[0], m)), (meanRange[1] = Math.max(meanRange[1], m));
       objects.push(s.objects);
     });
-    return { input, shape: [items.length, height, width, 3], targets: encodeGridTargets(objects, grid) };
+    return { input, shape: [items.length, height, width, 3], targets: head.encode(objects) };
   };
 
   // Fine-tune: a head model sharing the dense layers, fed with conv features computed once.
@@ -245,6 +278,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   /** Shape of one cached feature map (fine-tuning): what the retrained layers take as input. */
   let featureDims: number[] = [];
   if (fineTune) {
+    if (meta.head.kind !== "grid") throw new FoveaInputError("--fine-tune", `is for grid-head models (the dense head); ${options.from} has a ${meta.head.kind} head: train it with --from and a lower --lr instead`);
     const featureLayer = model.getLayer(featureLayerName(meta));
     const extractor = tf.model({ inputs: model.inputs, outputs: featureLayer.output as tf.SymbolicTensor });
     featureDims = (featureLayer.outputShape as number[]).slice(1);
@@ -274,18 +308,18 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     const n = features!.get(items[0])!.length;
     const input = new Float32Array(items.length * n);
     items.forEach((e, i) => input.set(features!.get(e)!, i * n));
-    return { input, shape: [items.length, ...featureDims], targets: encodeGridTargets(items.map((e) => e.frame.objects), grid) };
+    return { input, shape: [items.length, ...featureDims], targets: head.encode(items.map((e) => e.frame.objects)) };
   };
   const makeBatch = (items: Example[], augmentRng?: Rng) => (fineTune ? featureBatch(items) : imageBatch(items, augmentRng));
 
   const evaluate = async (items: Example[]) => {
     let loss = 0;
-    const acc: CellAccuracy = { objectCorrect: 0, objectCells: 0, backgroundCorrect: 0, backgroundCells: 0 };
+    const acc = emptyAccuracy();
     for (let i = 0; i < items.length; i += 64) {
       const b = makeBatch(items.slice(i, i + 64));
-      const r = await evaluateBatch(trainModel, b, options.loss);
+      const r = await evaluateBatch(trainModel, b, head);
       loss += r.loss * b.targets.batch;
-      addAccuracy(acc, cellAccuracy(r.predClasses, b.targets));
+      addAccuracy(acc, head.accuracy(r.predClasses, b.targets));
     }
     const r = ratio(acc);
     return { loss: items.length ? loss / items.length : NaN, accuracy: r.objects, backgroundAccuracy: r.background };
@@ -296,7 +330,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const workers = Math.min(options.workers ?? (runtime.backend === "wasm" && !fineTune ? Math.min(8, os.availableParallelism()) : 1), batchSize);
   let parallel: ParallelTrainer | undefined;
   if (workers > 1) {
-    parallel = await ParallelTrainer.create({ model: trainModel, workers, backend: runtime.backend, learningRate, maxBatch: batchSize, loss: options.loss });
+    parallel = await ParallelTrainer.create({ model: trainModel, workers, backend: runtime.backend, learningRate, maxBatch: batchSize, meta, loss: options.loss });
   }
   log?.info({ workers }, workers > 1 ? "data-parallel training over worker threads" : "training in-process");
   /** The main thread's model holds the trained weights (for validation and checkpoints). */
@@ -305,15 +339,29 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   };
   const started = performance.now();
   const deadline = options.maxMinutes ? started + options.maxMinutes * 60_000 : Infinity;
-  const epochs: EpochRecord[] = [];
-  const curve: TrainReport["accuracyVsFrames"] = [];
+  // An interrupted epoch's partial record is replaced by the record of its resumed run.
+  const epochs: EpochRecord[] = (resumed?.epochs ?? []).filter((e) => e.epoch < (resumed?.epoch ?? Infinity));
+  const curve: TrainReport["accuracyVsFrames"] = resumed?.curve ?? [];
   const valProbe = val.slice(0, Math.min(val.length, 256));
-  let best = { loss: Infinity, epoch: 0 };
+  let best = resumed?.best ?? { loss: Infinity, epoch: 0 };
   let stoppedBy: TrainReport["stoppedBy"] = "epochs";
-  let framesSeen = 0;
-  let trainSeconds = 0;
+  let framesSeen = resumed?.framesSeen ?? 0;
+  let trainSeconds = resumed?.trainSeconds ?? 0;
   const steps = Math.ceil(trainSet.length / batchSize);
-  const probeEvery = Math.max(1, Math.floor(steps / 4));
+  const probeEvery = Math.max(1, options.checkpointEvery ? Math.round(options.checkpointEvery / batchSize) : Math.floor(steps / 4));
+  const totalSteps = options.epochs * steps;
+  // A short run (a test, a small fine-tune) warms up over at most a twentieth of its steps.
+  const warmup = options.warmupSteps ?? (fineTune ? 0 : Math.min(300, Math.round(totalSteps / 20)));
+  const minFraction = options.minLearningRateFraction ?? 0.02;
+  let globalStep = resumed ? (resumed.epoch - 1) * steps + resumed.step : 0;
+  /** Warm-up (again after a resume: Adam's moments restart) then cosine decay over the whole run. */
+  const rateAt = (stepNo: number, sinceStart: number): number => {
+    const warm = warmup > 0 ? Math.min(1, (sinceStart + 1) / warmup) : 1;
+    if (options.schedule === "constant") return learningRate * warm;
+    const progress = Math.min(1, stepNo / Math.max(1, totalSteps));
+    return learningRate * warm * (minFraction + (1 - minFraction) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+  };
+  let stepsThisProcess = 0;
   // Per-class thresholds (`fovea eval --set-thresholds`) and an eval summary describe the weights
   // this run replaces: they are not carried over.
   const { classScoreThresholds: _staleThresholds, ...decode } = meta.decode;
@@ -340,43 +388,60 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   });
 
   try {
-    training: for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    training: for (let epoch = resumed?.epoch ?? 1; epoch <= options.epochs; epoch++) {
       const epochRng = new Rng(seed * 1000 + epoch);
       const order = shuffle(trainSet.slice(), epochRng);
-      let lossSum = 0;
-      const acc: CellAccuracy = { objectCorrect: 0, objectCells: 0, backgroundCorrect: 0, backgroundCells: 0 };
+      const firstStep = resumed && epoch === resumed.epoch ? resumed.step : 0;
+      let lossSum = resumed && epoch === resumed.epoch ? resumed.epochLossSum : 0;
+      let images = resumed && epoch === resumed.epoch ? resumed.epochImages : 0;
+      const acc: CellAccuracy = emptyAccuracy();
       const t0 = performance.now();
-      let images = 0;
+      let imagesHere = 0;
       let probeMs = 0;
-      bar?.start(steps, 0, { stage: `epoch ${epoch}/${options.epochs}`, info: "" });
-      for (let s = 0; s < steps; s++) {
+      bar?.start(steps, firstStep, { stage: `epoch ${epoch}/${options.epochs}`, info: "" });
+      /** The step this epoch stopped before (steps when it completed). */
+      let stoppedAt = steps;
+      for (let s = firstStep; s < steps; s++) {
         if (options.signal?.aborted) {
           stoppedBy = "signal";
+          stoppedAt = s;
           break;
         }
         if (performance.now() > deadline) {
           stoppedBy = "time";
+          stoppedAt = s;
           break;
         }
         // wasm tensor downloads resolve as microtasks: without a macrotask turn per step, timers
         // (the progress bar's redraw) and signal handlers would never run during an epoch.
         await new Promise((resolve) => setImmediate(resolve));
         const batch = makeBatch(order.slice(s * batchSize, (s + 1) * batchSize), epochRng);
+        const rate = rateAt(globalStep, stepsThisProcess);
         const r = parallel
-          ? await parallel.step(batch, { wantPredictions: true })
-          : await trainStep(trainModel, optimizer, batch, { ...options.loss, trainable, wantPredictions: true });
+          ? await parallel.step(batch, { wantPredictions: true, learningRate: rate })
+          : await trainStep(trainModel, ((optimizer as unknown as { learningRate: number }).learningRate = rate, optimizer), batch, head, { trainable, wantPredictions: true });
+        globalStep++;
+        stepsThisProcess++;
         if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${s + 1}: loss ${r.loss}; lower --lr`);
         lossSum += r.loss * batch.targets.batch;
         images += batch.targets.batch;
+        imagesHere += batch.targets.batch;
         framesSeen += batch.targets.batch;
-        addAccuracy(acc, cellAccuracy(r.predClasses!, batch.targets));
-        const ips = images / ((performance.now() - t0 - probeMs) / 1000);
-        bar?.update(s + 1, { info: `loss ${(lossSum / images).toFixed(3)} acc ${ratio(acc).objects.toFixed(3)} ${ips.toFixed(1)} img/s` });
-        if ((s + 1) % probeEvery === 0 && valProbe.length) {
+        addAccuracy(acc, head.accuracy(r.predClasses!, batch.targets));
+        const ips = imagesHere / ((performance.now() - t0 - probeMs) / 1000);
+        bar?.update(s + 1, { info: `loss ${(lossSum / images).toFixed(3)} acc ${ratio(acc).objects.toFixed(3)} lr ${rate.toExponential(2)} ${ips.toFixed(1)} img/s` });
+        if ((s + 1) % probeEvery === 0 && s + 1 < steps) {
           const p0 = performance.now();
           await syncWeights();
-          const p = await evaluate(valProbe);
-          curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss });
+          if (valProbe.length) {
+            const p = await evaluate(valProbe);
+            curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss, ...(options.probe ? { valAp: await options.probe(model, meta, val) } : {}) });
+            log?.info({ framesSeen, valLoss: p.loss, valAccuracy: p.accuracy, valAp: curve[curve.length - 1].valAp, lr: rate }, "probe");
+          }
+          const secondsSoFar = trainSeconds + (performance.now() - t0 - probeMs) / 1000;
+          await writeCheckpoint(model, buildMeta({ framesSeen }), checkpointDir, {
+            epoch, step: s + 1, framesSeen, trainSeconds: secondsSoFar, epochLossSum: lossSum, epochImages: images, best, epochs, curve,
+          });
           probeMs += performance.now() - p0;
         }
       }
@@ -384,7 +449,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       // Training time only: the validation probes are not part of the images/s figure.
       const seconds = (performance.now() - t0 - probeMs) / 1000;
       trainSeconds += seconds;
-      if (images === 0) break;
+      if (imagesHere === 0) break;
       await syncWeights();
       const v = await evaluate(val);
       const record: EpochRecord = {
@@ -394,11 +459,22 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
         valLoss: v.loss,
         valAccuracy: v.accuracy,
         valBackgroundAccuracy: v.backgroundAccuracy,
-        imagesPerSecond: images / seconds,
+        imagesPerSecond: imagesHere / seconds,
         seconds,
       };
       epochs.push(record);
       log?.info(record, "epoch");
+      if (options.probe && val.length) {
+        const valAp = await options.probe(model, meta, val);
+        curve.push({ frames: framesSeen, valAccuracy: v.accuracy, valLoss: v.loss, valAp });
+        log?.info({ framesSeen, valAp }, "validation AP");
+      }
+      await writeCheckpoint(model, buildMeta({ framesSeen }), checkpointDir, {
+        // An interrupted epoch resumes at the step it stopped before; a completed one at the next epoch.
+        ...(stoppedAt < steps ? { epoch, step: stoppedAt, epochLossSum: lossSum, epochImages: images } : { epoch: epoch + 1, step: 0, epochLossSum: 0, epochImages: 0 }),
+        framesSeen, trainSeconds,
+        best: !(v.loss >= best.loss) || val.length === 0 ? { loss: v.loss, epoch } : best, epochs, curve,
+      });
       // Checkpoint: the best model so far is the output directory's model.
       if (!(v.loss >= best.loss) || val.length === 0) {
         best = { loss: v.loss, epoch };
@@ -417,6 +493,8 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
 
   // The test split is scored with the exported (best) weights.
   const bestModel = await loadLayersModel(options.out);
+  // A finished run needs no resume; an interrupted one (signal, --max-minutes) keeps it.
+  if (!options.keepCheckpoint && (stoppedBy === "epochs" || stoppedBy === "early-stopping")) await rm(checkpointDir, { recursive: true, force: true });
   if (fineTune) {
     // Features are the same for the best model: its conv layers were frozen.
     model.setWeights(bestModel.getWeights());
@@ -452,6 +530,52 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   model.dispose();
   optimizer.dispose();
   return report;
+}
+
+/** Where a run keeps what `--resume` needs, inside the output directory. */
+export const CHECKPOINT_DIR = "checkpoint";
+const RESUME_FILE = "resume.json";
+
+/** The trainer's position in a run, written with every checkpoint. */
+interface ResumeState {
+  /** Epoch to continue in (1-based) and the step within it to start at. */
+  epoch: number;
+  step: number;
+  framesSeen: number;
+  trainSeconds: number;
+  epochLossSum: number;
+  epochImages: number;
+  best: { loss: number; epoch: number };
+  epochs: EpochRecord[];
+  curve: TrainReport["accuracyVsFrames"];
+}
+
+/**
+ * The current weights (tfjs only: cheap, and the exporter's parity check runs on the best model)
+ * with metadata and position. Written to a temporary folder and renamed, so an interrupted write
+ * leaves the previous checkpoint intact.
+ */
+async function writeCheckpoint(model: tf.LayersModel, meta: ModelMetadata, dir: string, state: ResumeState): Promise<void> {
+  const tmp = `${dir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await model.save(fsSaveHandler(path.join(tmp, "tfjs")));
+  await writeFile(path.join(tmp, "fovea.json"), JSON.stringify({ ...meta, best: undefined }, null, 2) + "\n");
+  await writeFile(path.join(tmp, RESUME_FILE), JSON.stringify(state, (_k, v) => (v === Infinity ? "Infinity" : v), 2) + "\n");
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
+async function readResumeState(dir: string): Promise<ResumeState> {
+  const file = path.join(dir, RESUME_FILE);
+  const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+    throw new FoveaInputError("--resume", `no checkpoint to resume: cannot read ${file} (${err.code ?? err.message}); a run writes it with its first checkpoint`);
+  });
+  try {
+    return JSON.parse(text, (_k, v) => (v === "Infinity" ? Infinity : v)) as ResumeState;
+  } catch (err) {
+    throw new FoveaInputError(file, `not valid JSON (${(err as Error).message})`);
+  }
 }
 
 /** training-report.json plus the two SVG plots, in the model directory. */

@@ -5,7 +5,8 @@ import type * as tfjs from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTfjs } from "../../engine/tfjs-backend.js";
-import { buildNetwork, defaultMetadata } from "../network.js";
+import { buildModel, buildNetwork, defaultMetadata } from "../network.js";
+import { headOutputs } from "../../core/head-outputs.js";
 import { exportOnnx, ONNX_OPSET } from "./export-onnx.js";
 import { ModelProto, readOnnxSignature } from "./onnx-proto.js";
 import { Rng } from "../../core/prng.js";
@@ -16,7 +17,7 @@ function randomInput(n: number, seed: number): Float32Array {
 
 async function compare(meta: ReturnType<typeof defaultMetadata>, batch: number, seed: number) {
   const { tf } = await initTfjs("wasm");
-  const model = buildNetwork(meta, { seed });
+  const model = buildModel(meta, { seed });
   const bytes = exportOnnx(model, meta);
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
   const n = meta.input.height * meta.input.width * 3;
@@ -31,7 +32,8 @@ async function compare(meta: ReturnType<typeof defaultMetadata>, batch: number, 
     for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
     return m;
   };
-  return { classes: out[meta.head.classesOutput], boxes: out[meta.head.boxesOutput], clsDiff: diff(out.classes.data as Float32Array, cls), boxDiff: diff(out.boxes.data as Float32Array, box), bytes };
+  const [first, second] = headOutputs(meta).map((o) => o.name);
+  return { classes: out[first], boxes: out[second], clsDiff: diff(out[first].data as Float32Array, cls), boxDiff: diff(out[second].data as Float32Array, box), bytes };
 }
 
 describe("exportOnnx", () => {
@@ -84,6 +86,28 @@ describe("exportOnnx", () => {
     expect(r.classes.dims).toEqual([3, 36, 4]);
     expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
     expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("exports a heatmap network (same-padded blocks, neck, nearest upsampling + lateral, sigmoid heatmaps) with the same outputs as tfjs", async () => {
+    const meta = defaultMetadata({
+      id: "heatmap",
+      classes: ["ball", "goal_post", "robot"],
+      input: { width: 48, height: 32, channels: 3, name: "input" },
+      architecture: { convFilters: [4, 8, 8, 12], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+      head: { kind: "heatmap", stride: 2, neckFilters: [12, 10], headFilters: 6 },
+    });
+    const r = await compare(meta, 2, 9);
+    expect(r.classes.dims).toEqual([2, 16, 24, 3]);
+    expect(r.boxes.dims).toEqual([2, 16, 24, 4]);
+    expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+    // Two upsamplings (stride 8 -> 4 -> 2): a wrong nearest mapping would show as spatial noise.
+    const heat = r.classes.data as Float32Array;
+    expect(Math.max(...heat) - Math.min(...heat)).toBeGreaterThan(1e-3);
+    expect(readOnnxSignature(r.bytes).outputs.map((o) => [o.name, o.shape])).toEqual([
+      ["heatmap", ["N", 16, 24, 3]],
+      ["regression", ["N", 16, 24, 4]],
+    ]);
   });
 
   it("stores float16 weights whose Cast nodes onnxruntime folds away (float32 inference, no extra ops)", async () => {

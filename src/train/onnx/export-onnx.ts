@@ -20,7 +20,9 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { ModelMetadata } from "../../core/model-metadata.js";
-import { LAYER_NAMES, featureShape } from "../network.js";
+import { LAYER_NAMES, featureShape, gridHead } from "../network.js";
+import { HEATMAP_LAYERS, heatmapGeometry } from "../../heads/heatmap/network.js";
+import { headOutputs } from "../../core/head-outputs.js";
 import { float32ToFloat16 } from "./float16.js";
 import { ModelProto, OnnxAttributeType, OnnxDataType } from "./onnx-proto.js";
 
@@ -29,12 +31,17 @@ export const ONNX_OPSET = 13;
 /** IR version 7 is what opset 13 was released with; every onnxruntime since 1.6 reads it. */
 export const ONNX_IR_VERSION = 7;
 
-type Attribute = { name: string; type: number; i?: number; ints?: number[]; f?: number };
+type Attribute = { name: string; type: number; i?: number; ints?: number[]; f?: number; s?: Uint8Array };
 type Node = { opType: string; name: string; input: string[]; output: string[]; attribute?: Attribute[] };
 type Initializer = { name: string; dims: number[]; dataType: number; rawData: Uint8Array };
 
 const intAttr = (name: string, i: number): Attribute => ({ name, type: OnnxAttributeType.INT, i });
 const intsAttr = (name: string, ints: number[]): Attribute => ({ name, type: OnnxAttributeType.INTS, ints });
+const stringAttr = (name: string, s: string): Attribute => ({ name, type: OnnxAttributeType.STRING, s: new TextEncoder().encode(s) });
+
+function floatTensorInit(name: string, values: number[]): Initializer {
+  return { name, dims: [values.length], dataType: OnnxDataType.FLOAT, rawData: littleEndianBytes(Float32Array.from(values)) };
+}
 
 /** Storage type of the weight initializers. */
 export type WeightsDtype = "float32" | "float16";
@@ -112,8 +119,6 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     throw new RangeError(`options.weightsDtype: expected float32 or float16, got '${String(weightsDtype)}'`);
   }
   const arch = meta.architecture;
-  const cells = meta.head.rows * meta.head.cols;
-  const numClasses = meta.classes.length + 1;
   const nodes: Node[] = [];
   const inits: Initializer[] = [];
   const k = arch.kernelSize;
@@ -149,6 +154,60 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     nodes.push({ opType: "Relu", name: `${name}.relu`, input: [`${name}.out`], output: [`${name}.relu`] });
     return `${name}.relu`;
   };
+  if (meta.head.kind === "heatmap") {
+    const head = meta.head;
+    const geo = heatmapGeometry(meta);
+    const blockOut: string[] = [];
+    arch.convFilters.forEach((filters, i) => {
+      x = convNode(HEATMAP_LAYERS.conv(i), x, inChannels, filters, k, [begin, end], true);
+      blockOut.push(x);
+      inChannels = filters;
+      if (i === arch.convFilters.length - 1) return;
+      const pool = HEATMAP_LAYERS.pool(i);
+      nodes.push({ opType: "MaxPool", name: pool, input: [x], output: [`${pool}.out`], attribute: [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])] });
+      x = `${pool}.out`;
+    });
+    head.neckFilters.forEach((filters, i) => {
+      x = convNode(HEATMAP_LAYERS.neck(i), x, inChannels, filters, 3, [1, 1], true);
+      inChannels = filters;
+    });
+    if (geo.lateralBlocks.length === 0) {
+      x = convNode(HEATMAP_LAYERS.lateral(0), x, inChannels, head.headFilters, 1, [0, 0], true);
+      inChannels = head.headFilters;
+    }
+    geo.lateralBlocks.forEach((block, i) => {
+      const up = HEATMAP_LAYERS.up(i);
+      if (i === 0 && inChannels !== head.headFilters) {
+        x = convNode(`${up}_proj`, x, inChannels, head.headFilters, 1, [0, 0], true);
+        inChannels = head.headFilters;
+      }
+      // Nearest 2x: output pixel p reads input floor(p / 2), as tfjs's upSampling2d does.
+      inits.push(floatTensorInit(`${up}.scales`, [1, 1, 2, 2]));
+      nodes.push({
+        opType: "Resize",
+        name: up,
+        input: [x, "", `${up}.scales`],
+        output: [`${up}.out`],
+        attribute: [stringAttr("mode", "nearest"), stringAttr("coordinate_transformation_mode", "asymmetric"), stringAttr("nearest_mode", "floor")],
+      });
+      const lateral = convNode(HEATMAP_LAYERS.lateral(i), blockOut[block], arch.convFilters[block], head.headFilters, 1, [0, 0], false);
+      const merge = HEATMAP_LAYERS.merge(i);
+      nodes.push({ opType: "Add", name: merge, input: [`${up}.out`, lateral], output: [`${merge}.out`] });
+      nodes.push({ opType: "Relu", name: HEATMAP_LAYERS.mergeRelu(i), input: [`${merge}.out`], output: [`${merge}.relu`] });
+      x = `${merge}.relu`;
+    });
+    // Outputs NCHW -> NHWC: [N, rows, cols, channels] as tfjs gives them.
+    const heat = convNode(head.heatmapOutput, x, inChannels, meta.classes.length, 1, [0, 0], false);
+    nodes.push({ opType: "Sigmoid", name: `${head.heatmapOutput}.sigmoid`, input: [heat], output: [`${head.heatmapOutput}.prob`] });
+    nodes.push({ opType: "Transpose", name: `${head.heatmapOutput}.nhwc`, input: [`${head.heatmapOutput}.prob`], output: [head.heatmapOutput], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
+    const reg = convNode(head.regressionOutput, x, inChannels, 4, 1, [0, 0], false);
+    nodes.push({ opType: "Transpose", name: `${head.regressionOutput}.nhwc`, input: [reg], output: [head.regressionOutput], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
+    return encodeModel(meta, nodes, inits);
+  }
+
+  const grid = gridHead(meta);
+  const cells = grid.rows * grid.cols;
+  const numClasses = meta.classes.length + 1;
   arch.convFilters.forEach((filters, i) => {
     const name = LAYER_NAMES.conv(i);
     const relu = convNode(name, x, inChannels, filters, k, [begin, end], true);
@@ -163,11 +222,11 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     x = `${pool}.out`;
     inChannels = filters;
   });
-  if (meta.head.connection === "convolutional") {
+  if (grid.connection === "convolutional") {
     featureShape(meta); // validates that the trunk leaves rows x cols positions
-    if (meta.head.contextFilters > 0) {
-      x = convNode(LAYER_NAMES.context, x, inChannels, meta.head.contextFilters, 3, [1, 1], true);
-      inChannels = meta.head.contextFilters;
+    if (grid.contextFilters > 0) {
+      x = convNode(LAYER_NAMES.context, x, inChannels, grid.contextFilters, 3, [1, 1], true);
+      inChannels = grid.contextFilters;
     }
     arch.dense.forEach((units, i) => {
       x = convNode(LAYER_NAMES.dense(i), x, inChannels, units, 1, [0, 0], true);
@@ -181,9 +240,9 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
       nodes.push({ opType: "Reshape", name: `${name}.reshape`, input: [`${name}.nhwc`, `${name}.shape`], output: [`${name}.grid`] });
       nodes.push({ opType: activation, name: `${name}.${activation.toLowerCase()}`, input: [`${name}.grid`], output: [output], attribute: activation === "Softmax" ? [intAttr("axis", -1)] : [] });
     };
-    cellOutputs(LAYER_NAMES.classesLogits, numClasses, "Softmax", meta.head.classesOutput);
-    cellOutputs(LAYER_NAMES.boxesDense, 4, "Sigmoid", meta.head.boxesOutput);
-    return encodeModel(meta, nodes, inits, cells, numClasses);
+    cellOutputs(LAYER_NAMES.classesLogits, numClasses, "Softmax", grid.classesOutput);
+    cellOutputs(LAYER_NAMES.boxesDense, 4, "Sigmoid", grid.boxesOutput);
+    return encodeModel(meta, nodes, inits);
   }
   nodes.push({ opType: "Transpose", name: "to_nhwc", input: [x], output: ["features_nhwc"], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
   nodes.push({ opType: "Flatten", name: "flatten", input: ["features_nhwc"], output: ["flatten.out"], attribute: [intAttr("axis", 1)] });
@@ -208,17 +267,17 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
   gemm(LAYER_NAMES.classesLogits, cells * numClasses, x, "classes.logits");
   inits.push(int64Init("classes.shape", [-1, cells, numClasses]));
   nodes.push({ opType: "Reshape", name: "classes.reshape", input: ["classes.logits", "classes.shape"], output: ["classes.grid"] });
-  nodes.push({ opType: "Softmax", name: "classes.softmax", input: ["classes.grid"], output: [meta.head.classesOutput], attribute: [intAttr("axis", -1)] });
+  nodes.push({ opType: "Softmax", name: "classes.softmax", input: ["classes.grid"], output: [grid.classesOutput], attribute: [intAttr("axis", -1)] });
 
   gemm(LAYER_NAMES.boxesDense, cells * 4, x, "boxes.logits");
   nodes.push({ opType: "Sigmoid", name: "boxes.sigmoid", input: ["boxes.logits"], output: ["boxes.flat"] });
   inits.push(int64Init("boxes.shape", [-1, cells, 4]));
-  nodes.push({ opType: "Reshape", name: "boxes.reshape", input: ["boxes.flat", "boxes.shape"], output: [meta.head.boxesOutput] });
+  nodes.push({ opType: "Reshape", name: "boxes.reshape", input: ["boxes.flat", "boxes.shape"], output: [grid.boxesOutput] });
 
-  return encodeModel(meta, nodes, inits, cells, numClasses);
+  return encodeModel(meta, nodes, inits);
 }
 
-function encodeModel(meta: ModelMetadata, nodes: Node[], inits: Initializer[], cells: number, numClasses: number): Uint8Array {
+function encodeModel(meta: ModelMetadata, nodes: Node[], inits: Initializer[]): Uint8Array {
   const message = ModelProto.fromObject({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: "", version: ONNX_OPSET }],
@@ -230,10 +289,7 @@ function encodeModel(meta: ModelMetadata, nodes: Node[], inits: Initializer[], c
       node: nodes,
       initializer: inits,
       input: [tensorValueInfo(meta.input.name, ["N", meta.input.height, meta.input.width, 3])],
-      output: [
-        tensorValueInfo(meta.head.classesOutput, ["N", cells, numClasses]),
-        tensorValueInfo(meta.head.boxesOutput, ["N", cells, 4]),
-      ],
+      output: headOutputs(meta).map((o) => tensorValueInfo(o.name, ["N", ...o.shape])),
     },
     metadataProps: [
       { key: "fovea.id", value: meta.id },

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initTfjs } from "../../engine/tfjs-backend.js";
-import { buildNetwork, defaultMetadata } from "../network.js";
+import { buildModel, defaultMetadata } from "../network.js";
+import { headOutputs } from "../../core/head-outputs.js";
 import { exportOnnx } from "./export-onnx.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -32,7 +33,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!hasOnnx)("ONNX reference checker", () => {
-  it("accepts the exported graphs (float32 valid padding, float16 same padding) with the declared output shapes", async () => {
+  it("accepts the exported graphs (grid float32 valid padding, grid float16 same padding, heatmap) with the declared output shapes", async () => {
     const variants = [
       { meta: defaultMetadata(), dtype: "float32" as const },
       {
@@ -43,15 +44,23 @@ describe.skipIf(!hasOnnx)("ONNX reference checker", () => {
         }),
         dtype: "float16" as const,
       },
+      {
+        meta: defaultMetadata({
+          classes: ["ball", "robot"],
+          input: { width: 64, height: 48, channels: 3, name: "input" },
+          architecture: { convFilters: [4, 8, 8, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+          head: { kind: "heatmap", stride: 4, neckFilters: [8], headFilters: 6 },
+        }),
+        dtype: "float32" as const,
+      },
     ];
     for (const [i, { meta, dtype }] of variants.entries()) {
-      const model = buildNetwork(meta, { seed: i });
+      const model = buildModel(meta, { seed: i });
       const file = path.join(dir, `m${i}.onnx`);
       await writeFile(file, exportOnnx(model, meta, { weightsDtype: dtype }));
       model.dispose();
       const out = JSON.parse(execFileSync(PYTHON, ["-c", CHECK, file], { encoding: "utf8" }));
-      const cells = meta.head.rows * meta.head.cols;
-      expect(out).toEqual({ classes: ["N", cells, meta.classes.length + 1], boxes: ["N", cells, 4] });
+      expect(out).toEqual(Object.fromEntries(headOutputs(meta).map((o) => [o.name, ["N", ...o.shape]])));
     }
   });
 });

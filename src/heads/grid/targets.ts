@@ -8,7 +8,7 @@
  * robot's feet) would otherwise never be learnt.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LabelledObject } from "../dataset/tagged-frame.js";
+import type { LabelledObject } from "../../dataset/tagged-frame.js";
 
 /** Grid geometry and class list the targets are encoded for. */
 export interface GridSpec {

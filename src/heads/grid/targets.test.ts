@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { cellAccuracy, encodeGridTargets, gridLoss } from "./grid-targets.js";
+import { cellAccuracy, encodeGridTargets, gridLoss } from "./targets.js";
 
 const spec = { rows: 2, cols: 4, classes: ["ball", "robot"] };
 const box = (x: number, y: number, w: number, h: number) => ({ xMin: x - w / 2, yMin: y - h / 2, xMax: x + w / 2, yMax: y + h / 2 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CLASSES } from "../core/detection.js";
-import { GridDecoder } from "./decode-detections.js";
+import { DEFAULT_CLASSES } from "../../core/detection.js";
+import { GridDecoder } from "./decode.js";
 
 const C = DEFAULT_CLASSES.length;
 
@@ -10,8 +10,7 @@ function head(rows: number, cols: number) {
   const boxes = new Float32Array(rows * cols * 4);
   for (let i = 0; i < rows * cols; i++) classes[i * (C + 1) + C] = 1;
   return {
-    classes,
-    boxes,
+    out: { classes, boxes },
     put(row: number, col: number, cls: number, p: number, box: [number, number, number, number]) {
       const cell = row * cols + col;
       classes.fill(0, cell * (C + 1), (cell + 1) * (C + 1));
@@ -27,14 +26,14 @@ const opts = { classes: [...DEFAULT_CLASSES], rows: 4, cols: 5, scoreThreshold: 
 describe("GridDecoder", () => {
   it("finds nothing in an all-background head", () => {
     const h = head(4, 5);
-    expect(new GridDecoder(opts).decode(h)).toEqual([]);
+    expect(new GridDecoder(opts).decode(h.out)).toEqual([]);
   });
 
   it("places a cell's box in normalised image coordinates", () => {
     const h = head(4, 5);
     // cell row 1, col 2; centre at 0.5,0.25 of the cell; 0.1 x 0.2 of the image.
     h.put(1, 2, 0, 0.9, [0.5, 0.25, 0.1, 0.2]);
-    const [d, ...rest] = new GridDecoder(opts).decode(h);
+    const [d, ...rest] = new GridDecoder(opts).decode(h.out);
     expect(rest).toEqual([]);
     expect(d.label).toBe("ball");
     expect(d.classIndex).toBe(0);
@@ -50,7 +49,7 @@ describe("GridDecoder", () => {
     const h = head(4, 5);
     h.put(0, 0, 2, 0.49, [0.5, 0.5, 0.1, 0.1]);
     h.put(3, 4, 7, 0.51, [0.5, 0.5, 0.1, 0.1]);
-    const dets = new GridDecoder(opts).decode(h);
+    const dets = new GridDecoder(opts).decode(h.out);
     expect(dets.map((d) => d.label)).toEqual(["penalty_spot"]);
   });
 
@@ -60,7 +59,7 @@ describe("GridDecoder", () => {
     h.put(1, 1, 2, 0.45, [0.5, 0.5, 0.1, 0.1]); // robot at 0.45: fails its own 0.6
     h.put(2, 2, 7, 0.4, [0.5, 0.5, 0.1, 0.1]); // penalty spot at 0.4: fails the default 0.5
     h.put(3, 3, 1, 0.55, [0.5, 0.5, 0.1, 0.1]); // goal post at 0.55: passes the default
-    const dets = new GridDecoder({ ...opts, classScoreThresholds: { ball: 0.25, robot: 0.6 } }).decode(h);
+    const dets = new GridDecoder({ ...opts, classScoreThresholds: { ball: 0.25, robot: 0.6 } }).decode(h.out);
     expect(dets.map((d) => d.label)).toEqual(["goal_post", "ball"]);
     expect(() => new GridDecoder({ ...opts, classScoreThresholds: { football: 0.2 } })).toThrow(/^options\.classScoreThresholds\.football: 'football' is not one of options\.classes/);
     expect(() => new GridDecoder({ ...opts, classScoreThresholds: { ball: -1 } })).toThrow(RangeError);
@@ -74,7 +73,7 @@ describe("GridDecoder", () => {
     h.put(2, 4, 1, 0.95, [0.5, 0.5, 0.1, 0.3]);
     // A robot exactly where the first goal post is: different class, not suppressed.
     h.put(1, 0, 2, 0.6, [0.9, -0.5 + 1, 0.2, 0.5]);
-    const dets = new GridDecoder(opts).decode(h);
+    const dets = new GridDecoder(opts).decode(h.out);
     expect(dets.map((d) => [d.label, Number(d.confidence.toFixed(2))])).toEqual([
       ["goal_post", 0.95],
       ["goal_post", 0.8],
@@ -85,14 +84,14 @@ describe("GridDecoder", () => {
   it("caps the number of detections, keeping the strongest", () => {
     const h = head(4, 5);
     for (let c = 0; c < 5; c++) h.put(0, c, 0, 0.6 + c * 0.05, [0.5, 0.5, 0.05, 0.05]);
-    const dets = new GridDecoder({ ...opts, maxDetections: 2 }).decode(h);
+    const dets = new GridDecoder({ ...opts, maxDetections: 2 }).decode(h.out);
     expect(dets.map((d) => d.confidence.toFixed(2))).toEqual(["0.80", "0.75"]);
   });
 
   it("clamps boxes that leave the image", () => {
     const h = head(4, 5);
     h.put(0, 0, 0, 0.9, [0, 0, 0.5, 0.5]);
-    const [d] = new GridDecoder(opts).decode(h);
+    const [d] = new GridDecoder(opts).decode(h.out);
     expect(d.box.xMin).toBe(0);
     expect(d.box.yMin).toBe(0);
     expect(d.box.xMax).toBeCloseTo(0.25, 6);
@@ -103,11 +102,11 @@ describe("GridDecoder", () => {
     const a = head(4, 5);
     a.put(0, 0, 1, 0.9, [0.5, 0.5, 0.5, 0.5]);
     a.put(0, 1, 1, 0.8, [0.5, 0.5, 0.5, 0.5]);
-    expect(dec.decode(a)).toHaveLength(1);
+    expect(dec.decode(a.out)).toHaveLength(1);
     const b = head(4, 5);
     b.put(3, 3, 3, 0.7, [0.5, 0.5, 0.1, 0.1]);
     b.put(0, 0, 3, 0.6, [0.5, 0.5, 0.1, 0.1]);
-    expect(dec.decode(b).map((d) => d.label)).toEqual(["obstacle", "obstacle"]);
+    expect(dec.decode(b.out).map((d) => d.label)).toEqual(["obstacle", "obstacle"]);
   });
 
   it("rejects bad options naming the argument", () => {

@@ -1,0 +1,91 @@
+/**
+ * Loss of the heatmap head (CenterNet): a penalty-reduced pixel-wise focal loss on the class
+ * heatmaps (alpha 2, beta 4; cells near a centre are penalised less for firing) normalised by
+ * the number of objects, plus L1 on the offset and log-size at the objects' centre cells.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { ModelMetadata } from "../../core/model-metadata.js";
+import type { LabelledObject } from "../../dataset/tagged-frame.js";
+import type { CellAccuracy, HeadLoss, HeadTargets, TrainHead } from "../train-head.js";
+import { heatmapGeometry } from "./network.js";
+import { encodeHeatmapTargets } from "./targets.js";
+
+export interface HeatmapLossOptions {
+  /** Weight of the L1 loss on the sub-cell centre offset. Default 1. */
+  offsetWeight?: number;
+  /** Weight of the L1 loss on log width and height (cells). Default 1. */
+  sizeWeight?: number;
+}
+
+/** Predictions are clipped away from 0 and 1 before the logs (CenterNet's clamp). */
+const EPS = 1e-4;
+/** Heat at or above which a cell counts as a detection in the progress line's accuracy. */
+const ACCURACY_THRESHOLD = 0.3;
+
+export function heatmapLoss(heat: tf.Tensor, reg: tf.Tensor, t: Record<string, tf.Tensor>, options: HeatmapLossOptions = {}): HeadLoss {
+  const offsetWeight = options.offsetWeight ?? 1;
+  const sizeWeight = options.sizeWeight ?? 1;
+  return tf.tidy(() => {
+    const gt = t.heat;
+    const p = tf.clipByValue(heat, EPS, 1 - EPS);
+    const pos = tf.cast(tf.greaterEqual(gt, 1), "float32");
+    const neg = tf.sub(1, pos);
+    const posLoss = tf.sum(tf.mul(tf.mul(tf.log(p), tf.square(tf.sub(1, p))), pos));
+    const negWeight = tf.square(tf.square(tf.sub(1, gt)));
+    const negLoss = tf.sum(tf.mul(tf.mul(tf.mul(tf.log(tf.sub(1, p)), tf.square(p)), negWeight), neg));
+    const objects = tf.maximum(1, tf.sum(t.mask));
+    const classLoss = tf.div(tf.neg(tf.add(posLoss, negLoss)), objects) as tf.Scalar;
+    const mask = tf.expandDims(t.mask, -1);
+    const l1 = tf.mul(tf.abs(tf.sub(reg, t.reg)), mask); // [B, rows, cols, 4]
+    const [off, size] = tf.split(l1, 2, -1);
+    const boxLoss = tf.div(tf.add(tf.mul(tf.sum(off), offsetWeight), tf.mul(tf.sum(size), sizeWeight)), objects) as tf.Scalar;
+    return { total: tf.add(classLoss, boxLoss) as tf.Scalar, classes: classLoss, boxes: boxLoss };
+  });
+}
+
+export function heatmapTrainHead(meta: ModelMetadata, options: HeatmapLossOptions = {}): TrainHead {
+  const { rows, cols } = heatmapGeometry(meta);
+  const spec = { rows, cols, classes: meta.classes };
+  const C = meta.classes.length;
+  return {
+    kind: "heatmap",
+    encode(frames: ReadonlyArray<readonly LabelledObject[]>): HeadTargets {
+      const t = encodeHeatmapTargets(frames, spec);
+      return {
+        batch: t.batch,
+        arrays: {
+          heat: { data: t.heat, shape: [t.batch, rows, cols, C] },
+          reg: { data: t.reg, shape: [t.batch, rows, cols, 4] },
+          mask: { data: t.mask, shape: [t.batch, rows, cols] },
+        },
+      };
+    },
+    loss: (outputs, targets) => heatmapLoss(outputs[0], outputs[1], targets, options),
+    /**
+     * Objects: centre cells whose heat of the labelled class reaches the threshold. Background:
+     * cells away from every object (target below 0.01 in every class) where no class does.
+     */
+    accuracy(pred: Float32Array, targets: HeadTargets): CellAccuracy {
+      const heat = targets.arrays.heat.data;
+      const acc: CellAccuracy = { objectCorrect: 0, objectCells: 0, backgroundCorrect: 0, backgroundCells: 0 };
+      for (let cell = 0; cell < heat.length / C; cell++) {
+        let near = false;
+        let fired = false;
+        for (let c = 0; c < C; c++) {
+          const i = cell * C + c;
+          if (heat[i] === 1) {
+            acc.objectCells++;
+            if (pred[i] >= ACCURACY_THRESHOLD) acc.objectCorrect++;
+          }
+          if (heat[i] >= 0.01) near = true;
+          if (pred[i] >= ACCURACY_THRESHOLD) fired = true;
+        }
+        if (!near) {
+          acc.backgroundCells++;
+          if (!fired) acc.backgroundCorrect++;
+        }
+      }
+      return acc;
+    },
+  };
+}
