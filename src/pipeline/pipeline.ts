@@ -13,15 +13,12 @@
  * periodic log line run on their own timers.
  */
 import type { Logger } from "pino";
-import { CameraModel } from "../calib/camera-model.js";
 import type { Calibration } from "../calib/calibration.js";
 import { epochNowNs } from "../capture/clock.js";
 import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
 import type { Frame, FrameSource, SourceEvents } from "../core/frame.js";
 import type { FrameTimings, PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
-import { createDecoder } from "../heads/registry.js";
-import type { HeadDecoder } from "../heads/decoder.js";
-import { projectToGround } from "../detect/ground-projection.js";
+import { Detector } from "../detect/detector.js";
 import type { InferenceEngine } from "../engine/engine.js";
 import { preprocess, preprocessParams, type PreprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
 import { encodeDetectionFrame } from "../publish/codec.js";
@@ -102,15 +99,13 @@ export class Pipeline {
   private readonly heartbeat: StatusHeartbeat;
   private readonly runLatency = new StageLatencyRecorder();
   private readonly intervalLatency = new StageLatencyRecorder();
-  private readonly decoder: HeadDecoder;
+  private readonly detector: Detector;
   private readonly params: PreprocessParams;
   /** Two input tensors: one being inferred while the other is filled with the next pull frame. */
   private readonly tensors: [Float32Array, Float32Array];
   private nextTensor = 0;
   private readonly whiteBalance?: WhiteBalanceGains;
-  private readonly meanRange?: readonly [number, number];
   private readonly observers: readonly PipelineObserver[];
-  private readonly cameras = new Map<string, CameraModel>();
   private readonly cameraId: string;
   private readonly log: Logger;
   private running: Promise<PipelineSummary> | null = null;
@@ -122,12 +117,11 @@ export class Pipeline {
     private readonly options: PipelineOptions,
   ) {
     const md = engine.metadata;
-    this.decoder = createDecoder(md);
+    this.detector = new Detector(md, { calibration: options.calibration });
     this.params = preprocessParams(md);
     const n = md.input.width * md.input.height * 3;
     this.tensors = [new Float32Array(n), new Float32Array(n)];
     this.whiteBalance = options.calibration?.whiteBalance;
-    this.meanRange = md.augmentation?.meanRange;
     this.observers = options.observers ?? [];
     this.cameraId = options.cameraId ?? source.info.cameraId;
     this.log = options.log;
@@ -392,12 +386,8 @@ export class Pipeline {
     const inferStart = process.hrtime.bigint();
     const output = await this.engine.run(prepared.tensor, 1);
     const t2 = process.hrtime.bigint();
-    const detections = this.decoder.decode(output);
-    if (this.options.calibration && detections.length > 0) {
-      projectToGround(detections, this.cameraFor(frame.width, frame.height), frame.width, frame.height);
-    }
-    const mr = this.meanRange;
-    if (mr && (outside(channelMean[0], mr) || outside(channelMean[1], mr) || outside(channelMean[2], mr))) this.counters.outOfEnvelope++;
+    const detections = this.detector.detect(output, frame.width, frame.height);
+    if (this.detector.outsideEnvelope(channelMean)) this.counters.outOfEnvelope++;
     const t3 = process.hrtime.bigint();
 
     const publishTimeNs = epochNowNs();
@@ -437,16 +427,6 @@ export class Pipeline {
       return true;
     }
     return false;
-  }
-
-  private cameraFor(width: number, height: number): CameraModel {
-    const key = `${width}x${height}`;
-    let cam = this.cameras.get(key);
-    if (!cam) {
-      cam = new CameraModel(this.options.calibration!, width, height);
-      this.cameras.set(key, cam);
-    }
-    return cam;
   }
 
   private snapshotCounters(): PipelineCounters {
@@ -561,10 +541,6 @@ interface Prepared {
   /** Preprocessing start and end (hrtime). */
   t0: bigint;
   t1: bigint;
-}
-
-function outside(v: number, range: readonly [number, number]): boolean {
-  return v < range[0] || v > range[1];
 }
 
 function round(v: number): number {

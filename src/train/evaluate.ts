@@ -6,13 +6,11 @@
 import path from "node:path";
 import type { Logger } from "pino";
 import { loadCalibration, DEFAULT_CALIBRATION_FILE, type Calibration } from "../calib/calibration.js";
-import { CameraModel } from "../calib/camera-model.js";
 import type { Detection } from "../core/detection.js";
 import { FoveaInputError } from "../core/errors.js";
 import { readDataset } from "../dataset/read-dataset.js";
 import type { Dataset, DatasetFormat } from "../dataset/tagged-frame.js";
-import { createDecoder } from "../heads/registry.js";
-import { projectToGround } from "../detect/ground-projection.js";
+import { Detector } from "../detect/detector.js";
 import { createEngine } from "../engine/create-engine.js";
 import type { DeviceName, EngineName } from "../engine/engine.js";
 import { preprocess, preprocessParams } from "../preprocess/preprocess.js";
@@ -95,17 +93,10 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
     const unknown = dataset.classes.filter((c) => !meta.classes.includes(c));
     if (unknown.length) options.log?.warn({ classes: unknown }, "dataset classes the model does not predict: their objects all count as missed");
     const evaluator = new DetectionEvaluator({ classes: [...meta.classes, ...unknown], scoreThreshold, classScoreThresholds, minBoxFraction: options.minBoxFraction });
-    const decoder = createDecoder(meta, { scoreThreshold: Math.min(curveFloor, lowestThreshold), classScoreThresholds: {} });
+    const detector = new Detector(meta, { calibration, decode: { scoreThreshold: Math.min(curveFloor, lowestThreshold), classScoreThresholds: {} } });
     const params = preprocessParams(meta);
     const inputSize = params.width * params.height * 3;
     const input = new Float32Array(batch * inputSize);
-    const cameras = new Map<string, CameraModel>();
-    const cameraFor = (w: number, h: number) => {
-      const key = `${w}x${h}`;
-      let cam = cameras.get(key);
-      if (!cam) cameras.set(key, (cam = new CameraModel(calibration, w, h)));
-      return cam;
-    };
 
     const frames = dataset.frames;
     for (let start = 0; start < frames.length; start += batch) {
@@ -117,8 +108,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       );
       const out = await engine.run(chunk.length === batch ? input : input.subarray(0, chunk.length * inputSize), chunk.length);
       chunk.forEach((f, i) => {
-        const detections: Detection[] = decoder.decode(out, i);
-        projectToGround(detections, cameraFor(f.width, f.height), f.width, f.height);
+        const detections: Detection[] = detector.detect(out, f.width, f.height, i);
         evaluator.addFrame({ width: f.width, height: f.height, objects: f.objects, detections });
       });
       options.onProgress?.(start + chunk.length, frames.length);

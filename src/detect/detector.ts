@@ -1,0 +1,58 @@
+/**
+ * The one path from engine outputs to a frame's detections, shared by the frame loop and
+ * `fovea eval`: the model head's decoder (with the model's per-class thresholds, or the caller's
+ * overrides), ground projection through the calibrated camera when there is one, and the check of
+ * the frame against the training augmentation envelope.
+ */
+import { CameraModel } from "../calib/camera-model.js";
+import type { Calibration } from "../calib/calibration.js";
+import type { Detection } from "../core/detection.js";
+import type { ModelMetadata } from "../core/model-metadata.js";
+import type { DecodeOptions, EngineOutput, HeadDecoder } from "../heads/decoder.js";
+import { createDecoder } from "../heads/registry.js";
+import { projectToGround } from "./ground-projection.js";
+
+export interface DetectorOptions {
+  /** Camera calibration: detections get ground positions (robot frame, metres). */
+  calibration?: Calibration;
+  /** Replaces fields of the model's `decode` settings (eval decodes down to a low threshold). */
+  decode?: Partial<DecodeOptions>;
+}
+
+export class Detector {
+  readonly decoder: HeadDecoder;
+  private readonly cameras = new Map<string, CameraModel>();
+  private readonly meanRange?: readonly [number, number];
+
+  constructor(
+    readonly metadata: ModelMetadata,
+    private readonly options: DetectorOptions = {},
+  ) {
+    this.decoder = createDecoder(metadata, options.decode);
+    this.meanRange = metadata.augmentation?.meanRange;
+  }
+
+  /**
+   * Detections of image `image` of a batch's outputs, for a source frame of `width` x `height`
+   * pixels (boxes stay normalised; ground positions need the frame's pixel size).
+   */
+  detect(output: EngineOutput, width: number, height: number, image = 0): Detection[] {
+    const detections = this.decoder.decode(output, image);
+    if (this.options.calibration && detections.length > 0) projectToGround(detections, this.cameraFor(width, height), width, height);
+    return detections;
+  }
+
+  /** True when a frame's per-channel input mean (0..255) lies outside the training envelope. */
+  outsideEnvelope(channelMean: readonly [number, number, number]): boolean {
+    const r = this.meanRange;
+    if (!r) return false;
+    return channelMean[0] < r[0] || channelMean[0] > r[1] || channelMean[1] < r[0] || channelMean[1] > r[1] || channelMean[2] < r[0] || channelMean[2] > r[1];
+  }
+
+  private cameraFor(width: number, height: number): CameraModel {
+    const key = `${width}x${height}`;
+    let cam = this.cameras.get(key);
+    if (!cam) this.cameras.set(key, (cam = new CameraModel(this.options.calibration!, width, height)));
+    return cam;
+  }
+}
