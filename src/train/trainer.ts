@@ -34,6 +34,12 @@ import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from
 import { ParallelTrainer } from "./parallel-trainer.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
+import { Detector } from "../detect/detector.js";
+import { headOutputs } from "../core/head-outputs.js";
+import { DetectionEvaluator } from "./eval-metrics.js";
+
+/** Lowest score decoded for the AP curve (as `fovea eval` decodes). */
+const AP_CURVE_FLOOR = 0.01;
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
 
 export interface TrainOptions {
@@ -104,10 +110,11 @@ export interface TrainOptions {
   /** Keep `<out>/checkpoint` after a run that ended (default: removed; kept when interrupted). */
   keepCheckpoint?: boolean;
   /**
-   * Scores the current weights on the validation frames at every checkpoint (per-class AP,
-   * written to the report's curve). The CLI passes the detector's evaluation here.
+   * Validation frames scored for per-class AP (the runtime's detector and `fovea eval`'s
+   * matching) at every checkpoint and epoch, written to the report as AP against images seen.
+   * Default 400; 0 turns it off.
    */
-  probe?: (model: tf.LayersModel, meta: ModelMetadata, val: ReadonlyArray<{ frame: TaggedFrame; rgb: Uint8Array }>) => Promise<Record<string, number>>;
+  apFrames?: number;
 }
 
 export interface EpochRecord {
@@ -343,6 +350,28 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const epochs: EpochRecord[] = (resumed?.epochs ?? []).filter((e) => e.epoch < (resumed?.epoch ?? Infinity));
   const curve: TrainReport["accuracyVsFrames"] = resumed?.curve ?? [];
   const valProbe = val.slice(0, Math.min(val.length, 256));
+  // Fine-tuning feeds cached features, not images: AP needs the whole network on images.
+  const apProbe = fineTune ? [] : val.slice(0, Math.min(val.length, options.apFrames ?? 400));
+  /** Per-class AP (and the mean as `mean`) of the main thread's weights on `items`. */
+  const validationAp = async (items: Example[]): Promise<Record<string, number>> => {
+    const detector = new Detector(meta, { decode: { scoreThreshold: AP_CURVE_FLOOR, classScoreThresholds: {} } });
+    const evaluator = new DetectionEvaluator({ classes: meta.classes, scoreThreshold: meta.decode.scoreThreshold });
+    const names = headOutputs(meta).map((o) => o.name);
+    for (let i = 0; i < items.length; i += 32) {
+      const chunk = items.slice(i, i + 32);
+      const outs = tf.tidy(() => model.predict(tf.tensor(imageBatch(chunk).input, [chunk.length, height, width, 3])) as tf.Tensor[]);
+      const data = await Promise.all(outs.map((t) => t.data()));
+      tf.dispose(outs);
+      const byName = Object.fromEntries(names.map((n, k) => [n, data[k] as Float32Array]));
+      chunk.forEach((e, k) => evaluator.addFrame({ width: e.frame.width, height: e.frame.height, objects: e.frame.objects, detections: detector.detect(byName, e.frame.width, e.frame.height, k) }));
+    }
+    const report = evaluator.report();
+    const ap: Record<string, number> = {};
+    for (const c of report.classes) if (c.averagePrecision !== null) ap[c.label] = Math.round(c.averagePrecision * 1e4) / 1e4;
+    const known = Object.values(ap);
+    if (known.length) ap.mean = Math.round((known.reduce((a, b) => a + b, 0) / known.length) * 1e4) / 1e4;
+    return ap;
+  };
   let best = resumed?.best ?? { loss: Infinity, epoch: 0 };
   let stoppedBy: TrainReport["stoppedBy"] = "epochs";
   let framesSeen = resumed?.framesSeen ?? 0;
@@ -435,7 +464,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
           await syncWeights();
           if (valProbe.length) {
             const p = await evaluate(valProbe);
-            curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss, ...(options.probe ? { valAp: await options.probe(model, meta, val) } : {}) });
+            curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss, ...(apProbe.length ? { valAp: await validationAp(apProbe) } : {}) });
             log?.info({ framesSeen, valLoss: p.loss, valAccuracy: p.accuracy, valAp: curve[curve.length - 1].valAp, lr: rate }, "probe");
           }
           const secondsSoFar = trainSeconds + (performance.now() - t0 - probeMs) / 1000;
@@ -464,8 +493,8 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       };
       epochs.push(record);
       log?.info(record, "epoch");
-      if (options.probe && val.length) {
-        const valAp = await options.probe(model, meta, val);
+      if (apProbe.length) {
+        const valAp = await validationAp(apProbe);
         curve.push({ frames: framesSeen, valAccuracy: v.accuracy, valLoss: v.loss, valAp });
         log?.info({ framesSeen, valAp }, "validation AP");
       }
@@ -606,4 +635,17 @@ async function writeReport(report: TrainReport): Promise<void> {
       series: [{ name: "val accuracy", points: report.accuracyVsFrames.map((p) => [p.frames, p.valAccuracy]) }],
     }),
   );
+  const withAp = report.accuracyVsFrames.filter((p) => p.valAp);
+  if (withAp.length) {
+    const names = Object.keys(withAp[withAp.length - 1].valAp!);
+    await writeFile(
+      path.join(dir, "ap-vs-images.svg"),
+      lineChart({
+        title: "Validation AP vs training images seen",
+        xLabel: "training images seen",
+        yLabel: "AP",
+        series: names.map((name) => ({ name, points: withAp.filter((p) => p.valAp![name] !== undefined).map((p) => [p.frames, p.valAp![name]] as [number, number]) })),
+      }),
+    );
+  }
 }

@@ -145,3 +145,94 @@ describe("wasm conv gradient kernels match the cpu backend", () => {
     expect(tf.backend().numDataIds()).toBe(before);
   });
 });
+
+/**
+ * Nearest-neighbour upsampling's gradient by definition: every output pixel's gradient added to
+ * the input pixel it was read from (tfjs's forward rule for alignCorners = halfPixelCenters = false).
+ */
+function nearestGradReference(dy: Float32Array, [n, h, w, c]: number[], ho: number, wo: number): Float32Array {
+  const dx = new Float32Array(n * h * w * c);
+  let o = 0;
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < ho; i++)
+      for (let j = 0; j < wo; j++) {
+        const base = ((b * h + Math.min(h - 1, Math.floor((i * h) / ho))) * w + Math.min(w - 1, Math.floor((j * w) / wo))) * c;
+        for (let ch = 0; ch < c; ch++, o++) dx[base + ch] += dy[o];
+      }
+  return dx;
+}
+
+describe("ResizeNearestNeighborGrad (the heatmap network's upsampling)", () => {
+  // tfjs-backend-cpu 4.22 gets it wrong for more than one image or channel (half the values of
+  // a [2,3,5,4] case differ from the definition); training runs on wasm, whose stock kernel is right.
+  it("on wasm equals the definition for several images and channels", async () => {
+    await tf.setBackend("wasm");
+    const shape = [2, 3, 5, 4];
+    const dyValues = values(2 * 6 * 10 * 4, 6);
+    const got = tf.tidy(() => {
+      const x = tf.tensor4d(values(120, 5), shape as [number, number, number, number]);
+      const dy = tf.tensor4d(dyValues, [2, 6, 10, 4]);
+      return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [6, 10]), dy)))(x).dataSync() as Float32Array;
+    });
+    expect(maxAbsDiff(got, nearestGradReference(dyValues, shape, 6, 10))).toBeLessThan(1e-5);
+  });
+});
+
+describe("the heatmap network's gradients on wasm match the cpu backend", () => {
+  // Every layer kind of the heatmap preset (same-padded convs, max-pools, neck, nearest 2x
+  // upsampling + lateral add, sigmoid and linear outputs) through the real focal + L1 loss: the
+  // wasm path uses fovea's conv kernels. The cpu backend's upsampling gradient is replaced by
+  // the definition (see above) so that the cpu side is a correct reference.
+  it("for every weight of a small heatmap network", async () => {
+    await tf.setBackend("cpu");
+    const stock = tf.getKernel(tf.ResizeNearestNeighborGrad, "cpu")!;
+    tf.unregisterKernel(tf.ResizeNearestNeighborGrad, "cpu");
+    tf.registerKernel({
+      kernelName: tf.ResizeNearestNeighborGrad,
+      backendName: "cpu",
+      kernelFunc: ({ inputs, backend }) => {
+        const { images, dy } = inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
+        const cpu = backend as tf.KernelBackend & { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
+        return cpu.makeTensorInfo(images.shape, "float32", nearestGradReference(cpu.readSync(dy.dataId), images.shape, dy.shape[1], dy.shape[2]));
+      },
+    });
+    const { defaultMetadata, buildModel } = await import("./network.js");
+    const { trainHeadFor, targetTensors } = await import("../heads/train-head.js");
+    registerWasmGradientKernels();
+    const meta = defaultMetadata({
+      classes: ["ball", "robot"],
+      input: { width: 32, height: 24, channels: 3, name: "input" },
+      architecture: { convFilters: [4, 6, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+      head: { kind: "heatmap", stride: 2, neckFilters: [8], headFilters: 5 },
+    });
+    const head = trainHeadFor(meta);
+    const targets = head.encode([
+      [{ label: "ball", box: { xMin: 0.2, yMin: 0.3, xMax: 0.28, yMax: 0.4 } }],
+      [{ label: "robot", box: { xMin: 0.5, yMin: 0.1, xMax: 0.8, yMax: 0.9 } }],
+    ]);
+    const input = new Rng(11).fill(new Float32Array(2 * 24 * 32 * 3), 0, 1);
+    const grads = async (backend: string): Promise<Float32Array[]> => {
+      await tf.setBackend(backend);
+      const model = buildModel(meta, { seed: 4 });
+      const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+      const out = tf.tidy(() => {
+        const x = tf.tensor4d(input, [2, 24, 32, 3]);
+        const t = targetTensors(targets);
+        const { grads: g } = tf.variableGrads(() => head.loss(model.apply(x, { training: true }) as tf.Tensor[], t).total, vars);
+        return vars.map((v) => g[v.name].dataSync() as Float32Array);
+      });
+      model.dispose();
+      return out;
+    };
+    const cpu = await grads("cpu");
+    tf.unregisterKernel(tf.ResizeNearestNeighborGrad, "cpu");
+    tf.registerKernel(stock);
+    const wasm = await grads("wasm");
+    expect(wasm).toHaveLength(cpu.length);
+    cpu.forEach((g, i) => {
+      const scale = Math.max(1e-3, ...Array.from(g, Math.abs));
+      expect(maxAbsDiff(wasm[i], g) / scale, `variable ${i}`).toBeLessThan(1e-3);
+    });
+  });
+});
+
