@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `fovea` command. Each subcommand lives in its own file and registers itself here.
- * Exit codes: 0 ok, 1 runtime failure, 2 bad input or configuration.
+ * Exit codes: 0 ok or a requested stop, 1 runtime failure, 2 bad input or configuration.
  */
 import { Command, CommanderError } from "commander";
 import { FoveaInputError } from "../core/errors.js";
@@ -41,7 +41,9 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
 async function main(argv: string[]): Promise<number> {
   try {
     await (await buildProgram(argv)).parseAsync(argv);
-    return 0;
+    // A command that reports its own failure (run: the source died, the recording failed) sets
+    // process.exitCode; returning 0 here would tell a supervisor that all went well.
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version exit 0; unknown options / bad arguments are bad input.

@@ -9,6 +9,7 @@ import { openSource, SOURCE_FORMS } from "../capture/open-source.js";
 import { FoveaInputError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import type { PipelineObserver } from "../core/pipeline-types.js";
+import type { LiveView } from "../view/live-view.js";
 import { createEngine } from "../engine/create-engine.js";
 import { frameLoopThreads, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
@@ -40,13 +41,22 @@ export function registerRun(program: Command): void {
     .option("--pixel-format <fmt>", "camera pixel format: mjpeg | yuyv422")
     .option("--record <file.mcap>", "record frames, detections and status to an MCAP file (opens in Foxglove)")
     .option("--force", "overwrite an existing --record file")
+    .option("--view [host:port]", "live view: Foxglove WebSocket server and a browser page on one port (default 127.0.0.1:8765)")
+    .option("--view-fps <n>", "viewer frames per second (default 10)")
+    .option("--view-token <token>", "token viewers must present (ws://HOST:PORT/?token=...); required beyond loopback")
     .option("--config <file>", "JSON file with any of these settings (flags override it)")
     .action(async (flags: Record<string, unknown>) => {
       const { config: configFile, ...rest } = flags;
       const config = parseRunConfig(rest, { configFile: configFile as string | undefined });
       const summary = await runFovea(config, createLogger({ name: "fovea-run" }));
+      // Exit 0 only for a requested stop (signal, --max-frames, end of a finite source); a
+      // supervisor restarts on 1.
       if (summary.reason === "source-failed") {
         process.stderr.write(`fovea: ${summary.lastError}\n`);
+        process.exitCode = 1;
+      }
+      if (summary.recordingError) {
+        process.stderr.write(`fovea: --record ${config.record}: recording failed: ${summary.recordingError}\n`);
         process.exitCode = 1;
       }
     });
@@ -93,11 +103,35 @@ export async function announceClipRendering(
   });
 }
 
+/** Start the live view a validated config asks for, and say where it is. */
+async function startView(
+  config: RunConfig,
+  about: { calibration?: Calibration; cameraId?: string; modelId: string; classes: readonly string[] },
+  log: Logger,
+): Promise<LiveView> {
+  // Loaded only with --view: the WebSocket server and Foxglove schemas cost startup time.
+  const [{ LiveView }, { parseViewAddress, isLoopback, formatAuthority }] = await Promise.all([import("../view/live-view.js"), import("../view/view-address.js")]);
+  const address = parseViewAddress(config.view!);
+  const view = await LiveView.start({ address, token: config.viewToken, fps: config.viewFps, ...about, log, flag: "--view" });
+  const ws = `ws://${formatAuthority(view.server.host, view.server.port)}${config.viewToken ? "/?token=..." : ""}`;
+  log.info({ url: view.url, fps: view.fps, token: config.viewToken !== undefined }, "live view listening");
+  process.stderr.write(`fovea: live view at ${view.url} (Foxglove: open connection ${ws})\n`);
+  if (!isLoopback(address.host)) {
+    const msg = `the live view on ${formatAuthority(address.host, view.server.port)} is reachable from the network: anyone with the token sees the camera`;
+    log.warn(msg);
+    process.stderr.write(`fovea: WARNING: ${msg}\n`);
+  }
+  return view;
+}
+
+/** A run's summary; `recordingError` is set when `--record` was given and the recording failed. */
+export type RunSummary = PipelineSummary & { recordingError?: string };
+
 /**
  * Run the pipeline a validated config describes and resolve with its summary when it stops.
  * Everything opened here is closed here, also on failure.
  */
-export async function runFovea(config: RunConfig, log: Logger): Promise<PipelineSummary> {
+export async function runFovea(config: RunConfig, log: Logger): Promise<RunSummary> {
   const closers: Array<() => Promise<unknown>> = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) {
@@ -133,15 +167,23 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
     // The recorder joins this array once the source is open (it records the source's camera id);
     // the pipeline reads it from run() on.
     const observers: PipelineObserver[] = [];
+    // The view listens before the source opens: a port in use fails at once, not after a camera
+    // or the synthetic clip took their time.
+    const view = config.view === undefined ? undefined : await startView(config, { calibration, cameraId, modelId: md.id, classes: md.classes }, log);
+    if (view) {
+      closers.push(() => view.close());
+      observers.push(view);
+    }
     let pipeline: Pipeline | undefined;
     let stopRequested = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopRequested) return;
       stopRequested = true;
       if (!pipeline) {
-        // Still opening the source (a camera, the synthetic clip rendering): nothing runs yet.
+        // Still opening the source (a camera, the synthetic clip rendering): nothing runs yet. A
+        // requested stop, so exit 0 like one during the run.
         process.stderr.write(`fovea: ${signal} while starting; exiting\n`);
-        process.exit(130);
+        process.exit(0);
       }
       log.info({ signal }, "stopping");
       // The deadline timer is unref'd: a clean stop exits long before it fires.
@@ -180,14 +222,16 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
     });
     const source = pipeline.source;
     closers.push(() => source.close());
+    view?.setCameraId(cameraId ?? source.info.cameraId);
     log.info({ source: source.info.description, mode: source.info.mode, fps: source.info.fps }, "source open");
     let running = true;
     await announceClipRendering(source, () => running, log);
 
+    let recorder: { readonly error?: Error } | undefined;
     if (config.record) {
       // Loaded only when recording: the MCAP and Foxglove schema modules cost startup time.
       const { McapRecorder } = await import("../record/mcap-recorder.js");
-      const recorder = await McapRecorder.create(config.record, {
+      const mcap = await McapRecorder.create(config.record, {
         force: config.force,
         forceFlag: "--force",
         calibration,
@@ -200,7 +244,8 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
         source: source.info.description,
         logger: log,
       });
-      observers.push(recorder);
+      observers.push(mcap);
+      recorder = mcap;
       log.info({ file: config.record }, "recording");
     }
 
@@ -215,7 +260,7 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<Pipeline
       },
       `done: ${summary.counters.framesProcessed} frames, ${summary.fps.toFixed(1)} fps, inference p50 ${l.inference.p50.toFixed(2)} ms, total p50 ${l.total.p50.toFixed(2)} ms`,
     );
-    return summary;
+    return recorder?.error ? { ...summary, recordingError: recorder.error.message } : summary;
   } finally {
     detach();
     await closeAll();
