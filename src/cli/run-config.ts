@@ -5,6 +5,7 @@
  * failure minutes into a match.
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError } from "../core/errors.js";
@@ -16,6 +17,19 @@ export const DEFAULT_MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");
 export const DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555";
 
 const ENDPOINT_PATTERN = /^(tcp:\/\/[^\s:]+:(\d+|\*)|ipc:\/\/.+|inproc:\/\/.+)$/;
+
+/**
+ * More inference threads than twice the cores only add contention; far more (100000) made
+ * onnxruntime allocate gigabytes and never start.
+ */
+export const MAX_THREADS = availableParallelism() * 2;
+/** Above this a frame interval is under a millisecond: no camera does it, and the pacing timer spins. */
+export const MAX_FPS = 1000;
+
+/** The port of a tcp:// endpoint, if it names one (`*` asks the system for a free port). */
+function endpointPort(endpoint: string): string | undefined {
+  return /^tcp:\/\/[^\s:]+:(\d+)$/.exec(endpoint)?.[1];
+}
 
 export const ENGINES = ["auto", "onnxruntime", "tfjs"] as const;
 export const DEVICES = ["auto", "cpu", "webgpu", "cuda", "tensorrt", "wasm", "tensorflow"] as const;
@@ -38,6 +52,10 @@ export const RunConfigSchema = z
     publish: z
       .string()
       .regex(ENDPOINT_PATTERN, "expected a ZeroMQ endpoint like tcp://127.0.0.1:5555, tcp://0.0.0.0:5555 or ipc:///tmp/fovea.sock")
+      .refine((e) => {
+        const port = endpointPort(e);
+        return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+      }, "expected a TCP port 1..65535 (or * for any free port)")
       .default(DEFAULT_ENDPOINT),
     /** Calibration JSON; default: calibration/default.json for the synthetic source, none otherwise. */
     calibration: z.string().min(1, "expected a calibration file").optional(),
@@ -48,7 +66,7 @@ export const RunConfigSchema = z
     /** Stop after this many processed frames. */
     maxFrames: positiveInt.optional(),
     /** Inference threads (onnxruntime intra-op). Default: all cores but one (frameLoopThreads). */
-    threads: positiveInt.optional(),
+    threads: positiveInt.refine((n) => n <= MAX_THREADS, `expected 1..${MAX_THREADS} (twice the ${MAX_THREADS / 2} cores)`).optional(),
     /** Camera capture width / video scale width, pixels. */
     width: positiveInt.optional(),
     /** Camera capture height / video scale height, pixels. */
@@ -56,7 +74,11 @@ export const RunConfigSchema = z
     /** Camera frame rate to request; image-folder playback rate. */
     fps: z.preprocess(
       (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
-      z.number({ error: "expected a positive number" }).positive("expected a positive number").finite("expected a positive number"),
+      z
+        .number({ error: "expected a positive number" })
+        .positive("expected a positive number")
+        .finite("expected a positive number")
+        .max(MAX_FPS, `expected at most ${MAX_FPS} frames per second`),
     ).optional(),
     /** Camera pixel format. */
     pixelFormat: z.enum(["mjpeg", "yuyv422"], { error: "expected mjpeg or yuyv422" }).optional(),
