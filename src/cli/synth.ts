@@ -19,6 +19,7 @@ import { frameJobs } from "../synth/frame-jobs.js";
 import { ADULT_SIZE_FIELD, KID_SIZE_FIELD } from "../synth/field.js";
 import { RenderPool } from "../synth/render-pool.js";
 import type { FrameOutput, RenderedFrame } from "../synth/render-frame.js";
+import { isSynthStyle, SYNTH_STYLES, type SynthStyle } from "../synth/style.js";
 
 const VIDEO_EXTENSIONS = new Set([".mp4", ".mkv", ".avi", ".mov"]);
 /** Frames shown on a contact sheet (the first ones rendered). */
@@ -38,6 +39,16 @@ export interface SynthFlags {
   overwrite?: boolean;
   contactSheet?: string;
   field?: "adult" | "kid";
+  /** Appearance style: default (today's look), wide (training randomisation), shifted (style-shifted test set). */
+  style?: string;
+}
+
+/** The --style flag, checked (also for callers that bypass commander's choices). */
+export function parseStyle(value: string | undefined, sequence: boolean): SynthStyle {
+  const style = value ?? "default";
+  if (!isSynthStyle(style)) throw new FoveaInputError("--style", `expected one of ${SYNTH_STYLES.join(", ")}, got ${JSON.stringify(value)}`);
+  if (sequence && style !== "default") throw new FoveaInputError("--style", `a --sequence clip is rendered in the default style only; expected default with --sequence, got ${JSON.stringify(style)}`);
+  return style;
 }
 
 export function parseSize(value: string, flag = "--size"): { width: number; height: number } {
@@ -74,6 +85,11 @@ export function registerSynth(program: Command): void {
     .option("--threads <n>", "render threads (default: one per core; 0 = this thread)")
     .option("--overwrite", "replace an existing dataset in --out")
     .option("--contact-sheet <file.png>", `also draw the first ${SHEET_FRAMES} frames with their boxes into a PNG`)
+    .addOption(
+      new Option("--style <name>", "appearance: default (the renderer's own look), wide (randomised for training, covers default), shifted (outside wide's ranges, a style-shifted test set)")
+        .choices([...SYNTH_STYLES])
+        .default("default"),
+    )
     .action(async (flags: SynthFlags) => {
       await runSynth(flags);
     });
@@ -86,6 +102,7 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   const fps = parseInteger(flags.fps, "--fps", 1, 1000);
   const { width, height } = parseSize(flags.size);
   const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, "--threads", 0, 64);
+  const style = parseStyle(flags.style, flags.sequence ?? false);
   if (flags.contactSheet && path.extname(flags.contactSheet).toLowerCase() !== ".png") {
     throw new FoveaInputError("--contact-sheet", `expected a .png file name, got ${JSON.stringify(flags.contactSheet)}`);
   }
@@ -98,7 +115,7 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   if (flags.out) {
     sink = video
       ? await VideoSink.open(flags.out, width, height, fps)
-      : await DatasetSink.open(flags.out, flags.format, output === "png" ? ".png" : ".jpg", calibrationFile, flags.overwrite ?? false);
+      : await DatasetSink.open(flags.out, flags.format, output === "png" ? ".png" : ".jpg", calibrationFile, flags.overwrite ?? false, { style, seed });
   }
   const pool = await RenderPool.create({ calibration, width, height, threads });
   const bar = new cliProgress.SingleBar({ format: "synth [{bar}] {value}/{total} frames | {fps} fps | eta {eta}s", etaBuffer: 50 }, cliProgress.Presets.shades_classic);
@@ -106,7 +123,7 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   const started = performance.now();
   bar.start(frames, 0, { fps: "-" });
   try {
-    for await (const frame of pool.renderAll(frameJobs({ frames, seed, mount: calibration.mount, output, sequence: flags.sequence, fps, field: flags.field === "kid" ? KID_SIZE_FIELD : ADULT_SIZE_FIELD }))) {
+    for await (const frame of pool.renderAll(frameJobs({ frames, seed, mount: calibration.mount, output, sequence: flags.sequence, fps, field: flags.field === "kid" ? KID_SIZE_FIELD : ADULT_SIZE_FIELD, style }))) {
       if (sink) await sink.add(frame);
       if (flags.contactSheet && sheet.length < SHEET_FRAMES) sheet.push({ ...frame, raw: output === "rgb" });
       const done = frame.index + 1;
@@ -119,7 +136,7 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   }
   const seconds = (performance.now() - started) / 1000;
   if (flags.contactSheet) await writeFile(flags.contactSheet, await contactSheet(sheet, { columns: 4 }));
-  process.stderr.write(`fovea synth: ${frames} frames ${width}x${height} in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(1)} frames/s, ${pool.threads || 1} thread(s))\n`);
+  process.stderr.write(`fovea synth: ${frames} frames ${width}x${height} style ${style} in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(1)} frames/s, ${pool.threads || 1} thread(s))\n`);
   return { frames, seconds };
 }
 
@@ -131,8 +148,8 @@ interface FrameSink {
 class DatasetSink implements FrameSink {
   private constructor(private readonly writer: DatasetWriter, private readonly ext: string) {}
 
-  static async open(dir: string, format: DatasetFormat, ext: string, calibrationFile: string, overwrite: boolean): Promise<DatasetSink> {
-    return new DatasetSink(await openDatasetWriter(dir, format, [...DEFAULT_CLASSES], { calibration: calibrationFile, overwrite }), ext);
+  static async open(dir: string, format: DatasetFormat, ext: string, calibrationFile: string, overwrite: boolean, synth: { style: SynthStyle; seed: number }): Promise<DatasetSink> {
+    return new DatasetSink(await openDatasetWriter(dir, format, [...DEFAULT_CLASSES], { calibration: calibrationFile, overwrite, synth }), ext);
   }
 
   async add(frame: RenderedFrame): Promise<void> {

@@ -3,10 +3,13 @@
  * (classes, normalised boxes, ground positions, the calibration they refer to).
  *
  *   DIR/fovea-dataset.json   {"format": "fovea-dataset", "formatVersion": 1,
- *                             "classes": ["ball", ...], "calibration": "calib.json"?}
+ *                             "classes": ["ball", ...], "calibration": "calib.json"?,
+ *                             "synth": {"style": "wide", "seed": 11}?}
  *                            `calibration` (optional) is a path relative to DIR of the camera
  *                            calibration the ground positions were computed with (the writer
  *                            copies it into DIR so the dataset is self-contained).
+ *                            `synth` (optional): the dataset was rendered by `fovea synth` with
+ *                            this appearance style and seed.
  *   DIR/labels.jsonl         one TaggedFrame per line (JSON Lines), in the order written:
  *                            {"image": "images/000000.png", "width": 640, "height": 480,
  *                             "objects": [{"label": "ball",
@@ -37,6 +40,7 @@ export const NativeManifestSchema = z.object({
   formatVersion: z.literal(NATIVE_FORMAT_VERSION),
   classes: z.array(z.string()).min(1),
   calibration: z.string().min(1).optional(),
+  synth: z.object({ style: z.string().min(1), seed: z.number().int().nonnegative() }).optional(),
 });
 export type NativeManifest = z.infer<typeof NativeManifestSchema>;
 
@@ -64,6 +68,8 @@ export interface DatasetWriterOptions {
   calibration?: string;
   /** Allow a non-empty output folder: the writer first removes the files and folders it owns. */
   overwrite?: boolean;
+  /** How `fovea synth` drew the frames (appearance style, seed). Native datasets record it in the manifest; YOLO and COCO ignore it. */
+  synth?: { style: string; seed: number };
 }
 
 export class NativeDatasetWriter implements DatasetWriter {
@@ -84,6 +90,7 @@ export class NativeDatasetWriter implements DatasetWriter {
     await prepareOutputDir(root, [NATIVE_MANIFEST_FILE, NATIVE_LABELS_FILE, "images", CALIBRATION_COPY], options.overwrite ?? false);
     const manifest: NativeManifest = { format: NATIVE_FORMAT_NAME, formatVersion: NATIVE_FORMAT_VERSION, classes: [...classes] };
     if (options.calibration) manifest.calibration = await storeCalibration(root, options.calibration);
+    if (options.synth) manifest.synth = { style: options.synth.style, seed: options.synth.seed };
     await writeDatasetFile(root, NATIVE_MANIFEST_FILE, JSON.stringify(manifest, null, 2) + "\n");
     const labels = await open(path.join(root, NATIVE_LABELS_FILE), "w");
     return new NativeDatasetWriter(root, new Set(classes), labels);
@@ -154,6 +161,7 @@ export async function readNativeDataset(dir: string): Promise<Dataset> {
   }
   const dataset: Dataset = { root, format: "native", classes: manifest.classes, frames };
   if (manifest.calibration) dataset.calibration = path.resolve(root, manifest.calibration);
+  if (manifest.synth) dataset.synth = manifest.synth;
   return dataset;
 }
 

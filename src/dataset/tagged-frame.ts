@@ -37,6 +37,8 @@ export interface Dataset {
    * names one (native manifest, COCO `info.calibration`). YOLO cannot carry it.
    */
   calibration?: string;
+  /** Native datasets rendered by `fovea synth`: the appearance style and seed that drew them. */
+  synth?: { style: string; seed: number };
 }
 
 /** Incremental writer: frames are added one at a time so big synthetic sets never sit in memory. */

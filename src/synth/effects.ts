@@ -39,7 +39,17 @@ export async function applyCameraEffects(rgb: Buffer, width: number, height: num
     out = Buffer.from(rgb);
   }
   addSensorNoise(out, effects.noise, seed);
+  if (effects.jpegQuality !== undefined) out = await jpegArtefacts(out, width, height, effects.jpegQuality);
   return out;
+}
+
+/**
+ * Round trip through a JPEG of `quality` with 4:2:0 chroma, as a camera or a recorder that
+ * stores frames compressed leaves them: block edges, ringing and smeared colour.
+ */
+export async function jpegArtefacts(rgb: Buffer, width: number, height: number, quality: number): Promise<Buffer> {
+  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: Math.round(quality), chromaSubsampling: "4:2:0" }).toBuffer();
+  return sharp(jpeg).raw().toBuffer();
 }
 
 /**

@@ -5,6 +5,7 @@ import { sampleScene } from "./sample-scene.js";
 import { MatchSequence } from "./sequence.js";
 import type { FrameJob, FrameOutput } from "./render-frame.js";
 import type { FieldDimensions } from "./field.js";
+import type { SynthStyle } from "./style.js";
 
 export interface FrameJobOptions {
   frames: number;
@@ -18,15 +19,18 @@ export interface FrameJobOptions {
   fps?: number;
   /** Field size; default adult-size. */
   field?: FieldDimensions;
+  /** Appearance style of independent scenes (style.ts); default `default`. */
+  style?: SynthStyle;
 }
 
 export function* frameJobs(options: FrameJobOptions): Generator<FrameJob> {
   const { frames, seed, mount, output } = options;
   if (!Number.isInteger(frames) || frames < 0) throw new RangeError(`frames must be a non-negative integer, got ${frames}`);
+  if (options.sequence && options.style !== undefined && options.style !== "default") throw new RangeError(`style: a sequence renders in the default style only, got ${options.style}`);
   const clip = options.sequence ? new MatchSequence({ seed, mount, fps: options.fps, field: options.field }) : undefined;
   for (let index = 0; index < frames; index++) {
     const frameSeed = deriveSeed(seed, index);
-    const scene = clip ? clip.next() : sampleScene(frameSeed, { mount, field: options.field });
+    const scene = clip ? clip.next() : sampleScene(frameSeed, { mount, field: options.field, style: options.style });
     yield { index, scene, noiseSeed: frameSeed, output };
   }
 }

@@ -11,7 +11,7 @@ import type { Calibration, MountPose } from "../calib/calibration.js";
 import { CameraModel, type Vec3 } from "../calib/camera-model.js";
 import { fieldFeatures, fieldLines, type FieldFeature } from "./field.js";
 import { FieldLineIndex } from "./field-line-index.js";
-import type { Entity, Primitive, Scene } from "./scene.js";
+import type { BallPattern, Entity, Lens, Primitive, Rgb, Scene, Texture } from "./scene.js";
 
 /** A labelled object of a rendered frame plus what the renderer knows about its visibility. */
 export interface RenderedLabel extends LabelledObject {
@@ -33,6 +33,8 @@ const MIN_VISIBLE_FRACTION = 0.25;
 const MIN_INSIDE_FRACTION = 0.2;
 /** Half size (metres) of the ground square whose projection is a point feature's box. */
 const FEATURE_HALF_SIZE = 0.2;
+/** Lens cameras kept per renderer: a ray table costs a full undistortion pass, styles use a few lenses. */
+const LENS_CACHE_SIZE = 8;
 
 interface PreparedFeature extends FieldFeature {
   index: number;
@@ -42,7 +44,10 @@ export class SceneRenderer {
   readonly width: number;
   readonly height: number;
   readonly camera: CameraModel;
-  readonly #rays: Float32Array;
+  readonly #calibration: Calibration;
+  /** Ray table of the frame being rendered: the calibration's, or a styled lens's. */
+  #rays: Float32Array;
+  readonly #lensCameras = new Map<string, CameraModel>();
   readonly #color: Float32Array;
   readonly #depth: Float32Array;
   /** Entity index + 1 of the nearest surface per pixel; 0 = ground or hall. */
@@ -63,6 +68,7 @@ export class SceneRenderer {
    */
   constructor(calibration: Calibration, width: number, height: number, options: { exhaustive?: boolean } = {}) {
     this.#exhaustive = options.exhaustive ?? false;
+    this.#calibration = calibration;
     this.camera = new CameraModel(calibration, width, height);
     this.width = width;
     this.height = height;
@@ -77,6 +83,7 @@ export class SceneRenderer {
   /** Camera models of a scene: in the world (field) frame and in the observing robot's frame. */
   cameras(scene: Scene): { world: CameraModel; robot: CameraModel } {
     const { robot, mount } = scene;
+    const base = scene.lens ? this.#lensCamera(scene.lens) : this.camera;
     const c = Math.cos(robot.heading), s = Math.sin(robot.heading);
     const world: MountPose = {
       ...mount,
@@ -84,7 +91,29 @@ export class SceneRenderer {
       y: robot.y + s * mount.x + c * mount.y,
       yaw: mount.yaw + (robot.heading * 180) / Math.PI,
     };
-    return { world: this.camera.withMount(world), robot: this.camera.withMount(mount) };
+    return { world: base.withMount(world), robot: base.withMount(mount) };
+  }
+
+  /** The camera with another lens: focal length scaled about the principal point, radial distortion replaced. */
+  #lensCamera(lens: Lens): CameraModel {
+    const key = `${lens.focalScale}/${lens.k1}/${lens.k2}`;
+    let cam = this.#lensCameras.get(key);
+    if (cam) {
+      // Most recently used last, so the oldest is evicted first.
+      this.#lensCameras.delete(key);
+      this.#lensCameras.set(key, cam);
+      return cam;
+    }
+    const c = this.#calibration, i = c.intrinsics;
+    cam = new CameraModel(
+      { ...c, intrinsics: { ...i, fx: i.fx * lens.focalScale, fy: i.fy * lens.focalScale }, distortion: { ...c.distortion, k1: lens.k1, k2: lens.k2, k3: 0 } },
+      this.width,
+      this.height,
+    );
+    cam.normalisedRays();
+    this.#lensCameras.set(key, cam);
+    if (this.#lensCameras.size > LENS_CACHE_SIZE) this.#lensCameras.delete(this.#lensCameras.keys().next().value!);
+    return cam;
   }
 
   render(scene: Scene): RenderResult {
@@ -96,6 +125,7 @@ export class SceneRenderer {
       this.#linesFor = fieldKey;
     }
     const { world } = this.cameras(scene);
+    this.#rays = world.normalisedRays();
     this.#renderGround(scene, world);
     const coverage = this.#renderEntities(scene, world);
     const rgb = this.#toBytes(scene);
@@ -134,6 +164,9 @@ export class SceneRenderer {
     const invFx = 1 / cam.fx;
     const stripeInv = 1 / look.stripeWidth;
     const palette = look.wallPalette;
+    const turf = look.turf, lineWear = look.lineWear ?? 0;
+    const turfCos = turf ? Math.cos(turf.angle) : 1, turfSin = turf ? Math.sin(turf.angle) : 0;
+    const spots = lighting.spots;
     let p = 0;
     for (let v = 0; v < height; v++) {
       for (let u = 0; u < width; u++, p++) {
@@ -148,6 +181,7 @@ export class SceneRenderer {
         if (gx > -hallX && gx < hallX && gy > -hallY && gy < hallY) {
           depth[p] = tGround;
           let light = groundLight * (1 + uneven * SINE[((gx * 0.45 + ph0) * SINE_SCALE) & SINE_MASK] * SINE[((gy * 0.6 + ph1) * SINE_SCALE) & SINE_MASK]);
+          if (spots) light *= spotGain(spots, gx, gy);
           if (gx >= shX0 && gx <= shX1 && gy >= shY0 && gy <= shY1) for (let k = 0; k < casters.length; k += 7) {
             const sx = gx - casters[k], sy = gy - casters[k + 1], reach = casters[k + 4];
             if (sx > reach || sx < -reach || sy > reach || sy < -reach) continue;
@@ -158,18 +192,43 @@ export class SceneRenderer {
             if (q < 1) light *= 1 - casters[k + 6] * (q < 0.36 ? 1 : (1 - q) / 0.64);
           }
           if (gx > -carpetX && gx < carpetX && gy > -carpetY && gy < carpetY) {
-            const stripe = (Math.floor(gx * stripeInv) & 1) === 0 ? stripeHi : stripeLo;
             const tex = 1 + texture * (hash2(Math.floor(gx * 40), Math.floor(gy * 40)) - 0.5);
-            const m = stripe * tex;
-            r = gr * m;
-            g = gg * m;
-            b = gb * m;
+            if (turf === undefined) {
+              const stripe = (Math.floor(gx * stripeInv) & 1) === 0 ? stripeHi : stripeLo;
+              const m = stripe * tex;
+              r = gr * m;
+              g = gg * m;
+              b = gb * m;
+            } else {
+              const a1 = gx * turfCos + gy * turfSin, a2 = gy * turfCos - gx * turfSin;
+              let m = tex;
+              if (turf.kind === "mown") m *= (Math.floor(a1 * stripeInv) & 1) === 0 ? stripeHi : stripeLo;
+              else if (turf.kind === "checker") m *= ((Math.floor(a1 * stripeInv) + Math.floor(a2 * stripeInv)) & 1) === 0 ? stripeHi : stripeLo;
+              else if (turf.kind === "artificial") {
+                // Rolls of turf laid side by side, fibres that catch the light along the roll, black rubber granules.
+                m *= (Math.floor(a1 * stripeInv) & 1) === 0 ? stripeHi : stripeLo;
+                m *= 1 + turf.grain * (hash2(Math.floor(a1 * 12), Math.floor(a2 * 70)) - 0.5);
+                if (hash2(Math.floor(gx * 90) + 7, Math.floor(gy * 90)) > 0.96) m *= 0.45;
+              }
+              r = gr * m;
+              g = gg * m;
+              b = gb * m;
+              if (turf.wear > 0) {
+                const w = turf.wear * smoothstep(0.5, 0.9, valueNoise(gx * 0.8 + 31, gy * 0.8));
+                if (w > 0) {
+                  r += (turf.wearColor[0] * tex - r) * w;
+                  g += (turf.wearColor[1] * tex - g) * w;
+                  b += (turf.wearColor[2] * tex - b) * w;
+                }
+              }
+            }
             if (gx > -lineReachX && gx < lineReachX && gy > -lineReachY && gy < lineReachY) {
               const dd = Math.sqrt(dx * dx + dy * dy + dz * dz);
               // Ground footprint of the pixel (geometric mean of its along- and across-view extent):
               // lines thinner than a pixel fade instead of flickering.
               const foot = Math.max(1e-4, (tGround * dd * invFx) * Math.sqrt(dd / -dz));
-              const cov = lines.coverage(gx, gy, foot);
+              let cov = lines.coverage(gx, gy, foot);
+              if (lineWear > 0 && cov > 0) cov *= 1 - lineWear * smoothstep(0.25, 0.75, valueNoise(gx * 4, gy * 4 + 17) * 0.7 + 0.3 * hash2(Math.floor(gx * 60), Math.floor(gy * 60)));
               if (cov > 0) {
                 r += (lr - r) * cov;
                 g += (lg - g) * cov;
@@ -317,6 +376,7 @@ export class SceneRenderer {
     const [u0, v0, u1, v1] = bounds;
     const width = this.width;
     const hit = { t: 0, nx: 0, ny: 0, nz: 0 };
+    const spots = scene.lighting.spots, texture = part.part.material.texture;
     let count = 0;
     for (let v = v0; v <= v1; v++) {
       for (let u = u0; u <= u1; u++) {
@@ -334,8 +394,13 @@ export class SceneRenderer {
         const dot = hit.nx * sunX + hit.ny * sunY + hit.nz * sunZ;
         const lambert = dot > 0 ? dot : 0;
         // Faces away from the sun still get light bounced off the bright carpet and walls.
-        const light = intensity * (ambient + (1 - ambient) * (0.15 + 0.85 * lambert));
-        const base = surfaceColor(part.part, hit);
+        let light = intensity * (ambient + (1 - ambient) * (0.15 + 0.85 * lambert));
+        let base = surfaceColor(part.part, hit);
+        if (spots || texture) {
+          const hx = Cx + hit.t * dx, hy = Cy + hit.t * dy, hz = Cz + hit.t * dz;
+          if (spots) light *= spotGain(spots, hx, hy);
+          if (texture) base = textured(texture, base, hx, hy, hz);
+        }
         color[3 * p] = base[0] * light * castR;
         color[3 * p + 1] = base[1] * light * castG;
         color[3 * p + 2] = base[2] * light * castB;
@@ -528,12 +593,24 @@ function partBounds(part: Primitive): [number, number, number, number, number, n
       const ex = c * hx + s * hy, ey = s * hx + c * hy;
       return [x - ex, y - ey, z - hz, x + ex, y + ey, z + hz];
     }
+    case "ellipsoid": {
+      // The box around the ellipsoid's own bounding box: loose at odd headings, never too small.
+      const [x, y, z] = part.center, [hx, hy, hz] = part.radii;
+      const c = Math.abs(Math.cos(part.heading)), s = Math.abs(Math.sin(part.heading));
+      const ex = c * hx + s * hy, ey = s * hx + c * hy;
+      return [x - ex, y - ey, z - hz, x + ex, y + ey, z + hz];
+    }
+    case "cone": {
+      const r = Math.max(part.r0, part.r1);
+      return [part.x - r, part.y - r, part.z0, part.x + r, part.y + r, part.z1];
+    }
   }
 }
 
 /** A primitive with its per-frame constants precomputed (no allocation or trigonometry per pixel). */
 interface Prepared {
-  kind: 0 | 1 | 2;
+  /** 0 sphere, 1 cylinder, 2 box, 3 ellipsoid, 4 cone. */
+  kind: 0 | 1 | 2 | 3 | 4;
   cx: number;
   cy: number;
   cz: number;
@@ -545,11 +622,13 @@ interface Prepared {
   sin: number;
   z0: number;
   z1: number;
+  /** Cone: radius at z1 (`r` is the radius at z0). */
+  r1: number;
   part: Primitive;
 }
 
 function prepare(part: Primitive): Prepared {
-  const p: Prepared = { kind: 0, cx: 0, cy: 0, cz: 0, r: 0, hx: 0, hy: 0, hz: 0, cos: 1, sin: 0, z0: 0, z1: 0, part };
+  const p: Prepared = { kind: 0, cx: 0, cy: 0, cz: 0, r: 0, hx: 0, hy: 0, hz: 0, cos: 1, sin: 0, z0: 0, z1: 0, r1: 0, part };
   switch (part.kind) {
     case "sphere":
       [p.cx, p.cy, p.cz] = part.center;
@@ -569,6 +648,22 @@ function prepare(part: Primitive): Prepared {
       [p.hx, p.hy, p.hz] = part.half;
       p.cos = Math.cos(part.heading);
       p.sin = Math.sin(part.heading);
+      break;
+    case "ellipsoid":
+      p.kind = 3;
+      [p.cx, p.cy, p.cz] = part.center;
+      [p.hx, p.hy, p.hz] = part.radii;
+      p.cos = Math.cos(part.heading);
+      p.sin = Math.sin(part.heading);
+      break;
+    case "cone":
+      p.kind = 4;
+      p.cx = part.x;
+      p.cy = part.y;
+      p.z0 = part.z0;
+      p.z1 = part.z1;
+      p.r = part.r0;
+      p.r1 = part.r1;
       break;
   }
   return p;
@@ -627,6 +722,8 @@ function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, 
     hit.t = best;
     return true;
   }
+  if (q.kind === 3) return intersectEllipsoid(q, ox, oy, oz, dx, dy, dz, hit);
+  if (q.kind === 4) return intersectCone(q, ox, oy, oz, dx, dy, dz, hit);
   // Slab test in the box's own frame (turned by heading about z).
   const c = q.cos, s = q.sin;
   const rx = ox - q.cx, ry = oy - q.cy;
@@ -670,6 +767,75 @@ function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, 
   return true;
 }
 
+/** Ellipsoid: the ray in the ellipsoid's own frame, scaled to a unit sphere (t is unchanged by the linear map). */
+function intersectEllipsoid(q: Prepared, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, hit: { t: number; nx: number; ny: number; nz: number }): boolean {
+  const c = q.cos, s = q.sin;
+  const rx = ox - q.cx, ry = oy - q.cy;
+  const lx = (c * rx + s * ry) / q.hx, ly = (-s * rx + c * ry) / q.hy, lz = (oz - q.cz) / q.hz;
+  const ex = (c * dx + s * dy) / q.hx, ey = (-s * dx + c * dy) / q.hy, ez = dz / q.hz;
+  const a = ex * ex + ey * ey + ez * ez;
+  const b = lx * ex + ly * ey + lz * ez;
+  const cc = lx * lx + ly * ly + lz * lz - 1;
+  const disc = b * b - a * cc;
+  if (disc < 0) return false;
+  const t = (-b - Math.sqrt(disc)) / a;
+  if (t <= 0) return false;
+  // Normal: gradient of the implicit surface, back in world axes.
+  const nx = (lx + t * ex) / q.hx, ny = (ly + t * ey) / q.hy, nz = (lz + t * ez) / q.hz;
+  const inv = 1 / Math.sqrt(nx * nx + ny * ny + nz * nz);
+  hit.t = t;
+  hit.nx = (c * nx - s * ny) * inv;
+  hit.ny = (s * nx + c * ny) * inv;
+  hit.nz = nz * inv;
+  return true;
+}
+
+/** Truncated cone about a vertical axis: radius R(z) = a0 + k z between z0 and z1, with both caps. */
+function intersectCone(q: Prepared, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, hit: { t: number; nx: number; ny: number; nz: number }): boolean {
+  const lx = ox - q.cx, ly = oy - q.cy;
+  const k = (q.r1 - q.r) / (q.z1 - q.z0), a0 = q.r - k * q.z0;
+  const ro = a0 + k * oz;
+  const A = dx * dx + dy * dy - k * k * dz * dz;
+  const B = lx * dx + ly * dy - k * dz * ro;
+  const C = lx * lx + ly * ly - ro * ro;
+  let best = Infinity;
+  const side = (t: number) => {
+    if (!(t > 0) || t >= best) return;
+    const z = oz + t * dz;
+    // Outside the slab, or on the mirrored nappe beyond the apex.
+    if (z < q.z0 || z > q.z1 || a0 + k * z < 0) return;
+    best = t;
+    const px = lx + t * dx, py = ly + t * dy, pz = -k * (a0 + k * z);
+    const inv = 1 / Math.sqrt(px * px + py * py + pz * pz);
+    hit.nx = px * inv;
+    hit.ny = py * inv;
+    hit.nz = pz * inv;
+  };
+  if (A > 1e-12 || A < -1e-12) {
+    const disc = B * B - A * C;
+    if (disc >= 0) {
+      const sq = Math.sqrt(disc);
+      side((-B - sq) / A);
+      side((-B + sq) / A);
+    }
+  } else if (B !== 0) side(-C / (2 * B));
+  const cap = (z: number, r: number, nz: number) => {
+    const t = (z - oz) / dz;
+    if (!(t > 0) || t >= best) return;
+    const px = lx + t * dx, py = ly + t * dy;
+    if (px * px + py * py > r * r) return;
+    best = t;
+    hit.nx = 0;
+    hit.ny = 0;
+    hit.nz = nz;
+  };
+  if (dz < -1e-12 && oz > q.z1) cap(q.z1, q.r1, 1);
+  if (dz > 1e-12 && oz < q.z0) cap(q.z0, q.r, -1);
+  if (best === Infinity) return false;
+  hit.t = best;
+  return true;
+}
+
 const ICOSAHEDRON = (() => {
   const g = (1 + Math.sqrt(5)) / 2;
   const raw = [
@@ -699,10 +865,106 @@ function surfaceColor(part: Primitive, hit: { nx: number; ny: number; nz: number
     case "stripes":
       return (Math.floor((bz + 1) * 3) & 1) === 0 ? pattern.base : pattern.accent;
     case "patches": {
-      for (const [px, py, pz] of ICOSAHEDRON) if (bx * px + by * py + bz * pz > PATCH_COS) return pattern.accent;
+      const limit = pattern.size === undefined ? PATCH_COS : Math.cos(pattern.size);
+      for (const [px, py, pz] of ICOSAHEDRON) if (bx * px + by * py + bz * pz > limit) return pattern.accent;
       return pattern.base;
     }
+    default:
+      return styledBallColor(pattern, bx, by, bz);
   }
+}
+
+/** The ball patterns only appearance styles draw. */
+function styledBallColor(pattern: BallPattern, bx: number, by: number, bz: number): Rgb {
+  const n = pattern.count ?? 6;
+  switch (pattern.kind) {
+    case "octants":
+      return (bx > 0) !== (by > 0) !== (bz > 0) ? pattern.accent : pattern.base;
+    case "rings":
+      return (Math.floor(((bz + 1) * n) / 2) & 1) === 0 ? pattern.base : pattern.accent;
+    case "dots": {
+      const limit = Math.cos(pattern.size ?? 0.25);
+      const points = sphereDots(n);
+      for (let i = 0; i < points.length; i += 3) if (bx * points[i] + by * points[i + 1] + bz * points[i + 2] > limit) return pattern.accent;
+      return pattern.base;
+    }
+    case "seams": {
+      const w = pattern.size ?? 0.05;
+      return Math.abs(bx) < w || Math.abs(by) < w || Math.abs(bz) < w ? pattern.accent : pattern.base;
+    }
+    case "swirl": {
+      const turns = (Math.atan2(by, bx) / (2 * Math.PI) + 0.8 * bz) * n;
+      return (Math.floor(turns) & 1) === 0 ? pattern.base : pattern.accent;
+    }
+    default:
+      return pattern.base;
+  }
+}
+
+const DOTS = new Map<number, Float64Array>();
+/** `n` nearly even directions on the unit sphere (Fibonacci lattice), cached per n. */
+function sphereDots(n: number): Float64Array {
+  let d = DOTS.get(n);
+  if (d) return d;
+  d = new Float64Array(3 * n);
+  const golden = Math.PI * (3 - Math.sqrt(5));
+  for (let i = 0; i < n; i++) {
+    const z = 1 - (2 * i + 1) / n, r = Math.sqrt(1 - z * z);
+    d[3 * i] = r * Math.cos(golden * i);
+    d[3 * i + 1] = r * Math.sin(golden * i);
+    d[3 * i + 2] = z;
+  }
+  DOTS.set(n, d);
+  return d;
+}
+
+/** Surface colour under a world-space texture at hit point (x, y, z). */
+function textured(t: Texture, base: Rgb, x: number, y: number, z: number): Rgb {
+  const inv = 1 / t.scale;
+  switch (t.kind) {
+    case "bands": {
+      const f = z * inv;
+      return f - Math.floor(f) < t.fill ? t.accent : base;
+    }
+    case "stripes": {
+      const f = (x + y) * inv;
+      return f - Math.floor(f) < t.fill ? t.accent : base;
+    }
+    case "checker":
+      return ((Math.floor(x * inv) + Math.floor(y * inv) + Math.floor(z * inv)) & 1) === 0 ? t.accent : base;
+    case "speckle": {
+      const h = hash2(Math.floor(x * inv) + 7919 * Math.floor(z * inv), Math.floor(y * inv));
+      if (h >= t.fill) return base;
+      const m = 0.5 + h / (2 * t.fill);
+      return [base[0] + (t.accent[0] - base[0]) * m, base[1] + (t.accent[1] - base[1]) * m, base[2] + (t.accent[2] - base[2]) * m];
+    }
+  }
+}
+
+/** Light multiplier of the spot-light pools at ground point (x, y). */
+function spotGain(spots: number[], x: number, y: number): number {
+  let gain = 1;
+  for (let k = 0; k < spots.length; k += 4) {
+    const ex = x - spots[k], ey = y - spots[k + 1], r = spots[k + 2];
+    const q = (ex * ex + ey * ey) / (r * r);
+    if (q < 1) gain += spots[k + 3] * (1 - q) * (1 - q);
+  }
+  return gain;
+}
+
+function smoothstep(a: number, b: number, x: number): number {
+  const t = x <= a ? 0 : x >= b ? 1 : (x - a) / (b - a);
+  return t * t * (3 - 2 * t);
+}
+
+/** Smooth value noise in [0, 1): bilinear between hashed lattice values, for worn turf and paint. */
+function valueNoise(x: number, y: number): number {
+  const x0 = Math.floor(x), y0 = Math.floor(y);
+  let fx = x - x0, fy = y - y0;
+  fx = fx * fx * (3 - 2 * fx);
+  fy = fy * fy * (3 - 2 * fy);
+  const a = hash2(x0, y0), b = hash2(x0 + 1, y0), c = hash2(x0, y0 + 1), d = hash2(x0 + 1, y0 + 1);
+  return a + (b - a) * fx + (c - a) * fy + (a - b - c + d) * fx * fy;
 }
 
 /** Sine table for the light's slow unevenness over the field: Math.sin twice per pixel costs more than the rest of the lighting. */

@@ -4,11 +4,14 @@ import { ADULT_SIZE_FIELD, type FieldDimensions } from "./field.js";
 import { Rng } from "../core/prng.js";
 import { ball, goals, obstacle, randomBallPattern, randomObstacleStyle, randomRobotStyle, robot } from "./entities.js";
 import type { Effects, Entity, Lighting, Look, Rgb, Scene } from "./scene.js";
+import { FrameStyle, type SynthStyle } from "./style.js";
 
 export interface SceneOptions {
   /** The calibrated mount; head motion is sampled around it. */
   mount: MountPose;
   field?: FieldDimensions;
+  /** Appearance style (style.ts); default `default`, the renderer's own look. */
+  style?: SynthStyle;
 }
 
 export function sampleLighting(rng: Rng): Lighting {
@@ -70,9 +73,13 @@ export function sampleHead(rng: Rng, mount: MountPose): MountPose {
   };
 }
 
-/** A random scene seeded by `seed`. */
+/**
+ * A random scene seeded by `seed`. A style other than `default` changes how things look, never
+ * where they are: every draw of the default stream below happens whatever the style.
+ */
 export function sampleScene(seed: number, options: SceneOptions): Scene {
   const rng = new Rng(seed);
+  const styled = options.style === undefined || options.style === "default" ? undefined : new FrameStyle(options.style, seed);
   const field = options.field ?? ADULT_SIZE_FIELD;
   const hl = field.length / 2, hw = field.width / 2;
   const head = sampleHead(rng, options.mount);
@@ -107,15 +114,22 @@ export function sampleScene(seed: number, options: SceneOptions): Scene {
     return null;
   };
 
-  const entities: Entity[] = [...goals(field)];
+  const entities: Entity[] = styled ? styled.goals(field) : [...goals(field)];
   if (rng.chance(0.9)) {
     const at = spot(0.75, 0.3, 9, field.ballRadius + 0.05);
-    if (at) entities.push(ball(at.x, at.y, field.ballRadius, randomBallPattern(rng)));
+    if (at) {
+      const pattern = randomBallPattern(rng);
+      entities.push(styled ? styled.ball(at.x, at.y, field, pattern) : ball(at.x, at.y, field.ballRadius, pattern));
+    }
   }
   const robots = rng.int(0, 6);
   for (let i = 0; i < robots; i++) {
     const at = spot(0.5, 0.8, 9, 0.35);
-    if (at) entities.push(robot(at.x, at.y, rng.range(-Math.PI, Math.PI), randomRobotStyle(rng)));
+    if (at) {
+      const heading = rng.range(-Math.PI, Math.PI);
+      const style = randomRobotStyle(rng);
+      entities.push(styled ? styled.robot(i, at.x, at.y, heading, style) : robot(at.x, at.y, heading, style));
+    }
   }
   const obstacles = rng.int(0, 3);
   for (let i = 0; i < obstacles; i++) {
@@ -123,5 +137,19 @@ export function sampleScene(seed: number, options: SceneOptions): Scene {
     if (at) entities.push(obstacle(at.x, at.y, rng.range(-Math.PI, Math.PI), randomObstacleStyle(rng)));
   }
   const lighting = sampleLighting(rng);
-  return { field, robot: robotPose, mount: head, entities, lighting, look: sampleLook(rng, field), effects: sampleEffects(rng, lighting) };
+  const look = sampleLook(rng, field);
+  const effects = sampleEffects(rng, lighting);
+  if (!styled) return { field, robot: robotPose, mount: head, entities, lighting, look, effects };
+  const camera = styled.camera(effects);
+  const scene: Scene = {
+    field: styled.field(field),
+    robot: robotPose,
+    mount: head,
+    entities,
+    lighting: styled.lighting(lighting, field),
+    look: styled.look(look),
+    effects: camera.effects,
+  };
+  if (camera.lens) scene.lens = camera.lens;
+  return scene;
 }
