@@ -7,7 +7,7 @@ import type { Detection } from "../core/detection.js";
 import { DEFAULT_CLASSES } from "../core/detection.js";
 import { timestampOf } from "./channel-schemas.js";
 
-interface Rgba {
+export interface Rgba {
   r: number;
   g: number;
   b: number;
@@ -27,7 +27,8 @@ const PALETTE: Rgba[] = [
   { r: 1, g: 0.2, b: 0.2, a: 1 }, // penalty_spot
 ];
 
-function colourOf(label: string): Rgba {
+/** The colour a label's boxes and texts are drawn in (0..1 channels, as Foxglove's Color). */
+export function labelColour(label: string): Rgba {
   const i = (DEFAULT_CLASSES as readonly string[]).indexOf(label);
   if (i >= 0) return PALETTE[i];
   let h = 0;
@@ -48,7 +49,7 @@ export function detectionAnnotations(
     const y0 = d.box.yMin * image.height;
     const x1 = d.box.xMax * image.width;
     const y1 = d.box.yMax * image.height;
-    const colour = colourOf(d.label);
+    const colour = labelColour(d.label);
     points.push({
       timestamp,
       type: 2, // LINE_LOOP

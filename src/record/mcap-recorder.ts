@@ -22,8 +22,8 @@ import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import type { PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
 import { channelSchema, timestampOf, type ChannelSchema } from "./channel-schemas.js";
-import { detectionAnnotations } from "./detection-annotations.js";
 import { FileWritable } from "./file-writable.js";
+import { cameraCalibrationMessage, compressedImageMessage, imageAnnotationsMessage } from "./foxglove-messages.js";
 import {
   RECORDING_LIBRARY,
   RECORDING_METADATA_NAME,
@@ -90,12 +90,6 @@ type Pending =
 
 /** Small messages (detections, status) that may wait for the writer; more are dropped and counted. */
 const MESSAGE_QUEUE_LIMIT = 256;
-
-const JPEG_MAGIC = [0xff, 0xd8, 0xff];
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
-function startsWith(data: Buffer, magic: number[]): boolean {
-  return data.length >= magic.length && magic.every((b, i) => data[i] === b);
-}
 
 export class McapRecorder implements PipelineObserver {
   #slot: Frame | undefined;
@@ -289,10 +283,10 @@ export class McapRecorder implements PipelineObserver {
         sequence: 0,
         logTime,
         publishTime: logTime,
-        data: channelSchema(SCHEMA_CAMERA_CALIBRATION).type.encode(cameraCalibration(this.options.calibration, frame, this.options.cameraId)).finish(),
+        data: cameraCalibrationMessage(this.options.calibration, frame, this.options.cameraId),
       });
     }
-    const data = this.options.imageEncoding === "raw" ? await this.#rawImage(frame) : await this.#compressedImage(frame);
+    const data = this.options.imageEncoding === "raw" ? await this.#rawImage(frame) : await compressedImageMessage(frame, this.options.cameraId, this.#jpegQuality);
     await this.writer.addMessage({
       channelId: this.channels.image,
       // MCAP's per-message sequence carries the source frame number (replay restores it).
@@ -302,24 +296,6 @@ export class McapRecorder implements PipelineObserver {
       data,
     });
     this.#framesWritten++;
-  }
-
-  async #compressedImage(frame: Frame): Promise<Uint8Array> {
-    let format: string;
-    let data: Buffer;
-    if (frame.encoding === "encoded" && startsWith(frame.data, JPEG_MAGIC)) {
-      [format, data] = ["jpeg", frame.data];
-    } else if (frame.encoding === "encoded" && startsWith(frame.data, PNG_MAGIC)) {
-      [format, data] = ["png", frame.data];
-    } else {
-      // optimiseCoding off: libjpeg's second Huffman pass costs ~40% of the encode time for ~13%
-      // smaller files (scripts/bench-record.ts); CPU is the scarcer resource on the robot.
-      const input = frame.encoding === "rgb24" ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }) : sharp(frame.data);
-      [format, data] = ["jpeg", await input.jpeg({ quality: this.#jpegQuality, optimiseCoding: false }).toBuffer()];
-    }
-    return channelSchema(SCHEMA_COMPRESSED_IMAGE)
-      .type.encode({ timestamp: timestampOf(frame.captureTimeNs), frame_id: this.options.cameraId, data, format })
-      .finish();
   }
 
   async #rawImage(frame: Frame): Promise<Uint8Array> {
@@ -345,13 +321,12 @@ export class McapRecorder implements PipelineObserver {
     const { frame } = item;
     const sequence = frame.seq >>> 0;
     // Annotations are stamped with the capture time: Foxglove pairs them with the image by it.
-    const annotations = detectionAnnotations(item.detections, frame);
     await this.writer.addMessage({
       channelId: this.channels.annotations,
       sequence,
       logTime: frame.captureTimeNs,
       publishTime: item.publishTimeNs,
-      data: channelSchema(SCHEMA_IMAGE_ANNOTATIONS).type.encode(annotations).finish(),
+      data: imageAnnotationsMessage(item.detections, frame),
     });
     await this.writer.addMessage({ channelId: this.channels.detections, sequence, logTime: item.publishTimeNs, publishTime: item.publishTimeNs, data: item.message });
   }
@@ -368,26 +343,4 @@ export class McapRecorder implements PipelineObserver {
     }
     if (this.#error) this.options.logger?.error({ err: this.#error, file: this.file }, "recording incomplete");
   }
-}
-
-/** foxglove.CameraCalibration for the frame's size: intrinsics scaled from the reference size. */
-function cameraCalibration(c: Calibration, frame: Frame, cameraId: string): Record<string, unknown> {
-  const sx = frame.width / c.intrinsics.width;
-  const sy = frame.height / c.intrinsics.height;
-  const fx = c.intrinsics.fx * sx;
-  const fy = c.intrinsics.fy * sy;
-  const cx = c.intrinsics.cx * sx;
-  const cy = c.intrinsics.cy * sy;
-  const d = c.distortion;
-  return {
-    timestamp: timestampOf(frame.captureTimeNs),
-    frame_id: cameraId,
-    width: frame.width,
-    height: frame.height,
-    distortion_model: "plumb_bob",
-    D: [d.k1, d.k2, d.p1, d.p2, d.k3],
-    K: [fx, 0, cx, 0, fy, cy, 0, 0, 1],
-    R: [1, 0, 0, 0, 1, 0, 0, 0, 1],
-    P: [fx, 0, cx, 0, 0, fy, cy, 0, 0, 0, 1, 0],
-  };
 }
