@@ -10,6 +10,7 @@ import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError } from "../core/errors.js";
 import { parseSourceSpec } from "../capture/open-source.js";
+import { isLoopback, parseViewAddress } from "../view/view-address.js";
 import { PACKAGE_ROOT } from "../publish/codec.js";
 
 /** The model `fovea run` uses without `--model`: the shipped one. */
@@ -88,6 +89,15 @@ export const RunConfigSchema = z
     record: z.string().regex(/\.mcap$/i, "expected a file name ending in .mcap").optional(),
     /** Overwrite an existing recording. */
     force: z.boolean().default(false),
+    /** Live view (Foxglove WebSocket + page): `true` = 127.0.0.1:8765, or `[HOST:]PORT`. */
+    view: z.union([z.literal(true), z.string()], { error: "expected [HOST:]PORT, or the flag alone for 127.0.0.1:8765" }).optional(),
+    /** Viewer frames per second. */
+    viewFps: z.preprocess(
+      (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+      z.number({ error: "expected frames per second, a number in 0.1..60" }).min(0.1, "expected frames per second, a number in 0.1..60").max(60, "expected frames per second, a number in 0.1..60"),
+    ).optional(),
+    /** Token live viewers must present. */
+    viewToken: z.string().min(1, "expected a non-empty token").optional(),
   })
   .strict();
 
@@ -112,6 +122,9 @@ const FLAG: Record<string, string> = {
   loop: "--loop",
   record: "--record",
   force: "--force",
+  view: "--view",
+  viewFps: "--view-fps",
+  viewToken: "--view-token",
 };
 
 function describeValue(v: unknown): string {
@@ -162,7 +175,24 @@ export function parseRunConfig(flags: Record<string, unknown>, options: { config
   }
   // The source grammar belongs to the capture code; it names --source and the accepted forms.
   parseSourceSpec(r.data.source);
+  checkView(r.data);
   return r.data;
+}
+
+/** The live view's flags belong together; a view beyond loopback shows the camera to the network only with a token. */
+function checkView(config: RunConfig): void {
+  if (config.view === undefined) {
+    if (config.viewFps !== undefined) throw new FoveaInputError("--view-fps", "only applies with --view [HOST:]PORT");
+    if (config.viewToken !== undefined) throw new FoveaInputError("--view-token", "only applies with --view [HOST:]PORT");
+    return;
+  }
+  const { host, port } = parseViewAddress(config.view);
+  if (!isLoopback(host) && config.viewToken === undefined) {
+    throw new FoveaInputError(
+      "--view-token",
+      `required when --view binds beyond loopback (${host}:${port} is reachable from the network); give a token viewers must present, or bind 127.0.0.1`,
+    );
+  }
 }
 
 /** The calibration file to use: given, or the shipped default for the synthetic source. */

@@ -9,6 +9,7 @@ import { openSource, SOURCE_FORMS } from "../capture/open-source.js";
 import { FoveaInputError } from "../core/errors.js";
 import { createLogger, type Logger } from "../core/log.js";
 import type { PipelineObserver } from "../core/pipeline-types.js";
+import type { LiveView } from "../view/live-view.js";
 import { createEngine } from "../engine/create-engine.js";
 import { frameLoopThreads, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
@@ -40,6 +41,9 @@ export function registerRun(program: Command): void {
     .option("--pixel-format <fmt>", "camera pixel format: mjpeg | yuyv422")
     .option("--record <file.mcap>", "record frames, detections and status to an MCAP file (opens in Foxglove)")
     .option("--force", "overwrite an existing --record file")
+    .option("--view [host:port]", "live view: Foxglove WebSocket server and a browser page on one port (default 127.0.0.1:8765)")
+    .option("--view-fps <n>", "viewer frames per second (default 10)")
+    .option("--view-token <token>", "token viewers must present (ws://HOST:PORT/?token=...); required beyond loopback")
     .option("--config <file>", "JSON file with any of these settings (flags override it)")
     .action(async (flags: Record<string, unknown>) => {
       const { config: configFile, ...rest } = flags;
@@ -99,6 +103,27 @@ export async function announceClipRendering(
   });
 }
 
+/** Start the live view a validated config asks for, and say where it is. */
+async function startView(
+  config: RunConfig,
+  about: { calibration?: Calibration; cameraId?: string; modelId: string; classes: readonly string[] },
+  log: Logger,
+): Promise<LiveView> {
+  // Loaded only with --view: the WebSocket server and Foxglove schemas cost startup time.
+  const [{ LiveView }, { parseViewAddress, isLoopback, formatAuthority }] = await Promise.all([import("../view/live-view.js"), import("../view/view-address.js")]);
+  const address = parseViewAddress(config.view!);
+  const view = await LiveView.start({ address, token: config.viewToken, fps: config.viewFps, ...about, log, flag: "--view" });
+  const ws = `ws://${formatAuthority(view.server.host, view.server.port)}${config.viewToken ? "/?token=..." : ""}`;
+  log.info({ url: view.url, fps: view.fps, token: config.viewToken !== undefined }, "live view listening");
+  process.stderr.write(`fovea: live view at ${view.url} (Foxglove: open connection ${ws})\n`);
+  if (!isLoopback(address.host)) {
+    const msg = `the live view on ${formatAuthority(address.host, view.server.port)} is reachable from the network: anyone with the token sees the camera`;
+    log.warn(msg);
+    process.stderr.write(`fovea: WARNING: ${msg}\n`);
+  }
+  return view;
+}
+
 /** A run's summary; `recordingError` is set when `--record` was given and the recording failed. */
 export type RunSummary = PipelineSummary & { recordingError?: string };
 
@@ -142,6 +167,13 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<RunSumma
     // The recorder joins this array once the source is open (it records the source's camera id);
     // the pipeline reads it from run() on.
     const observers: PipelineObserver[] = [];
+    // The view listens before the source opens: a port in use fails at once, not after a camera
+    // or the synthetic clip took their time.
+    const view = config.view === undefined ? undefined : await startView(config, { calibration, cameraId, modelId: md.id, classes: md.classes }, log);
+    if (view) {
+      closers.push(() => view.close());
+      observers.push(view);
+    }
     let pipeline: Pipeline | undefined;
     let stopRequested = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -190,6 +222,7 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<RunSumma
     });
     const source = pipeline.source;
     closers.push(() => source.close());
+    view?.setCameraId(cameraId ?? source.info.cameraId);
     log.info({ source: source.info.description, mode: source.info.mode, fps: source.info.fps }, "source open");
     let running = true;
     await announceClipRendering(source, () => running, log);
