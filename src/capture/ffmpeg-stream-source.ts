@@ -55,7 +55,21 @@ export interface FfmpegStreamOptions {
   firstFrameTimeoutMs?: number;
   /** How many of ffmpeg's last stderr lines to keep for error messages. Default 20. */
   stderrLines?: number;
+  /**
+   * Live mode: how long ffmpeg may run without delivering a frame before the source counts as
+   * stalled (degraded; with `reconnect`, ffmpeg is killed and restarted with backoff). Default
+   * max(3 frame intervals, 250 ms), the interval from `fps` or else from the frames seen. A
+   * restarted ffmpeg gets `restartGraceMs` for its first frame. `false`: no watchdog.
+   */
+  stallTimeoutMs?: number | false;
+  /** Time a restarted ffmpeg has to deliver its first frame (opening a camera takes a while). Default 2000 ms. */
+  restartGraceMs?: number;
 }
+
+/** Stall timeout floor: below it, scheduler and pipe jitter alone would trip the watchdog. */
+export const MIN_STALL_MS = 250;
+/** How often the watchdog looks; bounds how late after the timeout a stall is reported. */
+const WATCHDOG_PERIOD_MS = 50;
 
 type FfmpegChild = ChildProcessByStdio<null, Readable, Readable>;
 
@@ -101,6 +115,15 @@ export class FfmpegStreamSource implements FrameSource {
   private firstFrameWaiter: { resolve(): void; reject(err: unknown): void } | undefined;
   private pullIterator: AsyncGenerator<Frame> | undefined;
   private pullFirst: Frame | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** performance.now() of the last frame, or of the current ffmpeg's start before its first. */
+  private lastFrameMs = 0;
+  /** Frames the current ffmpeg process delivered. */
+  private childFrames = 0;
+  /** Smoothed interval between frames, ms (0 until two frames arrived). */
+  private intervalMs = 0;
+  /** The ffmpeg process the watchdog killed: its exit is the stall, already reported. */
+  private stalledChild: RunningChild | undefined;
 
   /** Start ffmpeg and wait for its first frame, so an unreadable input fails here, not later. */
   static async open(options: FfmpegStreamOptions): Promise<FfmpegStreamSource> {
@@ -128,6 +151,14 @@ export class FfmpegStreamSource implements FrameSource {
     }
     if (options.reconnect && options.mode !== "live") {
       throw new RangeError("reconnect: only a live source reconnects");
+    }
+    const stall = options.stallTimeoutMs;
+    if (stall !== undefined && stall !== false && !(Number.isFinite(stall) && stall > 0)) {
+      throw new RangeError(`stallTimeoutMs: expected a positive number of milliseconds or false, got ${stall}`);
+    }
+    const grace = options.restartGraceMs;
+    if (grace !== undefined && !(Number.isFinite(grace) && grace > 0)) {
+      throw new RangeError(`restartGraceMs: expected a positive number of milliseconds, got ${grace}`);
     }
     this.options = options;
     this.frameBytes = options.width * options.height * 3;
@@ -167,6 +198,7 @@ export class FfmpegStreamSource implements FrameSource {
   private async shutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.watchdog);
     this.slot.close();
     this.firstFrameWaiter?.reject(new Error(`${this.options.inputName}: source closed before the first frame`));
     if (this.child) await stopChild(this.child);
@@ -187,6 +219,7 @@ export class FfmpegStreamSource implements FrameSource {
         first.catch(() => {}); // observed through the race below; never an unhandled rejection
         this.spawnLive();
         await Promise.race([first, timeout]);
+        this.startWatchdog();
       } else {
         this.pullIterator = this.readPull();
         const first = await Promise.race([this.pullIterator.next(), timeout]).catch((err: unknown) => {
@@ -254,10 +287,11 @@ export class FfmpegStreamSource implements FrameSource {
     };
   }
 
-  private countTruncated(splitter: RawFrameSplitter): void {
+  private countTruncated(splitter: RawFrameSplitter, child?: RunningChild): void {
     const discarded = splitter.end();
-    // A partial frame cut off by our own close() (e.g. --max-frames reached) is not corruption.
-    if (discarded === 0 || this.closed) return;
+    // A partial frame cut off by our own close() (e.g. --max-frames reached) or by the watchdog
+    // killing a stalled ffmpeg is not corruption.
+    if (discarded === 0 || this.closed || (child && child === this.stalledChild)) return;
     this.counters.corrupt++;
     this.options.events?.onCorrupt?.(
       `${this.options.inputName}: truncated last frame discarded (${discarded} of ${this.frameBytes} bytes)`,
@@ -273,8 +307,13 @@ export class FfmpegStreamSource implements FrameSource {
 
   private spawnLive(): void {
     const child = this.spawn();
+    this.lastFrameMs = performance.now();
+    this.childFrames = 0;
     const splitter = new RawFrameSplitter(this.frameBytes, (data) => {
       const frame = this.makeFrame(data);
+      const now = performance.now();
+      if (this.childFrames++ > 0) this.intervalMs = this.intervalMs === 0 ? now - this.lastFrameMs : 0.9 * this.intervalMs + 0.1 * (now - this.lastFrameMs);
+      this.lastFrameMs = now;
       if (this.firstFrameWaiter) this.firstFrameWaiter.resolve();
       if (this.degraded) {
         this.degraded = false;
@@ -285,8 +324,14 @@ export class FfmpegStreamSource implements FrameSource {
     });
     child.process.stdout.on("data", (chunk: Buffer) => splitter.push(chunk));
     void child.closed.then(({ code, signal }) => {
-      this.countTruncated(splitter);
+      this.countTruncated(splitter, child);
       if (this.closed) return;
+      if (child === this.stalledChild) {
+        // Degraded already, with the stall as the reason; restart (with backoff) like a crash.
+        this.stalledChild = undefined;
+        this.scheduleRestart();
+        return;
+      }
       const reason = this.exitReason(code, signal);
       if (this.nextSeq === 0) {
         // Never delivered a frame: wrong device, format or file. A configuration error, not a fault.
@@ -303,6 +348,50 @@ export class FfmpegStreamSource implements FrameSource {
       }
       this.scheduleRestart();
     });
+  }
+
+  /** The stall timeout now: fixed, or max(3 frame intervals, 250 ms). */
+  private stallLimitMs(): number {
+    const fixed = this.options.stallTimeoutMs;
+    if (typeof fixed === "number") return fixed;
+    const interval = this.options.fps ? 1000 / this.options.fps : this.intervalMs;
+    return Math.max(3 * interval, MIN_STALL_MS);
+  }
+
+  /**
+   * Live mode: a camera can stop sending while its ffmpeg stays alive (a hung USB device, a
+   * driver waiting forever, a process stopped). Without a frame for the stall timeout the source
+   * is degraded; with reconnect, the silent ffmpeg is killed and restarted with backoff.
+   */
+  private startWatchdog(): void {
+    if (this.options.mode !== "live" || this.options.stallTimeoutMs === false || this.closed) return;
+    this.watchdog = setInterval(() => this.checkStall(), WATCHDOG_PERIOD_MS);
+    this.watchdog.unref();
+  }
+
+  private checkStall(): void {
+    const child = this.child;
+    // Between a crash and its restart the exit already made the source degraded.
+    if (this.closed || !child || child === this.stalledChild || child.process.exitCode !== null || child.process.signalCode !== null) return;
+    const silentMs = performance.now() - this.lastFrameMs;
+    const limit = this.childFrames > 0 ? this.stallLimitMs() : Math.max(this.stallLimitMs(), this.options.restartGraceMs ?? 2000);
+    if (silentMs <= limit) return;
+    const expected = this.options.fps ? `${this.options.fps} fps` : this.intervalMs > 0 ? `a frame every ${Math.round(this.intervalMs)} ms` : "frames";
+    const reason =
+      `${this.options.inputName}: no frame for ${Math.round(silentMs)} ms (expected ${expected}; stall timeout ${Math.round(limit)} ms); ` +
+      `ffmpeg pid ${child.process.pid} is running but sends nothing${this.options.reconnect ? ", restarting it" : ""}`;
+    if (!this.degraded) {
+      this.degraded = true;
+      this.options.events?.onDegraded?.(reason);
+    }
+    if (!this.options.reconnect) {
+      // A replay cannot be restarted where it stopped: stay degraded until frames come again.
+      this.lastFrameMs = performance.now();
+      return;
+    }
+    this.stalledChild = child;
+    // SIGKILL: a stopped or hung process never acts on SIGTERM.
+    child.process.kill("SIGKILL");
   }
 
   private scheduleRestart(): void {

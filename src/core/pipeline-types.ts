@@ -46,6 +46,13 @@ export interface PipelineCounters {
 export interface PipelineObserver {
   /** Recorders: frames they could not keep up with (summed into Status `recording_dropped`). */
   readonly recordingDropped?: number;
+  /**
+   * Set once the observer has failed for good (a recording whose writes fail): the pipeline
+   * reads it at every status beat and turns DEGRADED with it in `last_error`.
+   */
+  readonly error?: Error;
+  /** The file the observer writes, named in `last_error` when it fails. */
+  readonly file?: string;
   /** Every frame the source delivers, before the latest-frame slot (recording raw capture). */
   onSourceFrame?(frame: Frame): void;
   /** Each processed frame, after its DetectionFrame was handed to the publisher. */

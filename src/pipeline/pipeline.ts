@@ -93,6 +93,10 @@ export class Pipeline {
   };
   private preprocessFailed = 0;
   private lastError = "";
+  /** Why the source is degraded (it died, it stalls), null while it delivers. */
+  private sourceTrouble: string | null = null;
+  /** The first observer failure (a recording that cannot be written), null if none. */
+  private observerTrouble: string | null = null;
   private stopping = false;
   private stopReason: PipelineSummary["reason"] = "source-ended";
   private slot: LatestFrameSlot<Frame> | null = null;
@@ -127,17 +131,20 @@ export class Pipeline {
     this.log = options.log;
     this.heartbeat = new StatusHeartbeat({
       intervalMs: options.statusIntervalMs ?? 1000,
-      snapshot: () => ({
-        state: this.state,
-        counters: this.snapshotCounters(),
-        engine: engine.engine,
-        device: engine.device,
-        modelId: md.id,
-        cameraId: this.cameraId,
-        source: source.info.description,
-        lastError: this.lastError,
-        recordingDropped: this.recordingDropped(),
-      }),
+      snapshot: () => {
+        this.checkObservers();
+        return {
+          state: this.state,
+          counters: this.snapshotCounters(),
+          engine: engine.engine,
+          device: engine.device,
+          modelId: md.id,
+          cameraId: this.cameraId,
+          source: source.info.description,
+          lastError: this.lastError,
+          recordingDropped: this.recordingDropped(),
+        };
+      },
       send: (m) => publisher.publishStatus(m),
       onBeat: (b) => this.notifyStatus(b),
     });
@@ -241,7 +248,8 @@ export class Pipeline {
   private async runOnce(): Promise<PipelineSummary> {
     const startNs = process.hrtime.bigint();
     const md = this.engine.metadata;
-    this.state = "RUNNING";
+    // A source may have reported trouble while it was opening.
+    this.state = this.sourceTrouble !== null || this.observerTrouble !== null ? "DEGRADED" : "RUNNING";
     this.heartbeat.start();
     const logTimer = setInterval(() => this.logInterval(), this.options.logIntervalMs ?? 5000);
     this.lastLogNs = startNs;
@@ -449,20 +457,49 @@ export class Pipeline {
     return n;
   }
 
+  /**
+   * Health: DEGRADED while the source is in trouble (died and reconnecting, or stalled) or an
+   * observer failed (the recording); RUNNING otherwise. A change goes out as a Status at once.
+   */
+  private setHealth(beat: boolean): void {
+    if (this.state === "STOPPING" || this.state === "STOPPED") return;
+    const troubled = this.sourceTrouble !== null || this.observerTrouble !== null;
+    const next = troubled ? "DEGRADED" : this.state === "STARTING" ? "STARTING" : "RUNNING";
+    if (next === this.state) return;
+    this.state = next;
+    if (troubled) this.log.warn({ reason: this.lastError }, "degraded");
+    else this.log.info("healthy again");
+    if (beat) this.heartbeat.beat();
+  }
+
   private onDegraded(reason: string): void {
+    this.sourceTrouble = reason;
     this.lastError = reason;
-    if (this.state === "RUNNING" || this.state === "STARTING") {
-      this.state = "DEGRADED";
-      this.log.warn({ reason }, "source degraded");
-      this.heartbeat.beat();
-    }
+    this.log.warn({ reason }, "source degraded");
+    this.setHealth(true);
   }
 
   private onRecovered(): void {
-    if (this.state === "DEGRADED") {
-      this.state = "RUNNING";
-      this.log.info("source recovered");
-      this.heartbeat.beat();
+    if (this.sourceTrouble === null) return;
+    this.sourceTrouble = null;
+    this.log.info("source recovered");
+    // The error that still holds stays the one the controller reads.
+    if (this.observerTrouble !== null) this.lastError = this.observerTrouble;
+    this.setHealth(true);
+  }
+
+  /** Observers that failed for good (a recording that cannot be written) degrade the run; read at every beat. */
+  private checkObservers(): void {
+    if (this.observerTrouble !== null) return;
+    for (const o of this.observers) {
+      const err = o.error;
+      if (!err) continue;
+      this.observerTrouble = `${o.file ? `recording ${o.file}` : "pipeline observer"} failed: ${err.message}`;
+      this.lastError = this.observerTrouble;
+      this.log.error({ err }, this.observerTrouble);
+      // Called from inside a beat, which then carries the new state.
+      this.setHealth(false);
+      return;
     }
   }
 
