@@ -58,6 +58,7 @@ describe("fovea train (tiny)", () => {
       epochs: 8,
       batch: 4,
       learningRate: 3e-3,
+      schedule: "constant",
       valFraction: 0.17,
       testFraction: 0.17,
       augment: false,
@@ -105,9 +106,10 @@ describe("fovea train (tiny)", () => {
     const report = await train({
       data: [path.join(dir, "data")],
       out,
-      epochs: 10,
+      epochs: 20,
       batch: 4,
-      learningRate: 3e-3,
+      learningRate: 1e-2,
+      schedule: "constant",
       valFraction: 0.17,
       testFraction: 0.17,
       augment: false,
@@ -126,6 +128,20 @@ describe("fovea train (tiny)", () => {
     expect(model.onnxPath).toBeDefined();
     // A finished run leaves no checkpoint behind.
     await expect(readFile(path.join(out, "checkpoint", "resume.json"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("fine-tunes a heatmap model: conv blocks frozen, neck and outputs retrained", async () => {
+    const from = path.join(dir, "heatmap"); // written by the test above
+    const out = path.join(dir, "heatmap-fine");
+    const report = await train({ data: [path.join(dir, "data")], from, fineTune: true, out, epochs: 4, batch: 4, backend: "wasm", progress: false, patience: 100, workers: 2 });
+    expect(report.mode).toBe("fine-tune");
+    const { loadLayersModel } = await import("../src/train/export-model.js");
+    const a = await loadLayersModel(from);
+    const b = await loadLayersModel(out);
+    const weights = (m: typeof a, layer: string) => Array.from(m.getLayer(layer).getWeights()[0].dataSync());
+    for (const layer of ["conv1", "conv2", "conv3"]) expect(weights(b, layer), layer).toEqual(weights(a, layer));
+    expect(weights(b, "neck1")).not.toEqual(weights(a, "neck1"));
+    expect(weights(b, "heatmap")).not.toEqual(weights(a, "heatmap"));
   });
 
   it("resumes an interrupted run from its checkpoint and finishes the schedule", async () => {

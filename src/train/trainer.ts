@@ -65,7 +65,10 @@ export interface TrainOptions {
   network?: NetworkPreset;
   /** Replaces fields of the preset's metadata (e.g. `architecture`, `head`, `input`) for a fresh model. */
   networkOverrides?: Partial<ModelMetadataInput>;
-  /** With `from`: keep the conv layers, train only the dense layers on cached conv features. */
+  /**
+   * With `from`: keep the conv blocks. A grid head retrains only its dense layers on cached conv
+   * features; a heatmap head retrains its neck and outputs (conv blocks frozen) on images.
+   */
   fineTune?: boolean;
   backend?: TfjsBackendPreference;
   /** Augmentation ranges; false disables augmentation. */
@@ -279,13 +282,18 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
 
   // Fine-tune: a head model sharing the dense layers, fed with conv features computed once.
   const fineTune = options.fineTune === true;
+  // Grid heads fine-tune on cached conv features (dense layers only); a heatmap head keeps its
+  // conv blocks frozen and retrains neck and outputs on images, augmentation included.
+  const cachedFeatures = fineTune && meta.head.kind === "grid";
   let trainModel = model;
   let features: Map<Example, Float32Array> | undefined;
   let trainable: tf.Variable[] | undefined;
   /** Shape of one cached feature map (fine-tuning): what the retrained layers take as input. */
   let featureDims: number[] = [];
-  if (fineTune) {
-    if (meta.head.kind !== "grid") throw new FoveaInputError("--fine-tune", `is for grid-head models (the dense head); ${options.from} has a ${meta.head.kind} head: train it with --from and a lower --lr instead`);
+  if (fineTune && !cachedFeatures) {
+    for (const layer of model.layers) if (/^conv\d+$/.test(layer.name)) layer.trainable = false;
+  }
+  if (cachedFeatures) {
     const featureLayer = model.getLayer(featureLayerName(meta));
     const extractor = tf.model({ inputs: model.inputs, outputs: featureLayer.output as tf.SymbolicTensor });
     featureDims = (featureLayer.outputShape as number[]).slice(1);
@@ -317,7 +325,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     items.forEach((e, i) => input.set(features!.get(e)!, i * n));
     return { input, shape: [items.length, ...featureDims], targets: head.encode(items.map((e) => e.frame.objects)) };
   };
-  const makeBatch = (items: Example[], augmentRng?: Rng) => (fineTune ? featureBatch(items) : imageBatch(items, augmentRng));
+  const makeBatch = (items: Example[], augmentRng?: Rng) => (cachedFeatures ? featureBatch(items) : imageBatch(items, augmentRng));
 
   const evaluate = async (items: Example[]) => {
     let loss = 0;
@@ -332,9 +340,9 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     return { loss: items.length ? loss / items.length : NaN, accuracy: r.objects, backgroundAccuracy: r.background };
   };
 
-  const learningRate = options.learningRate ?? (fineTune ? 3e-3 : 1e-3);
+  const learningRate = options.learningRate ?? (cachedFeatures ? 3e-3 : 1e-3);
   const optimizer = tf.train.adam(learningRate);
-  const workers = Math.min(options.workers ?? (runtime.backend === "wasm" && !fineTune ? Math.min(8, os.availableParallelism()) : 1), batchSize);
+  const workers = Math.min(options.workers ?? (runtime.backend === "wasm" && !cachedFeatures ? Math.min(8, os.availableParallelism()) : 1), batchSize);
   let parallel: ParallelTrainer | undefined;
   if (workers > 1) {
     parallel = await ParallelTrainer.create({ model: trainModel, workers, backend: runtime.backend, learningRate, maxBatch: batchSize, meta, loss: options.loss });
@@ -351,7 +359,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const curve: TrainReport["accuracyVsFrames"] = resumed?.curve ?? [];
   const valProbe = val.slice(0, Math.min(val.length, 256));
   // Fine-tuning feeds cached features, not images: AP needs the whole network on images.
-  const apProbe = fineTune ? [] : val.slice(0, Math.min(val.length, options.apFrames ?? 400));
+  const apProbe = cachedFeatures ? [] : val.slice(0, Math.min(val.length, options.apFrames ?? 400));
   /** Per-class AP (and the mean as `mean`) of the main thread's weights on `items`. */
   const validationAp = async (items: Example[]): Promise<Record<string, number>> => {
     const detector = new Detector(meta, { decode: { scoreThreshold: AP_CURVE_FLOOR, classScoreThresholds: {} } });
@@ -380,7 +388,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const probeEvery = Math.max(1, options.checkpointEvery ? Math.round(options.checkpointEvery / batchSize) : Math.floor(steps / 4));
   const totalSteps = options.epochs * steps;
   // A short run (a test, a small fine-tune) warms up over at most a twentieth of its steps.
-  const warmup = options.warmupSteps ?? (fineTune ? 0 : Math.min(300, Math.round(totalSteps / 20)));
+  const warmup = options.warmupSteps ?? (cachedFeatures ? 0 : Math.min(300, Math.round(totalSteps / 20)));
   const minFraction = options.minLearningRateFraction ?? 0.02;
   let globalStep = resumed ? (resumed.epoch - 1) * steps + resumed.step : 0;
   /** Warm-up (again after a resume: Adam's moments restart) then cosine decay over the whole run. */
@@ -400,7 +408,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     eval: undefined,
     id: options.id ?? meta.id,
     trained: true,
-    augmentation: augmentOptions && !fineTune ? augmentationEnvelope(augmentOptions, Number.isFinite(meanRange[0]) ? meanRange : undefined) : meta.augmentation,
+    augmentation: augmentOptions && !cachedFeatures ? augmentationEnvelope(augmentOptions, Number.isFinite(meanRange[0]) ? meanRange : undefined) : meta.augmentation,
     training: {
       dataFingerprint: fingerprint,
       data: options.data.map((d) => path.basename(path.resolve(d))),
@@ -524,7 +532,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const bestModel = await loadLayersModel(options.out);
   // A finished run needs no resume; an interrupted one (signal, --max-minutes) keeps it.
   if (!options.keepCheckpoint && (stoppedBy === "epochs" || stoppedBy === "early-stopping")) await rm(checkpointDir, { recursive: true, force: true });
-  if (fineTune) {
+  if (cachedFeatures) {
     // Features are the same for the best model: its conv layers were frozen.
     model.setWeights(bestModel.getWeights());
   } else {
@@ -534,7 +542,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const imagesPerSecond = framesSeen / trainSeconds;
   const bestRecord = epochs.find((e) => e.epoch === best.epoch)!;
   await exportModelDir(
-    fineTune ? model : bestModel,
+    cachedFeatures ? model : bestModel,
     buildMeta({ epochs: epochs.length, bestEpoch: best.epoch, imagesPerSecond, valLoss: bestRecord.valLoss, valAccuracy: bestRecord.valAccuracy, test: testScore, stoppedBy }),
     options.out,
     { weightsDtype: options.weights },
