@@ -89,6 +89,8 @@ export const RunConfigSchema = z
     record: z.string().regex(/\.mcap$/i, "expected a file name ending in .mcap").optional(),
     /** Overwrite an existing recording. */
     force: z.boolean().default(false),
+    /** Bind --publish beyond loopback without the warning. */
+    allowRemote: z.boolean().default(false),
     /** Live view (Foxglove WebSocket + page): `true` = 127.0.0.1:8765, or `[HOST:]PORT`. */
     view: z.union([z.literal(true), z.string()], { error: "expected [HOST:]PORT, or the flag alone for 127.0.0.1:8765" }).optional(),
     /** Viewer frames per second. */
@@ -122,6 +124,7 @@ const FLAG: Record<string, string> = {
   loop: "--loop",
   record: "--record",
   force: "--force",
+  allowRemote: "--allow-remote",
   view: "--view",
   viewFps: "--view-fps",
   viewToken: "--view-token",
@@ -193,6 +196,17 @@ function checkView(config: RunConfig): void {
       `required when --view binds beyond loopback (${host}:${port} is reachable from the network); give a token viewers must present, or bind 127.0.0.1`,
     );
   }
+}
+
+/**
+ * Whether a --publish endpoint can be reached from other machines: a tcp:// endpoint on any
+ * address but loopback (`*`, 0.0.0.0, an interface, a LAN address). ipc:// and inproc:// stay local.
+ */
+export function publishesBeyondLoopback(endpoint: string): boolean {
+  const m = /^tcp:\/\/(.+):(\d+|\*)$/.exec(endpoint);
+  if (!m) return false;
+  const host = m[1].replace(/^\[(.*)\]$/, "$1");
+  return host !== "lo" && !isLoopback(host);
 }
 
 /** The calibration file to use: given, or the shipped default for the synthetic source. */

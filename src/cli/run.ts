@@ -15,7 +15,7 @@ import { frameLoopThreads, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
 import { SyntheticSource } from "../synth/synthetic-source.js";
-import { calibrationFileFor, DEFAULT_ENDPOINT, DEVICES, ENGINES, parseRunConfig, type RunConfig } from "./run-config.js";
+import { calibrationFileFor, DEFAULT_ENDPOINT, DEVICES, ENGINES, parseRunConfig, publishesBeyondLoopback, type RunConfig } from "./run-config.js";
 
 /** After SIGINT/SIGTERM the run must be down within a second; past this, exit regardless. */
 const SHUTDOWN_DEADLINE_MS = 1000;
@@ -41,6 +41,7 @@ export function registerRun(program: Command): void {
     .option("--pixel-format <fmt>", "camera pixel format: mjpeg | yuyv422")
     .option("--record <file.mcap>", "record frames, detections and status to an MCAP file (opens in Foxglove)")
     .option("--force", "overwrite an existing --record file")
+    .option("--allow-remote", "bind --publish beyond loopback (e.g. tcp://0.0.0.0:5555) without the exposure warning")
     .option("--view [host:port]", "live view: Foxglove WebSocket server and a browser page on one port (default 127.0.0.1:8765)")
     .option("--view-fps <n>", "viewer frames per second (default 10)")
     .option("--view-token <token>", "token viewers must present (ws://HOST:PORT/?token=...); required beyond loopback")
@@ -162,6 +163,13 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<RunSumma
 
     const publisher = await openPublisher(config.publish);
     closers.push(() => publisher.close());
+    if (publishesBeyondLoopback(config.publish) && !config.allowRemote) {
+      const msg =
+        `--publish ${config.publish} is reachable from the network: anyone who can connect receives the detections and ` +
+        "status (the stream is not authenticated); bind tcp://127.0.0.1:PORT on the controller's machine, or pass --allow-remote";
+      log.warn(msg);
+      process.stderr.write(`fovea: WARNING: ${msg}\n`);
+    }
     log.info({ endpoint: publisher.endpoint }, "publishing detections and status");
 
     // The recorder joins this array once the source is open (it records the source's camera id);
