@@ -5,6 +5,7 @@
  */
 import os from "node:os";
 import type { ModelMetadata } from "../core/model-metadata.js";
+import type { WhiteBalanceGains } from "../preprocess/preprocess.js";
 
 export type EngineName = "onnxruntime" | "tfjs";
 /** onnxruntime: cpu | webgpu | cuda | tensorrt. tfjs: tensorflow (tfjs-node[-gpu]) | wasm | cpu. */
@@ -25,6 +26,32 @@ export interface InferenceEngine {
    * `preprocess` produces (concatenated for batch > 1).
    */
   run(input: Float32Array, batch?: number): Promise<EngineOutput>;
+  /**
+   * rgb24 frames of `width` x `height` straight into the model, the model's preprocessing in the
+   * same run (onnxruntime: a preprocessing graph in front of the model). Resolves null where the
+   * engine cannot give exactly the trainer's pixels that way (other kernels or sizes, other
+   * engines); the caller then preprocesses and calls `run`.
+   */
+  framePath?(width: number, height: number, whiteBalance?: WhiteBalanceGains): Promise<FrameInference | null>;
+  dispose(): Promise<void>;
+}
+
+/** What a frame path returns per run; the arrays are reused and valid until the next run. */
+export interface FrameInferenceResult {
+  /** The head's outputs by name, as `run` returns them for batch 1. */
+  output: EngineOutput;
+  /** Per-channel mean (R, G, B) of the resized, white-balanced image in 0..255, as `preprocess` reports it. */
+  channelMean: Float32Array;
+}
+
+/** A model session taking raw rgb24 frames of one size (see InferenceEngine.framePath). */
+export interface FrameInference {
+  readonly width: number;
+  readonly height: number;
+  /** Intra-op threads of the frame path's session. */
+  readonly threads: number;
+  /** `frame`: width*height*3 bytes of rgb24; read during the call only. */
+  run(frame: Uint8Array): Promise<FrameInferenceResult>;
   dispose(): Promise<void>;
 }
 

@@ -3,13 +3,16 @@
  * Execution providers: cpu and webgpu ship with onnxruntime-node; cuda and tensorrt need the
  * GPU build of its binaries (see PROVIDER_HELP).
  */
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import * as ort from "onnxruntime-node";
 import { FoveaInputError } from "../core/errors.js";
 import { loadModelDir, type ModelDir } from "../core/model-dir.js";
 import { headOutputs } from "../core/head-outputs.js";
 import type { ModelMetadata } from "../core/model-metadata.js";
-import type { DeviceName, EngineOutput, InferenceEngine } from "./engine.js";
+import { preprocess, preprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
+import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphPlan, prependFrameGraph } from "../preprocess/preprocess-graph.js";
+import type { DeviceName, EngineOutput, FrameInference, FrameInferenceResult, InferenceEngine } from "./engine.js";
 
 export type OnnxDevice = "cpu" | "webgpu" | "cuda" | "tensorrt";
 export const ONNX_DEVICES: readonly OnnxDevice[] = ["cpu", "webgpu", "cuda", "tensorrt"];
@@ -32,6 +35,39 @@ export interface OnnxRuntimeEngineOptions {
   device?: OnnxDevice;
   /** Intra-op threads. Default: all cores (os.availableParallelism()). */
   threads?: number;
+  /**
+   * Intra-op threads of frame-path sessions (`framePath`). Default: all cores: the resize runs
+   * inside the session, so no other stage of the loop needs a core while it runs.
+   */
+  framePathThreads?: number;
+  /**
+   * Let the frame path's pool threads spin between runs. Default off: a spinning thread holds a
+   * core after every run, which the capture reader and ZeroMQ's I/O thread need on a 2-core robot.
+   */
+  framePathSpinning?: boolean;
+}
+
+/** Largest output difference a frame path may show against preprocess + run at creation. */
+const FRAME_PATH_TOLERANCE = 1e-4;
+
+function sessionOptions(device: OnnxDevice, threads: number, spinning: boolean): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    intraOpNumThreads: threads,
+    // One frame at a time through a chain of ops: parallelism lives inside the ops.
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+    // Spinning pool threads keep a core busy for a while after every run; on a 2-core robot
+    // that core is the one preprocessing the next frame (and the ZeroMQ I/O thread), so the
+    // spin costs more latency than the wake-up it saves.
+    extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } },
+  };
+}
+
+function checkThreads(flag: string, threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`${flag}: expected a positive integer, got ${threads}`);
 }
 
 export class OnnxRuntimeEngine implements InferenceEngine {
@@ -48,6 +84,8 @@ export class OnnxRuntimeEngine implements InferenceEngine {
     readonly device: DeviceName,
     /** Intra-op threads the session was created with. */
     readonly threads: number,
+    private readonly dir: ModelDir,
+    private readonly options: OnnxRuntimeEngineOptions,
   ) {
     this.outputNames = headOutputs(metadata).map((o) => o.name);
   }
@@ -59,30 +97,54 @@ export class OnnxRuntimeEngine implements InferenceEngine {
     const device = options.device ?? "cpu";
     if (!ONNX_DEVICES.includes(device)) throw new RangeError(`device: expected one of ${ONNX_DEVICES.join(", ")} for onnxruntime, got '${String(device)}'`);
     const threads = options.threads ?? os.availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads: expected a positive integer, got ${threads}`);
+    checkThreads("threads", threads);
+    checkThreads("framePathThreads", options.framePathThreads ?? 1);
     const dir = typeof options.modelDir === "string" ? await loadModelDir(options.modelDir) : options.modelDir;
     if (!dir.onnxPath) throw new FoveaInputError(dir.metadataPath, `files.onnx: ${dir.metadata.files.onnx} does not exist; the onnxruntime engine needs it (re-export with \`fovea export\`)`);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(dir.onnxPath, {
-        executionProviders: [device],
-        intraOpNumThreads: threads,
-        // One frame at a time through a chain of ops: parallelism lives inside the ops.
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        graphOptimizationLevel: "all",
-        logSeverityLevel: 3,
-        // Spinning pool threads keep a core busy for a while after every run; on a 2-core robot
-        // that core is the one preprocessing the next frame (and the ZeroMQ I/O thread), so the
-        // spin costs more latency than the wake-up it saves.
-        extra: { session: { intra_op: { allow_spinning: "0" } } },
-      });
+      session = await ort.InferenceSession.create(dir.onnxPath, sessionOptions(device, threads, false));
     } catch (err) {
       const reason = (err as Error).message.split("\n")[0];
       if (device !== "cpu") throw new FoveaInputError(`onnxruntime device ${device}`, `${PROVIDER_HELP[device]} (onnxruntime: ${reason})`, { cause: err });
       throw new FoveaInputError(dir.onnxPath, `onnxruntime cannot load this model: ${reason}`, { cause: err });
     }
-    return new OnnxRuntimeEngine(session, dir.metadata, device, threads);
+    return new OnnxRuntimeEngine(session, dir.metadata, device, threads, dir, options);
+  }
+
+  /**
+   * A session of the model with its preprocessing graph in front (src/preprocess/preprocess-graph.ts)
+   * for frames of `width` x `height`; null where that graph cannot give the trainer's pixels
+   * exactly. The merged session is checked once against preprocess + run on a test frame and
+   * refused (throws) if they disagree, so a model the graph rewrite mishandles never runs wrong.
+   */
+  async framePath(width: number, height: number, whiteBalance?: WhiteBalanceGains): Promise<FrameInference | null> {
+    const params = preprocessParams(this.metadata);
+    if (!frameGraphPlan(width, height, params)) return null;
+    const merged = prependFrameGraph(await readFile(this.dir.onnxPath!), this.metadata.input.name, { width, height, params, whiteBalance });
+    const threads = this.options.framePathThreads ?? os.availableParallelism();
+    const session = await ort.InferenceSession.create(merged, sessionOptions(this.device as OnnxDevice, threads, this.options.framePathSpinning ?? false));
+    const path = new OnnxFramePath(session, this.metadata, width, height, threads);
+    try {
+      // A deterministic busy test frame: every byte value, no flat areas.
+      const frame = new Uint8Array(width * height * 3);
+      for (let i = 0; i < frame.length; i++) frame[i] = (i * 2654435761) >>> 24;
+      const reference = await this.run((await preprocess({ width, height, encoding: "rgb24", data: Buffer.from(frame.buffer) }, params, { whiteBalance })).tensor, 1);
+      const got = (await path.run(frame)).output;
+      for (const name of this.outputNames) {
+        const a = reference[name];
+        const b = got[name];
+        let worst = 0;
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        if (!(worst <= FRAME_PATH_TOLERANCE)) {
+          throw new Error(`${this.dir.onnxPath}: the preprocessing graph for ${width}x${height} frames gives output '${name}' ${worst} away from preprocess + model (tolerance ${FRAME_PATH_TOLERANCE})`);
+        }
+      }
+    } catch (err) {
+      await path.dispose();
+      throw err;
+    }
+    return path;
   }
 
   async run(input: Float32Array, batch = 1): Promise<EngineOutput> {
@@ -100,6 +162,59 @@ export class OnnxRuntimeEngine implements InferenceEngine {
     const result: Record<string, Float32Array> = {};
     for (const name of this.outputNames) result[name] = out[name].data as Float32Array;
     return result;
+  }
+
+  async dispose(): Promise<void> {
+    this.inputs = [];
+    await this.session.release();
+  }
+}
+
+/**
+ * The merged session of one frame size. Reuses its input tensor while frames arrive in the same
+ * buffers and writes into the same output buffers on every run (onnxruntime fills pre-allocated
+ * fetches), so a frame allocates no tensor memory.
+ */
+class OnnxFramePath implements FrameInference {
+  private readonly fetches: Record<string, ort.Tensor> = {};
+  private readonly result: FrameInferenceResult;
+  private readonly feeds: Record<string, ort.Tensor> = {};
+  /** Input tensors of the last few frame buffers (a capture ring of a few slots reuses its buffers). */
+  private inputs: Array<{ data: Uint8Array; tensor: ort.Tensor }> = [];
+  private readonly frameBytes: number;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    metadata: ModelMetadata,
+    readonly width: number,
+    readonly height: number,
+    readonly threads: number,
+  ) {
+    this.frameBytes = width * height * 3;
+    const output: Record<string, Float32Array> = {};
+    for (const o of headOutputs(metadata)) {
+      const data = new Float32Array(o.shape.reduce((a, b) => a * b, 1));
+      this.fetches[o.name] = new ort.Tensor("float32", data, [1, ...o.shape]);
+      output[o.name] = data;
+    }
+    const channelMean = new Float32Array(3);
+    this.fetches[CHANNEL_MEAN_OUTPUT] = new ort.Tensor("float32", channelMean, [1, 3]);
+    this.result = { output, channelMean };
+  }
+
+  async run(frame: Uint8Array): Promise<FrameInferenceResult> {
+    if (frame.length !== this.frameBytes) {
+      throw new RangeError(`frame: expected ${this.frameBytes} bytes of rgb24 for ${this.width}x${this.height}, got ${frame.length}`);
+    }
+    let tensor: ort.Tensor | undefined;
+    for (const c of this.inputs) if (c.data === frame) tensor = c.tensor;
+    if (!tensor) {
+      tensor = new ort.Tensor("uint8", frame, [1, this.height, this.width, 3]);
+      this.inputs = [{ data: frame, tensor }, ...this.inputs.slice(0, 3)];
+    }
+    this.feeds[FRAME_INPUT] = tensor;
+    await this.session.run(this.feeds, this.fetches);
+    return this.result;
   }
 
   async dispose(): Promise<void> {

@@ -19,7 +19,7 @@ import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
 import type { Frame, FrameSource, SourceEvents } from "../core/frame.js";
 import type { FrameTimings, PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
 import { Detector } from "../detect/detector.js";
-import type { InferenceEngine } from "../engine/engine.js";
+import type { EngineOutput, FrameInference, InferenceEngine } from "../engine/engine.js";
 import { preprocess, preprocessParams, type PreprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
 import { encodeDetectionFrame } from "../publish/codec.js";
 import { StatusHeartbeat, type StatusBeat } from "../publish/status-heartbeat.js";
@@ -56,6 +56,12 @@ export interface PipelineOptions {
   statusIntervalMs?: number;
   /** Period of the fps/latency log line, milliseconds. Default 5000. */
   logIntervalMs?: number;
+  /**
+   * Hand rgb24 frames to the engine's frame path (InferenceEngine.framePath: preprocessing inside
+   * the model's session) where it gives the trainer's pixels. Default true; false keeps
+   * preprocess + run for every frame (the bench measures both).
+   */
+  framePath?: boolean;
 }
 
 /** What `run()` resolves with. */
@@ -105,9 +111,15 @@ export class Pipeline {
   private readonly intervalLatency = new StageLatencyRecorder();
   private readonly detector: Detector;
   private readonly params: PreprocessParams;
-  /** Two input tensors: one being inferred while the other is filled with the next pull frame. */
+  /**
+   * Two input tensors and their Prepared records: one being inferred while the other is filled
+   * with the next pull frame.
+   */
   private readonly tensors: [Float32Array, Float32Array];
+  private readonly prepared: [Prepared, Prepared];
   private nextTensor = 0;
+  /** The engine's frame path for the last rgb24 frame size seen (path null: none for that size). */
+  private frameInference: { width: number; height: number; path: FrameInference | null } | undefined;
   private readonly whiteBalance?: WhiteBalanceGains;
   private readonly observers: readonly PipelineObserver[];
   private readonly cameraId: string;
@@ -125,6 +137,7 @@ export class Pipeline {
     this.params = preprocessParams(md);
     const n = md.input.width * md.input.height * 3;
     this.tensors = [new Float32Array(n), new Float32Array(n)];
+    this.prepared = [emptyPrepared(this.tensors[0]), emptyPrepared(this.tensors[1])];
     this.whiteBalance = options.calibration?.whiteBalance;
     this.observers = options.observers ?? [];
     this.cameraId = options.cameraId ?? source.info.cameraId;
@@ -311,6 +324,7 @@ export class Pipeline {
     this.slot?.close();
     await this.closeSource();
     if (pump) await pump;
+    await this.frameInference?.path?.dispose();
     clearInterval(logTimer);
     this.heartbeat.stop();
     this.logInterval();
@@ -372,10 +386,24 @@ export class Pipeline {
    * skipped and counted).
    */
   private async prepare(frame: Frame): Promise<Prepared | null> {
+    const prepared = this.prepared[this.nextTensor];
     const tensor = this.tensors[this.nextTensor];
     this.nextTensor ^= 1;
     const t0 = process.hrtime.bigint();
     const takenNs = epochNowNs();
+    if (frame.encoding === "rgb24" && this.options.framePath !== false && this.engine.framePath) {
+      const fi = this.frameInference;
+      const path = fi && fi.width === frame.width && fi.height === frame.height ? fi.path : await this.openFramePath(frame.width, frame.height);
+      if (path) {
+        // Preprocessing runs inside the engine's session, in finish().
+        prepared.frame = frame;
+        prepared.path = path;
+        prepared.takenNs = takenNs;
+        prepared.t0 = t0;
+        prepared.t1 = t0;
+        return prepared;
+      }
+    }
     let channelMean: [number, number, number];
     try {
       channelMean = (await preprocess(frame, this.params, { whiteBalance: this.whiteBalance, out: tensor })).channelMean;
@@ -385,14 +413,48 @@ export class Pipeline {
       this.log.warn({ seq: frame.seq, origin: frame.origin, err: this.lastError }, "frame skipped: preprocessing failed");
       return null;
     }
-    return { frame, tensor, channelMean, takenNs, t0, t1: process.hrtime.bigint() };
+    prepared.frame = frame;
+    prepared.path = null;
+    prepared.channelMean = channelMean;
+    prepared.takenNs = takenNs;
+    prepared.t0 = t0;
+    prepared.t1 = process.hrtime.bigint();
+    return prepared;
+  }
+
+  /**
+   * The engine's frame path for frames of one size, opened when the first such frame arrives;
+   * null where the engine has none (the frames then take preprocess + run). A frame path that
+   * fails its own check is logged and not used.
+   */
+  private async openFramePath(width: number, height: number): Promise<FrameInference | null> {
+    const old = this.frameInference;
+    this.frameInference = undefined;
+    await old?.path?.dispose();
+    let path: FrameInference | null = null;
+    try {
+      path = (await this.engine.framePath?.(width, height, this.whiteBalance)) ?? null;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message ?? String(err), width, height }, "frame path not used: preprocessing stays outside the engine");
+    }
+    this.frameInference = { width, height, path };
+    return path;
   }
 
   /** Inference, detection and publishing of a preprocessed frame; true when `maxFrames` is reached. */
   private async finish(prepared: Prepared): Promise<boolean> {
-    const { frame, channelMean, takenNs, t0, t1 } = prepared;
+    const { frame, takenNs, t0, t1 } = prepared;
     const inferStart = process.hrtime.bigint();
-    const output = await this.engine.run(prepared.tensor, 1);
+    let output: EngineOutput;
+    let channelMean: readonly [number, number, number];
+    if (prepared.path) {
+      const r = await prepared.path.run(frame.data);
+      output = r.output;
+      channelMean = r.channelMean as unknown as readonly [number, number, number];
+    } else {
+      output = await this.engine.run(prepared.tensor, 1);
+      channelMean = prepared.channelMean;
+    }
     const t2 = process.hrtime.bigint();
     const detections = this.detector.detect(output, frame.width, frame.height);
     if (this.detector.outsideEnvelope(channelMean)) this.counters.outOfEnvelope++;
@@ -572,12 +634,19 @@ export class Pipeline {
 interface Prepared {
   frame: Frame;
   tensor: Float32Array;
+  /** Set when the frame goes to the engine's frame path, which preprocesses it (tensor unused). */
+  path: FrameInference | null;
   channelMean: [number, number, number];
   /** When the loop took the frame (epoch ns): the end of the capture stage. */
   takenNs: bigint;
   /** Preprocessing start and end (hrtime). */
   t0: bigint;
   t1: bigint;
+}
+
+function emptyPrepared(tensor: Float32Array): Prepared {
+  const frame: Frame = { seq: -1, captureTimeNs: 0n, width: 0, height: 0, encoding: "rgb24", data: Buffer.alloc(0) };
+  return { frame, tensor, path: null, channelMean: [0, 0, 0], takenNs: 0n, t0: 0n, t1: 0n };
 }
 
 function round(v: number): number {
