@@ -22,6 +22,7 @@ const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Re
   { names: ["export"], load: async () => (await import("./export.js")).registerExport },
   { names: ["bench"], load: async () => (await import("./bench.js")).registerBench },
   { names: ["record", "compare", "retag"], load: async () => (await import("./record.js")).registerRecord },
+  { names: ["keys"], load: async () => (await import("./keys.js")).registerKeys },
 ];
 
 /**

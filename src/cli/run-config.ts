@@ -91,6 +91,10 @@ export const RunConfigSchema = z
     force: z.boolean().default(false),
     /** Bind --publish beyond loopback without the warning. */
     allowRemote: z.boolean().default(false),
+    /** CURVE: the server's secret certificate (`fovea keys`); needs curveClients. */
+    curveSecret: z.string().min(1, "expected a NAME.secret certificate file made by `fovea keys`").optional(),
+    /** CURVE: directory of the controllers' NAME.pub certificates allowed to subscribe. */
+    curveClients: z.string().min(1, "expected a directory of NAME.pub client certificates").optional(),
     /** Live view (Foxglove WebSocket + page): `true` = 127.0.0.1:8765, or `[HOST:]PORT`. */
     view: z.union([z.literal(true), z.string()], { error: "expected [HOST:]PORT, or the flag alone for 127.0.0.1:8765" }).optional(),
     /** Viewer frames per second. */
@@ -125,6 +129,8 @@ const FLAG: Record<string, string> = {
   record: "--record",
   force: "--force",
   allowRemote: "--allow-remote",
+  curveSecret: "--curve-secret",
+  curveClients: "--curve-clients",
   view: "--view",
   viewFps: "--view-fps",
   viewToken: "--view-token",
@@ -179,6 +185,9 @@ export function parseRunConfig(flags: Record<string, unknown>, options: { config
   // The source grammar belongs to the capture code; it names --source and the accepted forms.
   parseSourceSpec(r.data.source);
   checkView(r.data);
+  if ((r.data.curveSecret === undefined) !== (r.data.curveClients === undefined)) {
+    throw new FoveaInputError(r.data.curveSecret === undefined ? "--curve-secret" : "--curve-clients", "--curve-secret and --curve-clients go together: the server's secret certificate and the directory of allowed controllers' certificates");
+  }
   return r.data;
 }
 

@@ -42,6 +42,8 @@ export function registerRun(program: Command): void {
     .option("--record <file.mcap>", "record frames, detections and status to an MCAP file (opens in Foxglove)")
     .option("--force", "overwrite an existing --record file")
     .option("--allow-remote", "bind --publish beyond loopback (e.g. tcp://0.0.0.0:5555) without the exposure warning")
+    .option("--curve-secret <file>", "CURVE: encrypt and authenticate the stream with this secret certificate (fovea keys)")
+    .option("--curve-clients <dir>", "CURVE: the controllers allowed to subscribe, as NAME.pub certificates in this directory")
     .option("--view [host:port]", "live view: Foxglove WebSocket server and a browser page on one port (default 127.0.0.1:8765)")
     .option("--view-fps <n>", "viewer frames per second (default 10)")
     .option("--view-token <token>", "token viewers must present (ws://HOST:PORT/?token=...); required beyond loopback")
@@ -63,9 +65,15 @@ export function registerRun(program: Command): void {
     });
 }
 
-async function openPublisher(endpoint: string): Promise<DetectionPublisher> {
+async function openPublisher(endpoint: string, config: RunConfig): Promise<DetectionPublisher> {
+  let curve: { secretKey: string; allowedClientKeys: string[] } | undefined;
+  if (config.curveSecret && config.curveClients) {
+    const { readAllowedKeys, readCertificate } = await import("../publish/curve-auth.js");
+    const server = await readCertificate(config.curveSecret, "--curve-secret", true);
+    curve = { secretKey: server.secretKey!, allowedClientKeys: await readAllowedKeys(config.curveClients, "--curve-clients") };
+  }
   try {
-    return await DetectionPublisher.create({ endpoint });
+    return await DetectionPublisher.create({ endpoint, curve });
   } catch (err) {
     throw new FoveaInputError("--publish", `${(err as Error).message}; is another fovea running there?`, { cause: err });
   }
@@ -161,12 +169,15 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<RunSumma
     if (calibration) log.info({ file: calibrationFile, cameraId: calibration.cameraId }, "calibration loaded");
     const cameraId = config.cameraId ?? calibration?.cameraId;
 
-    const publisher = await openPublisher(config.publish);
+    const publisher = await openPublisher(config.publish, config);
     closers.push(() => publisher.close());
-    if (publishesBeyondLoopback(config.publish) && !config.allowRemote) {
+    if (publisher.auth) {
+      log.info({ clients: config.curveClients }, "CURVE: only the controllers in --curve-clients can subscribe");
+    } else if (publishesBeyondLoopback(config.publish) && !config.allowRemote) {
       const msg =
         `--publish ${config.publish} is reachable from the network: anyone who can connect receives the detections and ` +
-        "status (the stream is not authenticated); bind tcp://127.0.0.1:PORT on the controller's machine, or pass --allow-remote";
+        "status (the stream is not authenticated); bind tcp://127.0.0.1:PORT on the controller's machine, authenticate controllers " +
+        "with --curve-secret and --curve-clients, or pass --allow-remote";
       log.warn(msg);
       process.stderr.write(`fovea: WARNING: ${msg}\n`);
     }

@@ -12,6 +12,7 @@
  */
 import { Publisher } from "zeromq";
 import { TOPIC_DETECTIONS, TOPIC_STATUS } from "./codec.js";
+import { registerZapDomain, z85Decode, type ZapCounters } from "./curve-auth.js";
 
 export type VisionTopic = typeof TOPIC_DETECTIONS | typeof TOPIC_STATUS;
 
@@ -28,6 +29,11 @@ export interface DetectionPublisherOptions {
   sendHighWaterMark?: number;
   /** How long `close()` lets unsent messages go out, milliseconds (ZMQ_LINGER). Default 200. */
   lingerMs?: number;
+  /**
+   * CURVE: encrypt the stream and let only the listed clients subscribe (checked per handshake
+   * through ZAP; anyone else's connection carries nothing). Keys are 40-character Z85 strings.
+   */
+  curve?: { secretKey: string; allowedClientKeys: readonly string[] };
 }
 
 /** What the publisher has done so far. */
@@ -51,6 +57,9 @@ export class DetectionPublisher {
   private constructor(
     private readonly socket: Publisher,
     endpoint: string,
+    /** CURVE handshakes accepted and refused; undefined without CURVE. */
+    readonly auth: ZapCounters | undefined,
+    private readonly releaseAuth: () => void,
   ) {
     this.endpoint = endpoint;
   }
@@ -65,14 +74,29 @@ export class DetectionPublisher {
       throw new RangeError(`options.sendHighWaterMark: expected a positive integer, got ${sendHighWaterMark}`);
     }
     if (!Number.isInteger(lingerMs) || lingerMs < 0) throw new RangeError(`options.lingerMs: expected an integer >= 0, got ${lingerMs}`);
-    const socket = new Publisher({ sendHighWaterMark, sendTimeout: 0, linger: lingerMs });
+    const curve = options.curve;
+    if (curve !== undefined) {
+      z85Decode(curve.secretKey);
+      if (!Array.isArray(curve.allowedClientKeys) || curve.allowedClientKeys.length === 0) {
+        throw new RangeError("options.curve.allowedClientKeys: expected at least one client public key");
+      }
+      curve.allowedClientKeys.forEach((k) => z85Decode(k));
+    }
+    const zap = curve ? await registerZapDomain(curve.allowedClientKeys) : undefined;
+    const socket = new Publisher({
+      sendHighWaterMark,
+      sendTimeout: 0,
+      linger: lingerMs,
+      ...(curve && zap ? { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: zap.domain } : {}),
+    });
     try {
       await socket.bind(endpoint);
     } catch (err) {
       socket.close();
+      zap?.release();
       throw new Error(`cannot bind ZeroMQ PUB socket on ${endpoint}: ${(err as Error).message}`, { cause: err });
     }
-    return new DetectionPublisher(socket, socket.lastEndpoint ?? endpoint);
+    return new DetectionPublisher(socket, socket.lastEndpoint ?? endpoint, zap?.counters, zap?.release ?? (() => {}));
   }
 
   /** Publish a DetectionFrame's bytes. Returns at once; false if the message could not go out now. */
@@ -139,5 +163,6 @@ export class DetectionPublisher {
     while (this.inFlight) await this.inFlight;
     this.closed = true;
     this.socket.close();
+    this.releaseAuth();
   }
 }

@@ -66,6 +66,12 @@ export interface SubscribeOptions {
   receiveHighWaterMark?: number;
   /** Called for every skipped message (log it, raise an alarm); must not throw. */
   onSkip?: (skipped: SkippedMessage) => void;
+  /**
+   * CURVE, for a fovea run with `--curve-secret`: the server's public key and this client's key
+   * pair (its public key must be among the server's `--curve-clients`), 40-character Z85 each.
+   * Without it, a CURVE server sends this subscriber nothing.
+   */
+  curve?: { serverPublicKey: string; publicKey: string; secretKey: string };
 }
 
 export interface VisionSubscription extends AsyncIterable<VisionMessage> {
@@ -94,7 +100,17 @@ export function subscribeVision(endpoint: string, options: SubscribeOptions = {}
   if (options.onSkip !== undefined && typeof options.onSkip !== "function") throw new TypeError("options.onSkip: expected a function");
   const wantDetections = topics.includes(TOPIC_DETECTIONS);
   const wantStatus = topics.includes(TOPIC_STATUS);
-  const socket = new Subscriber({ receiveHighWaterMark: options.receiveHighWaterMark ?? 16, linger: 0 });
+  const curve = options.curve;
+  if (curve !== undefined) {
+    for (const k of ["serverPublicKey", "publicKey", "secretKey"] as const) {
+      if (typeof curve[k] !== "string" || curve[k].length !== 40) throw new TypeError(`options.curve.${k}: expected a 40-character Z85 key`);
+    }
+  }
+  const socket = new Subscriber({
+    receiveHighWaterMark: options.receiveHighWaterMark ?? 16,
+    linger: 0,
+    ...(curve ? { curveServerKey: curve.serverPublicKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey } : {}),
+  });
   socket.connect(endpoint);
   // ZeroMQ subscriptions are prefix matches: "status" also lets "statusX" through, so the topic
   // is checked exactly below as well.
