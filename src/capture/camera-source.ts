@@ -2,7 +2,8 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { FoveaInputError } from "../core/errors.js";
 import type { SourceEvents } from "../core/frame.js";
-import { FfmpegStreamSource, type FfmpegStreamOptions, type ReconnectPolicy } from "./ffmpeg-stream-source.js";
+import type { FfmpegStreamOptions, ReconnectPolicy } from "./ffmpeg-stream-source.js";
+import { OffThreadStreamSource } from "./off-thread-stream-source.js";
 
 /** Pixel formats a V4L2 camera can be asked to send. */
 export type CameraPixelFormat = "mjpeg" | "yuyv422";
@@ -93,7 +94,7 @@ export function cameraStreamOptions(options: CameraOptions): FfmpegStreamOptions
  * device when it does not exist or never delivers a frame (wrong size/format, busy); once it has
  * delivered, a dying camera is reconnected instead (degraded/recovered events).
  */
-export async function openCamera(options: CameraOptions): Promise<FfmpegStreamSource> {
+export async function openCamera(options: CameraOptions): Promise<OffThreadStreamSource> {
   const streamOptions = cameraStreamOptions(options);
   const info = await stat(options.device).catch(() => undefined);
   if (!info) {
@@ -102,5 +103,7 @@ export async function openCamera(options: CameraOptions): Promise<FfmpegStreamSo
   if (!info.isCharacterDevice()) {
     throw new FoveaInputError(options.device, "not a V4L2 character device (expected something like /dev/video0)");
   }
-  return FfmpegStreamSource.open(streamOptions);
+  // Read on a worker thread: the frame loop's thread is blocked while onnxruntime runs, and a
+  // camera pipe nobody drains meanwhile hands over stale frames that were never counted as dropped.
+  return OffThreadStreamSource.open(streamOptions);
 }

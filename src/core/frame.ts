@@ -68,3 +68,22 @@ export interface FrameSource {
   frames(): AsyncIterable<Frame>;
   close(): Promise<void>;
 }
+
+/**
+ * A live source that keeps the newest frame itself, off the JS thread (the camera pipe is read on
+ * a worker, so frames keep arriving, and overwritten ones keep being counted in `dropped`, while
+ * the loop is busy). The frame loop takes from it directly instead of pumping `frames()`.
+ */
+export interface LatestFrameSource extends FrameSource {
+  readonly dropped: number;
+  /**
+   * The newest frame (waiting for the next when none arrived since the last take); undefined
+   * when the source closed or ended; throws when it failed. The frame's `data` belongs to the
+   * source and is valid only until the next take.
+   */
+  takeLatest(): Promise<Frame | undefined>;
+}
+
+export function isLatestFrameSource(source: FrameSource): source is LatestFrameSource {
+  return typeof (source as Partial<LatestFrameSource>).takeLatest === "function";
+}

@@ -53,6 +53,12 @@ export interface PipelineObserver {
   readonly error?: Error;
   /** The file the observer writes, named in `last_error` when it fails. */
   readonly file?: string;
+  /**
+   * false when the observer never reads a frame's pixels after its hook returned (it keeps only
+   * seq, sizes, times): the loop then hands it frames whose buffers a source reuses (an
+   * off-thread camera ring) without copying them. Absent means it may, and gets immutable copies.
+   */
+  readonly keepsFramePixels?: false;
   /** Every frame the source delivers, before the latest-frame slot (recording raw capture). */
   onSourceFrame?(frame: Frame): void;
   /** Each processed frame, after its DetectionFrame was handed to the publisher. */

@@ -182,6 +182,8 @@ class OnnxFramePath implements FrameInference {
   /** Input tensors of the last few frame buffers (a capture ring of a few slots reuses its buffers). */
   private inputs: Array<{ data: Uint8Array; tensor: ort.Tensor }> = [];
   private readonly frameBytes: number;
+  /** Frames in shared memory are copied here first. */
+  private staging: { data: Uint8Array; tensor: ort.Tensor | undefined } | undefined;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -207,10 +209,18 @@ class OnnxFramePath implements FrameInference {
       throw new RangeError(`frame: expected ${this.frameBytes} bytes of rgb24 for ${this.width}x${this.height}, got ${frame.length}`);
     }
     let tensor: ort.Tensor | undefined;
-    for (const c of this.inputs) if (c.data === frame) tensor = c.tensor;
-    if (!tensor) {
-      tensor = new ort.Tensor("uint8", frame, [1, this.height, this.width, 3]);
-      this.inputs = [{ data: frame, tensor }, ...this.inputs.slice(0, 3)];
+    if (frame.buffer instanceof SharedArrayBuffer) {
+      // onnxruntime-node refuses tensors over shared memory (a capture worker's ring): one copy
+      // into a buffer of our own.
+      this.staging ??= { data: new Uint8Array(this.frameBytes), tensor: undefined };
+      this.staging.data.set(frame);
+      tensor = this.staging.tensor ??= new ort.Tensor("uint8", this.staging.data, [1, this.height, this.width, 3]);
+    } else {
+      for (const c of this.inputs) if (c.data === frame) tensor = c.tensor;
+      if (!tensor) {
+        tensor = new ort.Tensor("uint8", frame, [1, this.height, this.width, 3]);
+        this.inputs = [{ data: frame, tensor }, ...this.inputs.slice(0, 3)];
+      }
     }
     this.feeds[FRAME_INPUT] = tensor;
     await this.session.run(this.feeds, this.fetches);

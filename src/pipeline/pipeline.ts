@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import type { Calibration } from "../calib/calibration.js";
 import { epochNowNs } from "../capture/clock.js";
 import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
-import type { Frame, FrameSource, SourceEvents } from "../core/frame.js";
+import { isLatestFrameSource, type Frame, type FrameSource, type SourceEvents } from "../core/frame.js";
 import type { FrameTimings, PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
 import { Detector } from "../detect/detector.js";
 import type { EngineOutput, FrameInference, InferenceEngine } from "../engine/engine.js";
@@ -274,7 +274,27 @@ export class Pipeline {
     let failure: unknown;
     let pump: Promise<void> | null = null;
     try {
-      if (this.source.info.mode === "live") {
+      if (isLatestFrameSource(this.source)) {
+        // The source keeps the newest frame itself, off this thread: take from it directly.
+        const source = this.source;
+        // Its buffers are reused once the next frame is taken; observers that may keep pixels
+        // get a copy (the recorder, the live view), the others (the bench) the frame as it is.
+        const copyForObservers = this.observers.some((o) => o.keepsFramePixels !== false);
+        for (;;) {
+          let frame: Frame | undefined;
+          try {
+            frame = await source.takeLatest();
+          } catch (err) {
+            this.sourceFailed(err);
+            break;
+          }
+          if (frame === undefined || this.stopping) break;
+          if (copyForObservers) frame = { ...frame, data: Buffer.from(frame.data) };
+          this.counters.framesIn++;
+          this.notifySource(frame);
+          if (await this.process(frame)) break;
+        }
+      } else if (this.source.info.mode === "live") {
         const slot = new LatestFrameSlot<Frame>();
         this.slot = slot;
         pump = this.pump(slot);
