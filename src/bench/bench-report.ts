@@ -76,6 +76,19 @@ export const PipelineRunSchema = z.object({
   resources: ResourceUsageSchema,
   /** End-to-end latency per measured frame, in order (for latency-over-time plots). */
   totalSeriesMs: z.array(z.number()),
+  /** `--view`: a live view served and a viewer subscribed to every channel during the run. */
+  viewer: z
+    .object({
+      /** Viewer frames per second asked for. */
+      fps: z.number().positive(),
+      /** Viewer frames sent over the whole run (warm-up included). */
+      framesSent: z.number().int().nonnegative(),
+      /** Images the viewer received. */
+      imagesReceived: z.number().int().nonnegative(),
+      bytesReceived: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .optional(),
 });
 export type PipelineRun = z.infer<typeof PipelineRunSchema>;
 
@@ -164,6 +177,8 @@ export const BenchReportSchema = z.object({
     batches: z.array(z.number().int().positive()),
     maxSecondsPerRun: z.number().positive(),
     inferenceRuns: z.number().int().positive(),
+    /** `--view`: every pipeline run was repeated with a live viewer connected. */
+    view: z.boolean().optional(),
   }),
   pipelineRuns: z.array(PipelineRunSchema),
   inference: z.array(InferenceRunSchema),

@@ -27,7 +27,8 @@ const p50p99 = (s: Summary) => `${ms(s.p50)}/${ms(s.p99)}`;
 
 /** The pacing mode, with the rate the source really ran at when it is not the one asked for. */
 function modeCell(p: BenchReport["pipelineRuns"][number]): string {
-  return p.sourceFps !== null && p.targetFps !== null && Math.abs(p.sourceFps - p.targetFps) > 0.01 ? `${p.mode}@${+p.sourceFps.toFixed(2)}` : p.mode;
+  const mode = p.sourceFps !== null && p.targetFps !== null && Math.abs(p.sourceFps - p.targetFps) > 0.01 ? `${p.mode}@${+p.sourceFps.toFixed(2)}` : p.mode;
+  return p.viewer ? `${mode}+viewer` : mode;
 }
 
 export function formatReport(r: BenchReport): string {

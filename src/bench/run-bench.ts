@@ -20,6 +20,8 @@ import { machineInfo } from "./machine-info.js";
 import { ResourceMonitor } from "./resource-usage.js";
 import { runPeers } from "./run-peers.js";
 import { StageHistograms } from "./stage-histograms.js";
+import type { LiveView } from "../view/live-view.js";
+import type { ViewerThread } from "../view/viewer-thread.js";
 
 export interface EngineChoice {
   engine: EngineName;
@@ -77,6 +79,11 @@ export interface BenchOptions {
   onProgress?: (label: string, done: number, total: number) => void;
   /** Called when a run starts / is skipped, for a human watching. */
   onEvent?: (message: string) => void;
+  /**
+   * Repeat every pipeline run with a live view (`fovea run --view`, 10 viewer frames a second)
+   * and a viewer subscribed to every channel, right after the run without: the cost of watching.
+   */
+  view?: boolean;
 }
 
 /** Run the whole benchmark and return the (schema-checked) report. */
@@ -132,6 +139,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           options.onEvent?.(`${what} ${choice.engine}/${choice.device}`);
           try {
             pipelineRuns.push(await benchPipeline(engine, size, mode, options));
+            if (options.view) {
+              options.onEvent?.(`${what} ${choice.engine}/${choice.device} with a viewer connected`);
+              pipelineRuns.push(await benchPipeline(engine, size, mode, options, true));
+            }
           } catch (err) {
             // Bad input (source, flags) ends the benchmark; an engine failing mid-run costs only its run.
             if (err instanceof FoveaInputError) throw err;
@@ -178,6 +189,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       batches: [...options.batches],
       maxSecondsPerRun: options.maxSecondsPerRun,
       inferenceRuns: options.inferenceRuns,
+      view: options.view ?? false,
     },
     pipelineRuns,
     inference,
@@ -210,10 +222,10 @@ async function referenceInference(options: BenchOptions, input: Float32Array, in
 }
 
 /** One pipeline run: warm-up, then `frames` measured frames (or the time limit). */
-export async function benchPipeline(engine: InferenceEngine, size: InputSize, mode: BenchMode, options: BenchOptions): Promise<PipelineRun> {
+export async function benchPipeline(engine: InferenceEngine, size: InputSize, mode: BenchMode, options: BenchOptions, withViewer = false): Promise<PipelineRun> {
   const targetFps = MODE_FPS[mode];
   const wanted = options.warmup + options.frames;
-  const label = `${engine.engine}/${engine.device} ${size.width}x${size.height} ${mode}`;
+  const label = `${engine.engine}/${engine.device} ${size.width}x${size.height} ${mode}${withViewer ? "+viewer" : ""}`;
   const histograms = new StageHistograms({ warmup: options.warmup });
   let monitor: ResourceMonitor | null = null;
   let firstSeq = -1;
@@ -246,6 +258,8 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
   };
 
   const publisher = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
+  const watching = withViewer ? await startWatching(engine) : null;
+  let viewer: PipelineRun["viewer"] = null;
   let truncated = false;
   let sourceFps: number | null = null;
   let lastError = "";
@@ -266,7 +280,8 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     const ready = (source as { ready?: unknown }).ready;
     if (ready instanceof Promise) await ready;
     sourceFps = source.info.mode === "live" ? (source.info.fps ?? null) : null;
-    pipeline = await Pipeline.create({ source, engine, publisher, observers: [observer], maxFrames: wanted, cameraId: "bench", log: options.log });
+    const observers: PipelineObserver[] = watching ? [observer, watching.view] : [observer];
+    pipeline = await Pipeline.create({ source, engine, publisher, observers, maxFrames: wanted, cameraId: "bench", log: options.log });
     if (options.warmup === 0) monitor = ResourceMonitor.start({ cores: os.cpus().length });
     const running = pipeline;
     const limit = setTimeout(() => {
@@ -283,6 +298,16 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     }
   } finally {
     await publisher.close();
+    if (watching) {
+      const received = await watching.viewer.stop();
+      await watching.view.close();
+      viewer = {
+        fps: watching.view.fps,
+        framesSent: watching.view.framesSent,
+        imagesReceived: received.messages["/camera/image"] ?? 0,
+        bytesReceived: received.bytes,
+      };
+    }
   }
 
   const resources = (monitor as ResourceMonitor | null)?.stop() ?? ResourceMonitor.start({ cores: os.cpus().length }).stop();
@@ -315,5 +340,23 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     stages: histograms.summary(),
     resources,
     totalSeriesMs: histograms.totalSeriesMs.map((v) => Math.round(v * 1000) / 1000),
+    viewer,
   };
+}
+
+/** A live view on a free loopback port with a viewer (on its own thread) subscribed to everything. */
+async function startWatching(engine: InferenceEngine): Promise<{ view: LiveView; viewer: ViewerThread }> {
+  const [{ LiveView }, { ViewerThread }] = await Promise.all([import("../view/live-view.js"), import("../view/viewer-thread.js")]);
+  const md = engine.metadata;
+  const view = await LiveView.start({ address: { host: "127.0.0.1", port: 0 }, modelId: md.id, classes: md.classes, cameraId: "bench" });
+  try {
+    const viewer = await ViewerThread.connect(`ws://127.0.0.1:${view.server.port}/`);
+    // Subscriptions are handled on this thread: wait until the view knows it is watched.
+    const t0 = performance.now();
+    while (!view.server.subscribed("image") && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
+    return { view, viewer };
+  } catch (err) {
+    await view.close();
+    throw err;
+  }
 }

@@ -29,6 +29,7 @@ export interface BenchFlags {
   json?: string;
   html?: string;
   peers?: boolean;
+  view?: boolean;
 }
 
 const DEFAULT_DEVICE: Record<EngineName, DeviceName> = { onnxruntime: "cpu", tfjs: "wasm" };
@@ -148,6 +149,7 @@ export async function benchCommand(flags: BenchFlags, io: BenchIo = process, com
       inferenceRuns,
       maxSecondsPerRun,
       peers: Boolean(flags.peers),
+      view: Boolean(flags.view),
       threads,
       log,
       command,
@@ -223,6 +225,7 @@ export function registerBench(program: Command): void {
     .option("--json <file>", "write the full report as JSON")
     .option("--html <file>", "write a self-contained HTML page with latency histograms and latency over time")
     .option("--peers", "also run scripts/peers.py: the same ONNX model in OpenCV DNN and PyTorch (Debian python3-opencv, python3-torch)")
+    .option("--view", "repeat each pipeline run with a live view (fovea run --view, 10 fps) and a viewer subscribed to every channel")
     .action(async (flags: BenchFlags) => {
       const raw = process.argv;
       const at = raw.indexOf("bench");
