@@ -231,7 +231,7 @@ function drawFrame(bitmap, annotations, msg) {
   view.lastBoxes = boxes;
   view.framesDrawn++;
   const t = new Date(Number(msg.timestamp.seconds) * 1000 + msg.timestamp.nanos / 1e6);
-  $("frame-info").textContent = `${bitmap.width}x${bitmap.height} ${msg.format} · ${msg.frame_id || "camera"} · captured ${t.toLocaleTimeString()} · ${boxes.length} boxes`;
+  $("frame-info").textContent = `${bitmap.width}x${bitmap.height} ${msg.format} · ${msg.frame_id || "camera"} · captured ${t.toLocaleTimeString()} · ${boxes.length} ${boxes.length === 1 ? "box" : "boxes"}`;
 }
 
 /** Draw ImageAnnotations as Foxglove does: outlines in their colour, texts above with a background. */
@@ -275,8 +275,9 @@ function drawAnnotations(ctx, a) {
     ctx.font = `${size}px system-ui, sans-serif`;
     const w = ctx.measureText(t.text).width;
     const { x, y } = t.position ?? { x: 0, y: 0 };
-    // position is the text's bottom-left corner; keep the label inside the frame.
-    const top = Math.max(0, y - size - 2);
+    // position is the text's bottom-left corner (the label sits just above its box, clear of
+    // the outline); a label at the top of the frame is kept inside it.
+    const top = Math.max(0, y - size - 4);
     ctx.fillStyle = css(t.background_color);
     ctx.fillRect(x, top, w + 6, size + 4);
     ctx.fillStyle = css(t.text_color);
@@ -419,8 +420,22 @@ function drawFps() {
   chart($("fps-chart"), [[history.fps, "#3fb950"]], "fps");
 }
 
+/** Medians over `binMs` bins: one slow frame shows in the legend's p99 without flattening the chart. */
+function binnedMedians(samples, key, binMs) {
+  const bins = new Map();
+  for (const s of samples) {
+    const b = Math.floor(s.t / binMs);
+    if (!bins.has(b)) bins.set(b, []);
+    bins.get(b).push(s[key] / 1000);
+  }
+  return [...bins].map(([b, vals]) => {
+    vals.sort((x, y) => x - y);
+    return { t: (b + 0.5) * binMs, v: vals[Math.floor(vals.length / 2)] };
+  });
+}
+
 function drawLatency() {
-  const series = STAGES.map(([key, , colour]) => [history.timings.map((t) => ({ t: t.t, v: t[key] / 1000 })), colour]);
+  const series = STAGES.map(([key, , colour]) => [binnedMedians(history.timings, key, 2000), colour]);
   chart($("latency-chart"), series, "ms");
   const last = history.timings.length ? history.timings : [];
   const legend = $("latency-legend");
@@ -432,7 +447,7 @@ function drawLatency() {
       const sw = document.createElement("span");
       sw.className = "swatch";
       sw.style.background = colour;
-      span.append(sw, `${name} p50 ${p(0.5)} · p99 ${p(0.99)}`);
+      span.append(sw, `${name} ${p(0.5)} / ${p(0.99)}`);
       return span;
     }),
   );
