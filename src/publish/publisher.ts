@@ -30,6 +30,12 @@ export interface DetectionPublisherOptions {
   /** How long `close()` lets unsent messages go out, milliseconds (ZMQ_LINGER). Default 200. */
   lingerMs?: number;
   /**
+   * A connection that has not completed the ZeroMQ handshake within this many milliseconds is
+   * closed (ZMQ_HANDSHAKE_IVL). libzmq's default, 30 s, let a flood of raw TCP connections hold
+   * memory for that long. Default 2000: a controller on the robot's network handshakes far faster.
+   */
+  handshakeIntervalMs?: number;
+  /**
    * CURVE: encrypt the stream and let only the listed clients subscribe (checked per handshake
    * through ZAP; anyone else's connection carries nothing). Keys are 40-character Z85 strings.
    */
@@ -66,7 +72,7 @@ export class DetectionPublisher {
 
   /** Bind a PUB socket on `endpoint`. Rejects with an Error naming the endpoint if it cannot bind. */
   static async create(options: DetectionPublisherOptions): Promise<DetectionPublisher> {
-    const { endpoint, sendHighWaterMark = 8, lingerMs = 200 } = options ?? ({} as DetectionPublisherOptions);
+    const { endpoint, sendHighWaterMark = 8, lingerMs = 200, handshakeIntervalMs = 2000 } = options ?? ({} as DetectionPublisherOptions);
     if (typeof endpoint !== "string" || !/^(tcp|ipc|inproc):\/\/.+/.test(endpoint)) {
       throw new TypeError(`options.endpoint: expected a ZeroMQ endpoint like tcp://127.0.0.1:5555, got ${JSON.stringify(endpoint)}`);
     }
@@ -74,6 +80,9 @@ export class DetectionPublisher {
       throw new RangeError(`options.sendHighWaterMark: expected a positive integer, got ${sendHighWaterMark}`);
     }
     if (!Number.isInteger(lingerMs) || lingerMs < 0) throw new RangeError(`options.lingerMs: expected an integer >= 0, got ${lingerMs}`);
+    if (!Number.isInteger(handshakeIntervalMs) || handshakeIntervalMs < 1) {
+      throw new RangeError(`options.handshakeIntervalMs: expected a positive integer, got ${handshakeIntervalMs}`);
+    }
     const curve = options.curve;
     if (curve !== undefined) {
       z85Decode(curve.secretKey);
@@ -87,6 +96,7 @@ export class DetectionPublisher {
       sendHighWaterMark,
       sendTimeout: 0,
       linger: lingerMs,
+      handshakeInterval: handshakeIntervalMs,
       ...(curve && zap ? { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: zap.domain } : {}),
     });
     try {
