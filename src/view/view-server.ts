@@ -175,7 +175,7 @@ export class ViewServer {
    * Say goodbye to every viewer (close 1001, so what was sent last, the final Status, still
    * arrives), cut off those that do not answer within `graceMs`, and stop listening. Idempotent.
    */
-  close(graceMs = 500): Promise<void> {
+  close(graceMs = 250): Promise<void> {
     this.#closed ??= (async () => {
       clearInterval(this.#pinger);
       const open = [...this.#sockets];
