@@ -3,6 +3,7 @@
  * over a source, per engine/device, input size and pacing mode, publishing to a real ZeroMQ PUB
  * socket on a free loopback port; then inference alone per batch size; then the peer runtimes.
  */
+import { engineMatrix } from "../engine/registry.js";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -29,15 +30,7 @@ export interface EngineChoice {
 }
 
 /** Every engine/device fovea knows; `--all` tries each and skips, with the reason, those that do not load. */
-export const ALL_ENGINES: readonly EngineChoice[] = [
-  { engine: "onnxruntime", device: "cpu" },
-  { engine: "onnxruntime", device: "webgpu" },
-  { engine: "onnxruntime", device: "cuda" },
-  { engine: "onnxruntime", device: "tensorrt" },
-  { engine: "tfjs", device: "tensorflow" },
-  { engine: "tfjs", device: "wasm" },
-  { engine: "tfjs", device: "cpu" },
-];
+export const ALL_ENGINES: readonly EngineChoice[] = engineMatrix();
 
 export const MODE_FPS: Record<BenchMode, number | null> = { paced30: 30, paced60: 60, unpaced: null };
 

@@ -1,3 +1,4 @@
+import { DEVICE_NAMES, ENGINE_DEVICES, ENGINE_NAMES } from "../engine/registry.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import cliProgress from "cli-progress";
@@ -33,10 +34,7 @@ export interface BenchFlags {
 }
 
 const DEFAULT_DEVICE: Record<EngineName, DeviceName> = { onnxruntime: "cpu", tfjs: "wasm" };
-const DEVICES: Record<EngineName, DeviceName[]> = {
-  onnxruntime: ["cpu", "webgpu", "cuda", "tensorrt"],
-  tfjs: ["tensorflow", "wasm", "cpu"],
-};
+const DEVICES: Record<EngineName, readonly DeviceName[]> = ENGINE_DEVICES;
 
 function intFlag(flag: string, value: string, min: number): number {
   const n = Number(value);
@@ -204,16 +202,9 @@ export function registerBench(program: Command): void {
       "frame source as for `fovea run --source` (synthetic:rgb24 = decoded frames as from a camera behind ffmpeg, synthetic:jpeg = MJPEG decoded in the pipeline, file:PATH, dir:PATH, camera:DEV, ...)",
       "synthetic:rgb24",
     )
-    .addOption(new Option("--engine <engine>", "inference engine").choices(["onnxruntime", "tfjs"]).default("onnxruntime"))
+    .addOption(new Option("--engine <engine>", "inference engine").choices([...ENGINE_NAMES]).default("onnxruntime"))
     .addOption(
-      new Option("--device <device>", "device of the engine (default: cpu for onnxruntime, wasm for tfjs)").choices([
-        "cpu",
-        "webgpu",
-        "cuda",
-        "tensorrt",
-        "tensorflow",
-        "wasm",
-      ]),
+      new Option("--device <device>", "device of the engine (default: cpu for onnxruntime, wasm for tfjs)").choices([...DEVICE_NAMES]),
     )
     .option("--all", "try every engine/device; those that do not load are listed with the reason")
     .option("--sizes <list>", "source resolutions, WIDTHxHEIGHT comma-separated", "640x480")

@@ -2,6 +2,7 @@
  * `fovea eval --model DIR --data DIR`: per-class precision, recall and AP, a confusion matrix and
  * ground-position errors of a model on a tagged-frame dataset (native, YOLO or COCO).
  */
+import { DEVICE_NAMES, ENGINE_NAMES } from "../engine/registry.js";
 import { writeFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { SingleBar } from "cli-progress";
@@ -87,8 +88,8 @@ export function registerEval(program: Command): void {
     .option("--model <dir>", "model directory containing fovea.json", DEFAULT_MODEL_DIR)
     .requiredOption("--data <dir>", "dataset folder (native, YOLO or COCO) or a COCO .json file")
     .addOption(new Option("--format <format>", "dataset format").choices(["auto", "native", "yolo", "coco"]).default("auto"))
-    .addOption(new Option("--engine <engine>", "inference engine").choices(["auto", "onnxruntime", "tfjs"]).default("auto"))
-    .addOption(new Option("--device <device>", "engine device").choices(["auto", "cpu", "webgpu", "cuda", "tensorrt", "tensorflow", "wasm"]).default("auto"))
+    .addOption(new Option("--engine <engine>", "inference engine").choices(["auto", ...ENGINE_NAMES]).default("auto"))
+    .addOption(new Option("--device <device>", "engine device").choices(["auto", ...DEVICE_NAMES]).default("auto"))
     .option("--calibration <file>", "camera calibration for ground positions (default: the dataset's, else calibration/default.json)")
     .option("--threshold <p>", "confidence for precision, recall and the confusion matrix (default: the model's decode.scoreThreshold)")
     .option("--batch <n>", "frames per inference run", "16")

@@ -4,6 +4,7 @@
  *   fovea compare  a recording's detections against a re-run with a model, or another recording
  *   fovea retag    a recording's frames into a tagged-frame dataset, detections as pre-tags
  */
+import { DEVICE_NAMES, ENGINE_NAMES } from "../engine/registry.js";
 import { Command, Option } from "commander";
 import { loadCalibration, type Calibration } from "../calib/calibration.js";
 import { openSource, SOURCE_FORMS } from "../capture/open-source.js";
@@ -111,8 +112,8 @@ export function registerRecord(program: Command): void {
     .requiredOption("--recording <file.mcap>", "the baseline: a recording made by `fovea run --record`")
     .option("--model <dir>", "re-run the recording's frames through this model directory")
     .option("--against <file.mcap>", "compare with this second recording instead of a re-run")
-    .addOption(new Option("--engine <name>", "inference engine for --model (default: auto)").choices(["auto", "onnxruntime", "tfjs"]))
-    .addOption(new Option("--device <name>", "device for --model (default: auto)").choices(["auto", "cpu", "webgpu", "cuda", "tensorrt", "wasm", "tensorflow"]))
+    .addOption(new Option("--engine <name>", "inference engine for --model (default: auto)").choices(["auto", ...ENGINE_NAMES]))
+    .addOption(new Option("--device <name>", "device for --model (default: auto)").choices(["auto", ...DEVICE_NAMES]))
     .option("--threads <n>", "inference threads")
     .option("--max-frames <n>", "re-run at most N frames")
     .option("--record <file.mcap>", "also record the re-run (frames + new detections) to this MCAP file")

@@ -4,6 +4,7 @@
  * mistake is reported as the flag or file field at fault and what was expected — never as a
  * failure minutes into a match.
  */
+import { DEVICE_NAMES, ENGINE_NAMES } from "../engine/registry.js";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
@@ -32,8 +33,8 @@ function endpointPort(endpoint: string): string | undefined {
   return /^tcp:\/\/[^\s:]+:(\d+)$/.exec(endpoint)?.[1];
 }
 
-export const ENGINES = ["auto", "onnxruntime", "tfjs"] as const;
-export const DEVICES = ["auto", "cpu", "webgpu", "cuda", "tensorrt", "wasm", "tensorflow"] as const;
+export const ENGINES = ["auto", ...ENGINE_NAMES] as const;
+export const DEVICES = ["auto", ...DEVICE_NAMES] as const;
 
 /** Strings from the command line become numbers here; non-integers are rejected, not truncated. */
 const positiveInt = z.preprocess(

@@ -7,9 +7,9 @@ import os from "node:os";
 import type { ModelMetadata } from "../core/model-metadata.js";
 import type { WhiteBalanceGains } from "../preprocess/preprocess.js";
 
-export type EngineName = "onnxruntime" | "tfjs";
-/** onnxruntime: cpu | webgpu | cuda | tensorrt. tfjs: tensorflow (tfjs-node[-gpu]) | wasm | cpu. */
-export type DeviceName = "cpu" | "webgpu" | "cuda" | "tensorrt" | "tensorflow" | "wasm";
+/** Engine and device names come from the registry (src/engine/registry.ts). */
+export type { DeviceName, EngineName } from "./registry.js";
+import type { DeviceName, EngineName } from "./registry.js";
 
 /** Raw outputs of one run by name, batch-major, shapes as the model's head gives them (src/heads/registry.ts). */
 export type { EngineOutput } from "../heads/decoder.js";

@@ -13,9 +13,10 @@ import type { ModelMetadata } from "../core/model-metadata.js";
 import { preprocess, preprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
 import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphPlan, prependFrameGraph } from "../preprocess/preprocess-graph.js";
 import type { DeviceName, EngineOutput, FrameInference, FrameInferenceResult, InferenceEngine } from "./engine.js";
+import { ENGINE_DEVICES } from "./registry.js";
 
-export type OnnxDevice = "cpu" | "webgpu" | "cuda" | "tensorrt";
-export const ONNX_DEVICES: readonly OnnxDevice[] = ["cpu", "webgpu", "cuda", "tensorrt"];
+export type OnnxDevice = (typeof ENGINE_DEVICES.onnxruntime)[number];
+export const ONNX_DEVICES: readonly OnnxDevice[] = ENGINE_DEVICES.onnxruntime;
 
 /** How to get each non-CPU provider working, appended to the error when it fails to load. */
 export const PROVIDER_HELP: Record<Exclude<OnnxDevice, "cpu">, string> = {

@@ -193,7 +193,7 @@ describe("the heatmap network's gradients on wasm match the cpu backend", () => 
       kernelFunc: ({ inputs, backend }) => {
         const { images, dy } = inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
         const cpu = backend as tf.KernelBackend & { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
-        return cpu.makeTensorInfo(images.shape, "float32", nearestGradReference(cpu.readSync(dy.dataId), images.shape, dy.shape[1], dy.shape[2]));
+        return cpu.makeTensorInfo(images.shape, "float32", nearestGradReference(cpu.readSync(dy.dataId) as Float32Array, images.shape, dy.shape[1], dy.shape[2]));
       },
     });
     const { defaultMetadata, buildModel } = await import("./network.js");
