@@ -51,15 +51,31 @@ describe("fovea bench (smoke)", () => {
       "--html", html,
     );
     const report: BenchReport = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
-    expect(report.settings).toMatchObject({ frames: 150, warmup: 20, sizes: ["320x240"], modes: ["paced60", "unpaced"], batches: [1, 4] });
+    expect(report.settings).toMatchObject({ frames: 150, warmup: 20, sizes: ["320x240"], modes: ["paced60", "unpaced"], batches: [1, 4], preprocess: ["graph", "js"] });
     expect(report.machine.cores).toBeGreaterThan(0);
-    expect(report.pipelineRuns.map((r) => r.mode)).toEqual(["paced60", "unpaced"]);
+    // Each mode with the frame path asked for, then the JS path, side by side.
+    expect(report.pipelineRuns.map((r) => [r.mode, r.preprocessAsked])).toEqual([
+      ["paced60", "graph"],
+      ["paced60", "js"],
+      ["unpaced", "graph"],
+      ["unpaced", "js"],
+    ]);
     for (const r of report.pipelineRuns) {
       expect(r).toMatchObject({ engine: "onnxruntime", device: "cpu", width: 320, height: 240, warmupFrames: 20, measuredFrames: 150 });
-      // The pipeline runs as `fovea run` does: a core left to preprocessing.
+      // The JS path runs as before: a core left to preprocessing. The frame path (where the model
+      // has one for 320x240 frames) preprocesses inside its session, on all cores.
       expect(r.threads).toBe(Math.max(1, os.availableParallelism() - 1));
+      if (r.preprocessAsked === "js") expect(r.preprocess).toBe("js");
+      if (r.preprocess === "graph") expect(r.framePathThreads).toBe(os.availableParallelism());
+      expect(r.gc).toBeDefined();
+      expect(r.gc!.count).toBeGreaterThanOrEqual(r.gc!.major);
+      expect(r.gc!.maxMs).toBeLessThanOrEqual(r.gc!.totalMs);
       for (const stage of STAGES) {
         if (stage === "capture" && r.mode === "unpaced") continue; // pulled on demand: may round to 0 us
+        if (stage === "preprocess" && r.preprocess === "graph") {
+          expect(r.stages.preprocess.max).toBe(0); // inside the inference stage
+          continue;
+        }
         expect(r.stages[stage].count, stage).toBe(150);
         expect(r.stages[stage].p50, stage).toBeGreaterThan(0);
         expect(r.stages[stage].p99, stage).toBeGreaterThanOrEqual(r.stages[stage].p50);
@@ -73,7 +89,7 @@ describe("fovea bench (smoke)", () => {
       expect(r.resources.peakRssMiB).toBeGreaterThan(0);
       expect(r.totalSeriesMs).toHaveLength(150);
     }
-    expect(report.pipelineRuns[1].droppedFrames).toBe(0); // unpaced pulls: nothing can be overwritten
+    for (const r of report.pipelineRuns.slice(2)) expect(r.droppedFrames).toBe(0); // unpaced pulls: nothing can be overwritten
     expect(report.inference.map((i) => i.batch)).toEqual([1, 4]);
     for (const i of report.inference) {
       expect(i.measuredRuns).toBe(40);
@@ -82,7 +98,20 @@ describe("fovea bench (smoke)", () => {
     }
     expect(report.peers).toBeNull();
     const page = await readFile(html, "utf8");
-    expect(page.match(/<svg /g)).toHaveLength(4);
+    expect(page.match(/<svg /g)).toHaveLength(2 * report.pipelineRuns.length);
+  });
+
+  it("runs a camera-shaped ffmpeg pipe (lavfi:testsrc2, read on a worker thread) at 60 fps, timing each frame from its arrival", async () => {
+    const json = path.join(dir, "lavfi.json");
+    await fovea("--source", "lavfi:testsrc2", "--frames", "60", "--warmup", "10", "--sizes", "320x240", "--modes", "paced60", "--batches", "", "--preprocess", "graph", "--json", json);
+    const report = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
+    expect(report.pipelineRuns).toHaveLength(1);
+    const r = report.pipelineRuns[0];
+    expect(r).toMatchObject({ source: "lavfi:testsrc2", sourceFps: 60, measuredFrames: 60, endReason: "max-frames" });
+    // Capture: from the frame's last byte arriving on the worker until the loop took it.
+    expect(r.stages.capture.p50).toBeGreaterThan(0);
+    expect(r.stages.total.p50).toBeGreaterThan(r.stages.inference.p50);
+    expect(r.counters!.framesIn).toBeGreaterThanOrEqual(r.counters!.framesProcessed + r.counters!.framesDropped);
   });
 
   it("with --peers measures the onnxruntime/cpu reference itself when no batch was asked for", async () => {

@@ -10,6 +10,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cameraStreamOptions } from "../src/capture/camera-source.js";
 import { OffThreadStreamSource } from "../src/capture/off-thread-stream-source.js";
+import { openSource, parseSourceSpec } from "../src/capture/open-source.js";
 import { FoveaInputError } from "../src/core/errors.js";
 import type { Frame } from "../src/core/frame.js";
 import { createEngine } from "../src/engine/create-engine.js";
@@ -91,6 +92,17 @@ describe("camera pipe on a worker thread", () => {
     while (f && (source.counters.reconnects < 1 || f.seq < 24));
     expect(events.slice(0, 2)).toEqual(["degraded", "recovered"]);
     expect(f!.seq).toBeGreaterThanOrEqual(24);
+  });
+
+  it("--source lavfi:FILTER is the camera path with ffmpeg's test pattern in place of V4L2", async () => {
+    expect(parseSourceSpec("lavfi:testsrc2")).toEqual({ kind: "lavfi", target: "testsrc2" });
+    expect(() => parseSourceSpec("lavfi:testsrc2,drawtext")).toThrow(/--source/);
+    const source = await openSource("lavfi:testsrc2", { width: 320, height: 240, fps: 60 });
+    expect(source).toBeInstanceOf(OffThreadStreamSource);
+    opened.push(source as OffThreadStreamSource);
+    expect(source.info).toMatchObject({ mode: "live", fps: 60, cameraId: "testsrc2" });
+    const f = await (source as OffThreadStreamSource).takeLatest();
+    expect([f!.width, f!.height, f!.data.length]).toEqual([320, 240, 320 * 240 * 3]);
   });
 
   it("fails to open naming the input when ffmpeg delivers nothing (bad input, exit code 2)", async () => {

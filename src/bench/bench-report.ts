@@ -35,11 +35,37 @@ export const ResourceUsageSchema = z.object({
 export const BenchModeSchema = z.enum(["paced30", "paced60", "unpaced"]);
 export type BenchMode = z.infer<typeof BenchModeSchema>;
 
+/**
+ * Where a run preprocessed rgb24 frames: `graph` inside the engine's session (the frame path:
+ * preprocessing graph merged in front of the model), `js` before it on the loop thread
+ * (`preprocess` + `engine.run`, the path every frame took before the frame path existed).
+ */
+export const PreprocessPathSchema = z.enum(["graph", "js"]);
+export type PreprocessPath = z.infer<typeof PreprocessPathSchema>;
+
+/** Garbage-collection pauses of the fovea process over a run's measured frames (PerformanceObserver 'gc'). */
+export const GcPausesSchema = z.object({
+  count: z.number().int().nonnegative(),
+  /** Of which major (mark-sweep-compact) collections. */
+  major: z.number().int().nonnegative(),
+  totalMs: z.number().nonnegative(),
+  maxMs: z.number().nonnegative(),
+  /** Pauses per 1000 measured frames. */
+  per1000Frames: z.number().nonnegative(),
+});
+
 export const PipelineRunSchema = z.object({
   engine: z.string(),
   device: z.string(),
   /** Intra-op threads of the engine (onnxruntime); absent for engines without a fixed count. */
   threads: z.number().int().positive().optional(),
+  /** What was asked for and what ran (a model or frame size without a frame path runs `js`). */
+  preprocessAsked: PreprocessPathSchema.optional(),
+  preprocess: PreprocessPathSchema.optional(),
+  /** Intra-op threads of the frame path's session (the `graph` runs). */
+  framePathThreads: z.number().int().positive().optional(),
+  /** Whether the frame path's pool threads spin between runs. */
+  framePathSpinning: z.boolean().optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   mode: BenchModeSchema,
@@ -74,6 +100,8 @@ export const PipelineRunSchema = z.object({
     .nullable(),
   stages: StagesSchema,
   resources: ResourceUsageSchema,
+  /** GC pauses over the measured frames. */
+  gc: GcPausesSchema.optional(),
   /** End-to-end latency per measured frame, in order (for latency-over-time plots). */
   totalSeriesMs: z.array(z.number()),
   /** `--view`: a live view served and a viewer subscribed to every channel during the run. */
@@ -177,6 +205,8 @@ export const BenchReportSchema = z.object({
     batches: z.array(z.number().int().positive()),
     maxSecondsPerRun: z.number().positive(),
     inferenceRuns: z.number().int().positive(),
+    /** Preprocessing paths each pipeline run was measured with (`--preprocess`). */
+    preprocess: z.array(PreprocessPathSchema).optional(),
     /** `--view`: every pipeline run was repeated with a live viewer connected. */
     view: z.boolean().optional(),
   }),

@@ -103,6 +103,25 @@ describe("formatReport", () => {
   });
 });
 
+describe("formatReport with both preprocessing paths", () => {
+  it("labels each run with where frames were preprocessed and its threads, and gives GC pauses their own lines", () => {
+    const report = sampleReport();
+    const base = report.pipelineRuns[0];
+    report.pipelineRuns = [
+      { ...base, threads: 1, preprocessAsked: "graph", preprocess: "graph", framePathThreads: 2, framePathSpinning: false, gc: { count: 3, major: 0, totalMs: 1.2, maxMs: 0.6, per1000Frames: 15 } },
+      { ...base, threads: 1, preprocessAsked: "js", preprocess: "js", gc: { count: 9, major: 1, totalMs: 7.5, maxMs: 4.25, per1000Frames: 45 } },
+      { ...base, threads: 1, preprocessAsked: "graph", preprocess: "js" },
+    ];
+    const text = formatReport(BenchReportSchema.parse(report));
+    expect(text).toMatch(/onnxruntime\/cpu x2 graph\s+640x480\s+paced60\s+200/);
+    expect(text).toMatch(/onnxruntime\/cpu x1 js\s+640x480\s+paced60\s+200/);
+    expect(text).toMatch(/onnxruntime\/cpu x1 js!\s+640x480/);
+    expect(text).toContain("GC pauses over the measured frames");
+    expect(text).toMatch(/onnxruntime\/cpu x2 graph\s+640x480\s+paced60\s+3\s+0\s+15\.0\s+1\.200\s+0\.600/);
+    expect(text).toMatch(/onnxruntime\/cpu x1 js\s+640x480\s+paced60\s+9\s+1\s+45\.0\s+7\.500\s+4\.250/);
+  });
+});
+
 describe("renderHtml", () => {
   it("is one self-contained page with a histogram and a timeline per run, text escaped", () => {
     const html = renderHtml(sampleReport());

@@ -25,6 +25,19 @@ export function ms(v: number): string {
 
 const p50p99 = (s: Summary) => `${ms(s.p50)}/${ms(s.p99)}`;
 
+type Run = BenchReport["pipelineRuns"][number];
+
+/**
+ * Engine, device, the intra-op threads that ran the frames (the frame path's for `graph` runs)
+ * and where frames were preprocessed (`js!` when graph was asked for but no frame path applied).
+ */
+function engineCell(p: Run): string {
+  const threads = p.preprocess === "graph" ? p.framePathThreads : p.threads;
+  const spin = p.preprocess === "graph" && p.framePathSpinning ? "s" : "";
+  const pre = p.preprocess ? ` ${p.preprocess}${p.preprocessAsked && p.preprocessAsked !== p.preprocess ? "!" : ""}` : "";
+  return `${p.engine}/${p.device}${threads ? ` x${threads}${spin}` : ""}${pre}`;
+}
+
 /** The pacing mode, with the rate the source really ran at when it is not the one asked for. */
 function modeCell(p: BenchReport["pipelineRuns"][number]): string {
   const mode = p.sourceFps !== null && p.targetFps !== null && Math.abs(p.sourceFps - p.targetFps) > 0.01 ? `${p.mode}@${+p.sourceFps.toFixed(2)}` : p.mode;
@@ -49,7 +62,7 @@ export function formatReport(r: BenchReport): string {
       formatTable(
         ["engine/device", "input", "mode", "frames", "src fps", "fps", "dropped", "CPU", "RSS MiB", "p50", "p90", "p99", "p99.9", "max"],
         r.pipelineRuns.map((p) => [
-          `${p.engine}/${p.device}${p.threads ? ` x${p.threads}` : ""}`,
+          engineCell(p),
           `${p.width}x${p.height}`,
           modeCell(p),
           `${p.measuredFrames}${p.truncated ? "*" : ""}`,
@@ -71,7 +84,7 @@ export function formatReport(r: BenchReport): string {
       formatTable(
         ["engine/device", "input", "mode", "capture", "preprocess", "inference", "detect", "publish", "total"],
         r.pipelineRuns.map((p) => [
-          `${p.engine}/${p.device}${p.threads ? ` x${p.threads}` : ""}`,
+          engineCell(p),
           `${p.width}x${p.height}`,
           modeCell(p),
           p50p99(p.stages.capture),
@@ -83,13 +96,38 @@ export function formatReport(r: BenchReport): string {
         ]),
       ),
     );
+    const withGc = r.pipelineRuns.filter((p) => p.gc);
+    if (withGc.length > 0) {
+      out.push("", "GC pauses over the measured frames (PerformanceObserver 'gc'):");
+      out.push(
+        formatTable(
+          ["engine/device", "input", "mode", "pauses", "major", "per 1000 frames", "total ms", "max ms"],
+          withGc.map((p) => [
+            engineCell(p),
+            `${p.width}x${p.height}`,
+            modeCell(p),
+            String(p.gc!.count),
+            String(p.gc!.major),
+            p.gc!.per1000Frames.toFixed(1),
+            ms(p.gc!.totalMs),
+            ms(p.gc!.maxMs),
+          ]),
+        ),
+      );
+    }
     if (r.pipelineRuns.some((p) => modeCell(p) !== p.mode)) out.push("mode@N: the source ran at its own N fps (a video file replays at its recorded rate), not the mode's.");
     for (const p of r.pipelineRuns.filter((p) => p.truncated)) {
       const why = p.endReason === "time-limit" ? `stopped at the ${r.settings.maxSecondsPerRun} s per-run limit` : "the source ended";
       out.push(`* ${p.engine}/${p.device} ${p.width}x${p.height} ${p.mode}: ${why} before ${r.settings.frames} frames${p.lastError ? ` (last error: ${p.lastError})` : ""}`);
     }
     out.push("CPU: fovea process CPU time / wall time over the measured frames (100% = one core busy; an ffmpeg decoder child is not included).");
-    out.push("x N after the engine: its intra-op threads (the pipeline leaves one core to preprocessing; inference alone uses all).");
+    out.push("x N after the engine: the intra-op threads that ran the frames (s: spinning between runs).");
+    if (r.pipelineRuns.some((p) => p.preprocess)) {
+      out.push(
+        "graph: resize and normalisation inside the model's onnxruntime session (preprocess stage 0, inference holds both); " +
+          "js: preprocessed on the loop thread, then the model on all cores but one; js!: graph asked for, but the model has no frame path for this size and kernel.",
+      );
+    }
     out.push("src fps: frames the source delivered per second; fps: frames processed and published per second.");
     out.push("End to end: capture time stamp until the DetectionFrame was handed to ZeroMQ (wire total_us + publish).");
   }

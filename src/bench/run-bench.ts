@@ -6,6 +6,7 @@
 import { engineMatrix } from "../engine/registry.js";
 import os from "node:os";
 import path from "node:path";
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { openSource } from "../capture/open-source.js";
 import { FoveaInputError } from "../core/errors.js";
@@ -15,7 +16,15 @@ import { createEngine } from "../engine/create-engine.js";
 import { frameLoopThreads, type DeviceName, type EngineName, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
-import { BenchReportSchema, type BenchMode, type BenchReport, type InferenceRun, type PipelineRun, type Skipped } from "./bench-report.js";
+import {
+  BenchReportSchema,
+  type BenchMode,
+  type BenchReport,
+  type InferenceRun,
+  type PipelineRun,
+  type PreprocessPath,
+  type Skipped,
+} from "./bench-report.js";
 import { benchInference, benchInput } from "./inference-bench.js";
 import { machineInfo } from "./machine-info.js";
 import { ResourceMonitor } from "./resource-usage.js";
@@ -65,6 +74,15 @@ export interface BenchOptions {
    * one for the pipeline runs (frameLoopThreads, as `fovea run`).
    */
   threads?: number;
+  /**
+   * Preprocessing paths every pipeline run is measured with, one after the other (default both:
+   * the frame path and the JS path it replaced, side by side in one run).
+   */
+  preprocess?: readonly PreprocessPath[];
+  /** Intra-op threads of the frame path's session. Default: the engine's (all cores). */
+  framePathThreads?: number;
+  /** Let the frame path's pool threads spin between runs. Default: the engine's (off). */
+  framePathSpinning?: boolean;
   log: Logger;
   /** The command line, stored in the report. */
   command: readonly string[];
@@ -77,6 +95,12 @@ export interface BenchOptions {
    * and a viewer subscribed to every channel, right after the run without: the cost of watching.
    */
   view?: boolean;
+}
+
+export const DEFAULT_PREPROCESS: readonly PreprocessPath[] = ["graph", "js"];
+
+function engineOptions(options: BenchOptions) {
+  return { modelDir: options.modelDir, framePathThreads: options.framePathThreads, framePathSpinning: options.framePathSpinning };
 }
 
 /** Run the whole benchmark and return the (schema-checked) report. */
@@ -93,7 +117,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   for (const choice of options.engines) {
     let engine: InferenceEngine;
     try {
-      engine = await createEngine({ modelDir: options.modelDir, engine: choice.engine, device: choice.device, threads: options.threads });
+      engine = await createEngine({ ...engineOptions(options), engine: choice.engine, device: choice.device, threads: options.threads });
     } catch (err) {
       const reason = (err as Error).message.split("\n")[0];
       skipped.push({ ...choice, reason });
@@ -122,26 +146,28 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       // Inference alone ran on all cores (as the brief's bar table measures it); the pipeline
       // runs as `fovea run` does, leaving a core to preprocessing.
       if (options.threads === undefined && engine.engine === "onnxruntime" && frameLoopThreads() !== os.availableParallelism()) {
-        const loopEngine = await createEngine({ modelDir: options.modelDir, engine: choice.engine, device: choice.device, threads: frameLoopThreads() });
+        const loopEngine = await createEngine({ ...engineOptions(options), engine: choice.engine, device: choice.device, threads: frameLoopThreads() });
         await engine.dispose();
         engine = loopEngine;
       }
       for (const size of options.sizes) {
         for (const mode of options.modes) {
-          const what = `pipeline ${size.width}x${size.height} ${mode}`;
-          options.onEvent?.(`${what} ${choice.engine}/${choice.device}`);
-          try {
-            pipelineRuns.push(await benchPipeline(engine, size, mode, options));
-            if (options.view) {
-              options.onEvent?.(`${what} ${choice.engine}/${choice.device} with a viewer connected`);
-              pipelineRuns.push(await benchPipeline(engine, size, mode, options, true));
+          for (const pre of options.preprocess ?? DEFAULT_PREPROCESS) {
+            const what = `pipeline ${size.width}x${size.height} ${mode} preprocess ${pre}`;
+            options.onEvent?.(`${what} ${choice.engine}/${choice.device}`);
+            try {
+              pipelineRuns.push(await benchPipeline(engine, size, mode, options, false, pre));
+              if (options.view) {
+                options.onEvent?.(`${what} ${choice.engine}/${choice.device} with a viewer connected`);
+                pipelineRuns.push(await benchPipeline(engine, size, mode, options, true, pre));
+              }
+            } catch (err) {
+              // Bad input (source, flags) ends the benchmark; an engine failing mid-run costs only its run.
+              if (err instanceof FoveaInputError) throw err;
+              const reason = `${what} failed: ${(err as Error).message.split("\n")[0]}`;
+              skipped.push({ ...choice, reason });
+              options.onEvent?.(`${choice.engine}/${choice.device}: ${reason}`);
             }
-          } catch (err) {
-            // Bad input (source, flags) ends the benchmark; an engine failing mid-run costs only its run.
-            if (err instanceof FoveaInputError) throw err;
-            const reason = `${what} failed: ${(err as Error).message.split("\n")[0]}`;
-            skipped.push({ ...choice, reason });
-            options.onEvent?.(`${choice.engine}/${choice.device}: ${reason}`);
           }
         }
       }
@@ -182,6 +208,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       batches: [...options.batches],
       maxSecondsPerRun: options.maxSecondsPerRun,
       inferenceRuns: options.inferenceRuns,
+      preprocess: [...(options.preprocess ?? DEFAULT_PREPROCESS)],
       view: options.view ?? false,
     },
     pipelineRuns,
@@ -215,10 +242,18 @@ async function referenceInference(options: BenchOptions, input: Float32Array, in
 }
 
 /** One pipeline run: warm-up, then `frames` measured frames (or the time limit). */
-export async function benchPipeline(engine: InferenceEngine, size: InputSize, mode: BenchMode, options: BenchOptions, withViewer = false): Promise<PipelineRun> {
+export async function benchPipeline(
+  engine: InferenceEngine,
+  size: InputSize,
+  mode: BenchMode,
+  options: BenchOptions,
+  withViewer = false,
+  preprocess: PreprocessPath = "graph",
+): Promise<PipelineRun> {
   const targetFps = MODE_FPS[mode];
   const wanted = options.warmup + options.frames;
-  const label = `${engine.engine}/${engine.device} ${size.width}x${size.height} ${mode}${withViewer ? "+viewer" : ""}`;
+  const label = `${engine.engine}/${engine.device} ${size.width}x${size.height} ${mode} ${preprocess}${withViewer ? "+viewer" : ""}`;
+  const gc = new GcPauses();
   const histograms = new StageHistograms({ warmup: options.warmup });
   let monitor: ResourceMonitor | null = null;
   let firstSeq = -1;
@@ -228,6 +263,8 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
   let counters: PipelineCounters | null = null;
 
   const observer: PipelineObserver = {
+    // Reads timings and seq only, so a camera ring's frames reach it without a copy.
+    keepsFramePixels: false,
     onProcessed(p) {
       // End to end = capture until the message was handed to ZeroMQ; the wire's total_us stops
       // at publish_time_ns, which is stamped just before encoding and sending.
@@ -235,6 +272,7 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
       histograms.record({ ...t, totalUs: t.totalUs + t.publishUs });
       if (histograms.framesSeen === options.warmup) {
         monitor = ResourceMonitor.start({ cores: os.cpus().length });
+        gc.start();
       } else if (histograms.framesSeen > options.warmup) {
         if (firstSeq < 0) {
           firstSeq = p.frame.seq;
@@ -274,8 +312,11 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     if (ready instanceof Promise) await ready;
     sourceFps = source.info.mode === "live" ? (source.info.fps ?? null) : null;
     const observers: PipelineObserver[] = watching ? [observer, watching.view] : [observer];
-    pipeline = await Pipeline.create({ source, engine, publisher, observers, maxFrames: wanted, cameraId: "bench", log: options.log });
-    if (options.warmup === 0) monitor = ResourceMonitor.start({ cores: os.cpus().length });
+    pipeline = await Pipeline.create({ source, engine, publisher, observers, maxFrames: wanted, cameraId: "bench", log: options.log, framePath: preprocess === "graph" });
+    if (options.warmup === 0) {
+      monitor = ResourceMonitor.start({ cores: os.cpus().length });
+      gc.start();
+    }
     const running = pipeline;
     const limit = setTimeout(() => {
       truncated = true;
@@ -283,6 +324,7 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     }, options.maxSecondsPerRun * 1000);
     try {
       const summary = await pipeline.run();
+      gc.stop();
       counters = summary.counters;
       lastError = summary.lastError;
       endReason = truncated ? "time-limit" : summary.reason === "max-frames" ? "max-frames" : "source-ended";
@@ -304,6 +346,8 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
   }
 
   const resources = (monitor as ResourceMonitor | null)?.stop() ?? ResourceMonitor.start({ cores: os.cpus().length }).stop();
+  const framePath = pipeline?.framePathUsed ?? null;
+  const gcPauses = await gc.summary(histograms.framesMeasured);
   const measured = histograms.framesMeasured;
   if (measured < options.frames) truncated = true;
   const spanS = Number(lastPublishNs - firstPublishNs) / 1e9;
@@ -314,6 +358,9 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     engine: engine.engine,
     device: engine.device,
     threads: engine.threads,
+    preprocessAsked: preprocess,
+    preprocess: framePath ? "graph" : "js",
+    ...(framePath ? { framePathThreads: framePath.threads, framePathSpinning: options.framePathSpinning ?? false } : {}),
     width: size.width,
     height: size.height,
     mode,
@@ -332,6 +379,7 @@ export async function benchPipeline(engine: InferenceEngine, size: InputSize, mo
     counters: c ? { framesIn: c.framesIn, framesProcessed: c.framesProcessed, framesDropped: c.framesDropped, framesFailed: c.framesFailed } : null,
     stages: histograms.summary(),
     resources,
+    gc: gcPauses,
     totalSeriesMs: histograms.totalSeriesMs.map((v) => Math.round(v * 1000) / 1000),
     viewer,
   };
@@ -351,5 +399,40 @@ async function startWatching(engine: InferenceEngine): Promise<{ view: LiveView;
   } catch (err) {
     await view.close();
     throw err;
+  }
+}
+
+/**
+ * GC pauses of this process between start() and stop(), from PerformanceObserver 'gc' entries
+ * (delivered asynchronously after each collection; summary() waits for the last ones).
+ */
+class GcPauses {
+  private readonly entries: PerformanceEntry[] = [];
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.entries.push(e);
+  });
+  private fromMs = Infinity;
+  private toMs = Infinity;
+
+  constructor() {
+    this.observer.observe({ entryTypes: ["gc"] });
+  }
+
+  start(): void {
+    this.fromMs = performance.now();
+  }
+
+  stop(): void {
+    this.toMs = performance.now();
+  }
+
+  async summary(frames: number): Promise<PipelineRun["gc"]> {
+    await new Promise((r) => setTimeout(r, 20));
+    this.observer.disconnect();
+    const inWindow = this.entries.filter((e) => e.startTime >= this.fromMs && e.startTime <= this.toMs);
+    const major = inWindow.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR).length;
+    const totalMs = inWindow.reduce((sum, e) => sum + e.duration, 0);
+    const maxMs = inWindow.reduce((m, e) => Math.max(m, e.duration), 0);
+    return { count: inWindow.length, major, totalMs, maxMs, per1000Frames: frames > 0 ? (1000 * inWindow.length) / frames : 0 };
   }
 }

@@ -1,6 +1,7 @@
 import { FoveaInputError } from "../core/errors.js";
 import type { FrameSource, SourceEvents } from "../core/frame.js";
-import { openCamera, type CameraPixelFormat } from "./camera-source.js";
+import { cameraStreamOptions, openCamera, type CameraPixelFormat } from "./camera-source.js";
+import { OffThreadStreamSource } from "./off-thread-stream-source.js";
 import { ImageFolderSource } from "./image-folder-source.js";
 import { McapSource } from "./mcap-source.js";
 import { openVideoFile } from "./video-file-source.js";
@@ -15,6 +16,7 @@ export const SOURCE_FORMS: readonly string[] = [
   "webcam[:DEVICE]",
   "synthetic[:jpeg|:rgb24]",
   "mcap:PATH",
+  "lavfi:FILTER",
 ];
 
 /**
@@ -40,7 +42,7 @@ export interface OpenSourceOptions {
   events?: SourceEvents;
 }
 
-export type SourceKind = "camera" | "file" | "dir" | "webcam" | "synthetic" | "mcap";
+export type SourceKind = "camera" | "file" | "dir" | "webcam" | "synthetic" | "mcap" | "lavfi";
 
 /** A parsed `--source` value. */
 export interface SourceSpec {
@@ -67,6 +69,11 @@ export function parseSourceSpec(spec: string): SourceSpec {
       if (!target) throw badSource(spec, `${kind}: needs a ${kind === "camera" ? "device" : "path"}`);
       return { kind, target };
     case "webcam":
+      return { kind, target };
+    case "lavfi":
+      // An ffmpeg test pattern as a camera delivers frames (benchmarks, tests): a source filter
+      // name such as testsrc2, sized and paced from --width/--height/--fps.
+      if (!/^[a-z0-9_]+$/.test(target)) throw badSource(spec, "lavfi: needs an ffmpeg source filter name such as testsrc2");
       return { kind, target };
     case "synthetic":
       // jpeg: frames as an MJPEG camera sends them (decoded in the pipeline); rgb24: as a camera
@@ -114,6 +121,16 @@ export async function openSource(spec: string, options: OpenSourceOptions = {}):
       return WebcamSource.open({ device: target || undefined, width: options.width, height: options.height, fps: options.fps, cameraId, events });
     case "mcap":
       return McapSource.open(target, { unpaced, loop, cameraId, events });
+    case "lavfi": {
+      // The camera's path exactly (live, read on a worker, latest frame wins, reconnecting) with
+      // ffmpeg's pattern generator in place of V4L2, paced by -re unless unpaced.
+      const width = options.width ?? 640;
+      const height = options.height ?? 480;
+      const fps = options.fps ?? 30;
+      const stream = cameraStreamOptions({ device: `lavfi:${target}`, width, height, fps, cameraId: cameraId ?? target, events });
+      const inputArgs = [...(unpaced ? [] : ["-re"]), "-f", "lavfi", "-i", `${target}=size=${width}x${height}:rate=${fps}`];
+      return OffThreadStreamSource.open({ ...stream, inputArgs, description: `lavfi:${target} ${width}x${height}@${unpaced ? "unpaced" : fps}` });
+    }
     case "synthetic":
       return SyntheticSource.open({
         unpaced,

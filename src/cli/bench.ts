@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { Option, type Command } from "commander";
-import { BenchModeSchema, type BenchMode, type BenchReport } from "../bench/bench-report.js";
+import { BenchModeSchema, PreprocessPathSchema, type BenchMode, type BenchReport, type PreprocessPath } from "../bench/bench-report.js";
 import { renderHtml } from "../bench/report-html.js";
 import { formatReport } from "../bench/report-table.js";
 import { ALL_ENGINES, runBench, type EngineChoice, type InputSize } from "../bench/run-bench.js";
@@ -31,6 +31,9 @@ export interface BenchFlags {
   html?: string;
   peers?: boolean;
   view?: boolean;
+  preprocess: string;
+  frameThreads?: string;
+  spin?: boolean;
 }
 
 const DEFAULT_DEVICE: Record<EngineName, DeviceName> = { onnxruntime: "cpu", tfjs: "wasm" };
@@ -81,6 +84,16 @@ export function parseBatches(value: string): number[] {
     if (!/^\d+$/.test(b) || n < 1 || n > 256) throw new FoveaInputError("--batches", `expected a list of batch sizes 1..256 like 1,4,16; got '${b}'`);
     return n;
   });
+}
+
+export function parsePreprocess(value: string): PreprocessPath[] {
+  const paths = listFlag(value).map((v) => {
+    const r = PreprocessPathSchema.safeParse(v);
+    if (!r.success) throw new FoveaInputError("--preprocess", `expected a list of ${PreprocessPathSchema.options.join(", ")}; got '${v}'`);
+    return r.data;
+  });
+  if (paths.length === 0) throw new FoveaInputError("--preprocess", `expected at least one of ${PreprocessPathSchema.options.join(", ")}`);
+  return paths;
 }
 
 export function engineChoices(flags: Pick<BenchFlags, "engine" | "device" | "all">): EngineChoice[] {
@@ -148,6 +161,9 @@ export async function benchCommand(flags: BenchFlags, io: BenchIo = process, com
       maxSecondsPerRun,
       peers: Boolean(flags.peers),
       view: Boolean(flags.view),
+      preprocess: parsePreprocess(flags.preprocess),
+      framePathThreads: flags.frameThreads === undefined ? undefined : intFlag("--frame-threads", flags.frameThreads, 1),
+      framePathSpinning: flags.spin ? true : undefined,
       threads,
       log,
       command,
@@ -216,6 +232,13 @@ export function registerBench(program: Command): void {
     .option("--json <file>", "write the full report as JSON")
     .option("--html <file>", "write a self-contained HTML page with latency histograms and latency over time")
     .option("--peers", "also run scripts/peers.py: the same ONNX model in OpenCV DNN and PyTorch (Debian python3-opencv, python3-torch)")
+    .option(
+      "--preprocess <list>",
+      "where rgb24 frames are preprocessed, each measured in turn: graph (inside the model's onnxruntime session, the runtime's path) and js (on the loop thread before it, the previous path)",
+      "graph,js",
+    )
+    .option("--frame-threads <n>", "intra-op threads of the graph path's session (default: all cores)")
+    .option("--spin", "let the graph path's onnxruntime threads spin between runs")
     .option("--view", "repeat each pipeline run with a live view (fovea run --view, 10 fps) and a viewer subscribed to every channel")
     .action(async (flags: BenchFlags) => {
       const raw = process.argv;

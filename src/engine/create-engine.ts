@@ -18,7 +18,14 @@ export async function createEngine(options: EngineOptions, log?: Logger): Promis
     throw new RangeError(`options.device: expected auto, ${DEVICE_NAMES.join(", ")}, got '${device}'`);
   }
   const dir = await loadModelDir(options.modelDir);
-  const make = async (e: EngineEntry) => (await e.load()).create({ modelDir: dir, device: device === "auto" ? e.autoDevice : device, threads: options.threads });
+  const make = async (e: EngineEntry) =>
+    (await e.load()).create({
+      modelDir: dir,
+      device: device === "auto" ? e.autoDevice : device,
+      threads: options.threads,
+      framePathThreads: options.framePathThreads,
+      framePathSpinning: options.framePathSpinning,
+    });
 
   if (engine !== "auto") {
     const entry = engineEntry(engine)!;

@@ -62,6 +62,10 @@ export interface EngineOptions {
   device?: DeviceName | "auto";
   /** Intra-op threads (onnxruntime) — default: all cores. */
   threads?: number;
+  /** Intra-op threads of onnxruntime frame paths (framePath) — default: all cores. */
+  framePathThreads?: number;
+  /** Let onnxruntime frame paths' pool threads spin between runs — default off. */
+  framePathSpinning?: boolean;
 }
 
 /**

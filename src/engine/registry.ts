@@ -10,7 +10,7 @@ import type { InferenceEngine } from "./engine.js";
 
 /** What an engine module provides: a `static async create()`, onnxruntime-node style. */
 export interface EngineFactory {
-  create(options: { modelDir: ModelDir; device: string; threads?: number }): Promise<InferenceEngine>;
+  create(options: { modelDir: ModelDir; device: string; threads?: number; framePathThreads?: number; framePathSpinning?: boolean }): Promise<InferenceEngine>;
 }
 
 /**

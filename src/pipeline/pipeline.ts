@@ -222,6 +222,11 @@ export class Pipeline {
     return self;
   }
 
+  /** The engine's frame path the loop used for the last rgb24 frame size, null if none (preprocess + run). */
+  get framePathUsed(): FrameInference | null {
+    return this.frameInference?.path ?? null;
+  }
+
   /** Current state (STARTING until `run()`, then RUNNING / DEGRADED, STOPPING, STOPPED). */
   get currentState(): PipelineState {
     return this.state;
