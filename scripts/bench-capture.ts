@@ -10,9 +10,9 @@
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { build } from "hdr-histogram-js";
-import { epochNowNs } from "../src/capture/clock.js";
+import { epochNowNs } from "../src/core/clock.js";
 import { FfmpegStreamSource } from "../src/capture/ffmpeg-stream-source.js";
-import { LatestFrameSlot } from "../src/capture/latest-frame-slot.js";
+import { LatestFrameSlot } from "../src/core/latest-frame-slot.js";
 
 const { values } = parseArgs({
   options: {

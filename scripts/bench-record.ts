@@ -17,7 +17,7 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { build } from "hdr-histogram-js";
-import { epochNowNs } from "../src/capture/clock.js";
+import { epochNowNs } from "../src/core/clock.js";
 import type { Frame } from "../src/core/frame.js";
 import { McapRecorder } from "../src/record/mcap-recorder.js";
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import path from "node:path";
-import { PACKAGE_ROOT } from "../src/publish/codec.js";
+import { PACKAGE_ROOT } from "../src/core/package-root.js";
 import { benchInput } from "../src/bench/inference-bench.js";
 import { runPeers } from "../src/bench/run-peers.js";
 import type { InferenceRun } from "../src/bench/bench-report.js";

@@ -16,7 +16,8 @@ import type { Frame } from "../src/core/frame.js";
 import { createEngine } from "../src/engine/create-engine.js";
 import type { FrameInference, InferenceEngine } from "../src/engine/engine.js";
 import { Pipeline, type FramePublisher } from "../src/pipeline/pipeline.js";
-import { decodeDetectionFrame, PACKAGE_ROOT } from "../src/publish/codec.js";
+import { PACKAGE_ROOT } from "../src/core/package-root.js";
+import { decodeDetectionFrame } from "../src/publish/codec.js";
 
 const silent = pino({ level: "silent" });
 const opened: OffThreadStreamSource[] = [];

@@ -11,7 +11,8 @@ import { FfmpegStreamSource } from "../src/capture/ffmpeg-stream-source.js";
 import { createEngine } from "../src/engine/create-engine.js";
 import type { InferenceEngine } from "../src/engine/engine.js";
 import { Pipeline } from "../src/pipeline/pipeline.js";
-import { encodeStatus, PACKAGE_ROOT, type StatusMessage } from "../src/publish/codec.js";
+import { PACKAGE_ROOT } from "../src/core/package-root.js";
+import { encodeStatus, type StatusMessage } from "../src/publish/codec.js";
 import { DetectionPublisher } from "../src/publish/publisher.js";
 import { subscribeVision, type VisionMessage, type VisionSubscription } from "../src/publish/subscriber.js";
 

@@ -17,7 +17,8 @@ import type { ProcessedFrame } from "../src/core/pipeline-types.js";
 import { createEngine } from "../src/engine/create-engine.js";
 import type { InferenceEngine } from "../src/engine/engine.js";
 import { Pipeline } from "../src/pipeline/pipeline.js";
-import { encodeStatus, PACKAGE_ROOT, VISION_PROTO_PATH } from "../src/publish/codec.js";
+import { PACKAGE_ROOT } from "../src/core/package-root.js";
+import { encodeStatus, VISION_PROTO_PATH } from "../src/publish/codec.js";
 import { DetectionPublisher } from "../src/publish/publisher.js";
 
 // Debian's python3 has python3-zmq / python3-protobuf; a pyenv `python3` first on PATH may not.

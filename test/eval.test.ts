@@ -17,7 +17,7 @@ import { CameraModel } from "../src/calib/camera-model.js";
 import { openDatasetWriter } from "../src/dataset/open-dataset-writer.js";
 import { readDataset } from "../src/dataset/read-dataset.js";
 import { pngImage, tempDir } from "../src/dataset/test-helpers.js";
-import { PACKAGE_ROOT } from "../src/publish/codec.js";
+import { PACKAGE_ROOT } from "../src/core/package-root.js";
 import { evaluateModel, type EvalReport } from "../src/train/evaluate.js";
 import { runEvalCommand } from "../src/cli/eval.js";
 import { DEFAULT_MODEL_DIR } from "../src/cli/run-config.js";

@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine } from "../engine/create-engine.js";
 import type { InferenceEngine } from "../engine/engine.js";
-import { PACKAGE_ROOT } from "../publish/codec.js";
+import { PACKAGE_ROOT } from "../core/package-root.js";
 import { benchInference, benchInput } from "./inference-bench.js";
 
 describe("benchInput", () => {

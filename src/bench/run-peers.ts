@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { PACKAGE_ROOT } from "../publish/codec.js";
+import { PACKAGE_ROOT } from "../core/package-root.js";
 import { PeerSchema, type InferenceRun, type PeersReport } from "./bench-report.js";
 import { z } from "zod";
 

@@ -2,8 +2,8 @@ import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame, FrameSource, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
-import { epochNowNs } from "./clock.js";
-import { LatestFrameSlot } from "./latest-frame-slot.js";
+import { epochNowNs } from "../core/clock.js";
+import { LatestFrameSlot } from "../core/latest-frame-slot.js";
 import { RawFrameSplitter } from "./raw-frame-splitter.js";
 import { StderrTail } from "./stderr-tail.js";
 

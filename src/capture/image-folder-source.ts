@@ -4,8 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import sharp from "sharp";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame, FrameSource, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
-import { epochNowNs } from "./clock.js";
-import { LatestFrameSlot } from "./latest-frame-slot.js";
+import { epochNowNs } from "../core/clock.js";
+import { LatestFrameSlot } from "../core/latest-frame-slot.js";
 
 /** File extensions taken as images; everything else in the folder is ignored. */
 export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png", ".webp"];

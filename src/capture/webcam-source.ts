@@ -5,8 +5,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import NodeWebcam from "node-webcam";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame, FrameSource, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
-import { epochNowNs } from "./clock.js";
-import { LatestFrameSlot } from "./latest-frame-slot.js";
+import { epochNowNs } from "../core/clock.js";
+import { LatestFrameSlot } from "../core/latest-frame-slot.js";
 
 export interface WebcamOptions {
   /** Camera to use (as the snapshot tool names it). Default: the system's default camera. */

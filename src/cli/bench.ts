@@ -10,7 +10,7 @@ import { ALL_ENGINES, runBench, type EngineChoice, type InputSize } from "../ben
 import { FoveaInputError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import type { DeviceName, EngineName } from "../engine/engine.js";
-import { PACKAGE_ROOT } from "../publish/codec.js";
+import { PACKAGE_ROOT } from "../core/package-root.js";
 
 /** Flags of `fovea bench` as commander hands them over. */
 export interface BenchFlags {

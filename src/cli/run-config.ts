@@ -12,7 +12,7 @@ import { z } from "zod";
 import { FoveaInputError } from "../core/errors.js";
 import { parseSourceSpec } from "../capture/open-source.js";
 import { isLoopback, parseViewAddress } from "../view/view-address.js";
-import { PACKAGE_ROOT } from "../publish/codec.js";
+import { PACKAGE_ROOT } from "../core/package-root.js";
 
 /** The model `fovea run` uses without `--model`: the shipped one. */
 export const DEFAULT_MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");

@@ -8,11 +8,8 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
-
-/** Repository/package root (this file is src/core/ or dist/core/). */
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { PACKAGE_ROOT } from "./package-root.js";
 export const ONNX_PROTO_PATH = path.join(PACKAGE_ROOT, "proto", "onnx", "onnx.proto");
 
 const root = protobuf.loadSync(ONNX_PROTO_PATH);

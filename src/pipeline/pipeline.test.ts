@@ -6,7 +6,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CALIBRATION_FILE, loadCalibration } from "../calib/calibration.js";
 import { CameraModel } from "../calib/camera-model.js";
-import { epochNowNs } from "../capture/clock.js";
+import { epochNowNs } from "../core/clock.js";
 import { POINT_CLASSES } from "../core/detection.js";
 import { ImageFolderSource } from "../capture/image-folder-source.js";
 import { loadModelDir } from "../core/model-dir.js";
@@ -15,7 +15,8 @@ import type { PipelineObserver, ProcessedFrame } from "../core/pipeline-types.js
 import { ModelMetadataSchema } from "../core/model-metadata.js";
 import { createEngine } from "../engine/create-engine.js";
 import type { InferenceEngine } from "../engine/engine.js";
-import { decodeDetectionFrame, decodeStatus, PACKAGE_ROOT, type StatusMessage } from "../publish/codec.js";
+import { PACKAGE_ROOT } from "../core/package-root.js";
+import { decodeDetectionFrame, decodeStatus, type StatusMessage } from "../publish/codec.js";
 import { DetectionPublisher } from "../publish/publisher.js";
 import { preprocess, preprocessParams } from "../preprocess/preprocess.js";
 import { Pipeline } from "./pipeline.js";

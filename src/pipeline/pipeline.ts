@@ -14,8 +14,8 @@
  */
 import type { Logger } from "pino";
 import type { Calibration } from "../calib/calibration.js";
-import { epochNowNs } from "../capture/clock.js";
-import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
+import { epochNowNs } from "../core/clock.js";
+import { LatestFrameSlot } from "../core/latest-frame-slot.js";
 import { isLatestFrameSource, type Frame, type FrameSource, type SourceEvents } from "../core/frame.js";
 import type { FrameTimings, PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
 import { Detector } from "../detect/detector.js";

@@ -3,13 +3,11 @@
  * start with protobufjs (the .proto file is the single source of truth, shared with clients in
  * other languages). Field names are camelCase on the TypeScript side.
  */
-import { fileURLToPath } from "node:url";
 import { isUtf8 } from "node:buffer";
 import path from "node:path";
 import protobuf from "protobufjs";
+import { PACKAGE_ROOT } from "../core/package-root.js";
 
-/** Repository/package root (this file is src/publish/codec.ts or dist/publish/codec.js). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const VISION_PROTO_PATH = path.join(PACKAGE_ROOT, "proto", "fovea", "v1", "vision.proto");
 
 export interface BoxMessage { xMin: number; yMin: number; xMax: number; yMax: number }

@@ -20,9 +20,9 @@ import type { Frame, FrameSource, SourceCounters, SourceInfo } from "../core/fra
 import { DEFAULT_CALIBRATION_FILE, loadCalibration, type Calibration } from "../calib/calibration.js";
 import sharp from "sharp";
 import { FoveaInputError } from "../core/errors.js";
-import { LatestFrameSlot } from "../capture/latest-frame-slot.js";
-import { epochNowNs } from "../capture/clock.js";
-import { FrameTicker } from "../capture/frame-ticker.js";
+import { LatestFrameSlot } from "../core/latest-frame-slot.js";
+import { epochNowNs } from "../core/clock.js";
+import { FrameTicker } from "../core/frame-ticker.js";
 import { frameJobs } from "./frame-jobs.js";
 import { RenderPool } from "./render-pool.js";
 import type { FrameJob } from "./render-frame.js";

@@ -17,7 +17,7 @@ import foxglove from "@foxglove/ws-protocol";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import { FoveaInputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
-import { PACKAGE_ROOT } from "../publish/codec.js";
+import { PACKAGE_ROOT } from "../core/package-root.js";
 import { formatAuthority, type ViewAddress } from "./view-address.js";
 import { viewChannels, type ViewTopic } from "./view-channels.js";
 

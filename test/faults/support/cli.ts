@@ -6,7 +6,7 @@ import { execFile, spawn, type ChildProcessByStdio } from "node:child_process";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { PACKAGE_ROOT } from "../../../src/publish/codec.js";
+import { PACKAGE_ROOT } from "../../../src/core/package-root.js";
 
 const LOADER = path.join(PACKAGE_ROOT, "test", "record-ts-loader.mjs");
 const MAIN = path.join(PACKAGE_ROOT, "src", "cli", "main.ts");

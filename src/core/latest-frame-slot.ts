@@ -1,4 +1,4 @@
-import type { Frame } from "../core/frame.js";
+import type { Frame } from "./frame.js";
 
 /**
  * A single-slot mailbox between a producer on its own clock (camera, paced replay) and a consumer
