@@ -16,7 +16,7 @@ import { PACKAGE_ROOT } from "../src/core/package-root.js";
 import { decodeDetectionFrame, type DetectionFrameMessage, type StatusMessage } from "../src/publish/codec.js";
 import { subscribeVision, type VisionSubscription } from "../src/publish/subscriber.js";
 import { RecordingReader } from "../src/record/recording-reader.js";
-import { TOPIC_DETECTIONS as RECORDED_DETECTIONS, TOPIC_IMAGE as RECORDED_IMAGE } from "../src/record/recording-layout.js";
+import { TOPIC_DETECTIONS as RECORDED_DETECTIONS, TOPIC_IMAGE as RECORDED_IMAGE } from "../src/record/recording-format.js";
 
 const execFileAsync = promisify(execFile);
 const CLI = path.join(PACKAGE_ROOT, "dist", "cli", "main.js");

@@ -17,7 +17,7 @@ import descriptor from "protobufjs/ext/descriptor.js";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket, type RawData } from "ws";
-import { channelSchema } from "../src/record/channel-schemas.js";
+import { channelSchema } from "../src/record/recording-format.js";
 import { RecordingReader } from "../src/record/recording-reader.js";
 
 const execFileAsync = promisify(execFile);

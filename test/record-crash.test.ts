@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import sharp from "sharp";
 import { RecordingReader } from "../src/record/recording-reader.js";
 import { McapSource } from "../src/capture/mcap-source.js";
-import { channelSchema } from "../src/record/channel-schemas.js";
+import { channelSchema } from "../src/record/recording-format.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 let dir: string;

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { McapIndexedReader, type IReadable } from "@mcap/core";
 import { RecordingReader } from "../src/record/recording-reader.js";
-import { RECORDING_METADATA_NAME } from "../src/record/recording-layout.js";
+import { RECORDING_METADATA_NAME } from "../src/record/recording-format.js";
 import { decodeDetectionFrame, type DetectionFrameMessage } from "../src/publish/codec.js";
 import { readDataset } from "../src/dataset/read-dataset.js";
 import { compareRecording } from "../src/record/compare-recording.js";

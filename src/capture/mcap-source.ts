@@ -8,9 +8,8 @@ import sharp from "sharp";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame, FrameSource, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
-import { channelSchema, type ChannelSchema } from "../record/channel-schemas.js";
+import { channelSchema, type ChannelSchema, RECORDING_METADATA_NAME, SCHEMA_COMPRESSED_IMAGE, SCHEMA_RAW_IMAGE, TOPIC_IMAGE } from "../record/recording-format.js";
 import { RecordingReader, type RecordingMessage } from "../record/recording-reader.js";
-import { RECORDING_METADATA_NAME, SCHEMA_COMPRESSED_IMAGE, SCHEMA_RAW_IMAGE, TOPIC_IMAGE } from "../record/recording-layout.js";
 
 export interface McapSourceOptions {
   /**

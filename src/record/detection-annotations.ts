@@ -5,7 +5,7 @@
  */
 import type { Detection } from "../core/detection.js";
 import { DEFAULT_CLASSES } from "../core/detection.js";
-import { timestampOf } from "./channel-schemas.js";
+import { timestampOf } from "./recording-format.js";
 
 export interface Rgba {
   r: number;

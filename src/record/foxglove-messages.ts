@@ -9,9 +9,8 @@ import sharp from "sharp";
 import type { Calibration } from "../calib/calibration.js";
 import type { Detection } from "../core/detection.js";
 import type { Frame } from "../core/frame.js";
-import { channelSchema, timestampOf } from "./channel-schemas.js";
+import { channelSchema, timestampOf, SCHEMA_CAMERA_CALIBRATION, SCHEMA_COMPRESSED_IMAGE, SCHEMA_IMAGE_ANNOTATIONS } from "./recording-format.js";
 import { detectionAnnotations } from "./detection-annotations.js";
-import { SCHEMA_CAMERA_CALIBRATION, SCHEMA_COMPRESSED_IMAGE, SCHEMA_IMAGE_ANNOTATIONS } from "./recording-layout.js";
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];

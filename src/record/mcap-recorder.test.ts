@@ -11,7 +11,7 @@ import "protobufjs/ext/descriptor.js";
 import { McapIndexedReader } from "@mcap/core";
 import type { IReadable } from "@mcap/core";
 import { McapRecorder } from "./mcap-recorder.js";
-import { timeNsOf } from "./channel-schemas.js";
+import { timeNsOf } from "./recording-format.js";
 import { RecordingReader } from "./recording-reader.js";
 import { decodeDetectionFrame, decodeStatus, encodeDetectionFrame, encodeStatus } from "../publish/codec.js";
 import type { Frame } from "../core/frame.js";

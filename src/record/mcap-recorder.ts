@@ -21,25 +21,9 @@ import type { Detection } from "../core/detection.js";
 import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import type { PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
-import { channelSchema, timestampOf, type ChannelSchema } from "./channel-schemas.js";
+import { channelSchema, timestampOf, type ChannelSchema, RECORDING_LIBRARY, RECORDING_METADATA_NAME, RECORDING_PROFILE, SCHEMA_CAMERA_CALIBRATION, SCHEMA_COMPRESSED_IMAGE, SCHEMA_DETECTION_FRAME, SCHEMA_IMAGE_ANNOTATIONS, SCHEMA_RAW_IMAGE, SCHEMA_STATUS, TOPIC_ANNOTATIONS, TOPIC_CALIBRATION, TOPIC_DETECTIONS, TOPIC_IMAGE, TOPIC_STATUS } from "./recording-format.js";
 import { FileWritable } from "./file-writable.js";
 import { cameraCalibrationMessage, compressedImageMessage, imageAnnotationsMessage } from "./foxglove-messages.js";
-import {
-  RECORDING_LIBRARY,
-  RECORDING_METADATA_NAME,
-  RECORDING_PROFILE,
-  SCHEMA_CAMERA_CALIBRATION,
-  SCHEMA_COMPRESSED_IMAGE,
-  SCHEMA_DETECTION_FRAME,
-  SCHEMA_IMAGE_ANNOTATIONS,
-  SCHEMA_RAW_IMAGE,
-  SCHEMA_STATUS,
-  TOPIC_ANNOTATIONS,
-  TOPIC_CALIBRATION,
-  TOPIC_DETECTIONS,
-  TOPIC_IMAGE,
-  TOPIC_STATUS,
-} from "./recording-layout.js";
 
 export interface McapRecorderOptions {
   /** Replace an existing file. Without it an existing file is an error naming `forceFlag`. */

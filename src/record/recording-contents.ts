@@ -6,7 +6,7 @@ import { parseCalibration, type Calibration } from "../calib/calibration.js";
 import { FoveaInputError } from "../core/errors.js";
 import { decodeDetectionFrame, type DetectionFrameMessage } from "../publish/codec.js";
 import { RecordingReader, type RecordingEnd } from "./recording-reader.js";
-import { RECORDING_METADATA_NAME, SCHEMA_DETECTION_FRAME, TOPIC_DETECTIONS } from "./recording-layout.js";
+import { RECORDING_METADATA_NAME, SCHEMA_DETECTION_FRAME, TOPIC_DETECTIONS } from "./recording-format.js";
 
 /** What the recording's metadata record says (absent fields: a recording by another tool). */
 export interface RecordingInfo {

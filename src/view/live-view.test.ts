@@ -9,7 +9,7 @@ import { WebSocket, type RawData } from "ws";
 import type { Detection } from "../core/detection.js";
 import type { Frame } from "../core/frame.js";
 import type { ProcessedFrame } from "../core/pipeline-types.js";
-import { channelSchema } from "../record/channel-schemas.js";
+import { channelSchema } from "../record/recording-format.js";
 import { LiveView } from "./live-view.js";
 import { SUBPROTOCOL } from "./view-server.js";
 

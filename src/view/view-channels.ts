@@ -3,19 +3,7 @@
  * shows a live robot and a recording with the same layout. Schemas go out as base64 serialized
  * FileDescriptorSets, as the Foxglove WebSocket protocol wants them for protobuf channels.
  */
-import { channelSchema } from "../record/channel-schemas.js";
-import {
-  SCHEMA_CAMERA_CALIBRATION,
-  SCHEMA_COMPRESSED_IMAGE,
-  SCHEMA_DETECTION_FRAME,
-  SCHEMA_IMAGE_ANNOTATIONS,
-  SCHEMA_STATUS,
-  TOPIC_ANNOTATIONS,
-  TOPIC_CALIBRATION,
-  TOPIC_DETECTIONS,
-  TOPIC_IMAGE,
-  TOPIC_STATUS,
-} from "../record/recording-layout.js";
+import { channelSchema, SCHEMA_CAMERA_CALIBRATION, SCHEMA_COMPRESSED_IMAGE, SCHEMA_DETECTION_FRAME, SCHEMA_IMAGE_ANNOTATIONS, SCHEMA_STATUS, TOPIC_ANNOTATIONS, TOPIC_CALIBRATION, TOPIC_DETECTIONS, TOPIC_IMAGE, TOPIC_STATUS } from "../record/recording-format.js";
 
 /** A channel as `FoxgloveServer.addChannel` takes it. */
 export interface ViewChannel {

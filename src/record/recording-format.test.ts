@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import protobuf from "protobufjs";
 import "protobufjs/ext/descriptor.js";
-import { channelSchema, timeNsOf, timestampOf } from "./channel-schemas.js";
+import { channelSchema, timeNsOf, timestampOf } from "./recording-format.js";
 import { decodeDetectionFrame, encodeDetectionFrame } from "../publish/codec.js";
 
 describe("channel schemas", () => {

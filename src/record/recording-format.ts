@@ -1,7 +1,11 @@
 /**
- * Protobuf schemas of the recording's channels, as MCAP wants them: a serialized
- * `google.protobuf.FileDescriptorSet` per schema (MCAP's protobuf encoding), plus the protobufjs
- * types that encode and decode the messages.
+ * The fovea MCAP recording format, shared by everything that writes or reads one (McapRecorder,
+ * McapSource replay, compare, retag, the live view): the topics, their schema names, the metadata
+ * record, and the channels' protobuf schemas. Foxglove recognises the `foxglove.*` schemas and
+ * draws the annotations over the image.
+ *
+ * Schemas, as MCAP wants them: a serialized `google.protobuf.FileDescriptorSet` per schema
+ * (MCAP's protobuf encoding), plus the protobufjs types that encode and decode the messages.
  *
  * Foxglove's schemas come from `@foxglove/schemas`, which ships them as schema objects and a
  * `.proto` generator rather than descriptor files; we generate the `.proto` text, parse it with
@@ -16,6 +20,27 @@ import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor.js";
 import { foxgloveEnumSchemas, foxgloveMessageSchemas, generateProto, type FoxgloveMessageSchema } from "@foxglove/schemas/internal.js";
 import { VISION_PROTO_PATH } from "../publish/codec.js";
+
+export const TOPIC_IMAGE = "/camera/image";
+export const TOPIC_ANNOTATIONS = "/camera/annotations";
+export const TOPIC_CALIBRATION = "/camera/calibration";
+export const TOPIC_DETECTIONS = "/fovea/detections";
+export const TOPIC_STATUS = "/fovea/status";
+
+export const SCHEMA_COMPRESSED_IMAGE = "foxglove.CompressedImage";
+export const SCHEMA_RAW_IMAGE = "foxglove.RawImage";
+export const SCHEMA_IMAGE_ANNOTATIONS = "foxglove.ImageAnnotations";
+export const SCHEMA_CAMERA_CALIBRATION = "foxglove.CameraCalibration";
+export const SCHEMA_DETECTION_FRAME = "fovea.v1.DetectionFrame";
+export const SCHEMA_STATUS = "fovea.v1.Status";
+
+/** Name of the MCAP metadata record that describes the recording (all values are strings). */
+export const RECORDING_METADATA_NAME = "fovea.recording";
+
+/** MCAP profile string in the header: messages are protobuf, schemas are FileDescriptorSets. */
+export const RECORDING_PROFILE = "";
+/** MCAP library string written into the header. */
+export const RECORDING_LIBRARY = "fovea";
 
 /** Foxglove messages fovea writes; their nested types are pulled in automatically. */
 const FOXGLOVE_ROOTS = ["CompressedImage", "RawImage", "ImageAnnotations", "CameraCalibration"] as const;
