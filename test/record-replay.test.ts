@@ -15,9 +15,9 @@ import { RecordingReader } from "../src/record/recording-reader.js";
 import { RECORDING_METADATA_NAME } from "../src/record/recording-format.js";
 import { decodeDetectionFrame, type DetectionFrameMessage } from "../src/publish/codec.js";
 import { readDataset } from "../src/dataset/read-dataset.js";
-import { compareRecording } from "../src/record/compare-recording.js";
-import { formatComparison } from "../src/record/compare-detections.js";
-import { retagRecording } from "../src/record/retag-recording.js";
+import { compareRecording } from "../src/replay/compare-recording.js";
+import { formatComparison } from "../src/replay/compare-detections.js";
+import { retagRecording } from "../src/replay/retag-recording.js";
 import { createLogger } from "../src/core/log.js";
 import { DEFAULT_CLASSES } from "../src/core/detection.js";
 

@@ -12,11 +12,11 @@ import { FoveaInputError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import type { DeviceName, EngineName } from "../engine/engine.js";
 import type { DatasetFormat } from "../dataset/tagged-frame.js";
-import { formatComparison } from "../record/compare-detections.js";
-import { compareRecording, type CompareCandidate } from "../record/compare-recording.js";
+import { formatComparison } from "../replay/compare-detections.js";
+import { compareRecording, type CompareCandidate } from "../replay/compare-recording.js";
 import { McapRecorder } from "../record/mcap-recorder.js";
 import { recordCapture } from "../record/record-capture.js";
-import { retagRecording } from "../record/retag-recording.js";
+import { retagRecording } from "../replay/retag-recording.js";
 
 function positiveInt(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;

@@ -12,9 +12,9 @@ import { FoveaInputError } from "../core/errors.js";
 import { openDatasetWriter } from "../dataset/open-dataset-writer.js";
 import type { DatasetFormat, DatasetWriter, LabelledObject } from "../dataset/tagged-frame.js";
 import { decodeDetectionFrame, type DetectionMessage } from "../publish/codec.js";
-import { channelSchema, SCHEMA_COMPRESSED_IMAGE, SCHEMA_RAW_IMAGE, TOPIC_DETECTIONS, TOPIC_IMAGE } from "./recording-format.js";
-import { recordingInfo } from "./recording-contents.js";
-import { RecordingReader } from "./recording-reader.js";
+import { channelSchema, SCHEMA_COMPRESSED_IMAGE, SCHEMA_RAW_IMAGE, TOPIC_DETECTIONS, TOPIC_IMAGE } from "../record/recording-format.js";
+import { recordingInfo } from "../record/recording-contents.js";
+import { RecordingReader } from "../record/recording-reader.js";
 
 export interface RetagOptions {
   format: DatasetFormat;

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { McapRecorder } from "./mcap-recorder.js";
+import { McapRecorder } from "../record/mcap-recorder.js";
 import { retagRecording } from "./retag-recording.js";
 import { readDataset } from "../dataset/read-dataset.js";
 import { encodeDetectionFrame } from "../publish/codec.js";

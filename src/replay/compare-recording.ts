@@ -8,8 +8,8 @@ import { loadModelDir } from "../core/model-dir.js";
 import type { DeviceName, EngineName } from "../engine/engine.js";
 import type { DetectionFrameMessage, DetectionMessage } from "../publish/codec.js";
 import { compareDetectionRuns, type ComparisonReport } from "./compare-detections.js";
-import { readRecordedDetections, type RecordingInfo } from "./recording-contents.js";
-import { McapRecorder } from "./mcap-recorder.js";
+import { readRecordedDetections, type RecordingInfo } from "../record/recording-contents.js";
+import { McapRecorder } from "../record/mcap-recorder.js";
 import { rerunRecording } from "./rerun-recording.js";
 
 export type CompareCandidate =
