@@ -5,7 +5,8 @@ import { promisify } from "node:util";
 import { z } from "zod";
 import { FoveaInputError } from "../core/errors.js";
 import type { SourceEvents } from "../core/frame.js";
-import { FfmpegStreamSource } from "./ffmpeg-stream-source.js";
+import { OffThreadStreamSource } from "./off-thread-stream-source.js";
+import { FfmpegStreamSource, type FfmpegStreamOptions } from "./ffmpeg-stream-source.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -92,7 +93,7 @@ export async function probeVideo(path: string, ffprobePath = "ffprobe"): Promise
  * ffmpeg's `-re`, which reads input at native speed — so replay behaves like the camera it was
  * recorded with; `unpaced` reads as fast as the consumer pulls (evaluation, benchmarks).
  */
-export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegStreamSource> {
+export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegStreamSource | OffThreadStreamSource> {
   if (typeof options.path !== "string" || !options.path) throw new TypeError("path: expected a video file path");
   const probe = await probeVideo(options.path, options.ffprobePath);
   const width = options.width ?? probe.width;
@@ -102,7 +103,9 @@ export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegSt
     ...(options.unpaced ? [] : ["-re"]),
     "-i", `file:${options.path}`,
   ];
-  return FfmpegStreamSource.open({
+  // Paced replay is live like a camera, and read on a worker for the same reason: the loop's
+  // thread is blocked while onnxruntime runs and would otherwise leave the pipe undrained.
+  const stream: FfmpegStreamOptions = {
     inputArgs,
     width,
     height,
@@ -113,5 +116,6 @@ export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegSt
     fps: probe.fps,
     events: options.events,
     ffmpegPath: options.ffmpegPath,
-  });
+  };
+  return options.unpaced ? FfmpegStreamSource.open(stream) : OffThreadStreamSource.open(stream);
 }
