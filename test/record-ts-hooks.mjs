@@ -3,12 +3,16 @@
 // output is cached in the OS temp dir by content hash: a fovea child process imports ~100 files
 // and transpiling them all costs seconds per spawn.
 import { createHash, randomUUID } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CACHE_DIR = path.join(tmpdir(), "fovea-ts-loader-cache");
+// Start-up tests set it to a file: every module URL the process loads is appended there, so a test
+// can tell which parts of fovea a command pulled in.
+const MODULE_LOG = process.env.FOVEA_TEST_MODULE_LOG;
 let ts;
 
 export async function resolve(specifier, context, nextResolve) {
@@ -22,6 +26,7 @@ export async function resolve(specifier, context, nextResolve) {
 }
 
 export async function load(url, context, nextLoad) {
+  if (MODULE_LOG) appendFileSync(MODULE_LOG, `${url}\n`);
   if (!url.startsWith("file:") || !url.endsWith(".ts")) return nextLoad(url, context);
   const file = fileURLToPath(url);
   const source = await readFile(file, "utf8");

@@ -1,12 +1,11 @@
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { FoveaInputError } from "../core/errors.js";
-import type { SourceEvents } from "../core/frame.js";
+import type { CameraPixelFormat, OpenSourceOptions, SourceEvents } from "../core/frame.js";
 import type { FfmpegStreamOptions, ReconnectPolicy } from "./ffmpeg-stream-source.js";
 import { OffThreadStreamSource } from "./off-thread-stream-source.js";
 
-/** Pixel formats a V4L2 camera can be asked to send. */
-export type CameraPixelFormat = "mjpeg" | "yuyv422";
+export type { CameraPixelFormat };
 
 export interface CameraOptions {
   /** V4L2 device: `/dev/video0`, or a stable udev link such as `/dev/v4l/by-id/...`. */
@@ -106,4 +105,9 @@ export async function openCamera(options: CameraOptions): Promise<OffThreadStrea
   // Read on a worker thread: the frame loop's thread is blocked while onnxruntime runs, and a
   // camera pipe nobody drains meanwhile hands over stale frames that were never counted as dropped.
   return OffThreadStreamSource.open(streamOptions);
+}
+
+/** `--source camera:DEVICE`. */
+export async function openFromSpec(device: string, o: OpenSourceOptions): Promise<OffThreadStreamSource> {
+  return openCamera({ device, width: o.width, height: o.height, fps: o.fps, pixelFormat: o.pixelFormat, cameraId: o.cameraId, events: o.events });
 }

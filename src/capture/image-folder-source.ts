@@ -3,7 +3,7 @@ import { basename, extname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import sharp from "sharp";
 import { FoveaInputError } from "../core/errors.js";
-import type { Frame, FrameSource, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
+import type { Frame, FrameSource, OpenSourceOptions, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
 import { epochNowNs } from "../core/clock.js";
 import { LatestFrameSlot } from "../core/latest-frame-slot.js";
 
@@ -161,4 +161,9 @@ export class ImageFolderSource implements FrameSource {
       return undefined;
     }
   }
+}
+
+/** `--source dir:PATH`. */
+export async function openFromSpec(path: string, o: OpenSourceOptions): Promise<ImageFolderSource> {
+  return ImageFolderSource.open({ path, fps: o.fps, unpaced: o.unpaced, loop: o.loop, cameraId: o.cameraId, events: o.events });
 }

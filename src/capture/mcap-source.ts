@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import sharp from "sharp";
 import { FoveaInputError } from "../core/errors.js";
-import type { Frame, FrameSource, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
+import type { Frame, FrameSource, OpenSourceOptions, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import { channelSchema, type ChannelSchema, RECORDING_METADATA_NAME, SCHEMA_COMPRESSED_IMAGE, SCHEMA_RAW_IMAGE, TOPIC_IMAGE } from "../record/recording-format.js";
 import { RecordingReader, type RecordingMessage } from "../record/recording-reader.js";
@@ -190,4 +190,9 @@ async function decodeImageMessage(m: RecordingMessage, schema: ChannelSchema, fi
   const meta = await sharp(data).metadata();
   if (!meta.width || !meta.height) throw new FoveaInputError(where, `expected a ${String(o.format)} image with a size, sharp found none`);
   return { ...base, width: meta.width, height: meta.height, encoding: "encoded", data };
+}
+
+/** `--source mcap:PATH`. */
+export async function openFromSpec(path: string, o: OpenSourceOptions): Promise<McapSource> {
+  return McapSource.open(path, { unpaced: o.unpaced, loop: o.loop, cameraId: o.cameraId, events: o.events });
 }

@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { FoveaInputError } from "../core/errors.js";
-import type { SourceEvents } from "../core/frame.js";
+import type { OpenSourceOptions, SourceEvents } from "../core/frame.js";
 import { OffThreadStreamSource } from "./off-thread-stream-source.js";
 import { FfmpegStreamSource, type FfmpegStreamOptions } from "./ffmpeg-stream-source.js";
 
@@ -118,4 +118,9 @@ export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegSt
     ffmpegPath: options.ffmpegPath,
   };
   return options.unpaced ? FfmpegStreamSource.open(stream) : OffThreadStreamSource.open(stream);
+}
+
+/** `--source file:PATH`. */
+export async function openFromSpec(path: string, o: OpenSourceOptions): Promise<FfmpegStreamSource | OffThreadStreamSource> {
+  return openVideoFile({ path, unpaced: o.unpaced, loop: o.loop, width: o.width, height: o.height, cameraId: o.cameraId, events: o.events });
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import NodeWebcam from "node-webcam";
 import { FoveaInputError } from "../core/errors.js";
-import type { Frame, FrameSource, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
+import type { Frame, FrameSource, OpenSourceOptions, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
 import { epochNowNs } from "../core/clock.js";
 import { LatestFrameSlot } from "../core/latest-frame-slot.js";
 
@@ -165,4 +165,9 @@ export class WebcamSource implements FrameSource {
       if (wait > 0) await sleep(wait, undefined, { signal: this.stop.signal }).catch(() => undefined);
     }
   }
+}
+
+/** `--source webcam[:DEVICE]` (no device: node-webcam's default camera). */
+export async function openFromSpec(device: string, o: OpenSourceOptions): Promise<WebcamSource> {
+  return WebcamSource.open({ device: device || undefined, width: o.width, height: o.height, fps: o.fps, cameraId: o.cameraId, events: o.events });
 }

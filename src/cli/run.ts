@@ -14,7 +14,7 @@ import { createEngine } from "../engine/create-engine.js";
 import { frameLoopThreads, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
-import { SyntheticSource } from "../synth/synthetic-source.js";
+import type { SyntheticSource } from "../synth/synthetic-source.js";
 import { calibrationFileFor, DEFAULT_ENDPOINT, DEVICES, ENGINES, parseRunConfig, publishesBeyondLoopback, type RunConfig } from "./run-config.js";
 
 /** After SIGINT/SIGTERM the run must be down within a second; past this, exit regardless. */
@@ -79,6 +79,11 @@ async function openPublisher(endpoint: string, config: RunConfig): Promise<Detec
   }
 }
 
+// Structural rather than instanceof: asking must not load the renderer into a run on a camera.
+function isSyntheticSource(source: unknown): source is SyntheticSource {
+  return typeof source === "object" && source !== null && "ready" in source && "clip" in source;
+}
+
 /**
  * Without a cached clip, the synthetic source renders it on the first start (300 frames, about
  * 16 s on a 2-core machine) and plays it meanwhile, so the first pass runs at rendering speed.
@@ -91,7 +96,7 @@ export async function announceClipRendering(
   log: Logger,
   stderr: (line: string) => void = (line) => process.stderr.write(line),
 ): Promise<void> {
-  if (!(source instanceof SyntheticSource)) return;
+  if (!isSyntheticSource(source)) return;
   const startedMs = performance.now();
   let outcome: "rendering" | "rendered" | "failed" = "rendering";
   const settled = source.ready.then(

@@ -87,3 +87,37 @@ export interface LatestFrameSource extends FrameSource {
 export function isLatestFrameSource(source: FrameSource): source is LatestFrameSource {
   return typeof (source as Partial<LatestFrameSource>).takeLatest === "function";
 }
+
+/** Pixel formats a V4L2 camera can be asked to send. */
+export type CameraPixelFormat = "mjpeg" | "yuyv422";
+
+/**
+ * Options shared by all sources, as they come from the command line. Each source uses the ones
+ * that mean something to it and ignores the rest (a camera is live whatever `unpaced` says).
+ */
+export interface OpenSourceOptions {
+  /** Replay (file, dir, mcap, synthetic) as fast as the consumer pulls instead of at its own rate. */
+  unpaced?: boolean;
+  /** Camera/webcam capture width; for video files, scale to it. */
+  width?: number;
+  /** Camera/webcam capture height; for video files, scale to it. */
+  height?: number;
+  /** Camera/webcam frame rate to request; image-folder playback rate. */
+  fps?: number;
+  /** Camera pixel format: `mjpeg` (default) or `yuyv422`. */
+  pixelFormat?: CameraPixelFormat;
+  /** Replay sources: start over at the end, forever. */
+  loop?: boolean;
+  /** Camera identifier published with every frame's detections. */
+  cameraId?: string;
+  /** Health callbacks (degraded/recovered/corrupt). */
+  events?: SourceEvents;
+}
+
+/**
+ * What a source module exports for `--source KIND:TARGET`: open the source `target` names (the
+ * text after `kind:`, already checked by the registry entry's `parse`).
+ */
+export interface SourceModule {
+  openFromSpec(target: string, options: OpenSourceOptions): Promise<FrameSource>;
+}

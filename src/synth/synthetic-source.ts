@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import type { Frame, FrameSource, SourceCounters, SourceInfo } from "../core/frame.js";
+import type { Frame, FrameSource, OpenSourceOptions, SourceCounters, SourceInfo } from "../core/frame.js";
 import { DEFAULT_CALIBRATION_FILE, loadCalibration, type Calibration } from "../calib/calibration.js";
 import sharp from "sharp";
 import { FoveaInputError } from "../core/errors.js";
@@ -317,4 +317,9 @@ async function writeClip(file: string, clip: Buffer[]): Promise<void> {
   for (const name of await readdir(dir)) {
     if (/^synthetic-v\d+-.*\.bin$/.test(name) && !name.startsWith(`synthetic-v${CACHE_VERSION}-`)) await rm(path.join(dir, name), { force: true });
   }
+}
+
+/** `--source synthetic[:jpeg|:rgb24]`. */
+export async function openFromSpec(encoding: string, o: OpenSourceOptions): Promise<SyntheticSource> {
+  return SyntheticSource.open({ unpaced: o.unpaced, width: o.width, height: o.height, fps: o.fps, cameraId: o.cameraId, encoding: encoding === "rgb24" ? "rgb24" : "jpeg" });
 }
