@@ -69,12 +69,11 @@ export interface EngineOptions {
 }
 
 /**
- * Inference threads of the frame loop (`fovea run`, the bench's pipeline runs): all cores but
- * one, which is left to preprocessing (sharp's resize of frame N+1 runs on libuv's pool while
- * frame N is inferred) and ZeroMQ's I/O thread. On the 2-core development machine one inference
- * thread gave 388 fps unpaced against 246 fps with two, at the same 60 fps paced latency
- * (`fovea bench --modes paced60,unpaced --threads 1|2`), although inference alone is faster on
- * two threads (1.1 vs 1.6 ms p50).
+ * Inference threads of the frame loop (`fovea run`, the bench's pipeline runs) when frames are
+ * preprocessed outside the engine: all cores but one, which is left to preprocessing (sharp's
+ * resize of frame N+1 runs on libuv's pool while frame N is inferred, or the JS area resize) and
+ * ZeroMQ's I/O thread; measured in docs/performance.md. A frame path (framePath), which
+ * preprocesses inside its session, has its own count (framePathThreads).
  */
 export function frameLoopThreads(): number {
   return Math.max(1, os.availableParallelism() - 1);

@@ -1,9 +1,13 @@
 /**
  * The frame loop: source -> preprocess -> engine -> detect -> publish, one frame at a time.
  *
- * Latest frame wins. A live source (camera, paced replay) is pumped into a LatestFrameSlot by its
- * own async task; the loop takes the newest frame whenever it is free, so frames that arrive while
- * the engine is busy overwrite each other and are counted as dropped — never queued. A pull source
+ * Latest frame wins. A live source (paced synthetic, image folder) is pumped into a
+ * LatestFrameSlot by its own async task; the loop takes the newest frame whenever it is free, so
+ * frames that arrive while the engine is busy overwrite each other and are counted as dropped —
+ * never queued. A source that keeps the newest frame itself off this thread (LatestFrameSource:
+ * the camera and paced video, read on a worker because onnxruntime blocks this thread during a
+ * run) is taken from directly. rgb24 frames go to the engine's frame path where it has one
+ * (preprocessing inside the model's session, one run per frame). A pull source
  * (unpaced replay) is read directly: the next frame is produced when the loop asks for it, and is
  * preprocessed (sharp, on libuv's thread pool) while the engine runs the current one — one frame
  * ahead, never more, so throughput is set by the slower of the two stages rather than their sum.
