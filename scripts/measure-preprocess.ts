@@ -2,14 +2,15 @@
  * Where to preprocess rgb24 camera frames, measured on the same model and frames:
  *
  * - graph:  the frame path, preprocessing graph merged in front of the model, one onnxruntime run
- *           per frame (InferenceEngine.framePath), with N intra-op threads;
+ *           per frame (InferenceEngine.framePath), with N intra-op threads, per graph layout
+ *           (pool: Transpose + AveragePool; reduce: one ReduceSum on the NHWC bytes);
  * - worker: the JS area resize + normalise on a worker thread (shared memory, Atomics), the model
  *           on the main thread (1 thread, leaving the worker its core);
  * - js:     preprocess() on the main thread, then the model (1 thread): the path before the frame
  *           path existed.
  *
  *   node --import ./test/record-ts-loader.mjs scripts/measure-preprocess.ts [--model models/default]
- *        [--size 640x480] [--frames 3000] [--pace-ms 16.667] [--threads 1,2]
+ *        [--size 640x480] [--frames 3000] [--pace-ms 16.667] [--threads 1,2] [--layouts pool,reduce]
  *
  * Two figures per variant: latency (one frame at a time, a new one every --pace-ms, as a 60 fps
  * camera delivers them: p50/p99/p99.9 of frame in -> model outputs out) and throughput (frames
@@ -23,6 +24,7 @@ import { loadModelDir } from "../src/core/model-dir.js";
 import { Rng } from "../src/core/prng.js";
 import { OnnxRuntimeEngine } from "../src/engine/onnxruntime-engine.js";
 import { preprocess, preprocessParams, type PreprocessParams } from "../src/preprocess/preprocess.js";
+import type { FrameGraphLayout } from "../src/preprocess/preprocess-graph.js";
 
 interface WorkerInit {
   params: PreprocessParams;
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
       frames: { type: "string", default: "3000" },
       "pace-ms": { type: "string", default: String(1000 / 60) },
       threads: { type: "string", default: "1,2" },
+      layouts: { type: "string", default: "pool,reduce" },
     },
   });
   const [width, height] = values.size.split("x").map(Number);
@@ -71,8 +74,9 @@ async function main(): Promise<void> {
   console.log(`model ${dir.metadata.id} ${params.width}x${params.height} kernel ${params.spec.kernel}, frames ${width}x${height}, ${frames} per series, pace ${paceMs.toFixed(3)} ms; load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 
   // graph
+  for (const layout of values.layouts.split(",") as FrameGraphLayout[])
   for (const threads of values.threads.split(",").map(Number)) {
-    const engine = await OnnxRuntimeEngine.create({ modelDir: dir, threads: 1, framePathThreads: threads });
+    const engine = await OnnxRuntimeEngine.create({ modelDir: dir, threads: 1, framePathThreads: threads, framePathLayout: layout });
     const path = await engine.framePath(width, height);
     if (!path) {
       console.log(`graph x${threads}: no frame path for this model and size`);
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < frames; i++) await path.run(plain[i % frameCount]);
     const fps = frames / ((performance.now() - t0) / 1000);
-    console.log(`graph  x${threads}: paced ${summary(lat)} | back to back ${fps.toFixed(1)} fps`);
+    console.log(`graph  x${threads} ${layout}: paced ${summary(lat)} | back to back ${fps.toFixed(1)} fps`);
     await path.dispose();
     await engine.dispose();
   }

@@ -46,8 +46,8 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe("onnxruntime frame path", () => {
-  it("gives the outputs and channel mean of preprocess + run, in buffers it reuses", async () => {
-    const engine = await OnnxRuntimeEngine.create({ modelDir: heatmapDir, threads: 1, framePathThreads: 2 });
+  it.each(["pool", "reduce"] as const)("gives the outputs and channel mean of preprocess + run, in buffers it reuses (layout %s)", async (layout) => {
+    const engine = await OnnxRuntimeEngine.create({ modelDir: heatmapDir, threads: 1, framePathThreads: 2, framePathLayout: layout });
     const whiteBalance = { r: 1.5, g: 1, b: 0.8 };
     const path = await engine.framePath(640, 480, whiteBalance);
     expect(path).not.toBeNull();
@@ -64,7 +64,7 @@ describe("onnxruntime frame path", () => {
         // Outputs differ across the map, so the comparison has teeth.
         expect(Math.max(...got.output[name]) - Math.min(...got.output[name])).toBeGreaterThan(1e-3);
       }
-      expect(maxAbsDiff(got.channelMean, js.channelMean)).toBeLessThanOrEqual(1e-3);
+      expect(maxAbsDiff(got.channelMean, js.channelMean)).toBeLessThanOrEqual(1e-2);
       if (previous) expect(got).toBe(previous);
       previous = got;
     }

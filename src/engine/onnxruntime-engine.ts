@@ -11,7 +11,7 @@ import { loadModelDir, type ModelDir } from "../core/model-dir.js";
 import { headOutputs } from "../core/head-outputs.js";
 import type { ModelMetadata } from "../core/model-metadata.js";
 import { preprocess, preprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
-import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphPlan, prependFrameGraph } from "../preprocess/preprocess-graph.js";
+import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphPlan, prependFrameGraph, type FrameGraphLayout } from "../preprocess/preprocess-graph.js";
 import type { DeviceName, EngineOutput, FrameInference, FrameInferenceResult, InferenceEngine } from "./engine.js";
 import { ENGINE_DEVICES } from "./registry.js";
 
@@ -46,6 +46,8 @@ export interface OnnxRuntimeEngineOptions {
    * core after every run, which the capture reader and ZeroMQ's I/O thread need on a 2-core robot.
    */
   framePathSpinning?: boolean;
+  /** How the frame path's graph averages blocks (same pixels); default DEFAULT_FRAME_GRAPH_LAYOUT. */
+  framePathLayout?: FrameGraphLayout;
 }
 
 /** Largest output difference a frame path may show against preprocess + run at creation. */
@@ -122,7 +124,7 @@ export class OnnxRuntimeEngine implements InferenceEngine {
   async framePath(width: number, height: number, whiteBalance?: WhiteBalanceGains): Promise<FrameInference | null> {
     const params = preprocessParams(this.metadata);
     if (!frameGraphPlan(width, height, params)) return null;
-    const merged = prependFrameGraph(await readFile(this.dir.onnxPath!), this.metadata.input.name, { width, height, params, whiteBalance });
+    const merged = prependFrameGraph(await readFile(this.dir.onnxPath!), this.metadata.input.name, { width, height, params, whiteBalance, layout: this.options.framePathLayout });
     const threads = this.options.framePathThreads ?? os.availableParallelism();
     const session = await ort.InferenceSession.create(merged, sessionOptions(this.device as OnnxDevice, threads, this.options.framePathSpinning ?? false));
     const path = new OnnxFramePath(session, this.metadata, width, height, threads);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PreprocessSpecSchema } from "../core/model-metadata.js";
 import { Rng } from "../core/prng.js";
 import { normalise, resizeToInput, type PreprocessParams, type WhiteBalanceGains } from "./preprocess.js";
-import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphModel, frameGraphPlan } from "./preprocess-graph.js";
+import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphModel, frameGraphPlan, type FrameGraphLayout } from "./preprocess-graph.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -44,8 +44,8 @@ const area = (over: Record<string, unknown> = {}): PreprocessParams => ({
   spec: PreprocessSpecSchema.parse({ kernel: "area", ...over }),
 });
 
-async function graphInput(frame: Buffer, width: number, height: number, params: PreprocessParams, whiteBalance?: WhiteBalanceGains) {
-  const session = await ort.InferenceSession.create(frameGraphModel({ width, height, params, whiteBalance }), { intraOpNumThreads: 1 });
+async function graphInput(frame: Buffer, width: number, height: number, params: PreprocessParams, whiteBalance: WhiteBalanceGains | undefined, layout: FrameGraphLayout) {
+  const session = await ort.InferenceSession.create(frameGraphModel({ width, height, params, whiteBalance, layout }), { intraOpNumThreads: 1 });
   try {
     const out = await session.run({ [FRAME_INPUT]: new ort.Tensor("uint8", frame, [1, height, width, 3]) });
     return { tensor: out.input.data as Float32Array, channelMean: out[CHANNEL_MEAN_OUTPUT].data as Float32Array, dims: out.input.dims };
@@ -80,14 +80,15 @@ describe("preprocessing graph", () => {
     { name: "160x120 -> 160x120 (no resize)", width: 160, height: 120, params: area(), whiteBalance: { r: 2, g: 1, b: 1 } },
   ];
   for (const c of cases) {
-    it(`gives the trainer's pixels: ${c.name}`, async () => {
+    it.each(["pool", "reduce"] as const)(`gives the trainer's pixels (layout %s): ${c.name}`, async (layout) => {
       const frame = testImage(c.width, c.height, c.width + c.height);
-      const graph = await graphInput(frame, c.width, c.height, c.params, c.whiteBalance);
+      const graph = await graphInput(frame, c.width, c.height, c.params, c.whiteBalance, layout);
       const trainer = await trainerInput(frame, c.width, c.height, c.params, c.whiteBalance);
       expect(graph.dims).toEqual([1, 120, 160, 3]);
       expect(maxAbsDiff(graph.tensor, trainer.tensor)).toBeLessThanOrEqual(1e-6);
-      // float32 sums over 19,200 pixels against the JS double sums.
-      expect(maxAbsDiff(graph.channelMean, trainer.channelMean)).toBeLessThanOrEqual(1e-3);
+      // float32 sums over 19,200 values of 0..255 against the JS double sums (the envelope check
+      // compares them with training's range; only the tensor must be exact).
+      expect(maxAbsDiff(graph.channelMean, trainer.channelMean)).toBeLessThanOrEqual(1e-2);
     });
   }
 

@@ -10,6 +10,9 @@
  *   -> * white-balance gains, Min 255 (as `normalise` clamps)  -> ReduceMean = channel mean
  *   -> * 1/(255 std) + (-mean/std) -> Transpose NHWC -> the model's input
  *
+ * (layout `reduce`: Cast, then one ReduceSum over a [h, fy, w, fx, 3] view gives the block sums
+ * in NHWC, no transposes; the rest is the same.)
+ *
  * It gives the pixels `resizeToInput` + `normalise` give (the trainer's), so it is only built
  * where that holds exactly: kernel `area` with whole reduction factors on both axes (each output
  * pixel then covers a fy x fx block). Any other case keeps the JS/sharp path.
@@ -56,6 +59,11 @@ type Initializer = { name: string; dims: number[]; dataType: number; rawData: Ui
 const ints = (name: string, values: number[]): Attribute => ({ name, type: OnnxAttributeType.INTS, ints: values });
 const int = (name: string, i: number): Attribute => ({ name, type: OnnxAttributeType.INT, i });
 
+function int64s(name: string, values: number[]): Initializer {
+  const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+  return { name, dims: [values.length], dataType: OnnxDataType.INT64, rawData: new Uint8Array(data.buffer) };
+}
+
 function floats(name: string, dims: number[], values: number[]): Initializer {
   const data = Float32Array.from(values);
   return { name, dims, dataType: OnnxDataType.FLOAT, rawData: new Uint8Array(data.buffer) };
@@ -81,6 +89,7 @@ function preprocessNodes(
   params: PreprocessParams,
   whiteBalance: WhiteBalanceGains | undefined,
   output: string,
+  layout: FrameGraphLayout,
 ): { nodes: Node[]; inits: Initializer[] } {
   const plan = frameGraphPlan(width, height, params);
   if (!plan) {
@@ -97,45 +106,87 @@ function preprocessNodes(
     nodes.push({ opType, name: out, input, output: [out], attribute });
     return out;
   };
-  const constant = (label: string, values: number[], dims = [1, values.length, 1, 1]): string => {
+  const nhwc = layout === "reduce";
+  // Per-channel constants broadcast over NCHW [1, 3, 1, 1] or NHWC [3].
+  const constant = (label: string, values: number[], dims = nhwc ? [values.length] : [1, values.length, 1, 1]): string => {
     const n = name(label);
     inits.push(floats(n, dims, values));
     return n;
   };
-
-  // Transposing the bytes before the cast moves a quarter of the data the float transpose would.
-  let x = add("Transpose", [FRAME_INPUT], [ints("perm", [0, 3, 1, 2])]);
-  x = add("Cast", [x], [int("to", OnnxDataType.FLOAT)]);
   const count = plan.fx * plan.fy;
-  if (count > 1) {
-    x = add("AveragePool", [x], [ints("kernel_shape", [plan.fy, plan.fx]), ints("strides", [plan.fy, plan.fx])]);
-    // AreaResizer rounds the integer block sum: floor((sum + floor(count/2)) / count). The pool's
-    // average times count is that sum to within far less than 0.5, so Round recovers it exactly;
-    // the division of two exact integers is correctly rounded, so Floor lands where integer
-    // arithmetic does, for any count (a power of two or not).
-    x = add("Mul", [x, constant("count", [count], [])]);
-    x = add("Round", [x]);
-    x = add("Add", [x, constant("half", [Math.floor(count / 2)], [])]);
-    x = add("Div", [x, constant("count_div", [count], [])]);
-    x = add("Floor", [x]);
+  const roundedMean = (sum: string): string => {
+    // AreaResizer rounds the integer block sum: floor((sum + floor(count/2)) / count). A quotient
+    // of two exact integers is correctly rounded, so Floor lands where integer arithmetic does,
+    // for any count (a power of two or not).
+    const x = add("Add", [sum, constant("half", [Math.floor(count / 2)], [])]);
+    return add("Floor", [add("Div", [x, constant("count_div", [count], [])])]);
+  };
+
+  let x: string;
+  if (nhwc) {
+    // Block sums straight from the NHWC bytes: a [h, fy, w, fx, 3] view, summed over fy and fx.
+    x = add("Cast", [FRAME_INPUT], [int("to", OnnxDataType.FLOAT)]);
+    if (count > 1) {
+      inits.push(int64s(name("blocks"), [params.height, plan.fy, params.width, plan.fx, 3]));
+      inits.push(int64s(name("block_axes"), [1, 3]));
+      x = add("Reshape", [x, name("blocks")]);
+      x = add("ReduceSum", [x, name("block_axes")], [int("keepdims", 0)]);
+      x = roundedMean(x);
+    } else {
+      inits.push(int64s(name("pixels"), [params.height, params.width, 3]));
+      x = add("Reshape", [x, name("pixels")]);
+    }
+  } else {
+    x = nchwBlocks();
   }
+  function nchwBlocks(): string {
+    // Transposing the bytes before the cast moves a quarter of the data the float transpose would.
+    let y = add("Transpose", [FRAME_INPUT], [ints("perm", [0, 3, 1, 2])]);
+    y = add("Cast", [y], [int("to", OnnxDataType.FLOAT)]);
+    if (count === 1) return y;
+    y = add("AveragePool", [y], [ints("kernel_shape", [plan!.fy, plan!.fx]), ints("strides", [plan!.fy, plan!.fx])]);
+    // The pool's average times count is the integer block sum to within far less than 0.5.
+    y = add("Mul", [y, constant("count", [count], [])]);
+    return roundedMean(add("Round", [y]));
+  }
+
   const gains = appliedGains(params, whiteBalance);
   if (gains) {
     // normalise clamps after the gains (a saturated sensor), so the graph does too.
     x = add("Mul", [x, constant("gains", gains)]);
     x = add("Min", [x, constant("full_scale", [255], [])]);
   }
-  nodes.push({ opType: "ReduceMean", name: name("channel_mean"), input: [x], output: [CHANNEL_MEAN_OUTPUT], attribute: [ints("axes", [2, 3]), int("keepdims", 0)] });
+  if (nhwc) {
+    const m = add("ReduceMean", [x], [ints("axes", [0, 1]), int("keepdims", 0)]);
+    inits.push(int64s(name("mean_shape"), [1, 3]));
+    nodes.push({ opType: "Reshape", name: name("channel_mean"), input: [m, name("mean_shape")], output: [CHANNEL_MEAN_OUTPUT] });
+  } else {
+    nodes.push({ opType: "ReduceMean", name: name("channel_mean"), input: [x], output: [CHANNEL_MEAN_OUTPUT], attribute: [ints("axes", [2, 3]), int("keepdims", 0)] });
+  }
   const { mean, std } = params.spec;
   x = add("Mul", [x, constant("scale", [0, 1, 2].map((c) => 1 / (255 * std[c])))]);
   x = add("Add", [x, constant("offset", [0, 1, 2].map((c) => -mean[c] / std[c]))]);
-  nodes.push({ opType: "Transpose", name: name("to_nhwc"), input: [x], output: [output], attribute: [ints("perm", [0, 2, 3, 1])] });
+  if (nhwc) {
+    inits.push(int64s(name("input_shape"), [1, params.height, params.width, 3]));
+    nodes.push({ opType: "Reshape", name: name("to_input"), input: [x, name("input_shape")], output: [output] });
+  } else {
+    nodes.push({ opType: "Transpose", name: name("to_nhwc"), input: [x], output: [output], attribute: [ints("perm", [0, 2, 3, 1])] });
+  }
   return { nodes, inits };
 }
 
 function valueInfo(name: string, elemType: number, shape: Array<number | string>) {
   return { name, type: { tensorType: { elemType, shape: { dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } };
 }
+
+/**
+ * How the block averages are computed: `pool` transposes the bytes to NCHW and uses AveragePool
+ * (the transpose cancels against the model's own); `reduce` sums a [h, fy, w, fx, 3] view of the
+ * NHWC bytes with one ReduceSum and stays NHWC. Same pixels; which is cheaper is measured
+ * (scripts/measure-preprocess.ts).
+ */
+export type FrameGraphLayout = "pool" | "reduce";
+export const DEFAULT_FRAME_GRAPH_LAYOUT: FrameGraphLayout = "pool";
 
 export interface FrameGraphOptions {
   /** Source frame width, pixels. */
@@ -145,6 +196,8 @@ export interface FrameGraphOptions {
   params: PreprocessParams;
   /** Calibration gains; applied only when the model's `preprocess.whiteBalance` is true. */
   whiteBalance?: WhiteBalanceGains;
+  /** Default DEFAULT_FRAME_GRAPH_LAYOUT. */
+  layout?: FrameGraphLayout;
 }
 
 /**
@@ -161,7 +214,7 @@ export function prependFrameGraph(modelBytes: Uint8Array, inputName: string, opt
   if (!graph || !inputs.some((i) => i.name === inputName)) {
     throw new RangeError(`model: expected a graph input named '${inputName}' (the metadata's input.name)`);
   }
-  const { nodes, inits } = preprocessNodes(options.width, options.height, options.params, options.whiteBalance, inputName);
+  const { nodes, inits } = preprocessNodes(options.width, options.height, options.params, options.whiteBalance, inputName, options.layout ?? DEFAULT_FRAME_GRAPH_LAYOUT);
   graph.node = [...nodes, ...(graph.node ?? [])];
   graph.initializer = [...inits, ...(graph.initializer ?? [])];
   graph.input = [valueInfo(FRAME_INPUT, UINT8, [1, options.height, options.width, 3]), ...inputs.filter((i) => i.name !== inputName)];
@@ -171,7 +224,7 @@ export function prependFrameGraph(modelBytes: Uint8Array, inputName: string, opt
 
 /** The preprocessing graph alone (FRAME_INPUT -> `output` and CHANNEL_MEAN_OUTPUT), opset 13. */
 export function frameGraphModel(options: FrameGraphOptions, output = "input"): Uint8Array {
-  const { nodes, inits } = preprocessNodes(options.width, options.height, options.params, options.whiteBalance, output);
+  const { nodes, inits } = preprocessNodes(options.width, options.height, options.params, options.whiteBalance, output, options.layout ?? DEFAULT_FRAME_GRAPH_LAYOUT);
   const message = ModelProto.fromObject({
     irVersion: 7,
     opsetImport: [{ domain: "", version: 13 }],
