@@ -466,6 +466,7 @@ export class Pipeline {
     } catch (err) {
       this.log.warn({ err: (err as Error).message ?? String(err), width, height }, "frame path not used: preprocessing stays outside the engine");
     }
+    if (path) this.log.info({ width, height, threads: path.threads }, "frame path: preprocessing runs inside the model's session");
     this.frameInference = { width, height, path };
     return path;
   }
