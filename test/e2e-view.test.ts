@@ -83,7 +83,7 @@ class Viewer {
   readonly messages = new Map<string, Array<{ time: bigint; data: Buffer }>>();
   readonly channels = new Map<number, Advertised>();
   readonly closed: Promise<number>;
-  readonly #subs = new Map<number, Advertised>();
+  private readonly subs = new Map<number, Advertised>();
 
   constructor(url: string) {
     this.ws = new WebSocket(url, ["foxglove.websocket.v1"]);
@@ -98,7 +98,7 @@ class Viewer {
         return;
       }
       expect(buf[0]).toBe(1); // MESSAGE_DATA
-      const channel = this.#subs.get(buf.readUInt32LE(1))!;
+      const channel = this.subs.get(buf.readUInt32LE(1))!;
       if (!this.messages.has(channel.topic)) this.messages.set(channel.topic, []);
       this.messages.get(channel.topic)!.push({ time: buf.readBigUInt64LE(5), data: buf.subarray(13) });
     });
@@ -107,7 +107,7 @@ class Viewer {
   subscribeAll(): void {
     let id = 1;
     const subscriptions = [...this.channels.values()].map((c) => {
-      this.#subs.set(id, c);
+      this.subs.set(id, c);
       return { id: id++, channelId: c.id };
     });
     this.ws.send(JSON.stringify({ op: "subscribe", subscriptions }));

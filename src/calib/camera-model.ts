@@ -48,7 +48,7 @@ export class CameraModel {
    * inside the image, so projection there returns null.
    */
   readonly maxRadius: number;
-  #rays: Float32Array | undefined;
+  private rays: Float32Array | undefined;
 
   /**
    * @param calibration validated calibration (see loadCalibration)
@@ -102,12 +102,12 @@ export class CameraModel {
 
   /** A model of the same camera with another mounting pose (same intrinsics and size). */
   withMount(mount: MountPose): CameraModel {
-    const moved = new CameraModel(this.#calibrationLike(), this.width, this.height, mount);
-    moved.#rays = this.#rays; // the ray table depends on intrinsics only
+    const moved = new CameraModel(this.calibrationLike(), this.width, this.height, mount);
+    moved.rays = this.rays; // the ray table depends on intrinsics only
     return moved;
   }
 
-  #calibrationLike(): Calibration {
+  private calibrationLike(): Calibration {
     return {
       cameraId: "derived",
       intrinsics: { width: this.width, height: this.height, fx: this.fx, fy: this.fy, cx: this.cx, cy: this.cy },
@@ -226,7 +226,7 @@ export class CameraModel {
    * with a 3x3 rotation instead of undistorting 300k pixels every frame.
    */
   normalisedRays(): Float32Array {
-    if (this.#rays) return this.#rays;
+    if (this.rays) return this.rays;
     const rays = new Float32Array(this.width * this.height * 2);
     let i = 0;
     for (let v = 0; v < this.height; v++) {
@@ -236,7 +236,7 @@ export class CameraModel {
         rays[i++] = y;
       }
     }
-    this.#rays = rays;
+    this.rays = rays;
     return rays;
   }
 }

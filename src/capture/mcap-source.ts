@@ -32,8 +32,8 @@ const IMAGE_TOPICS = new Set([TOPIC_IMAGE]);
 
 export class McapSource implements FrameSource {
   readonly counters: SourceCounters = { corrupt: 0, reconnects: 0 };
-  readonly #abort = new AbortController();
-  #iterating = false;
+  private readonly abort = new AbortController();
+  private iterating = false;
 
   private constructor(
     readonly info: SourceInfo,
@@ -95,17 +95,17 @@ export class McapSource implements FrameSource {
   }
 
   frames(): AsyncIterable<Frame> {
-    if (this.#iterating) throw new Error(`McapSource(${this.file}): frames() can be iterated once`);
-    this.#iterating = true;
-    return this.#frames();
+    if (this.iterating) throw new Error(`McapSource(${this.file}): frames() can be iterated once`);
+    this.iterating = true;
+    return this.generateFrames();
   }
 
   async close(): Promise<void> {
-    this.#abort.abort();
+    this.abort.abort();
   }
 
-  async *#frames(): AsyncGenerator<Frame> {
-    const signal = this.#abort.signal;
+  private async *generateFrames(): AsyncGenerator<Frame> {
+    const signal = this.abort.signal;
     let seqOffset = 0;
     let timeOffsetNs = 0n;
     // Paced replay: frame i is due at wall time start + (logTime_i - logTime_0).

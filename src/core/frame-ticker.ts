@@ -37,9 +37,9 @@ for (let tick = 0; Atomics.load(stop, 0) === 0; tick++) {
 `;
 
 export class FrameTicker {
-  readonly #worker: Worker;
-  readonly #stop: Int32Array;
-  readonly #exited: Promise<void>;
+  private readonly worker: Worker;
+  private readonly stopFlag: Int32Array;
+  private readonly exited: Promise<void>;
 
   /**
    * Start ticking at `fps`; `onTick(captureTimeNs)` runs on the loop for every tick, with the
@@ -49,22 +49,22 @@ export class FrameTicker {
   constructor(fps: number, onTick: (captureTimeNs: bigint) => void, onError?: (err: Error) => void) {
     if (!Number.isFinite(fps) || fps <= 0) throw new RangeError(`fps: expected a positive number, got ${fps}`);
     const shared = new SharedArrayBuffer(4);
-    this.#stop = new Int32Array(shared);
-    this.#worker = new Worker(WORKER_CODE, { eval: true, workerData: { fps, stop: shared } });
-    this.#worker.on("message", (firedHr: bigint) => {
+    this.stopFlag = new Int32Array(shared);
+    this.worker = new Worker(WORKER_CODE, { eval: true, workerData: { fps, stop: shared } });
+    this.worker.on("message", (firedHr: bigint) => {
       // hrtime is one monotonic clock for all threads; convert to the epoch clock frames carry.
       onTick(epochNowNs() - (process.hrtime.bigint() - firedHr));
     });
-    this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));
+    this.exited = new Promise((resolve) => this.worker.once("exit", () => resolve()));
     // A worker that cannot start (out of memory, thread limit) ends the ticks: the owner hears it
     // (a source fails its iteration, naming the reason) instead of going silently quiet.
-    this.#worker.on("error", (err) => onError?.(new Error(`frame clock worker failed: ${err.message}`, { cause: err })));
+    this.worker.on("error", (err) => onError?.(new Error(`frame clock worker failed: ${err.message}`, { cause: err })));
   }
 
   /** Stop ticking; resolves when the worker has exited. Idempotent. */
   stop(): Promise<void> {
-    Atomics.store(this.#stop, 0, 1);
-    Atomics.notify(this.#stop, 0);
-    return this.#exited;
+    Atomics.store(this.stopFlag, 0, 1);
+    Atomics.notify(this.stopFlag, 0);
+    return this.exited;
   }
 }

@@ -19,28 +19,28 @@ export function deriveSeed(seed: number, index: number): number {
 }
 
 export class Rng {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
     const s = seed >>> 0;
-    this.#a = mix32(s);
-    this.#b = mix32(s ^ 0x6a09e667);
-    this.#c = mix32(s ^ 0xbb67ae85);
-    this.#d = 1;
+    this.a = mix32(s);
+    this.b = mix32(s ^ 0x6a09e667);
+    this.c = mix32(s ^ 0xbb67ae85);
+    this.d = 1;
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
   nextUint32(): number {
-    const t = (((this.#a + this.#b) | 0) + this.#d) | 0;
-    this.#d = (this.#d + 1) | 0;
-    this.#a = this.#b ^ (this.#b >>> 9);
-    this.#b = (this.#c + (this.#c << 3)) | 0;
-    this.#c = (this.#c << 21) | (this.#c >>> 11);
-    this.#c = (this.#c + t) | 0;
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
     return t >>> 0;
   }
 

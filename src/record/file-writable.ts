@@ -8,7 +8,7 @@ import type { IWritable } from "@mcap/core";
 import { FoveaInputError } from "../core/errors.js";
 
 export class FileWritable implements IWritable {
-  #position = 0n;
+  private offset = 0n;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -42,11 +42,11 @@ export class FileWritable implements IWritable {
       const { bytesWritten } = await this.handle.write(buffer, offset, buffer.byteLength - offset);
       offset += bytesWritten;
     }
-    this.#position += BigInt(buffer.byteLength);
+    this.offset += BigInt(buffer.byteLength);
   }
 
   position(): bigint {
-    return this.#position;
+    return this.offset;
   }
 
   /** Flush file data to the disk (power-loss safety of what has been written so far). */

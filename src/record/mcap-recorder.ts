@@ -76,19 +76,19 @@ type Pending =
 const MESSAGE_QUEUE_LIMIT = 256;
 
 export class McapRecorder implements PipelineObserver {
-  #slot: Frame | undefined;
-  #queue: Pending[] = [];
-  #writing: Promise<void> | undefined;
-  #closing = false;
-  #closed: Promise<void> | undefined;
-  #error: Error | undefined;
-  #recordingDropped = 0;
-  #messagesDropped = 0;
-  #framesWritten = 0;
-  #lastCalibrationSize = "";
-  #lastSyncMs = performance.now();
-  #syncUnsupported = false;
-  readonly #jpegQuality: number;
+  private slot: Frame | undefined;
+  private queue: Pending[] = [];
+  private writing: Promise<void> | undefined;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private recordingDroppedCount = 0;
+  private messagesDroppedCount = 0;
+  private framesWrittenCount = 0;
+  private lastCalibrationSize = "";
+  private lastSyncMs = performance.now();
+  private syncUnsupported = false;
+  private readonly jpegQuality: number;
 
   private constructor(
     /** The recording's path. */
@@ -98,7 +98,7 @@ export class McapRecorder implements PipelineObserver {
     private readonly channels: Record<"image" | "annotations" | "calibration" | "detections" | "status", number>,
     private readonly options: McapRecorderOptions,
   ) {
-    this.#jpegQuality = options.jpegQuality ?? 85;
+    this.jpegQuality = options.jpegQuality ?? 85;
   }
 
   /** Create the file (refusing to overwrite without `force`), register channels, write metadata. */
@@ -155,43 +155,43 @@ export class McapRecorder implements PipelineObserver {
 
   /** Frames the recorder could not keep up with (or could not write after a write error). */
   get recordingDropped(): number {
-    return this.#recordingDropped;
+    return this.recordingDroppedCount;
   }
 
   /** Detection/status messages dropped because the writer fell behind. */
   get messagesDropped(): number {
-    return this.#messagesDropped;
+    return this.messagesDroppedCount;
   }
 
   /** Frames written to the file so far. */
   get framesWritten(): number {
-    return this.#framesWritten;
+    return this.framesWrittenCount;
   }
 
   /** The write error that stopped the recording, if any (the run goes on without recording). */
   get error(): Error | undefined {
-    return this.#error;
+    return this.failure;
   }
 
   onSourceFrame(frame: Frame): void {
-    if (this.#closing || this.#error) {
-      this.#recordingDropped++;
+    if (this.closing || this.failure) {
+      this.recordingDroppedCount++;
       return;
     }
     // Frames are immutable once a source delivers them (the pipeline's own latest-frame slot
     // relies on the same), so the slot keeps a reference rather than a copy.
-    if (this.#slot) this.#recordingDropped++;
-    this.#slot = frame;
-    this.#kick();
+    if (this.slot) this.recordingDroppedCount++;
+    this.slot = frame;
+    this.kick();
   }
 
   onProcessed(p: ProcessedFrame): void {
     const { seq, width, height, captureTimeNs } = p.frame;
-    this.#enqueue({ kind: "processed", frame: { seq, width, height, captureTimeNs }, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs });
+    this.enqueue({ kind: "processed", frame: { seq, width, height, captureTimeNs }, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs });
   }
 
   onStatus(status: { state: PipelineState; counters: PipelineCounters; message: Uint8Array; timeNs: bigint }): void {
-    this.#enqueue({ kind: "status", message: status.message, timeNs: status.timeNs });
+    this.enqueue({ kind: "status", message: status.message, timeNs: status.timeNs });
   }
 
   /**
@@ -199,69 +199,69 @@ export class McapRecorder implements PipelineObserver {
    * sources that must record every frame; the live frame loop never waits for it.
    */
   async whenIdle(): Promise<void> {
-    while (this.#writing) await this.#writing;
+    while (this.writing) await this.writing;
   }
 
   /** Write what is pending, finish the file (summary and index) and close it. Idempotent. */
   close(): Promise<void> {
-    this.#closed ??= this.#finish();
-    return this.#closed;
+    this.closed ??= this.finish();
+    return this.closed;
   }
 
-  #enqueue(item: Pending): void {
-    if (this.#closing || this.#error) return;
-    if (this.#queue.length >= MESSAGE_QUEUE_LIMIT) {
-      this.#queue.shift();
-      this.#messagesDropped++;
+  private enqueue(item: Pending): void {
+    if (this.closing || this.failure) return;
+    if (this.queue.length >= MESSAGE_QUEUE_LIMIT) {
+      this.queue.shift();
+      this.messagesDroppedCount++;
     }
-    this.#queue.push(item);
-    this.#kick();
+    this.queue.push(item);
+    this.kick();
   }
 
-  #kick(): void {
+  private kick(): void {
     // setImmediate: even the writer's synchronous part (chunk building) runs after the observer
     // call has returned to the frame loop.
-    this.#writing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+    this.writing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
   }
 
-  async #drain(): Promise<void> {
+  private async drain(): Promise<void> {
     try {
-      while (!this.#error) {
-        const item = this.#queue.shift();
+      while (!this.failure) {
+        const item = this.queue.shift();
         if (item) {
-          await this.#writeSmall(item);
+          await this.writeSmall(item);
           continue;
         }
-        const frame = this.#slot;
+        const frame = this.slot;
         if (!frame) break;
-        this.#slot = undefined;
-        await this.#writeFrame(frame);
+        this.slot = undefined;
+        await this.writeFrame(frame);
         const every = this.options.syncIntervalMs ?? 1000;
-        if (every > 0 && !this.#syncUnsupported && performance.now() - this.#lastSyncMs >= every) {
-          this.#lastSyncMs = performance.now();
+        if (every > 0 && !this.syncUnsupported && performance.now() - this.lastSyncMs >= every) {
+          this.lastSyncMs = performance.now();
           // A pipe or device cannot be synced (EINVAL); that costs durability, not the recording.
           await this.writable.sync().catch((err: unknown) => {
-            this.#syncUnsupported = true;
+            this.syncUnsupported = true;
             this.options.logger?.warn({ err, file: this.file }, "recording cannot be flushed to disk (fdatasync failed); continuing without");
           });
         }
       }
     } catch (err) {
-      this.#error = err instanceof Error ? err : new Error(String(err));
-      if (this.#slot) this.#recordingDropped++;
-      this.#slot = undefined;
-      this.#queue = [];
-      this.options.logger?.error({ err: this.#error, file: this.file }, "recording stopped: write failed");
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      if (this.slot) this.recordingDroppedCount++;
+      this.slot = undefined;
+      this.queue = [];
+      this.options.logger?.error({ err: this.failure, file: this.file }, "recording stopped: write failed");
     } finally {
-      this.#writing = undefined;
+      this.writing = undefined;
     }
   }
 
-  async #writeFrame(frame: Frame): Promise<void> {
+  private async writeFrame(frame: Frame): Promise<void> {
     const logTime = frame.captureTimeNs;
     const size = `${frame.width}x${frame.height}`;
-    if (this.options.calibration && size !== this.#lastCalibrationSize) {
-      this.#lastCalibrationSize = size;
+    if (this.options.calibration && size !== this.lastCalibrationSize) {
+      this.lastCalibrationSize = size;
       await this.writer.addMessage({
         channelId: this.channels.calibration,
         sequence: 0,
@@ -270,7 +270,7 @@ export class McapRecorder implements PipelineObserver {
         data: cameraCalibrationMessage(this.options.calibration, frame, this.options.cameraId),
       });
     }
-    const data = this.options.imageEncoding === "raw" ? await this.#rawImage(frame) : await compressedImageMessage(frame, this.options.cameraId, this.#jpegQuality);
+    const data = this.options.imageEncoding === "raw" ? await this.rawImage(frame) : await compressedImageMessage(frame, this.options.cameraId, this.jpegQuality);
     await this.writer.addMessage({
       channelId: this.channels.image,
       // MCAP's per-message sequence carries the source frame number (replay restores it).
@@ -279,10 +279,10 @@ export class McapRecorder implements PipelineObserver {
       publishTime: logTime,
       data,
     });
-    this.#framesWritten++;
+    this.framesWrittenCount++;
   }
 
-  async #rawImage(frame: Frame): Promise<Uint8Array> {
+  private async rawImage(frame: Frame): Promise<Uint8Array> {
     const data = frame.encoding === "rgb24" ? frame.data : await sharp(frame.data).removeAlpha().toColourspace("srgb").raw().toBuffer();
     return channelSchema(SCHEMA_RAW_IMAGE)
       .type.encode({
@@ -297,7 +297,7 @@ export class McapRecorder implements PipelineObserver {
       .finish();
   }
 
-  async #writeSmall(item: Pending): Promise<void> {
+  private async writeSmall(item: Pending): Promise<void> {
     if (item.kind === "status") {
       await this.writer.addMessage({ channelId: this.channels.status, sequence: 0, logTime: item.timeNs, publishTime: item.timeNs, data: item.message });
       return;
@@ -315,16 +315,16 @@ export class McapRecorder implements PipelineObserver {
     await this.writer.addMessage({ channelId: this.channels.detections, sequence, logTime: item.publishTimeNs, publishTime: item.publishTimeNs, data: item.message });
   }
 
-  async #finish(): Promise<void> {
-    this.#closing = true;
+  private async finish(): Promise<void> {
+    this.closing = true;
     await this.whenIdle();
     try {
-      if (!this.#error) await this.writer.end();
+      if (!this.failure) await this.writer.end();
     } catch (err) {
-      this.#error ??= err instanceof Error ? err : new Error(String(err));
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
     } finally {
       await this.writable.close();
     }
-    if (this.#error) this.options.logger?.error({ err: this.#error, file: this.file }, "recording incomplete");
+    if (this.failure) this.options.logger?.error({ err: this.failure, file: this.file }, "recording incomplete");
   }
 }

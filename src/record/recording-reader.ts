@@ -29,10 +29,10 @@ export interface RecordingEnd {
 }
 
 export class RecordingReader {
-  #end: RecordingEnd | undefined;
-  readonly #metadata = new Map<string, Map<string, string>>();
-  readonly #topics = new Map<string, string>();
-  readonly #schemaData = new Map<string, Uint8Array>();
+  private endState: RecordingEnd | undefined;
+  private readonly metadataRecords = new Map<string, Map<string, string>>();
+  private readonly topicSchemas = new Map<string, string>();
+  private readonly schemaBytes = new Map<string, Uint8Array>();
 
   private constructor(
     /** The recording's path. */
@@ -68,22 +68,22 @@ export class RecordingReader {
 
   /** How the last full pass over `messages()` ended (undefined until one has). */
   get end(): RecordingEnd | undefined {
-    return this.#end;
+    return this.endState;
   }
 
   /** Metadata records seen so far, by name. */
   get metadata(): ReadonlyMap<string, ReadonlyMap<string, string>> {
-    return this.#metadata;
+    return this.metadataRecords;
   }
 
   /** The schema bytes (a FileDescriptorSet for protobuf) the file stores under `name`, once seen. */
   schemaData(name: string): Uint8Array | undefined {
-    return this.#schemaData.get(name);
+    return this.schemaBytes.get(name);
   }
 
   /** Topics seen so far, with their schema names. */
   get topics(): ReadonlyMap<string, string> {
-    return this.#topics;
+    return this.topicSchemas;
   }
 
   /**
@@ -111,16 +111,16 @@ export class RecordingReader {
           switch (record.type) {
             case "Schema":
               schemas.set(record.id, record.name);
-              this.#schemaData.set(record.name, record.data);
+              this.schemaBytes.set(record.name, record.data);
               break;
             case "Channel": {
               const schemaName = schemas.get(record.schemaId) ?? "";
               channels.set(record.id, { topic: record.topic, schemaName });
-              this.#topics.set(record.topic, schemaName);
+              this.topicSchemas.set(record.topic, schemaName);
               break;
             }
             case "Metadata":
-              this.#metadata.set(record.name, record.metadata);
+              this.metadataRecords.set(record.name, record.metadata);
               break;
             case "Message": {
               const channel = channels.get(record.channelId);
@@ -141,7 +141,7 @@ export class RecordingReader {
       if (!problem && !reader.done()) {
         problem = `truncated: the last ${reader.bytesRemaining()} bytes are an incomplete record (the recorder stopped mid-write); read up to the last complete chunk`;
       }
-      this.#end = { complete: !problem && reader.done(), ...(problem ? { problem } : {}) };
+      this.endState = { complete: !problem && reader.done(), ...(problem ? { problem } : {}) };
     } finally {
       stream.destroy();
     }

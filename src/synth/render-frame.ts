@@ -25,18 +25,18 @@ export interface RenderedFrame {
 
 /** Renders frames of one size and camera; reuses its buffers between frames. */
 export class FrameRenderer {
-  readonly #renderer: SceneRenderer;
+  private readonly sceneRenderer: SceneRenderer;
 
   constructor(calibration: Calibration, width: number, height: number) {
-    this.#renderer = new SceneRenderer(calibration, width, height);
+    this.sceneRenderer = new SceneRenderer(calibration, width, height);
   }
 
   get renderer(): SceneRenderer {
-    return this.#renderer;
+    return this.sceneRenderer;
   }
 
   async render(job: FrameJob): Promise<RenderedFrame> {
-    const r = this.#renderer;
+    const r = this.sceneRenderer;
     const out = r.render(job.scene);
     const rgb = await applyCameraEffects(out.rgb, r.width, r.height, job.scene.effects, job.noiseSeed);
     const data = job.output === "rgb" ? rgb : await encodeImage(rgb, r.width, r.height, job.output);

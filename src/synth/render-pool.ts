@@ -27,27 +27,27 @@ interface Pending {
 
 export class RenderPool {
   readonly threads: number;
-  readonly #workers: Worker[];
-  readonly #local: FrameRenderer | undefined;
-  readonly #pending = new Map<number, Pending>();
-  #next = 0;
+  private readonly workers: Worker[];
+  private readonly local: FrameRenderer | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private next = 0;
 
   private constructor(workers: Worker[], local: FrameRenderer | undefined) {
-    this.#workers = workers;
-    this.#local = local;
+    this.workers = workers;
+    this.local = local;
     this.threads = workers.length;
     for (const w of workers) {
       w.on("message", (msg: { ok: true; frame: RenderedFrame & { data: Uint8Array } } | { ok: false; index: number; message: string }) => {
         const index = msg.ok ? msg.frame.index : msg.index;
-        const p = this.#pending.get(index);
+        const p = this.pending.get(index);
         if (!p) return;
-        this.#pending.delete(index);
+        this.pending.delete(index);
         if (msg.ok) {
           const d = msg.frame.data;
           p.resolve({ ...msg.frame, data: Buffer.from(d.buffer, d.byteOffset, d.byteLength) });
         } else p.reject(new Error(`rendering frame ${index} failed: ${msg.message}`));
       });
-      w.on("error", (err) => this.#failAll(err));
+      w.on("error", (err) => this.failAll(err));
     }
   }
 
@@ -71,11 +71,11 @@ export class RenderPool {
 
   /** Render one frame. Jobs go round-robin to the workers. */
   render(job: FrameJob): Promise<RenderedFrame> {
-    if (this.#local) return this.#local.render(job);
-    if (this.#pending.has(job.index)) throw new RangeError(`job.index ${job.index} is already being rendered`);
-    const worker = this.#workers[this.#next++ % this.#workers.length];
+    if (this.local) return this.local.render(job);
+    if (this.pending.has(job.index)) throw new RangeError(`job.index ${job.index} is already being rendered`);
+    const worker = this.workers[this.next++ % this.workers.length];
     return new Promise<RenderedFrame>((resolve, reject) => {
-      this.#pending.set(job.index, { resolve, reject });
+      this.pending.set(job.index, { resolve, reject });
       worker.postMessage(job);
     });
   }
@@ -97,13 +97,13 @@ export class RenderPool {
     while (inFlight.length) yield await inFlight.shift()!;
   }
 
-  #failAll(err: Error): void {
-    for (const p of this.#pending.values()) p.reject(err);
-    this.#pending.clear();
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
   }
 
   async close(): Promise<void> {
-    this.#failAll(new Error("render pool closed"));
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    this.failAll(new Error("render pool closed"));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

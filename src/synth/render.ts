@@ -44,20 +44,20 @@ export class SceneRenderer {
   readonly width: number;
   readonly height: number;
   readonly camera: CameraModel;
-  readonly #calibration: Calibration;
+  private readonly calibration: Calibration;
   /** Ray table of the frame being rendered: the calibration's, or a styled lens's. */
-  #rays: Float32Array;
-  readonly #lensCameras = new Map<string, CameraModel>();
-  readonly #color: Float32Array;
-  readonly #depth: Float32Array;
+  private rays: Float32Array;
+  private readonly lensCameras = new Map<string, CameraModel>();
+  private readonly color: Float32Array;
+  private readonly depth: Float32Array;
   /** Entity index + 1 of the nearest surface per pixel; 0 = ground or hall. */
-  readonly #id: Uint16Array;
+  private readonly id: Uint16Array;
   /** Entity index + 1 that last hit each pixel regardless of depth, to count unoccluded coverage. */
-  readonly #stamp: Uint16Array;
-  readonly #exhaustive: boolean;
-  #linesFor: string | undefined;
-  #lines: FieldLineIndex | undefined;
-  #features: PreparedFeature[] = [];
+  private readonly stamp: Uint16Array;
+  private readonly exhaustive: boolean;
+  private linesFor: string | undefined;
+  private lines: FieldLineIndex | undefined;
+  private features: PreparedFeature[] = [];
 
   /**
    * @param calibration intrinsics and distortion of the camera (its mount is replaced per scene)
@@ -67,23 +67,23 @@ export class SceneRenderer {
    *   (slow; tests use it to check that the rectangles never cut anything off)
    */
   constructor(calibration: Calibration, width: number, height: number, options: { exhaustive?: boolean } = {}) {
-    this.#exhaustive = options.exhaustive ?? false;
-    this.#calibration = calibration;
+    this.exhaustive = options.exhaustive ?? false;
+    this.calibration = calibration;
     this.camera = new CameraModel(calibration, width, height);
     this.width = width;
     this.height = height;
-    this.#rays = this.camera.normalisedRays();
+    this.rays = this.camera.normalisedRays();
     const n = width * height;
-    this.#color = new Float32Array(n * 3);
-    this.#depth = new Float32Array(n);
-    this.#id = new Uint16Array(n);
-    this.#stamp = new Uint16Array(n);
+    this.color = new Float32Array(n * 3);
+    this.depth = new Float32Array(n);
+    this.id = new Uint16Array(n);
+    this.stamp = new Uint16Array(n);
   }
 
   /** Camera models of a scene: in the world (field) frame and in the observing robot's frame. */
   cameras(scene: Scene): { world: CameraModel; robot: CameraModel } {
     const { robot, mount } = scene;
-    const base = scene.lens ? this.#lensCamera(scene.lens) : this.camera;
+    const base = scene.lens ? this.lensCamera(scene.lens) : this.camera;
     const c = Math.cos(robot.heading), s = Math.sin(robot.heading);
     const world: MountPose = {
       ...mount,
@@ -95,47 +95,47 @@ export class SceneRenderer {
   }
 
   /** The camera with another lens: focal length scaled about the principal point, radial distortion replaced. */
-  #lensCamera(lens: Lens): CameraModel {
+  private lensCamera(lens: Lens): CameraModel {
     const key = `${lens.focalScale}/${lens.k1}/${lens.k2}`;
-    let cam = this.#lensCameras.get(key);
+    let cam = this.lensCameras.get(key);
     if (cam) {
       // Most recently used last, so the oldest is evicted first.
-      this.#lensCameras.delete(key);
-      this.#lensCameras.set(key, cam);
+      this.lensCameras.delete(key);
+      this.lensCameras.set(key, cam);
       return cam;
     }
-    const c = this.#calibration, i = c.intrinsics;
+    const c = this.calibration, i = c.intrinsics;
     cam = new CameraModel(
       { ...c, intrinsics: { ...i, fx: i.fx * lens.focalScale, fy: i.fy * lens.focalScale }, distortion: { ...c.distortion, k1: lens.k1, k2: lens.k2, k3: 0 } },
       this.width,
       this.height,
     );
     cam.normalisedRays();
-    this.#lensCameras.set(key, cam);
-    if (this.#lensCameras.size > LENS_CACHE_SIZE) this.#lensCameras.delete(this.#lensCameras.keys().next().value!);
+    this.lensCameras.set(key, cam);
+    if (this.lensCameras.size > LENS_CACHE_SIZE) this.lensCameras.delete(this.lensCameras.keys().next().value!);
     return cam;
   }
 
   render(scene: Scene): RenderResult {
     // Compared by value: scenes reach worker threads as structured clones, a new object per frame.
     const fieldKey = JSON.stringify(scene.field);
-    if (this.#linesFor !== fieldKey) {
-      this.#lines = new FieldLineIndex(fieldLines(scene.field));
-      this.#features = fieldFeatures(scene.field).map((f, index) => ({ ...f, index }));
-      this.#linesFor = fieldKey;
+    if (this.linesFor !== fieldKey) {
+      this.lines = new FieldLineIndex(fieldLines(scene.field));
+      this.features = fieldFeatures(scene.field).map((f, index) => ({ ...f, index }));
+      this.linesFor = fieldKey;
     }
     const { world } = this.cameras(scene);
-    this.#rays = world.normalisedRays();
-    this.#renderGround(scene, world);
-    const coverage = this.#renderEntities(scene, world);
-    const rgb = this.#toBytes(scene);
-    const labels = [...this.#entityLabels(scene, world, coverage), ...this.#featureLabels(scene, world)];
+    this.rays = world.normalisedRays();
+    this.renderGround(scene, world);
+    const coverage = this.renderEntities(scene, world);
+    const rgb = this.toBytes(scene);
+    const labels = [...this.entityLabels(scene, world, coverage), ...this.featureLabels(scene, world)];
     return { width: this.width, height: this.height, rgb, labels };
   }
 
-  #renderGround(scene: Scene, cam: CameraModel): void {
+  private renderGround(scene: Scene, cam: CameraModel): void {
     const { width, height } = this;
-    const rays = this.#rays, color = this.#color, depth = this.#depth, id = this.#id, stamp = this.#stamp;
+    const rays = this.rays, color = this.color, depth = this.depth, id = this.id, stamp = this.stamp;
     const Rx = cam.right.x, Ry = cam.right.y, Rz = cam.right.z;
     const Dx = cam.down.x, Dy = cam.down.y, Dz = cam.down.z;
     const Fx = cam.forward.x, Fy = cam.forward.y, Fz = cam.forward.z;
@@ -143,7 +143,7 @@ export class SceneRenderer {
     const { field, look, lighting } = scene;
     const hallX = look.hallX, hallY = look.hallY, wallHeight = look.wallHeight, wallSeed = look.wallSeed;
     const stripeHi = 1 + look.stripeContrast, stripeLo = 1 - look.stripeContrast, texture = look.texture;
-    const lines = this.#lines!;
+    const lines = this.lines!;
     const carpetX = field.length / 2 + field.borderStripWidth, carpetY = field.width / 2 + field.borderStripWidth;
     const lineReachX = field.length / 2 + 0.3, lineReachY = field.width / 2 + 0.3;
     const [cr, cg, cb] = lighting.cast;
@@ -151,7 +151,7 @@ export class SceneRenderer {
     const wallLight = lighting.intensity * (lighting.ambient + (1 - lighting.ambient) * 0.5);
     const [ph0, ph1] = lighting.unevenPhase;
     const uneven = lighting.unevenness;
-    const casters = this.#shadowCasters(scene);
+    const casters = this.shadowCasters(scene);
     // One rectangle around all shadows: most ground pixels skip the per-caster tests.
     let shX0 = Infinity, shX1 = -Infinity, shY0 = Infinity, shY1 = -Infinity;
     for (let k = 0; k < casters.length; k += 7) {
@@ -280,7 +280,7 @@ export class SceneRenderer {
   }
 
   /** Blob shadows as flat (cx, cy, ux, uy, semi-major, semi-minor, strength) records. */
-  #shadowCasters(scene: Scene): Float64Array {
+  private shadowCasters(scene: Scene): Float64Array {
     const { lighting } = scene;
     if (lighting.shadowStrength <= 0) return new Float64Array(0);
     // Shadows point away from the sun; their length follows its elevation.
@@ -296,16 +296,16 @@ export class SceneRenderer {
   }
 
   /** Cast rays at every entity within its projected bounds; returns unoccluded in-image pixel counts. */
-  #renderEntities(scene: Scene, cam: CameraModel): Uint32Array {
+  private renderEntities(scene: Scene, cam: CameraModel): Uint32Array {
     const coverage = new Uint32Array(scene.entities.length);
     const sun = sunDirection(scene);
     for (let e = 0; e < scene.entities.length; e++) {
       const entity = scene.entities[e];
       for (const part of entity.parts) {
-        const bounds = this.#screenBounds(cam, partBounds(part));
+        const bounds = this.screenBounds(cam, partBounds(part));
         if (!bounds) continue;
-        if (part.material.net) this.#castNet(scene, cam, prepare(part), part.material.net, bounds);
-        else coverage[e] += this.#castPart(scene, cam, prepare(part), e + 1, bounds, sun);
+        if (part.material.net) this.castNet(scene, cam, prepare(part), part.material.net, bounds);
+        else coverage[e] += this.castPart(scene, cam, prepare(part), e + 1, bounds, sun);
       }
     }
     return coverage;
@@ -316,8 +316,8 @@ export class SceneRenderer {
    * camera. The box is clipped at a near plane first, so a part reaching behind the camera (a
    * net beside it, a robot at its feet) still gets a tight rectangle instead of the whole image.
    */
-  #screenBounds(cam: CameraModel, box: [number, number, number, number, number, number]): [number, number, number, number] | null {
-    if (this.#exhaustive) return [0, 0, this.width - 1, this.height - 1];
+  private screenBounds(cam: CameraModel, box: [number, number, number, number, number, number]): [number, number, number, number] | null {
+    if (this.exhaustive) return [0, 0, this.width - 1, this.height - 1];
     const [x0, y0, z0, x1, y1, z1] = box;
     const near = 1e-3;
     const corners: Vec3[] = [];
@@ -364,8 +364,8 @@ export class SceneRenderer {
     return [a, b, c, d];
   }
 
-  #castPart(scene: Scene, cam: CameraModel, part: Prepared, ident: number, bounds: [number, number, number, number], sun: [number, number, number]): number {
-    const rays = this.#rays, color = this.#color, depth = this.#depth, id = this.#id, stamp = this.#stamp;
+  private castPart(scene: Scene, cam: CameraModel, part: Prepared, ident: number, bounds: [number, number, number, number], sun: [number, number, number]): number {
+    const rays = this.rays, color = this.color, depth = this.depth, id = this.id, stamp = this.stamp;
     const Rx = cam.right.x, Ry = cam.right.y, Rz = cam.right.z;
     const Dx = cam.down.x, Dy = cam.down.y, Dz = cam.down.z;
     const Fx = cam.forward.x, Fy = cam.forward.y, Fz = cam.forward.z;
@@ -414,8 +414,8 @@ export class SceneRenderer {
    * the holes see through; farther away it blends in as the haze a camera sees, without hiding
    * what is behind it. Nets are never labelled and never counted as occluders.
    */
-  #castNet(scene: Scene, cam: CameraModel, part: Prepared, spacing: number, bounds: [number, number, number, number]): void {
-    const rays = this.#rays, color = this.#color, depth = this.#depth;
+  private castNet(scene: Scene, cam: CameraModel, part: Prepared, spacing: number, bounds: [number, number, number, number]): void {
+    const rays = this.rays, color = this.color, depth = this.depth;
     const R = cam.right, D = cam.down, F = cam.forward, C = cam.position;
     const { intensity, ambient, cast } = scene.lighting;
     const [nr, ng, nb] = part.part.material.color;
@@ -455,10 +455,10 @@ export class SceneRenderer {
     }
   }
 
-  #toBytes(scene: Scene): Buffer {
+  private toBytes(scene: Scene): Buffer {
     const { width, height } = this;
     const out = Buffer.allocUnsafe(width * height * 3);
-    const color = this.#color;
+    const color = this.color;
     const vig = scene.effects.vignette;
     const cx = (width - 1) / 2, cy = (height - 1) / 2;
     const norm = 1 / (cx * cx + cy * cy);
@@ -477,13 +477,13 @@ export class SceneRenderer {
     return out;
   }
 
-  #entityLabels(scene: Scene, cam: CameraModel, coverage: Uint32Array): RenderedLabel[] {
+  private entityLabels(scene: Scene, cam: CameraModel, coverage: Uint32Array): RenderedLabel[] {
     const { width, height } = this;
     const n = scene.entities.length;
     const minU = new Int32Array(n).fill(width), minV = new Int32Array(n).fill(height);
     const maxU = new Int32Array(n).fill(-1), maxV = new Int32Array(n).fill(-1);
     const visible = new Uint32Array(n);
-    const id = this.#id;
+    const id = this.id;
     let p = 0;
     for (let v = 0; v < height; v++) {
       for (let u = 0; u < width; u++, p++) {
@@ -514,14 +514,14 @@ export class SceneRenderer {
     return out;
   }
 
-  #featureLabels(scene: Scene, cam: CameraModel): RenderedLabel[] {
+  private featureLabels(scene: Scene, cam: CameraModel): RenderedLabel[] {
     const { width, height } = this;
     const out: RenderedLabel[] = [];
-    for (const f of this.#features) {
+    for (const f of this.features) {
       const p = cam.groundToPixel(f);
       if (!p || !cam.contains(p)) continue;
       const pix = Math.round(p.v) * width + Math.round(p.u);
-      if (this.#id[pix] !== 0) continue; // hidden behind a robot, ball or obstacle
+      if (this.id[pix] !== 0) continue; // hidden behind a robot, ball or obstacle
       let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
       for (const [ox, oy] of [[-1, -1], [-1, 1], [1, -1], [1, 1], [0, -1], [0, 1], [-1, 0], [1, 0]]) {
         const q = cam.groundToPixel({ x: f.x + ox * FEATURE_HALF_SIZE, y: f.y + oy * FEATURE_HALF_SIZE });

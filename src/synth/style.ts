@@ -62,33 +62,33 @@ export const SHIFTED_LENSES: readonly Lens[] = [
 /** Draws one styled frame's appearance; the default values it replaces are passed in. */
 export class FrameStyle {
   readonly style: "wide" | "shifted";
-  readonly #seed: number;
+  private readonly seed: number;
 
   constructor(style: "wide" | "shifted", frameSeed: number) {
     this.style = style;
-    this.#seed = mix(frameSeed);
+    this.seed = mix(frameSeed);
   }
 
-  #rng(aspect: number): Rng {
-    return new Rng(deriveSeed(this.#seed, aspect));
+  private rng(aspect: number): Rng {
+    return new Rng(deriveSeed(this.seed, aspect));
   }
 
-  get #wide(): boolean {
+  private get wide(): boolean {
     return this.style === "wide";
   }
 
   /** The field with the style's line width. */
   field(field: FieldDimensions): FieldDimensions {
-    const rng = this.#rng(Aspect.Lines);
-    if (this.#wide) return rng.chance(WIDE_KEEPS_DEFAULT) ? field : { ...field, lineWidth: rng.range(0.04, 0.1) };
+    const rng = this.rng(Aspect.Lines);
+    if (this.wide) return rng.chance(WIDE_KEEPS_DEFAULT) ? field : { ...field, lineWidth: rng.range(0.04, 0.1) };
     return { ...field, lineWidth: rng.chance(0.5) ? rng.range(0.02, 0.035) : rng.range(0.11, 0.15) };
   }
 
   goals(field: FieldDimensions): Entity[] {
-    const rng = this.#rng(Aspect.Goals);
-    if (this.#wide && rng.chance(WIDE_KEEPS_DEFAULT)) return goals(field);
+    const rng = this.rng(Aspect.Goals);
+    if (this.wide && rng.chance(WIDE_KEEPS_DEFAULT)) return goals(field);
     let st: GoalStyle;
-    if (this.#wide) {
+    if (this.wide) {
       const v = rng.range(205, 250);
       const color: Rgb = [v + rng.range(-8, 8), v + rng.range(-8, 8), v + rng.range(-8, 8)];
       const g = rng.range(150, 230);
@@ -116,11 +116,11 @@ export class FrameStyle {
   }
 
   ball(x: number, y: number, field: FieldDimensions, fallback: BallPattern): Entity {
-    const rng = this.#rng(Aspect.Ball);
-    if (this.#wide && rng.chance(WIDE_KEEPS_DEFAULT)) return ball(x, y, field.ballRadius, fallback);
+    const rng = this.rng(Aspect.Ball);
+    if (this.wide && rng.chance(WIDE_KEEPS_DEFAULT)) return ball(x, y, field.ballRadius, fallback);
     const rotation = randomRotation(rng);
     let pattern: BallPattern, scale: number;
-    if (this.#wide) {
+    if (this.wide) {
       scale = rng.range(0.9, 1.1);
       const base: Rgb = rng.chance(0.5) ? [235, 235, 230] : hsv(rng.next(), rng.range(0.3, 1), rng.range(0.55, 1));
       const accent: Rgb = rng.chance(0.5) ? grey(rng.range(15, 60)) : hsv(rng.next(), rng.range(0.3, 1), rng.range(0.15, 0.9));
@@ -146,16 +146,16 @@ export class FrameStyle {
   }
 
   robot(index: number, x: number, y: number, heading: number, fallback: RobotStyle): Entity {
-    const rng = this.#rng(Aspect.Robot + index);
-    if (this.#wide && rng.chance(WIDE_KEEPS_DEFAULT)) return robot(x, y, heading, fallback);
-    return styledRobot(x, y, heading, this.#wide ? wideRobot(rng, fallback.height) : shiftedRobot(rng));
+    const rng = this.rng(Aspect.Robot + index);
+    if (this.wide && rng.chance(WIDE_KEEPS_DEFAULT)) return robot(x, y, heading, fallback);
+    return styledRobot(x, y, heading, this.wide ? wideRobot(rng, fallback.height) : shiftedRobot(rng));
   }
 
   look(fallback: Look): Look {
-    const rng = this.#rng(Aspect.Surface);
-    if (this.#wide && rng.chance(WIDE_KEEPS_DEFAULT)) return fallback;
+    const rng = this.rng(Aspect.Surface);
+    if (this.wide && rng.chance(WIDE_KEEPS_DEFAULT)) return fallback;
     const wearColor = rng.pick<Rgb>([[120, 105, 70], [150, 150, 90], [95, 120, 60]]);
-    if (this.#wide) {
+    if (this.wide) {
       const keepGrass = rng.chance(0.3);
       const turf: Turf = {
         kind: rng.pick(["mown", "checker", "artificial", "plain"] as const),
@@ -199,14 +199,14 @@ export class FrameStyle {
   }
 
   lighting(fallback: Lighting, field: FieldDimensions): Lighting {
-    const rng = this.#rng(Aspect.Lighting);
-    if (this.#wide && rng.chance(WIDE_KEEPS_DEFAULT)) return fallback;
+    const rng = this.rng(Aspect.Lighting);
+    if (this.wide && rng.chance(WIDE_KEEPS_DEFAULT)) return fallback;
     const spots = (count: number, r0: number, r1: number, g0: number, g1: number): number[] => {
       const out: number[] = [];
       for (let i = 0; i < count; i++) out.push(rng.range(-field.length / 2, field.length / 2), rng.range(-field.width / 2, field.width / 2), rng.range(r0, r1), rng.range(g0, g1));
       return out;
     };
-    if (this.#wide) {
+    if (this.wide) {
       const warmth = rng.range(-0.3, 0.3), tint = rng.range(-0.15, 0.15);
       return {
         ...fallback,
@@ -230,8 +230,8 @@ export class FrameStyle {
 
   /** Camera effects and lens; `fallback` are the default effects drawn for the frame's lighting. */
   camera(fallback: Effects): { effects: Effects; lens: Lens | undefined } {
-    const rng = this.#rng(Aspect.Camera);
-    if (this.#wide) {
+    const rng = this.rng(Aspect.Camera);
+    if (this.wide) {
       if (rng.chance(WIDE_KEEPS_DEFAULT)) return { effects: fallback, lens: undefined };
       const blur = rng.chance(0.4);
       return {

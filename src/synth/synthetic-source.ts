@@ -72,30 +72,30 @@ export class SyntheticSource implements FrameSource {
   readonly height: number;
   /** Resolves when the whole clip is in memory (and cached); rejects if rendering failed. */
   readonly ready: Promise<void>;
-  readonly #clip: Buffer[];
-  readonly #length: number;
-  readonly #fps: number;
+  private readonly clipFrames: Buffer[];
+  private readonly length: number;
+  private readonly fps: number;
   /** rgb24 mode: the decoded frames delivered (the clip's first ones, within the memory budget). */
-  #decoded: Buffer[] | undefined;
-  #ticker: FrameTicker | undefined;
-  #seq = 0;
-  readonly #slot = new LatestFrameSlot<Frame>();
-  #iterated = false;
-  #closed = false;
-  #failure: Error | undefined;
-  #arrived = signal();
-  #pool: RenderPool | undefined;
+  private decoded: Buffer[] | undefined;
+  private ticker: FrameTicker | undefined;
+  private seq = 0;
+  private readonly slot = new LatestFrameSlot<Frame>();
+  private iterated = false;
+  private closed = false;
+  private failure: Error | undefined;
+  private arrived = signal();
+  private pool: RenderPool | undefined;
 
   private constructor(
     clip: Buffer[],
     length: number,
     o: { width: number; height: number; fps: number; unpaced: boolean; cameraId: string; seed: number; encoding: SyntheticEncoding },
   ) {
-    this.#clip = clip;
-    this.#length = length;
+    this.clipFrames = clip;
+    this.length = length;
     this.width = o.width;
     this.height = o.height;
-    this.#fps = o.fps;
+    this.fps = o.fps;
     this.ready = Promise.resolve();
     this.info = {
       description: `synthetic seed ${o.seed} ${o.width}x${o.height} ${length} frames ${o.encoding}${o.unpaced ? " unpaced" : ` @${o.fps}`} loop`,
@@ -107,7 +107,7 @@ export class SyntheticSource implements FrameSource {
 
   /** The clip's frames rendered so far, JPEG-encoded. */
   get clip(): readonly Buffer[] {
-    return this.#clip;
+    return this.clipFrames;
   }
 
   /** Load the clip from the cache, or start rendering it; returns once the first frame exists. */
@@ -128,116 +128,116 @@ export class SyntheticSource implements FrameSource {
     const cached = cacheDir ? await readClip(path.join(cacheDir, key), frames) : undefined;
     if (cached) {
       const source = new SyntheticSource(cached, frames, o);
-      if (encoding === "rgb24") await source.#decode();
+      if (encoding === "rgb24") await source.decode();
       return source;
     }
 
     const source = new SyntheticSource([], frames, o);
     const pool = await RenderPool.create({ calibration, width, height, threads: options.threads });
-    source.#pool = pool;
+    source.pool = pool;
     const jobs = frameJobs({ frames, seed, mount: calibration.mount, output: "jpeg", sequence: true, fps });
-    (source as { ready: Promise<void> }).ready = source.#fill(pool, jobs, cacheDir ? path.join(cacheDir, key) : undefined);
+    (source as { ready: Promise<void> }).ready = source.fill(pool, jobs, cacheDir ? path.join(cacheDir, key) : undefined);
     source.ready.catch(() => undefined); // reported through frames()
     if (encoding === "rgb24") {
       try {
         await source.ready;
-        await source.#decode();
+        await source.decode();
       } catch (err) {
         await source.close();
         throw err;
       }
       return source;
     }
-    await Promise.race([source.#arrived.promise, source.ready]);
-    if (source.#failure) throw source.#failure;
+    await Promise.race([source.arrived.promise, source.ready]);
+    if (source.failure) throw source.failure;
     return source;
   }
 
   /** rgb24 mode: decode the clip's frames (within the memory budget) once, before delivery. */
-  async #decode(): Promise<void> {
+  private async decode(): Promise<void> {
     const bytes = this.width * this.height * 3;
-    const count = Math.max(1, Math.min(this.#length, Math.floor(RGB24_BUDGET_BYTES / bytes)));
+    const count = Math.max(1, Math.min(this.length, Math.floor(RGB24_BUDGET_BYTES / bytes)));
     const decoded: Buffer[] = [];
     for (let i = 0; i < count; i++) {
-      const { data, info } = await sharp(this.#clip[i]).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(this.clipFrames[i]).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
       if (info.width !== this.width || info.height !== this.height || info.channels !== 3) {
         throw new FoveaInputError(`synthetic#${i}`, `expected a ${this.width}x${this.height} RGB frame, decoded ${info.width}x${info.height}x${info.channels}`);
       }
       decoded.push(data);
     }
-    this.#decoded = decoded;
+    this.decoded = decoded;
   }
 
-  async #fill(pool: RenderPool, jobs: Iterable<FrameJob>, cacheFile: string | undefined): Promise<void> {
+  private async fill(pool: RenderPool, jobs: Iterable<FrameJob>, cacheFile: string | undefined): Promise<void> {
     try {
       for await (const f of pool.renderAll(jobs)) {
-        if (this.#closed) return;
-        this.#clip.push(f.data);
-        this.#arrived.resolve();
-        this.#arrived = signal();
+        if (this.closed) return;
+        this.clipFrames.push(f.data);
+        this.arrived.resolve();
+        this.arrived = signal();
       }
       // The cache only saves the next start some seconds: a read-only install must still play.
-      if (cacheFile) await writeClip(cacheFile, this.#clip).catch(() => undefined);
+      if (cacheFile) await writeClip(cacheFile, this.clipFrames).catch(() => undefined);
     } catch (err) {
-      if (this.#closed) return;
-      this.#failure = err as Error;
-      this.#arrived.resolve();
+      if (this.closed) return;
+      this.failure = err as Error;
+      this.arrived.resolve();
       throw err;
     } finally {
-      this.#pool = undefined;
+      this.pool = undefined;
       await pool.close();
     }
   }
 
   frames(): AsyncIterable<Frame> {
-    if (this.#iterated) throw new Error(`${this.info.description}: frames() can be iterated only once`);
-    this.#iterated = true;
-    if (this.info.mode === "pull") return this.#pull();
-    this.#ticker = new FrameTicker(
-      this.#fps,
-      (captureTimeNs) => this.#tick(captureTimeNs),
-      (err) => this.#slot.close(this.#closed ? undefined : err),
+    if (this.iterated) throw new Error(`${this.info.description}: frames() can be iterated only once`);
+    this.iterated = true;
+    if (this.info.mode === "pull") return this.pull();
+    this.ticker = new FrameTicker(
+      this.fps,
+      (captureTimeNs) => this.tick(captureTimeNs),
+      (err) => this.slot.close(this.closed ? undefined : err),
     );
-    return this.#slot;
+    return this.slot;
   }
 
   /** Frames overwritten in the live slot before the consumer took them. */
   get dropped(): number {
-    return this.#slot.dropped;
+    return this.slot.dropped;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#slot.close();
-    this.#arrived.resolve();
-    await this.#pool?.close();
-    await this.#ticker?.stop();
+    this.closed = true;
+    this.slot.close();
+    this.arrived.resolve();
+    await this.pool?.close();
+    await this.ticker?.stop();
   }
 
   /** The frame for `seq`, waiting while the first pass is still being rendered; undefined once closed. */
-  async #frame(seq: number): Promise<Frame | undefined> {
-    const index = seq % this.#length;
-    while (index >= this.#clip.length) {
-      if (this.#failure) throw this.#failure;
-      if (this.#closed) return undefined;
-      await this.#arrived.promise;
+  private async frame(seq: number): Promise<Frame | undefined> {
+    const index = seq % this.length;
+    while (index >= this.clipFrames.length) {
+      if (this.failure) throw this.failure;
+      if (this.closed) return undefined;
+      await this.arrived.promise;
     }
-    return this.#make(seq, epochNowNs());
+    return this.make(seq, epochNowNs());
   }
 
-  #make(seq: number, captureTimeNs: bigint): Frame {
-    const decoded = this.#decoded;
+  private make(seq: number, captureTimeNs: bigint): Frame {
+    const decoded = this.decoded;
     if (decoded) {
       const index = seq % decoded.length;
       return { seq, captureTimeNs, width: this.width, height: this.height, encoding: "rgb24", data: decoded[index], origin: `synthetic#${index}` };
     }
-    const index = seq % this.#length;
-    return { seq, captureTimeNs, width: this.width, height: this.height, encoding: "encoded", data: this.#clip[index], origin: `synthetic#${index}` };
+    const index = seq % this.length;
+    return { seq, captureTimeNs, width: this.width, height: this.height, encoding: "encoded", data: this.clipFrames[index], origin: `synthetic#${index}` };
   }
 
-  async *#pull(): AsyncGenerator<Frame> {
-    for (let seq = 0; !this.#closed; seq++) {
-      const frame = await this.#frame(seq);
+  private async *pull(): AsyncGenerator<Frame> {
+    for (let seq = 0; !this.closed; seq++) {
+      const frame = await this.frame(seq);
       if (!frame) return;
       yield frame;
     }
@@ -247,15 +247,15 @@ export class SyntheticSource implements FrameSource {
    * One tick of live delivery. A frame not rendered yet (first pass, still rendering) is not
    * due: the tick passes and delivery resumes at the next one, rather than bursting to catch up.
    */
-  #tick(captureTimeNs: bigint): void {
-    if (this.#closed) return;
-    if (this.#failure) {
-      this.#slot.close(this.#failure);
-      void this.#ticker?.stop();
+  private tick(captureTimeNs: bigint): void {
+    if (this.closed) return;
+    if (this.failure) {
+      this.slot.close(this.failure);
+      void this.ticker?.stop();
       return;
     }
-    if (!this.#decoded && this.#seq % this.#length >= this.#clip.length) return;
-    this.#slot.put(this.#make(this.#seq++, captureTimeNs));
+    if (!this.decoded && this.seq % this.length >= this.clipFrames.length) return;
+    this.slot.put(this.make(this.seq++, captureTimeNs));
   }
 }
 

@@ -57,17 +57,17 @@ function hex(c: { r: number; g: number; b: number }): string {
 
 export class LiveView implements PipelineObserver {
   readonly fps: number;
-  readonly #periodMs: number;
-  readonly #jpegQuality: number;
-  readonly #metadata: Record<string, string>;
-  #cameraId: string;
-  #nextDueMs = 0;
-  #slot: Sample | undefined;
-  #sending: Promise<void> | undefined;
-  #closing = false;
-  #closed: Promise<void> | undefined;
-  #framesSent = 0;
-  #framesDropped = 0;
+  private readonly periodMs: number;
+  private readonly jpegQuality: number;
+  private readonly metadata: Record<string, string>;
+  private cameraId: string;
+  private nextDueMs = 0;
+  private slot: Sample | undefined;
+  private sending: Promise<void> | undefined;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private sentCount = 0;
+  private droppedCount = 0;
 
   private constructor(
     readonly server: ViewServer,
@@ -75,10 +75,10 @@ export class LiveView implements PipelineObserver {
     private readonly options: LiveViewOptions,
   ) {
     this.fps = options.fps ?? DEFAULT_VIEW_FPS;
-    this.#periodMs = 1000 / this.fps;
-    this.#jpegQuality = options.jpegQuality ?? 80;
-    this.#metadata = metadata;
-    this.#cameraId = options.cameraId ?? "";
+    this.periodMs = 1000 / this.fps;
+    this.jpegQuality = options.jpegQuality ?? 80;
+    this.metadata = metadata;
+    this.cameraId = options.cameraId ?? "";
   }
 
   /** Start listening; errors (port in use, foreign address) name `options.flag` (default `--view`). */
@@ -109,72 +109,72 @@ export class LiveView implements PipelineObserver {
 
   /** Viewer frames sent (to at least one viewer). */
   get framesSent(): number {
-    return this.#framesSent;
+    return this.sentCount;
   }
 
   /** Samples replaced by a newer one while the previous was still being encoded. */
   get framesDropped(): number {
-    return this.#framesDropped;
+    return this.droppedCount;
   }
 
   setCameraId(cameraId: string): void {
-    this.#cameraId = cameraId;
-    this.#metadata.cameraId = cameraId;
+    this.cameraId = cameraId;
+    this.metadata.cameraId = cameraId;
   }
 
   onProcessed(p: ProcessedFrame): void {
-    if (this.#closing || !this.server.watched) return;
+    if (this.closing || !this.server.watched) return;
     const now = performance.now();
-    if (now < this.#nextDueMs) return;
+    if (now < this.nextDueMs) return;
     // Due times advance by the period, so the rate holds on average whatever the source's rate;
     // after a pause the schedule restarts from now rather than catching up.
-    this.#nextDueMs = Math.max(this.#nextDueMs + this.#periodMs, now);
-    if (this.#slot) this.#framesDropped++;
-    this.#slot = { frame: p.frame, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs };
+    this.nextDueMs = Math.max(this.nextDueMs + this.periodMs, now);
+    if (this.slot) this.droppedCount++;
+    this.slot = { frame: p.frame, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs };
     // setImmediate: even the synchronous part of sending runs after the loop got its turn back.
-    this.#sending ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+    this.sending ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
   }
 
   onStatus(status: { state: PipelineState; counters: PipelineCounters; message: Uint8Array; timeNs: bigint }): void {
-    if (this.#closing && status.state !== "STOPPED") return;
+    if (this.closing && status.state !== "STOPPED") return;
     const { message, timeNs } = status;
     setImmediate(() => this.server.send("status", timeNs, message));
   }
 
   /** Send what is in flight, say goodbye to the viewers and stop listening. Idempotent. */
   close(): Promise<void> {
-    this.#closed ??= (async () => {
-      this.#closing = true;
-      while (this.#sending) await this.#sending;
+    this.closed ??= (async () => {
+      this.closing = true;
+      while (this.sending) await this.sending;
       // The final STOPPED status was queued with setImmediate; let it go out first.
       await new Promise((resolve) => setImmediate(resolve));
       await this.server.close();
-      this.options.log?.info({ framesSent: this.#framesSent, framesDropped: this.#framesDropped, ...this.server.stats }, "view: closed");
+      this.options.log?.info({ framesSent: this.sentCount, framesDropped: this.droppedCount, ...this.server.stats }, "view: closed");
     })();
-    return this.#closed;
+    return this.closed;
   }
 
-  async #drain(): Promise<void> {
+  private async drain(): Promise<void> {
     try {
-      for (let s = this.#slot; s; s = this.#slot) {
-        this.#slot = undefined;
+      for (let s = this.slot; s; s = this.slot) {
+        this.slot = undefined;
         try {
-          await this.#send(s);
+          await this.send(s);
         } catch (err) {
           // A frame sharp cannot encode costs that viewer frame, not the view.
           this.options.log?.warn({ err: (err as Error).message, seq: s.frame.seq }, "view: frame not sent");
         }
       }
     } finally {
-      this.#sending = undefined;
+      this.sending = undefined;
     }
   }
 
-  async #send(s: Sample): Promise<void> {
+  private async send(s: Sample): Promise<void> {
     const { frame, publishTimeNs: t } = s;
     const server = this.server;
-    const frameId = this.#cameraId;
-    const image = server.subscribed("image") ? await compressedImageMessage(frame, frameId, this.#jpegQuality) : undefined;
+    const frameId = this.cameraId;
+    const image = server.subscribed("image") ? await compressedImageMessage(frame, frameId, this.jpegQuality) : undefined;
     // Everything of one frame goes out together, after the image is ready, so a viewer never
     // sees boxes before (or without) the picture they belong to, unless it dropped the picture.
     if (server.subscribed("annotations")) server.send("annotations", t, imageAnnotationsMessage(s.detections, frame));
@@ -182,6 +182,6 @@ export class LiveView implements PipelineObserver {
     const calibration = this.options.calibration;
     if (calibration && server.subscribed("calibration")) server.send("calibration", t, cameraCalibrationMessage(calibration, frame, frameId));
     if (image) server.send("image", t, image);
-    this.#framesSent++;
+    this.sentCount++;
   }
 }

@@ -65,29 +65,29 @@ export interface ViewServerStats {
 }
 
 export class ViewServer {
-  readonly #http: http.Server;
-  readonly #wss: WebSocketServer;
-  readonly #foxglove: InstanceType<typeof FoxgloveServer>;
-  readonly #channelIds = new Map<ViewTopic, number>();
-  readonly #subscribed = new Set<number>();
-  readonly #sockets = new Set<WebSocket>();
-  readonly #pages = new Map<string, { body: Buffer; type: string }>();
-  readonly #tokenDigest: Buffer | undefined;
-  readonly #maxBuffered: number;
-  readonly #log: Logger | undefined;
-  #pinger: NodeJS.Timeout | undefined;
-  #closed: Promise<void> | undefined;
+  private readonly http: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly foxglove: InstanceType<typeof FoxgloveServer>;
+  private readonly channelIds = new Map<ViewTopic, number>();
+  private readonly subscriptions = new Set<number>();
+  private readonly sockets = new Set<WebSocket>();
+  private readonly pages = new Map<string, { body: Buffer; type: string }>();
+  private readonly tokenDigest: Buffer | undefined;
+  private readonly maxBuffered: number;
+  private readonly log: Logger | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  private closed: Promise<void> | undefined;
   /** The client whose message the protocol library is handling (its errors close that client). */
-  #handling: ClientSocket | undefined;
+  private handling: ClientSocket | undefined;
   readonly stats: ViewServerStats = { clients: 0, messagesDropped: 0, clientsRejected: 0 };
   /** Where it listens, once started. */
   host = "";
   port = 0;
 
   private constructor(options: ViewServerOptions) {
-    this.#tokenDigest = options.token === undefined ? undefined : digest(options.token);
-    this.#maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
-    this.#log = options.log;
+    this.tokenDigest = options.token === undefined ? undefined : digest(options.token);
+    this.maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+    this.log = options.log;
     for (const [route, file] of Object.entries(PAGE_FILES)) {
       const full = path.join(PAGE_DIR, file);
       let body: Buffer;
@@ -96,28 +96,28 @@ export class ViewServer {
       } catch (err) {
         throw new Error(`${full}: cannot read the view page (${(err as Error).message}); the package is incomplete`, { cause: err });
       }
-      this.#pages.set(route, { body, type: CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream" });
+      this.pages.set(route, { body, type: CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream" });
     }
-    this.#foxglove = new FoxgloveServer({ name: "fovea", capabilities: [], supportedEncodings: ["protobuf"], metadata: options.metadata });
-    this.#foxglove.on("subscribe", (id) => this.#subscribed.add(id));
-    this.#foxglove.on("unsubscribe", (id) => this.#subscribed.delete(id));
-    this.#foxglove.on("error", (err) => {
-      const client = this.#handling;
-      this.#log?.warn({ err: err.message, client: client?.name }, "view: closing a viewer that sent an invalid request");
+    this.foxglove = new FoxgloveServer({ name: "fovea", capabilities: [], supportedEncodings: ["protobuf"], metadata: options.metadata });
+    this.foxglove.on("subscribe", (id) => this.subscriptions.add(id));
+    this.foxglove.on("unsubscribe", (id) => this.subscriptions.delete(id));
+    this.foxglove.on("error", (err) => {
+      const client = this.handling;
+      this.log?.warn({ err: err.message, client: client?.name }, "view: closing a viewer that sent an invalid request");
       client?.reject(`invalid request: ${err.message}`);
     });
     for (const [role, channel] of Object.entries(viewChannels()) as Array<[ViewTopic, ReturnType<typeof viewChannels>[ViewTopic]]>) {
-      this.#channelIds.set(role, this.#foxglove.addChannel(channel));
+      this.channelIds.set(role, this.foxglove.addChannel(channel));
     }
-    this.#wss = new WebSocketServer({
+    this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: MAX_CLIENT_MESSAGE_BYTES,
-      handleProtocols: (protocols) => this.#foxglove.handleProtocols(protocols),
+      handleProtocols: (protocols) => this.foxglove.handleProtocols(protocols),
     });
-    this.#http = http.createServer((req, res) => this.#serveHttp(req, res));
-    this.#http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
+    this.http = http.createServer((req, res) => this.serveHttp(req, res));
+    this.http.on("upgrade", (req, socket, head) => this.upgrade(req, socket, head));
     // A viewer's TCP errors are that viewer's problem, not the run's.
-    this.#http.on("clientError", (_err, socket) => socket.destroy());
+    this.http.on("clientError", (_err, socket) => socket.destroy());
   }
 
   /** Listen on `host:port`; a port in use or an address not on this machine is a FoveaInputError naming `flag`. */
@@ -136,17 +136,17 @@ export class ViewServer {
                 : err.message;
         reject(new FoveaInputError(flag, `cannot listen on ${where}: ${why}`, { cause: err }));
       };
-      server.#http.once("error", onError);
-      server.#http.listen(options.port, options.host, () => {
-        server.#http.off("error", onError);
+      server.http.once("error", onError);
+      server.http.listen(options.port, options.host, () => {
+        server.http.off("error", onError);
         resolve();
       });
     });
-    server.#http.on("error", (err) => server.#log?.error({ err }, "view server error"));
-    const address = server.#http.address();
+    server.http.on("error", (err) => server.log?.error({ err }, "view server error"));
+    const address = server.http.address();
     if (address && typeof address === "object") [server.host, server.port] = [address.address, address.port];
-    server.#pinger = setInterval(() => server.#ping(), PING_INTERVAL_MS);
-    server.#pinger.unref();
+    server.pinger = setInterval(() => server.ping(), PING_INTERVAL_MS);
+    server.pinger.unref();
     return server;
   }
 
@@ -157,18 +157,18 @@ export class ViewServer {
 
   /** Whether any viewer subscribes to this topic: work for a topic nobody watches is skipped. */
   subscribed(topic: ViewTopic): boolean {
-    return this.#subscribed.has(this.#channelIds.get(topic)!);
+    return this.subscriptions.has(this.channelIds.get(topic)!);
   }
 
   /** Whether any viewer subscribes to anything. */
   get watched(): boolean {
-    return this.#subscribed.size > 0;
+    return this.subscriptions.size > 0;
   }
 
   /** Send a message to the topic's subscribers; `timeNs` is its receive time (epoch ns). */
   send(topic: ViewTopic, timeNs: bigint, payload: Uint8Array): void {
-    const id = this.#channelIds.get(topic)!;
-    if (this.#subscribed.has(id)) this.#foxglove.sendMessage(id, timeNs, payload);
+    const id = this.channelIds.get(topic)!;
+    if (this.subscriptions.has(id)) this.foxglove.sendMessage(id, timeNs, payload);
   }
 
   /**
@@ -176,32 +176,32 @@ export class ViewServer {
    * arrives), cut off those that do not answer within `graceMs`, and stop listening. Idempotent.
    */
   close(graceMs = 250): Promise<void> {
-    this.#closed ??= (async () => {
-      clearInterval(this.#pinger);
-      const open = [...this.#sockets];
+    this.closed ??= (async () => {
+      clearInterval(this.pinger);
+      const open = [...this.sockets];
       const gone = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once("close", () => resolve())))));
       for (const ws of open) ws.close(1001, "fovea run stopped");
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
-      for (const ws of this.#sockets) ws.terminate();
-      this.#wss.close();
+      for (const ws of this.sockets) ws.terminate();
+      this.wss.close();
       await new Promise<void>((resolve) => {
-        this.#http.close(() => resolve());
-        this.#http.closeAllConnections();
+        this.http.close(() => resolve());
+        this.http.closeAllConnections();
       });
     })();
-    return this.#closed;
+    return this.closed;
   }
 
-  #authorised(req: http.IncomingMessage, url: URL): boolean {
-    if (!this.#tokenDigest) return true;
+  private authorised(req: http.IncomingMessage, url: URL): boolean {
+    if (!this.tokenDigest) return true;
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     const presented = url.searchParams.get("token") ?? bearer;
-    return presented !== undefined && presented !== null && timingSafeEqual(digest(presented), this.#tokenDigest);
+    return presented !== undefined && presented !== null && timingSafeEqual(digest(presented), this.tokenDigest);
   }
 
-  #serveHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private serveHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://view");
     const send = (status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}) => {
       res.writeHead(status, {
@@ -218,12 +218,12 @@ export class ViewServer {
       return;
     }
     if (url.pathname === "/config.json") {
-      send(200, "application/json", JSON.stringify({ tokenRequired: this.#tokenDigest !== undefined, subprotocol: SUBPROTOCOL }));
+      send(200, "application/json", JSON.stringify({ tokenRequired: this.tokenDigest !== undefined, subprotocol: SUBPROTOCOL }));
       return;
     }
     if (url.pathname === "/auth") {
       // Lets the page check a token before it opens the socket (a refused upgrade tells a browser nothing).
-      const ok = this.#authorised(req, url);
+      const ok = this.authorised(req, url);
       send(ok ? 204 : 401, "text/plain; charset=utf-8", ok ? "" : "token rejected\n");
       return;
     }
@@ -231,7 +231,7 @@ export class ViewServer {
       send(204, "image/x-icon", "");
       return;
     }
-    const page = this.#pages.get(url.pathname);
+    const page = this.pages.get(url.pathname);
     if (!page) {
       send(404, "text/plain; charset=utf-8", `not found: ${url.pathname}\n`);
       return;
@@ -239,13 +239,13 @@ export class ViewServer {
     send(200, page.type, page.body);
   }
 
-  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? "/", "http://view");
     const refuse = (status: number, reason: string) => {
       this.stats.clientsRejected++;
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
     };
-    if (!this.#authorised(req, url)) {
+    if (!this.authorised(req, url)) {
       refuse(401, "this fovea view needs its token: ws://HOST:PORT/?token=TOKEN");
       return;
     }
@@ -254,34 +254,34 @@ export class ViewServer {
       refuse(400, `expected the WebSocket subprotocol ${SUBPROTOCOL} (the Foxglove WebSocket protocol)`);
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req));
   }
 
-  #connected(ws: WebSocket, req: http.IncomingMessage): void {
+  private connected(ws: WebSocket, req: http.IncomingMessage): void {
     const name = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? "?"}`;
-    const client = new ClientSocket(ws, name, this.#maxBuffered, this.stats, (c, handle) => {
-      this.#handling = c;
+    const client = new ClientSocket(ws, name, this.maxBuffered, this.stats, (c, handle) => {
+      this.handling = c;
       try {
         handle();
       } finally {
-        this.#handling = undefined;
+        this.handling = undefined;
       }
     });
-    this.#sockets.add(ws);
+    this.sockets.add(ws);
     this.stats.clients++;
     ws.on("close", () => {
-      this.#sockets.delete(ws);
+      this.sockets.delete(ws);
       this.stats.clients--;
-      this.#log?.info({ client: name, clients: this.stats.clients }, "view: viewer left");
+      this.log?.info({ client: name, clients: this.stats.clients }, "view: viewer left");
     });
     // A viewer's socket errors end that viewer only.
-    ws.on("error", (err) => this.#log?.warn({ client: name, err: err.message }, "view: viewer connection failed"));
-    this.#foxglove.handleConnection(client, name);
-    this.#log?.info({ client: name, clients: this.stats.clients }, "view: viewer connected");
+    ws.on("error", (err) => this.log?.warn({ client: name, err: err.message }, "view: viewer connection failed"));
+    this.foxglove.handleConnection(client, name);
+    this.log?.info({ client: name, clients: this.stats.clients }, "view: viewer connected");
   }
 
-  #ping(): void {
-    for (const ws of this.#sockets) {
+  private ping(): void {
+    for (const ws of this.sockets) {
       const alive = ws as WebSocket & { foveaAlive?: boolean };
       if (alive.foveaAlive === false) {
         ws.terminate();
@@ -308,7 +308,7 @@ class ClientSocket implements IWebSocket {
   onclose: ((event: unknown) => void) | null = null;
   onmessage: ((event: unknown) => void) | null = null;
   /** The header of a message whose payload is being dropped was just skipped. */
-  #dropping = false;
+  private dropping = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -363,15 +363,15 @@ class ClientSocket implements IWebSocket {
     if (options?.fin === false) {
       // The header of message data; its payload follows with fin: true.
       if (this.ws.bufferedAmount > this.maxBuffered) {
-        this.#dropping = true;
+        this.dropping = true;
         this.stats.messagesDropped++;
         return;
       }
       this.ws.send(bytes, { binary: true, fin: false });
       return;
     }
-    if (this.#dropping) {
-      this.#dropping = false;
+    if (this.dropping) {
+      this.dropping = false;
       return;
     }
     this.ws.send(bytes, { binary: true, fin: true });
