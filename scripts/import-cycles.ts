@@ -111,7 +111,9 @@ export function folderCycles(graph: FolderGraph): Array<{ folders: string[]; imp
 /** Human-readable report of `folderCycles`, one block per cycle. */
 export function formatCycles(cycles: ReturnType<typeof folderCycles>): string {
   return cycles
-    .map(({ folders, imports }) => [`cycle between ${folders.join(", ")}:`, ...imports.map((i) => `  src/${i.from} -> src/${i.to}`)].join("\n"))
+    .map(({ folders, imports }) =>
+      [`cycle between ${folders.join(", ")}:`, ...imports.map((i) => `  src/${i.from} -> src/${i.to}`)].join("\n"),
+    )
     .join("\n");
 }
 

@@ -35,7 +35,10 @@ describe("folder import cycles", () => {
     ["a dynamic import", 'export const load = () => import("../b/b.js");'],
     ["an export-from", 'export { b } from "../b/b.js";'],
   ])("the checker sees a cycle made by %s, and names the files", (_form, line) => {
-    const root = tree({ "a/a.ts": `${line}\nexport const a = 1;\n`, "b/b.ts": 'import { a } from "../a/a.js";\nexport const b = a;\nexport type B = number;\n' });
+    const root = tree({
+      "a/a.ts": `${line}\nexport const a = 1;\n`,
+      "b/b.ts": 'import { a } from "../a/a.js";\nexport const b = a;\nexport type B = number;\n',
+    });
     const cycles = folderCycles(folderImportGraph(root));
     expect(cycles.map((c) => c.folders)).toEqual([["a", "b"]]);
     expect(formatCycles(cycles)).toContain("src/b/b.ts -> src/a/a.ts");

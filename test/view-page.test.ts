@@ -60,6 +60,7 @@ interface Box {
 }
 
 /** The page's globals as the browser-side functions below use them (no DOM types in this project). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type PageGlobals = { foveaView: { framesDrawn: number; lastBoxes: Box[]; classes: Array<{ name: string; colour: string }> }; document: any };
 
 /**

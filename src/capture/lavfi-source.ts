@@ -14,5 +14,9 @@ export async function openFromSpec(filter: string, o: OpenSourceOptions): Promis
   const fps = o.fps ?? 30;
   const stream = cameraStreamOptions({ device: `lavfi:${filter}`, width, height, fps, cameraId: o.cameraId ?? filter, events: o.events });
   const inputArgs = [...(o.unpaced ? [] : ["-re"]), "-f", "lavfi", "-i", `${filter}=size=${width}x${height}:rate=${fps}`];
-  return OffThreadStreamSource.open({ ...stream, inputArgs, description: `lavfi:${filter} ${width}x${height}@${o.unpaced ? "unpaced" : fps}` });
+  return OffThreadStreamSource.open({
+    ...stream,
+    inputArgs,
+    description: `lavfi:${filter} ${width}x${height}@${o.unpaced ? "unpaced" : fps}`,
+  });
 }

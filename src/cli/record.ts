@@ -5,7 +5,7 @@
  *   fovea retag    a recording's frames into a tagged-frame dataset, detections as pre-tags
  */
 import { DEVICE_NAMES, ENGINE_NAMES } from "../engine/registry.js";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { loadCalibration, type Calibration } from "../calib/calibration.js";
 import { openSource, SOURCE_FORMS } from "../capture/open-source.js";
 import { FoveaInputError } from "../core/errors.js";

@@ -3,7 +3,7 @@
  * in milliseconds, exit 2, naming the file), then the publisher, calibration and source, and runs
  * the frame loop until the source ends, `--max-frames`, or SIGINT/SIGTERM.
  */
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { DEFAULT_CALIBRATION_FILE, loadCalibration, type Calibration } from "../calib/calibration.js";
 import { openSource, SOURCE_FORMS } from "../capture/open-source.js";
 import { FoveaInputError } from "../core/errors.js";

@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { once } from "node:events";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { DEFAULT_CALIBRATION_FILE, loadCalibration } from "../calib/calibration.js";
 import { DEFAULT_CLASSES } from "../core/detection.js";

@@ -173,6 +173,8 @@ describe("McapRecorder", () => {
     const reader = await RecordingReader.open(path.join(dir, "run.mcap"));
     for await (const m of reader.messages(new Set(["/camera/annotations", "/camera/calibration"]))) {
       const type = protobuf.Root.fromDescriptor(reader.schemaData(m.schemaName)!, { keepCase: true }).lookupType(m.schemaName);
+      // Foxglove's messages decoded by their descriptor, untyped: the assertions below name the fields.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const o = type.toObject(type.decode(m.data), { longs: String, enums: String }) as Record<string, any>;
       if (m.topic === "/camera/calibration") {
         // Intrinsics scaled from the 640x480 reference to the 96x64 frames.

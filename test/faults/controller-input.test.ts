@@ -20,7 +20,7 @@ import {
   type DetectionFrameMessage,
   type StatusMessage,
 } from "../../src/publish/codec.js";
-import { subscribeVision, type VisionMessage, type VisionSubscription } from "../../src/publish/subscriber.js";
+import { subscribeVision, type VisionMessage } from "../../src/publish/subscriber.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SEED = 12;
