@@ -13,8 +13,8 @@
  * ahead, never more, so throughput is set by the slower of the two stages rather than their sum.
  *
  * Nothing on the loop waits for the outside world: publishing hands bytes to ZeroMQ and returns,
- * logging is pino's async destination, observers must return at once, the Status heartbeat and the
- * periodic log line run on their own timers.
+ * logging is pino's async destination, observers must return at once, and the health reporter
+ * (state, Status heartbeat, periodic log line) runs on its own timers.
  */
 import type { Logger } from "pino";
 import type { Calibration } from "../calib/calibration.js";
@@ -26,7 +26,8 @@ import { Detector } from "../detect/detector.js";
 import type { EngineOutput, FrameInference, InferenceEngine } from "../engine/engine.js";
 import { preprocess, preprocessParams, type PreprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
 import { encodeDetectionFrame } from "../publish/codec.js";
-import { StatusHeartbeat, type StatusBeat } from "../publish/status-heartbeat.js";
+import type { StatusBeat } from "../publish/status-heartbeat.js";
+import { HealthReporter, round } from "./health-reporter.js";
 import { StageLatencyRecorder, type StageLatencyTable } from "./stage-latency.js";
 
 /** What the pipeline needs from a publisher (DetectionPublisher satisfies it). */
@@ -92,7 +93,6 @@ function usBetween(from: bigint, to: bigint): number {
 }
 
 export class Pipeline {
-  private state: PipelineState = "STARTING";
   private readonly counters: PipelineCounters = {
     framesIn: 0,
     framesProcessed: 0,
@@ -102,15 +102,9 @@ export class Pipeline {
     outOfEnvelope: 0,
   };
   private preprocessFailed = 0;
-  private lastError = "";
-  /** Why the source is degraded (it died, it stalls), null while it delivers. */
-  private sourceTrouble: string | null = null;
-  /** The first observer failure (a recording that cannot be written), null if none. */
-  private observerTrouble: string | null = null;
   private stopping = false;
   private stopReason: PipelineSummary["reason"] = "source-ended";
   private slot: LatestFrameSlot<Frame> | null = null;
-  private readonly heartbeat: StatusHeartbeat;
   private readonly runLatency = new StageLatencyRecorder();
   private readonly intervalLatency = new StageLatencyRecorder();
   private readonly detector: Detector;
@@ -135,6 +129,7 @@ export class Pipeline {
     private readonly engine: InferenceEngine,
     private readonly publisher: FramePublisher,
     private readonly options: PipelineOptions,
+    private readonly health: HealthReporter,
   ) {
     const md = engine.metadata;
     this.detector = new Detector(md, { calibration: options.calibration });
@@ -146,25 +141,6 @@ export class Pipeline {
     this.observers = options.observers ?? [];
     this.cameraId = options.cameraId ?? source.info.cameraId;
     this.log = options.log;
-    this.heartbeat = new StatusHeartbeat({
-      intervalMs: options.statusIntervalMs ?? 1000,
-      snapshot: () => {
-        this.checkObservers();
-        return {
-          state: this.state,
-          counters: this.snapshotCounters(),
-          engine: engine.engine,
-          device: engine.device,
-          modelId: md.id,
-          cameraId: this.cameraId,
-          source: source.info.description,
-          lastError: this.lastError,
-          recordingDropped: this.recordingDropped(),
-        };
-      },
-      send: (m) => publisher.publishStatus(m),
-      onBeat: (b) => this.notifyStatus(b),
-    });
   }
 
   /**
@@ -182,48 +158,31 @@ export class Pipeline {
     if (maxFrames !== undefined && (!Number.isInteger(maxFrames) || maxFrames <= 0)) {
       throw new RangeError(`options.maxFrames: expected a positive integer, got ${maxFrames}`);
     }
-    let self: Pipeline | undefined;
-    // Events may fire while the source is still opening (a camera that dies at once); they are
-    // applied when the pipeline exists.
-    const early: Array<(p: Pipeline) => void> = [];
-    const events: SourceEvents = {
-      onDegraded: (reason) => (self ? self.onDegraded(reason) : early.push((p) => p.onDegraded(reason))),
-      onRecovered: () => (self ? self.onRecovered() : early.push((p) => p.onRecovered())),
-      onCorrupt: (reason) => (self ? self.onCorrupt(reason) : early.push((p) => p.onCorrupt(reason))),
-    };
+    const health = new HealthReporter({
+      engine,
+      sendStatus: (m) => publisher.publishStatus(m),
+      observers: options.observers ?? [],
+      log,
+      cameraId: options.cameraId,
+      statusIntervalMs: options.statusIntervalMs,
+      logIntervalMs: options.logIntervalMs,
+    });
     let source: FrameSource;
     if (typeof options.source === "function") {
       // Opening can take long (a camera that is slow to appear, the synthetic clip rendering):
-      // the controller hears STARTING meanwhile, at the same rate as the running heartbeat.
-      const zero: PipelineCounters = { framesIn: 0, framesProcessed: 0, framesDropped: 0, framesFailed: 0, reconnects: 0, outOfEnvelope: 0 };
-      const starting = new StatusHeartbeat({
-        intervalMs: options.statusIntervalMs ?? 1000,
-        snapshot: () => ({
-          state: "STARTING",
-          counters: zero,
-          engine: engine.engine,
-          device: engine.device,
-          modelId: engine.metadata.id,
-          cameraId: options.cameraId ?? "",
-          source: "opening",
-          lastError: "",
-          recordingDropped: 0,
-        }),
-        send: (m) => publisher.publishStatus(m),
-      });
-      starting.start();
+      // the controller hears STARTING meanwhile, at the same rate as the running heartbeat, and
+      // hears DEGRADED at once if the source reports trouble while it opens.
+      health.opening();
       try {
-        source = await options.source(events);
+        source = await options.source(health.sourceEvents);
       } finally {
-        starting.stop();
+        health.opened();
       }
     } else {
       source = options.source;
     }
     if (!source || typeof source.frames !== "function" || !source.info) throw new TypeError("options.source: expected a FrameSource");
-    self = new Pipeline(source, engine, publisher, options);
-    for (const apply of early) apply(self);
-    return self;
+    return new Pipeline(source, engine, publisher, options, health);
   }
 
   /** The engine's frame path the loop used for the last rgb24 frame size, null if none (preprocess + run). */
@@ -233,7 +192,7 @@ export class Pipeline {
 
   /** Current state (STARTING until `run()`, then RUNNING / DEGRADED, STOPPING, STOPPED). */
   get currentState(): PipelineState {
-    return this.state;
+    return this.health.currentState;
   }
 
   /**
@@ -270,11 +229,13 @@ export class Pipeline {
   private async runOnce(): Promise<PipelineSummary> {
     const startNs = process.hrtime.bigint();
     const md = this.engine.metadata;
-    // A source may have reported trouble while it was opening.
-    this.state = this.sourceTrouble !== null || this.observerTrouble !== null ? "DEGRADED" : "RUNNING";
-    this.heartbeat.start();
-    const logTimer = setInterval(() => this.logInterval(), this.options.logIntervalMs ?? 5000);
-    this.lastLogNs = startNs;
+    this.health.running({
+      source: this.source.info.description,
+      cameraId: this.cameraId,
+      counters: () => this.snapshotCounters(),
+      intervalLatency: this.intervalLatency,
+      onBeat: (b) => this.notifyStatus(b),
+    });
     this.log.info(
       { source: this.source.info.description, mode: this.source.info.mode, engine: this.engine.engine, device: this.engine.device, model: md.id },
       "pipeline running",
@@ -344,21 +305,16 @@ export class Pipeline {
       }
     } catch (err) {
       failure = err;
-      this.lastError = `${(err as Error).message ?? String(err)}`;
+      this.health.error(`${(err as Error).message ?? String(err)}`);
       this.log.error({ err }, "pipeline failed");
     }
 
-    this.state = "STOPPING";
-    this.heartbeat.beat();
+    this.health.stopping();
     this.slot?.close();
     await this.closeSource();
     if (pump) await pump;
     await this.frameInference?.path?.dispose();
-    clearInterval(logTimer);
-    this.heartbeat.stop();
-    this.logInterval();
-    this.state = "STOPPED";
-    this.heartbeat.beat();
+    this.health.stopped();
     for (const o of this.observers) {
       try {
         await o.close?.();
@@ -372,7 +328,7 @@ export class Pipeline {
       elapsedS,
       fps: elapsedS > 0 ? this.counters.framesProcessed / elapsedS : 0,
       latency: this.runLatency.table(),
-      lastError: this.lastError,
+      lastError: this.health.lastErrorMessage,
       reason: this.stopReason,
     };
     this.runLatency.destroy();
@@ -399,7 +355,7 @@ export class Pipeline {
 
   /** A source that throws ends the run (reason `source-failed`, the error in the status). */
   private sourceFailed(err: unknown): void {
-    this.lastError = `source ${this.source.info.description}: ${(err as Error).message ?? String(err)}`;
+    this.health.error(`source ${this.source.info.description}: ${(err as Error).message ?? String(err)}`);
     if (!this.stopping) this.stopReason = "source-failed";
     this.log.error({ err }, "source failed");
   }
@@ -438,8 +394,9 @@ export class Pipeline {
       channelMean = (await preprocess(frame, this.params, { whiteBalance: this.whiteBalance, out: tensor })).channelMean;
     } catch (err) {
       this.preprocessFailed++;
-      this.lastError = (err as Error).message ?? String(err);
-      this.log.warn({ seq: frame.seq, origin: frame.origin, err: this.lastError }, "frame skipped: preprocessing failed");
+      const message = (err as Error).message ?? String(err);
+      this.health.error(message);
+      this.log.warn({ seq: frame.seq, origin: frame.origin, err: message }, "frame skipped: preprocessing failed");
       return null;
     }
     prepared.frame = frame;
@@ -543,62 +500,6 @@ export class Pipeline {
     };
   }
 
-  private recordingDropped(): number {
-    let n = 0;
-    for (const o of this.observers) n += o.recordingDropped ?? 0;
-    return n;
-  }
-
-  /**
-   * Health: DEGRADED while the source is in trouble (died and reconnecting, or stalled) or an
-   * observer failed (the recording); RUNNING otherwise. A change goes out as a Status at once.
-   */
-  private setHealth(beat: boolean): void {
-    if (this.state === "STOPPING" || this.state === "STOPPED") return;
-    const troubled = this.sourceTrouble !== null || this.observerTrouble !== null;
-    const next = troubled ? "DEGRADED" : this.state === "STARTING" ? "STARTING" : "RUNNING";
-    if (next === this.state) return;
-    this.state = next;
-    if (troubled) this.log.warn({ reason: this.lastError }, "degraded");
-    else this.log.info("healthy again");
-    if (beat) this.heartbeat.beat();
-  }
-
-  private onDegraded(reason: string): void {
-    this.sourceTrouble = reason;
-    this.lastError = reason;
-    this.log.warn({ reason }, "source degraded");
-    this.setHealth(true);
-  }
-
-  private onRecovered(): void {
-    if (this.sourceTrouble === null) return;
-    this.sourceTrouble = null;
-    this.log.info("source recovered");
-    // The error that still holds stays the one the controller reads.
-    if (this.observerTrouble !== null) this.lastError = this.observerTrouble;
-    this.setHealth(true);
-  }
-
-  /** Observers that failed for good (a recording that cannot be written) degrade the run; read at every beat. */
-  private checkObservers(): void {
-    if (this.observerTrouble !== null) return;
-    for (const o of this.observers) {
-      const err = o.error;
-      if (!err) continue;
-      this.observerTrouble = `${o.file ? `recording ${o.file}` : "pipeline observer"} failed: ${err.message}`;
-      this.lastError = this.observerTrouble;
-      this.log.error({ err }, this.observerTrouble);
-      // Called from inside a beat, which then carries the new state.
-      this.setHealth(false);
-      return;
-    }
-  }
-
-  private onCorrupt(reason: string): void {
-    this.lastError = reason;
-  }
-
   private notifySource(frame: Frame): void {
     this.notify("onSourceFrame", frame);
   }
@@ -619,44 +520,10 @@ export class Pipeline {
       try {
         fn.call(o, arg);
       } catch (err) {
-        this.lastError = `observer: ${(err as Error).message ?? String(err)}`;
+        this.health.error(`observer: ${(err as Error).message ?? String(err)}`);
         this.log.error({ err }, "pipeline observer threw");
       }
     }
-  }
-
-  private lastLogNs = 0n;
-  private lastLogProcessed = 0;
-  /** The periodic log line: fps and per-stage p50/p99 over the interval since the last one. */
-  private logInterval(): void {
-    const now = process.hrtime.bigint();
-    const fps = now > this.lastLogNs ? ((this.counters.framesProcessed - this.lastLogProcessed) * 1e9) / Number(now - this.lastLogNs) : 0;
-    this.lastLogNs = now;
-    this.lastLogProcessed = this.counters.framesProcessed;
-    if (this.intervalLatency.count === 0 && fps === 0) {
-      this.log.info({ state: this.state, counters: this.snapshotCounters() }, "no frames processed in the last interval");
-      return;
-    }
-    const t = this.intervalLatency.table();
-    const ms = (s: keyof StageLatencyTable) => `${round(t[s].p50)}/${round(t[s].p99)}`;
-    this.log.info(
-      {
-        fps: round(fps),
-        state: this.state,
-        counters: this.snapshotCounters(),
-        // p50/p99 milliseconds per stage over the interval.
-        latencyMs: {
-          capture: ms("capture"),
-          preprocess: ms("preprocess"),
-          inference: ms("inference"),
-          detect: ms("detect"),
-          publish: ms("publish"),
-          total: ms("total"),
-        },
-      },
-      `fps ${round(fps)} | p50/p99 ms: preprocess ${ms("preprocess")} inference ${ms("inference")} detect ${ms("detect")} total ${ms("total")}`,
-    );
-    this.intervalLatency.reset();
   }
 }
 
@@ -677,8 +544,4 @@ interface Prepared {
 function emptyPrepared(tensor: Float32Array): Prepared {
   const frame: Frame = { seq: -1, captureTimeNs: 0n, width: 0, height: 0, encoding: "rgb24", data: Buffer.alloc(0) };
   return { frame, tensor, path: null, channelMean: [0, 0, 0], takenNs: 0n, t0: 0n, t1: 0n };
-}
-
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
 }
