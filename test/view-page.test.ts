@@ -59,9 +59,11 @@ interface Box {
   label: string;
 }
 
-/** The page's globals as the browser-side functions below use them (no DOM types in this project). */
+/** The page's document, untyped: this project has no DOM types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type PageGlobals = { foveaView: { framesDrawn: number; lastBoxes: Box[]; classes: Array<{ name: string; colour: string }> }; document: any };
+type PageDocument = any;
+/** The page's globals as the browser-side functions below use them. */
+type PageGlobals = { foveaView: { framesDrawn: number; lastBoxes: Box[]; classes: Array<{ name: string; colour: string }> }; document: PageDocument };
 
 /**
  * Runs in the page (functions, not strings: the page's CSP forbids eval, and so must the test):
