@@ -24,6 +24,12 @@ function positiveNumber(flag: string) {
   };
 }
 
+function inputSize(v: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError(`--input: expected WIDTHxHEIGHT in pixels, e.g. 160x120, got '${v}'`);
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
 function fraction(flag: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -62,6 +68,7 @@ interface TrainFlags {
   positiveWeight?: number;
   boxWeight?: number;
   resume?: boolean;
+  input?: { width: number; height: number };
   valFraction?: number;
   testFraction?: number;
   warmupSteps?: number;
@@ -76,7 +83,8 @@ export function registerTrain(program: Command): void {
     .requiredOption("--data <dir>", "tagged-frame dataset (native, YOLO or COCO); repeat to pool several", (v: string, prev: string[] = []) => [...prev, v])
     .requiredOption("--epochs <n>", "maximum number of epochs", positiveInt("--epochs"))
     .requiredOption("--out <dir>", "model directory to write (the best model so far is exported after every improving epoch)")
-    .option("--resume", "continue the interrupted run in --out from its checkpoint (same --data, --epochs and --seed)")
+    .option("--resume", "continue the interrupted run in --out from its checkpoint (same --data and --seed; another --epochs re-plans the schedule)")
+    .option("--input <WxH>", "network input size of a fresh model (default: the preset's, 160x120 for heatmap; a heatmap input must divide by 8)", inputSize)
     .option("--val-fraction <f>", "fraction of frames held out for validation (default 0.1)", fraction("--val-fraction"))
     .option("--test-fraction <f>", "fraction of frames held out for the test split (default 0.1)", fraction("--test-fraction"))
     .option("--warmup-steps <n>", "learning-rate warm-up steps before the cosine decay (default 300; again after --resume)", nonNegativeInt("--warmup-steps"))
@@ -138,6 +146,7 @@ export function registerTrain(program: Command): void {
           progress: flags.progress,
           workers: flags.workers,
           network: flags.network,
+          networkOverrides: flags.input ? { input: { ...flags.input, channels: 3 } } : undefined,
           resume: flags.resume,
           valFraction: flags.valFraction,
           testFraction: flags.testFraction,

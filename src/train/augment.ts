@@ -16,7 +16,7 @@
  */
 import type { AugmentationEnvelope } from "../core/model-metadata.js";
 import type { LabelledObject } from "../dataset/tagged-frame.js";
-import { Rng } from "../core/prng.js";
+import { type Rng } from "../core/prng.js";
 
 /** Augmentation ranges. Each is written into metadata.augmentation as the model's envelope. */
 export interface AugmentOptions {

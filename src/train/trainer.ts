@@ -224,7 +224,13 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     model = await loadLayersModel(options.from);
   } else {
     meta = presetMetadata(options.network ?? "heatmap", { classes: datasets[0].classes, id: options.id ?? "fovea-trained", ...options.networkOverrides });
-    model = buildModel(meta, { seed });
+    try {
+      model = buildModel(meta, { seed });
+    } catch (err) {
+      // A size the preset's blocks cannot divide is bad input, not a failure of the run.
+      if (err instanceof RangeError && options.networkOverrides?.input) throw new FoveaInputError("--input", err.message);
+      throw err;
+    }
   }
   const head = trainHeadFor(meta, options.loss);
   const classSet = new Set(meta.classes);
@@ -274,7 +280,12 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     items.forEach((e, i) => {
       const s = augmentRng && augmentOptions ? augment({ rgb: e.rgb, width, height, objects: e.frame.objects }, augmentOptions, augmentRng) : { rgb: e.rgb, objects: e.frame.objects };
       const mean = normalise(s.rgb, input.subarray(i * pixels, (i + 1) * pixels), meta.preprocess);
-      if (augmentRng) for (const m of mean) (meanRange[0] = Math.min(meanRange[0], m)), (meanRange[1] = Math.max(meanRange[1], m));
+      if (augmentRng) {
+        for (const m of mean) {
+          meanRange[0] = Math.min(meanRange[0], m);
+          meanRange[1] = Math.max(meanRange[1], m);
+        }
+      }
       objects.push(s.objects);
     });
     return { input, shape: [items.length, height, width, 3], targets: head.encode(objects) };

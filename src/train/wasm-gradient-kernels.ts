@@ -193,13 +193,25 @@ function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, n: n
           let best = -Infinity;
           let at = -1;
           let v = x[p00 + ch];
-          if (v > best) (best = v), (at = p00 + ch);
+          if (v > best) {
+            best = v;
+            at = p00 + ch;
+          }
           v = x[p01 + ch];
-          if (v > best) (best = v), (at = p01 + ch);
+          if (v > best) {
+            best = v;
+            at = p01 + ch;
+          }
           v = x[p10 + ch];
-          if (v > best) (best = v), (at = p10 + ch);
+          if (v > best) {
+            best = v;
+            at = p10 + ch;
+          }
           v = x[p11 + ch];
-          if (v > best) (best = v), (at = p11 + ch);
+          if (v > best) {
+            best = v;
+            at = p11 + ch;
+          }
           if (at >= 0) dx[at] = g[o];
         }
       }
