@@ -155,7 +155,7 @@ class DatasetSink implements FrameSink {
   async add(frame: RenderedFrame): Promise<void> {
     const objects = frame.labels.map(({ label, box, ground }) => ({ label, box, ground }));
     const image = `images/${String(frame.index).padStart(6, "0")}${this.ext}`;
-    await this.writer.add({ image, width: frame.width, height: frame.height, objects }, frame.data);
+    await this.writer.add({ image, width: frame.width, height: frame.height, objects, mount: frame.mount }, frame.data);
   }
 
   close(): Promise<void> {

@@ -61,6 +61,14 @@ describe("native dataset format", () => {
     expect(ds.calibration).toBe(path.join(dir, "calibration.json"));
   });
 
+  it("keeps a frame's own camera pose (a moving head) through write and read", async () => {
+    const mount = { x: 0.03, y: 0, height: 1.28, pitch: 31.5, roll: -2, yaw: 40 };
+    const w = await openDatasetWriter(dir, "native", CLASSES);
+    await w.add({ image: "images/000000.png", width: 64, height: 48, objects: [], mount }, await pngImage(64, 48));
+    await w.close();
+    expect((await readDataset(dir)).frames[0].mount).toEqual(mount);
+  });
+
   it("refuses a non-empty folder unless told to overwrite, which keeps files it does not own", async () => {
     await writeNative(dir);
     await expect(openDatasetWriter(dir, "native", CLASSES)).rejects.toThrow(/not empty/);

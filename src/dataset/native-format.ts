@@ -56,6 +56,7 @@ const TaggedFrameLineSchema = z.object({
       ground: z.object({ x: NumberField, y: NumberField }).optional(),
     }),
   ),
+  mount: z.object({ x: NumberField, y: NumberField, height: NumberField, pitch: NumberField, roll: NumberField, yaw: NumberField }).optional(),
 });
 
 /** Options of the dataset writers. */
@@ -107,6 +108,7 @@ export class NativeDatasetWriter implements DatasetWriter {
         box: { xMin: o.box.xMin, yMin: o.box.yMin, xMax: o.box.xMax, yMax: o.box.yMax },
         ...(o.ground ? { ground: { x: o.ground.x, y: o.ground.y } } : {}),
       })),
+      ...(frame.mount ? { mount: { x: frame.mount.x, y: frame.mount.y, height: frame.mount.height, pitch: frame.mount.pitch, roll: frame.mount.roll, yaw: frame.mount.yaw } } : {}),
     };
     const text = JSON.stringify(line) + "\n";
     return this.writes.then(async () => {

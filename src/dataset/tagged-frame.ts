@@ -3,6 +3,7 @@
  * Readers and writers live beside this file.
  */
 import type { Box, GroundPoint } from "../core/detection.js";
+import type { MountPose } from "../calib/calibration.js";
 
 export interface LabelledObject {
   /** Class name (one of the dataset's classes). */
@@ -19,6 +20,12 @@ export interface TaggedFrame {
   width: number;
   height: number;
   objects: LabelledObject[];
+  /**
+   * The camera's mounting pose when this frame was taken, where it differs from the dataset's
+   * calibration (a head that pans and tilts): ground positions were measured through it, so
+   * `fovea eval` projects detections through it too. Native format only.
+   */
+  mount?: MountPose;
 }
 
 export type DatasetFormat = "native" | "yolo" | "coco";

@@ -5,7 +5,7 @@
  * the frame against the training augmentation envelope.
  */
 import { CameraModel } from "../calib/camera-model.js";
-import type { Calibration } from "../calib/calibration.js";
+import type { Calibration, MountPose } from "../calib/calibration.js";
 import type { Detection } from "../core/detection.js";
 import type { ModelMetadata } from "../core/model-metadata.js";
 import type { DecodeOptions, EngineOutput, HeadDecoder } from "../heads/decoder.js";
@@ -34,11 +34,15 @@ export class Detector {
 
   /**
    * Detections of image `image` of a batch's outputs, for a source frame of `width` x `height`
-   * pixels (boxes stay normalised; ground positions need the frame's pixel size).
+   * pixels (boxes stay normalised; ground positions need the frame's pixel size). `mount` is the
+   * camera's pose for this frame when it differs from the calibration's (a moving head).
    */
-  detect(output: EngineOutput, width: number, height: number, image = 0): Detection[] {
+  detect(output: EngineOutput, width: number, height: number, image = 0, mount?: MountPose): Detection[] {
     const detections = this.decoder.decode(output, image);
-    if (this.options.calibration && detections.length > 0) projectToGround(detections, this.cameraFor(width, height), width, height);
+    if (this.options.calibration && detections.length > 0) {
+      const camera = mount ? new CameraModel({ ...this.options.calibration, mount }, width, height) : this.cameraFor(width, height);
+      projectToGround(detections, camera, width, height);
+    }
     return detections;
   }
 

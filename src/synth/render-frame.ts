@@ -21,6 +21,8 @@ export interface RenderedFrame {
   height: number;
   data: Buffer;
   labels: RenderedLabel[];
+  /** The camera pose the frame was rendered through (the calibrated mount plus head motion). */
+  mount: Scene["mount"];
 }
 
 /** Renders frames of one size and camera; reuses its buffers between frames. */
@@ -40,6 +42,6 @@ export class FrameRenderer {
     const out = r.render(job.scene);
     const rgb = await applyCameraEffects(out.rgb, r.width, r.height, job.scene.effects, job.noiseSeed);
     const data = job.output === "rgb" ? rgb : await encodeImage(rgb, r.width, r.height, job.output);
-    return { index: job.index, width: r.width, height: r.height, data, labels: out.labels };
+    return { index: job.index, width: r.width, height: r.height, data, labels: out.labels, mount: job.scene.mount };
   }
 }

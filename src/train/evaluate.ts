@@ -108,7 +108,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       );
       const out = await engine.run(chunk.length === batch ? input : input.subarray(0, chunk.length * inputSize), chunk.length);
       chunk.forEach((f, i) => {
-        const detections: Detection[] = detector.detect(out, f.width, f.height, i);
+        const detections: Detection[] = detector.detect(out, f.width, f.height, i, f.mount);
         evaluator.addFrame({ width: f.width, height: f.height, objects: f.objects, detections });
       });
       options.onProgress?.(start + chunk.length, frames.length);
