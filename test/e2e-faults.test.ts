@@ -12,9 +12,9 @@ import { createEngine } from "../src/engine/create-engine.js";
 import type { InferenceEngine } from "../src/engine/engine.js";
 import { Pipeline } from "../src/pipeline/pipeline.js";
 import { PACKAGE_ROOT } from "../src/core/package-root.js";
-import { encodeStatus, type StatusMessage } from "../src/publish/codec.js";
 import { DetectionPublisher } from "../src/publish/publisher.js";
-import { subscribeVision, type VisionMessage, type VisionSubscription } from "../src/publish/subscriber.js";
+import type { VisionMessage } from "../src/publish/subscriber.js";
+import { connectedSubscriber } from "./support.js";
 
 const silent = pino({ level: "silent" });
 let engine: InferenceEngine;
@@ -25,36 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.dispose();
 });
-
-const PROBE: StatusMessage = {
-  state: "STARTING", fps: 0, framesIn: 0n, framesProcessed: 0n, framesDropped: 0n, framesFailed: 0n, engine: "", device: "",
-  modelId: "", lastError: "", timeNs: 0n, cameraId: "probe", source: "", reconnects: 0n, recordingDropped: 0n, outOfEnvelope: 0n,
-};
-
-/**
- * A subscriber that is known to be connected (ZeroMQ drops what a PUB sends before the
- * subscription arrives), collecting every message in the background.
- */
-async function connectedSubscriber(pub: DetectionPublisher): Promise<{ sub: VisionSubscription; messages: VisionMessage[]; done: Promise<void> }> {
-  const sub = subscribeVision(pub.endpoint);
-  const it = sub[Symbol.asyncIterator]();
-  const probe = setInterval(() => pub.publishStatus(encodeStatus(PROBE)), 10);
-  try {
-    await it.next();
-  } finally {
-    clearInterval(probe);
-  }
-  const messages: VisionMessage[] = [];
-  const done = (async () => {
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      if (r.value.topic === "status" && r.value.status.cameraId === "probe") continue;
-      messages.push(r.value);
-    }
-  })();
-  return { sub, messages, done };
-}
 
 const lavfi = (spec: string, extra: string[] = []) => [...extra, "-f", "lavfi", "-i", spec];
 

@@ -6,7 +6,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { readdirSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +16,7 @@ import { decodeDetectionFrame, type DetectionFrameMessage, type StatusMessage } 
 import { subscribeVision, type VisionSubscription } from "../src/publish/subscriber.js";
 import { RecordingReader } from "../src/record/recording-reader.js";
 import { TOPIC_DETECTIONS as RECORDED_DETECTIONS, TOPIC_IMAGE as RECORDED_IMAGE } from "../src/record/recording-format.js";
+import { freePort } from "./support.js";
 
 const execFileAsync = promisify(execFile);
 const CLI = path.join(PACKAGE_ROOT, "dist", "cli", "main.js");
@@ -42,17 +42,6 @@ async function ensureBuilt(): Promise<void> {
   await execFileAsync(process.execPath, [path.join(PACKAGE_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
     cwd: PACKAGE_ROOT,
   }).catch(() => undefined);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface Collected {

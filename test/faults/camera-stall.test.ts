@@ -20,10 +20,10 @@ import { createEngine } from "../../src/engine/create-engine.js";
 import type { InferenceEngine } from "../../src/engine/engine.js";
 import { Pipeline } from "../../src/pipeline/pipeline.js";
 import { PACKAGE_ROOT } from "../../src/core/package-root.js";
-import { encodeStatus, type StatusMessage } from "../../src/publish/codec.js";
 import { DetectionPublisher } from "../../src/publish/publisher.js";
-import { subscribeVision, type VisionMessage, type VisionSubscription } from "../../src/publish/subscriber.js";
+import type { VisionMessage } from "../../src/publish/subscriber.js";
 import { childPids, until } from "./support/cli.js";
+import { connectedSubscriber } from "../support.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const silent = pino({ level: "silent" });
@@ -40,40 +40,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const PROBE: StatusMessage = {
-  state: "STARTING", fps: 0, framesIn: 0n, framesProcessed: 0n, framesDropped: 0n, framesFailed: 0n, engine: "", device: "",
-  modelId: "", lastError: "", timeNs: 1n, cameraId: "probe", source: "", reconnects: 0n, recordingDropped: 0n, outOfEnvelope: 0n,
-};
-
-/** A subscriber known to be connected, collecting every message (with its arrival time) in the background. */
-async function listen(pub: DetectionPublisher): Promise<{ sub: VisionSubscription; messages: VisionMessage[]; done: Promise<void> }> {
-  const sub = subscribeVision(pub.endpoint, { receiveHighWaterMark: 0 });
-  const it = sub[Symbol.asyncIterator]();
-  const probe = setInterval(() => pub.publishStatus(encodeStatus(PROBE)), 10);
-  try {
-    await it.next();
-  } finally {
-    clearInterval(probe);
-  }
-  const messages: VisionMessage[] = [];
-  const done = (async () => {
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      if (r.value.topic === "status" && r.value.status.cameraId === "probe") continue;
-      messages.push(r.value);
-    }
-  })();
-  return { sub, messages, done };
-}
-
 const statuses = (messages: VisionMessage[]) => messages.flatMap((m) => (m.topic === "status" ? [m.status] : []));
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
 
 describe("stalled camera (in-process pipeline, real ffmpeg)", () => {
   it("kill -STOP on the camera's ffmpeg: DEGRADED with the reason by the next heartbeat, the silent process killed and restarted, RUNNING again", async () => {
     const pub = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
-    const { sub, messages, done } = await listen(pub);
+    const { sub, messages, done } = await connectedSubscriber(pub, { receiveHighWaterMark: 0 });
     const before = new Set(await childPids(process.pid, "ffmpeg"));
     try {
       const pipeline = await Pipeline.create({
@@ -141,7 +114,7 @@ describe("stalled camera (in-process pipeline, real ffmpeg)", () => {
     await promisify(execFile)("mkfifo", [fifo]);
     const feeder: ChildProcess = spawn(process.execPath, [path.join(HERE, "support", "fifo-camera.mjs"), fifo, String(160 * 120 * 3), "30"], { stdio: "ignore" });
     const pub = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
-    const { sub, messages, done } = await listen(pub);
+    const { sub, messages, done } = await connectedSubscriber(pub, { receiveHighWaterMark: 0 });
     try {
       const pipeline = await Pipeline.create({
         source: (events) =>

@@ -9,7 +9,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -20,6 +19,7 @@ import { readCertificate, writeKeyPair } from "../../src/publish/curve-auth.js";
 import { DetectionPublisher } from "../../src/publish/publisher.js";
 import { subscribeVision, type SubscribeOptions, type VisionSubscription } from "../../src/publish/subscriber.js";
 import { makeClip, runCli, startCli, until } from "./support/cli.js";
+import { freePort } from "../support.js";
 
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const pythonMissing = (() => {
@@ -56,14 +56,6 @@ function count(sub: VisionSubscription): { detections: () => number; all: () => 
     }
   })();
   return { detections: () => detections, all: () => all, done };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function curveOf(secretFile: string, serverPub: string): Promise<NonNullable<SubscribeOptions["curve"]>> {

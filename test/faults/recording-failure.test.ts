@@ -7,7 +7,6 @@
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusMessage } from "../../src/publish/codec.js";
 import { subscribeVision } from "../../src/publish/subscriber.js";
 import { makeClip, startCli, until } from "./support/cli.js";
+import { freePort } from "../support.js";
 
 const exec = promisify(execFile);
 let dir: string;
@@ -28,14 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("recording that fails mid-run", () => {
   it("turns the Status DEGRADED naming the file and the error; detections keep flowing; exit 1", async () => {
