@@ -80,6 +80,8 @@ export class NativeDatasetWriter implements DatasetWriter {
     private readonly root: string,
     classes: ReadonlySet<string>,
     private readonly labels: FileHandle,
+    /** Written by close(): a dataset without its manifest is one whose writer did not finish. */
+    private readonly manifestText: string,
   ) {
     this.writes = new OrderedDatasetWrites("NativeDatasetWriter", classes);
   }
@@ -92,9 +94,8 @@ export class NativeDatasetWriter implements DatasetWriter {
     const manifest: NativeManifest = { format: NATIVE_FORMAT_NAME, formatVersion: NATIVE_FORMAT_VERSION, classes: [...classes] };
     if (options.calibration) manifest.calibration = await storeCalibration(root, options.calibration);
     if (options.synth) manifest.synth = { style: options.synth.style, seed: options.synth.seed };
-    await writeDatasetFile(root, NATIVE_MANIFEST_FILE, JSON.stringify(manifest, null, 2) + "\n");
     const labels = await open(path.join(root, NATIVE_LABELS_FILE), "w");
-    return new NativeDatasetWriter(root, new Set(classes), labels);
+    return new NativeDatasetWriter(root, new Set(classes), labels, JSON.stringify(manifest, null, 2) + "\n");
   }
 
   async add(frame: TaggedFrame, image: Buffer): Promise<void> {
@@ -118,7 +119,9 @@ export class NativeDatasetWriter implements DatasetWriter {
   }
 
   async close(): Promise<void> {
-    if (await this.writes.close()) await this.labels.close();
+    if (!(await this.writes.close())) return;
+    await this.labels.close();
+    await writeDatasetFile(this.root, NATIVE_MANIFEST_FILE, this.manifestText);
   }
 }
 

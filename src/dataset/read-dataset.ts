@@ -6,9 +6,9 @@ import path from "node:path";
 import { FoveaInputError } from "../core/errors.js";
 import { findCocoFiles, readCocoDataset } from "./coco-format.js";
 import { listDatasetFiles } from "./dataset-files.js";
-import { NATIVE_MANIFEST_FILE, readNativeDataset } from "./native-format.js";
+import { NATIVE_LABELS_FILE, NATIVE_MANIFEST_FILE, readNativeDataset } from "./native-format.js";
 import { DATASET_FORMATS, type Dataset, type DatasetFormat } from "./tagged-frame.js";
-import { findYoloClassesFiles, readYoloDataset } from "./yolo-format.js";
+import { YOLO_CLASSES_FILE, findYoloClassesFiles, readYoloDataset } from "./yolo-format.js";
 
 export interface ReadDatasetOptions {
   /** `auto` (default) detects: fovea-dataset.json -> native, a classes file -> YOLO, a COCO JSON -> COCO. */
@@ -34,6 +34,13 @@ export async function detectDatasetFormat(target: string, where = target): Promi
   if (files.includes(NATIVE_MANIFEST_FILE)) return "native";
   if (findYoloClassesFiles(files).length > 0) return "yolo";
   if ((await findCocoFiles(abs)).length > 0) return "coco";
+  // The writers add the manifest / classes file last: without it the writing was interrupted.
+  if (files.includes(NATIVE_LABELS_FILE)) {
+    throw new FoveaInputError(where, `incomplete native dataset: ${NATIVE_LABELS_FILE} without ${NATIVE_MANIFEST_FILE}, which is written when the dataset is finished (was fovea synth interrupted?); write it again`);
+  }
+  if (files.some((f) => f.startsWith("labels/"))) {
+    throw new FoveaInputError(where, `incomplete YOLO dataset: labels/ without a classes file (${YOLO_CLASSES_FILE}), which is written when the dataset is finished (was fovea synth interrupted?); write it again`);
+  }
   throw new FoveaInputError(
     where,
     `no dataset found in '${target}': expected ${NATIVE_MANIFEST_FILE} (native), classes.txt / obj.names / _darknet.labels / data.yaml (YOLO) or a COCO .json with images, annotations and categories`,

@@ -62,11 +62,14 @@ function formatYoloLine(classIndex: number, o: LabelledObject): string {
 
 export class YoloDatasetWriter implements DatasetWriter {
   private readonly writes: OrderedDatasetWrites;
+  /** Written by close(): a folder without its classes file is one whose writer did not finish. */
+  private readonly classesText: string;
 
   private constructor(
     private readonly root: string,
     private readonly classIndex: ReadonlyMap<string, number>,
   ) {
+    this.classesText = [...classIndex.keys()].join("\n") + "\n";
     this.writes = new OrderedDatasetWrites("YoloDatasetWriter", new Set(classIndex.keys()), [YOLO_CLASSES_FILE]);
   }
 
@@ -75,7 +78,6 @@ export class YoloDatasetWriter implements DatasetWriter {
     if (problem) throw new RangeError(`classes: ${problem}`);
     const root = path.resolve(dir);
     await prepareOutputDir(root, [YOLO_CLASSES_FILE, "images", "labels"], options.overwrite ?? false);
-    await writeDatasetFile(root, YOLO_CLASSES_FILE, classes.join("\n") + "\n");
     return new YoloDatasetWriter(root, new Map(classes.map((c, i) => [c, i])));
   }
 
@@ -90,7 +92,7 @@ export class YoloDatasetWriter implements DatasetWriter {
   }
 
   async close(): Promise<void> {
-    await this.writes.close();
+    if (await this.writes.close()) await writeDatasetFile(this.root, YOLO_CLASSES_FILE, this.classesText);
   }
 }
 
