@@ -31,6 +31,7 @@ export default defineConfig({
     // Real ffmpeg, ZeroMQ, onnxruntime and tfjs-wasm processes share 2 cores: one file at a time
     // per worker keeps tests from starving each other into timeouts.
     pool: "forks",
+    globalSetup: ["test/global-setup.ts"],
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,

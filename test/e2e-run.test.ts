@@ -4,8 +4,7 @@
  * codes and signals.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { readdirSync, statSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -23,26 +22,6 @@ const CLI = path.join(PACKAGE_ROOT, "dist", "cli", "main.js");
 const MODEL_DIR = path.join(PACKAGE_ROOT, "models", "default");
 let dir: string;
 let clip: string;
-
-function newestMtime(folder: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const p = path.join(folder, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** The tests run the CLI as users do (`node dist/cli/main.js`); rebuild dist when src is newer. */
-async function ensureBuilt(): Promise<void> {
-  const built = await stat(CLI).then((s) => s.mtimeMs, () => 0);
-  if (built >= newestMtime(path.join(PACKAGE_ROOT, "src"))) return;
-  // tsc emits even when some file has a type error; the typecheck is a separate CI step.
-  await execFileAsync(process.execPath, [path.join(PACKAGE_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
-    cwd: PACKAGE_ROOT,
-  }).catch(() => undefined);
-}
 
 interface Collected {
   frames: DetectionFrameMessage[];
@@ -91,10 +70,7 @@ async function finish(c: Collected): Promise<void> {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "fovea-e2e-run-"));
   clip = path.join(dir, "clip.mp4");
-  await Promise.all([
-    ensureBuilt(),
-    execFileAsync("ffmpeg", ["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "60", "-pix_fmt", "yuv420p", clip]),
-  ]);
+  await execFileAsync("ffmpeg", ["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "60", "-pix_fmt", "yuv420p", clip]);
 }, 180_000);
 
 afterAll(async () => {

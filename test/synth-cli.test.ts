@@ -1,8 +1,7 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtemp, readdir, readFile, stat } from "node:fs/promises";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path, { join } from "node:path";
 import sharp from "sharp";
@@ -14,21 +13,6 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
 
-function newestMtime(folder: string): number {
-  let newest = 0;
-  for (const e of readdirSync(folder, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith(".ts")) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** The CLI runs as users run it (`node dist/cli/main.js`, worker threads included); rebuild dist when src is newer. */
-beforeAll(async () => {
-  const built = await stat(CLI).then((s) => s.mtimeMs, () => 0);
-  if (built >= newestMtime(join(ROOT, "src"))) return;
-  // tsc emits even when some file has a type error; the typecheck is a separate CI step.
-  await run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT }).catch(() => undefined);
-}, 120_000);
 const flags = (over: Partial<SynthFlags>): SynthFlags => ({ frames: "24", size: "160x120", format: "yolo", seed: "7", fps: "30", imageFormat: "jpeg", threads: "0", ...over });
 
 async function filesUnder(dir: string): Promise<Map<string, Buffer>> {
