@@ -35,7 +35,11 @@ const ms = (us: number) => +(us / 1000).toFixed(2);
 async function pullThroughput() {
   const source = await FfmpegStreamSource.open({
     inputArgs: ["-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=1000`],
-    width, height, mode: "pull", inputName: "testsrc2", cameraId: "bench",
+    width,
+    height,
+    mode: "pull",
+    inputName: "testsrc2",
+    cameraId: "bench",
   });
   const start = performance.now();
   let frames = 0;
@@ -52,7 +56,11 @@ async function pullThroughput() {
 async function live(consumerMs: number) {
   const source = await FfmpegStreamSource.open({
     inputArgs: ["-re", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`],
-    width, height, mode: "live", inputName: "testsrc2", cameraId: "bench",
+    width,
+    height,
+    mode: "live",
+    inputName: "testsrc2",
+    cameraId: "bench",
   });
   const age = histogram();
   const interval = histogram();

@@ -63,12 +63,21 @@ try {
     await readDataset(dir);
     const reread = seconds(t0);
     if (ds.frames.length !== n) throw new Error(`${format}: read ${ds.frames.length} frames, wrote ${n}`);
-    results[format] = { writeFramesPerS: Math.round(n / write), readFramesPerS: Math.round(n / read), rereadFramesPerS: Math.round(n / reread) };
+    results[format] = {
+      writeFramesPerS: Math.round(n / write),
+      readFramesPerS: Math.round(n / read),
+      rereadFramesPerS: Math.round(n / reread),
+    };
   }
   const data = await readDataset(path.join(root, "native"));
   data.frames = data.frames.slice(0, evalFrames);
   const report = await evaluateModel({ modelDir: DEFAULT_MODEL_DIR, data, engine: "onnxruntime" });
-  results.eval = { model: report.model.id, engine: `${report.engine.engine}/${report.engine.device}`, frames: report.data.frames, framesPerS: Math.round(report.data.frames / report.seconds) };
+  results.eval = {
+    model: report.model.id,
+    engine: `${report.engine.engine}/${report.engine.device}`,
+    frames: report.data.frames,
+    framesPerS: Math.round(report.data.frames / report.seconds),
+  };
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -38,11 +38,32 @@ const fps = Number(values.fps);
 const FRAME_COUNT = 30;
 const { stdout } = await promisify(execFile)(
   "ffmpeg",
-  ["-loglevel", "error", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=30`, "-frames:v", String(FRAME_COUNT), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+  [
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=${width}x${height}:rate=30`,
+    "-frames:v",
+    String(FRAME_COUNT),
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "rgb24",
+    "-",
+  ],
   { encoding: "buffer", maxBuffer: width * height * 3 * FRAME_COUNT + 1024 },
 );
 const images = Array.from({ length: FRAME_COUNT }, (_, i) => stdout.subarray(i * width * height * 3, (i + 1) * width * height * 3));
-const frameAt = (seq: number): Frame => ({ seq, captureTimeNs: epochNowNs(), width, height, encoding: "rgb24", data: images[seq % FRAME_COUNT] });
+const frameAt = (seq: number): Frame => ({
+  seq,
+  captureTimeNs: epochNowNs(),
+  width,
+  height,
+  encoding: "rgb24",
+  data: images[seq % FRAME_COUNT],
+});
 
 const dir = await mkdtemp(path.join(tmpdir(), "fovea-bench-record-"));
 const round = (v: number) => Math.round(v * 1000) / 1000;
@@ -50,7 +71,8 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
 /** Hand frames over at `fps` for `seconds`, as a live frame loop would. */
 async function paced(mode: "none" | "jpeg" | "raw") {
   const file = path.join(dir, `paced-${mode}.mcap`);
-  const recorder = mode === "none" ? undefined : await McapRecorder.create(file, { modelId: "bench", cameraId: "bench", imageEncoding: mode });
+  const recorder =
+    mode === "none" ? undefined : await McapRecorder.create(file, { modelId: "bench", cameraId: "bench", imageEncoding: mode });
   const call = build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 3 });
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
@@ -82,7 +104,11 @@ async function paced(mode: "none" | "jpeg" | "raw") {
   return {
     mode,
     frames: total,
-    handoffUs: { p50: round(call.getValueAtPercentile(50) / 1000), p99: round(call.getValueAtPercentile(99) / 1000), max: round(call.maxValue / 1000) },
+    handoffUs: {
+      p50: round(call.getValueAtPercentile(50) / 1000),
+      p99: round(call.getValueAtPercentile(99) / 1000),
+      max: round(call.maxValue / 1000),
+    },
     // Wall-clock busy time of the main thread: inflated when the machine is loaded.
     mainThreadBusyMsPerFrame: round(elu.active / total),
     cpuMsPerFrame: round((cpu.user + cpu.system) / 1000 / total),

@@ -52,57 +52,81 @@ registerWasmGradientKernels();
 const workerCounts = values.workers!.split(",").map(Number);
 // With autogroup scheduling the CPU is shared per session: while other sessions keep the cores
 // busy, N workers get about the share of one process, so their wall-clock gain does not show.
-const autogroup = await readFile("/proc/sys/kernel/sched_autogroup_enabled", "utf8").then((t) => (t.trim() === "1" ? "on" : "off"), () => "n/a");
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}, autogroup scheduling ${autogroup}`);
-for (const backend of values.backends!.split(",")) for (const workers of workerCounts) {
-  const runtime = await initTfjs(backend as TfjsBackendPreference);
-  let threads = "n/a";
-  if (runtime.backend === "wasm") {
-    const wasm = await import("@tensorflow/tfjs-backend-wasm");
-    threads = `${wasm.getThreadsCount()} thread(s), SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, multithread support ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
-  }
-  const meta = presetMetadata(values.network as NetworkPreset);
-  const model = buildModel(meta, { seed: 1 });
-  const head = trainHeadFor(meta);
-  const optimizer = tf.train.adam(1e-3);
-  const batch = randomBatch(meta, new Rng(7));
-  if (workers > 1) {
-    const trainer = await ParallelTrainer.create({ model, workers, backend: runtime.backend, learningRate: 1e-3, maxBatch: batchSize, meta });
-    await trainer.step(batch);
-    await trainer.step(batch);
-    await trainer.syncTo(model);
+const autogroup = await readFile("/proc/sys/kernel/sched_autogroup_enabled", "utf8").then(
+  (t) => (t.trim() === "1" ? "on" : "off"),
+  () => "n/a",
+);
+console.log(
+  `machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}, autogroup scheduling ${autogroup}`,
+);
+for (const backend of values.backends!.split(","))
+  for (const workers of workerCounts) {
+    const runtime = await initTfjs(backend as TfjsBackendPreference);
+    let threads = "n/a";
+    if (runtime.backend === "wasm") {
+      const wasm = await import("@tensorflow/tfjs-backend-wasm");
+      threads = `${wasm.getThreadsCount()} thread(s), SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, multithread support ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
+    }
+    const meta = presetMetadata(values.network as NetworkPreset);
+    const model = buildModel(meta, { seed: 1 });
+    const head = trainHeadFor(meta);
+    const optimizer = tf.train.adam(1e-3);
+    const batch = randomBatch(meta, new Rng(7));
+    if (workers > 1) {
+      const trainer = await ParallelTrainer.create({
+        model,
+        workers,
+        backend: runtime.backend,
+        learningRate: 1e-3,
+        maxBatch: batchSize,
+        meta,
+      });
+      await trainer.step(batch);
+      await trainer.step(batch);
+      await trainer.syncTo(model);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      let loss = 0;
+      for (let i = 0; i < steps; i++) loss = (await trainer.step(batch, { wantPredictions: true })).loss;
+      await trainer.syncTo(model); // the last step's update is part of the time
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      report(`${runtime.backend} x ${workers} workers (${threads} each)`, wall, (cpu.user + cpu.system) / 1e6, loss);
+      await trainer.close();
+      model.dispose();
+      optimizer.dispose();
+      continue;
+    }
+    // Warm-up: kernel setup, XNNPACK operator creation, Adam slot variables.
+    await trainStep(model, optimizer, batch, head);
+    await trainStep(model, optimizer, batch, head);
+    if (values.profile) {
+      const prof = await tf.profile(() => trainStep(model, optimizer, batch, head) as unknown as tf.TensorContainer);
+      const byKernel = new Map<string, number>();
+      for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+      console.log(
+        `${runtime.backend}: kernel ms per step`,
+        Object.fromEntries(
+          [...byKernel]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 12)
+            .map(([k, v]) => [k, Math.round(v)]),
+        ),
+      );
+    }
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let loss = 0;
-    for (let i = 0; i < steps; i++) loss = (await trainer.step(batch, { wantPredictions: true })).loss;
-    await trainer.syncTo(model); // the last step's update is part of the time
+    for (let i = 0; i < steps; i++) loss = (await trainStep(model, optimizer, batch, head)).loss;
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    report(`${runtime.backend} x ${workers} workers (${threads} each)`, wall, (cpu.user + cpu.system) / 1e6, loss);
-    await trainer.close();
+    report(`${runtime.backend} in-process (${threads})`, wall, (cpu.user + cpu.system) / 1e6, loss);
     model.dispose();
     optimizer.dispose();
-    continue;
   }
-  // Warm-up: kernel setup, XNNPACK operator creation, Adam slot variables.
-  await trainStep(model, optimizer, batch, head);
-  await trainStep(model, optimizer, batch, head);
-  if (values.profile) {
-    const prof = await tf.profile(() => trainStep(model, optimizer, batch, head) as unknown as tf.TensorContainer);
-    const byKernel = new Map<string, number>();
-    for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
-    console.log(`${runtime.backend}: kernel ms per step`, Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Math.round(v)])));
-  }
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  let loss = 0;
-  for (let i = 0; i < steps; i++) loss = (await trainStep(model, optimizer, batch, head)).loss;
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  report(`${runtime.backend} in-process (${threads})`, wall, (cpu.user + cpu.system) / 1e6, loss);
-  model.dispose();
-  optimizer.dispose();
-}
 
 function report(what: string, wall: number, cpuSeconds: number, loss: number): void {
   const images = steps * batchSize;

@@ -60,8 +60,16 @@ try {
     // A preset name (seed, cells) or the conv filters of a seed-shaped variant (32-16-32-128).
     const meta = (NETWORK_PRESETS as readonly string[]).includes(v)
       ? presetMetadata(v as NetworkPreset, { id: `preset-${v}` })
-      : defaultMetadata({ id: `variant-${v}`, architecture: { convFilters: v.split("-").map(Number), kernelSize: 3, padding: "valid", dense: [512], dropout: 0 } });
-    const flatten = meta.head.kind === "heatmap" ? "- (heatmap head)" : meta.head.connection === "convolutional" ? "- (per-cell head)" : featureShape(meta).flatten;
+      : defaultMetadata({
+          id: `variant-${v}`,
+          architecture: { convFilters: v.split("-").map(Number), kernelSize: 3, padding: "valid", dense: [512], dropout: 0 },
+        });
+    const flatten =
+      meta.head.kind === "heatmap"
+        ? "- (heatmap head)"
+        : meta.head.connection === "convolutional"
+          ? "- (per-cell head)"
+          : featureShape(meta).flatten;
     const model = buildModel(meta, { seed: 1 });
     const params = model.countParams();
     const dir = path.join(root, v);
@@ -71,14 +79,18 @@ try {
       const engine = await OnnxRuntimeEngine.create({ modelDir: dir, threads });
       const t = await time(engine);
       await engine.dispose();
-      rows.push(`${v.padEnd(14)} flatten ${flatten} params ${params} | onnxruntime cpu ${threads}t | p50 ${t.p50.toFixed(3)} p90 ${t.p90.toFixed(3)} p99 ${t.p99.toFixed(3)} ms | quietest-burst p50 ${t.quiet.toFixed(3)} ms | cpu ${t.cpu.toFixed(3)} ms/inf`);
+      rows.push(
+        `${v.padEnd(14)} flatten ${flatten} params ${params} | onnxruntime cpu ${threads}t | p50 ${t.p50.toFixed(3)} p90 ${t.p90.toFixed(3)} p99 ${t.p99.toFixed(3)} ms | quietest-burst p50 ${t.quiet.toFixed(3)} ms | cpu ${t.cpu.toFixed(3)} ms/inf`,
+      );
       console.log(rows.at(-1));
     }
     if (values.tfjs) {
       const engine = await TfjsEngine.create({ modelDir: dir, device: "wasm" });
       const t = await time(engine);
       await engine.dispose();
-      rows.push(`${v.padEnd(14)} flatten ${flatten} params ${params} | tfjs wasm          | p50 ${t.p50.toFixed(3)} p90 ${t.p90.toFixed(3)} p99 ${t.p99.toFixed(3)} ms | quietest-burst p50 ${t.quiet.toFixed(3)} ms | cpu ${t.cpu.toFixed(3)} ms/inf`);
+      rows.push(
+        `${v.padEnd(14)} flatten ${flatten} params ${params} | tfjs wasm          | p50 ${t.p50.toFixed(3)} p90 ${t.p90.toFixed(3)} p99 ${t.p99.toFixed(3)} ms | quietest-burst p50 ${t.quiet.toFixed(3)} ms | cpu ${t.cpu.toFixed(3)} ms/inf`,
+      );
       console.log(rows.at(-1));
     }
   }

@@ -71,40 +71,48 @@ async function main(): Promise<void> {
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i % (width * 3)) / 8 + (rng.nextUint32() & 31);
   // Frames in ordinary memory for the main-thread variants (as a camera ring's frames would be copied once).
   const plain = Array.from({ length: frameCount }, (_, k) => Buffer.from(bytes.slice(k * frameBytes, (k + 1) * frameBytes)));
-  console.log(`model ${dir.metadata.id} ${params.width}x${params.height} kernel ${params.spec.kernel}, frames ${width}x${height}, ${frames} per series, pace ${paceMs.toFixed(3)} ms; load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(
+    `model ${dir.metadata.id} ${params.width}x${params.height} kernel ${params.spec.kernel}, frames ${width}x${height}, ${frames} per series, pace ${paceMs.toFixed(3)} ms; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
 
   // graph
   for (const layout of values.layouts.split(",") as FrameGraphLayout[])
-  for (const threads of values.threads.split(",").map(Number)) {
-    const engine = await OnnxRuntimeEngine.create({ modelDir: dir, threads: 1, framePathThreads: threads, framePathLayout: layout });
-    const path = await engine.framePath(width, height);
-    if (!path) {
-      console.log(`graph x${threads}: no frame path for this model and size`);
-      await engine.dispose();
-      break;
-    }
-    for (let i = 0; i < 100; i++) await path.run(plain[i % frameCount]);
-    const lat: number[] = [];
-    for (let i = 0; i < frames; i++) {
-      await sleep(paceMs);
+    for (const threads of values.threads.split(",").map(Number)) {
+      const engine = await OnnxRuntimeEngine.create({ modelDir: dir, threads: 1, framePathThreads: threads, framePathLayout: layout });
+      const path = await engine.framePath(width, height);
+      if (!path) {
+        console.log(`graph x${threads}: no frame path for this model and size`);
+        await engine.dispose();
+        break;
+      }
+      for (let i = 0; i < 100; i++) await path.run(plain[i % frameCount]);
+      const lat: number[] = [];
+      for (let i = 0; i < frames; i++) {
+        await sleep(paceMs);
+        const t0 = performance.now();
+        await path.run(plain[i % frameCount]);
+        lat.push(performance.now() - t0);
+      }
       const t0 = performance.now();
-      await path.run(plain[i % frameCount]);
-      lat.push(performance.now() - t0);
+      for (let i = 0; i < frames; i++) await path.run(plain[i % frameCount]);
+      const fps = frames / ((performance.now() - t0) / 1000);
+      console.log(`graph  x${threads} ${layout}: paced ${summary(lat)} | back to back ${fps.toFixed(1)} fps`);
+      await path.dispose();
+      await engine.dispose();
     }
-    const t0 = performance.now();
-    for (let i = 0; i < frames; i++) await path.run(plain[i % frameCount]);
-    const fps = frames / ((performance.now() - t0) / 1000);
-    console.log(`graph  x${threads} ${layout}: paced ${summary(lat)} | back to back ${fps.toFixed(1)} fps`);
-    await path.dispose();
-    await engine.dispose();
-  }
 
   // js and worker share the 1-thread model session.
   const engine = await OnnxRuntimeEngine.create({ modelDir: dir, threads: 1 });
   const n = params.width * params.height * 3;
   const tensor = new Float32Array(n);
   {
-    for (let i = 0; i < 100; i++) await engine.run((await preprocess({ width, height, encoding: "rgb24", data: plain[i % frameCount] }, params, { out: tensor })).tensor);
+    for (let i = 0; i < 100; i++)
+      await engine.run(
+        (await preprocess({ width, height, encoding: "rgb24", data: plain[i % frameCount] }, params, { out: tensor })).tensor,
+      );
     const lat: number[] = [];
     for (let i = 0; i < frames; i++) {
       await sleep(paceMs);
@@ -136,7 +144,9 @@ async function main(): Promise<void> {
       for (;;) {
         const done = Atomics.load(control, 1);
         if (done >= requested) return;
-        const r = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> } }).waitAsync(control, 1, done);
+        const r = (
+          Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> } }
+        ).waitAsync(control, 1, done);
         if (r.async) await r.value;
       }
     };
@@ -166,7 +176,9 @@ async function main(): Promise<void> {
       if (i + 1 < frames) request(i + 1); // the next frame's resize overlaps this inference
       await infer(i);
     }
-    console.log(`worker x1: paced ${summary(lat)} | back to back (overlapped) ${(frames / ((performance.now() - t0) / 1000)).toFixed(1)} fps`);
+    console.log(
+      `worker x1: paced ${summary(lat)} | back to back (overlapped) ${(frames / ((performance.now() - t0) / 1000)).toFixed(1)} fps`,
+    );
     Atomics.store(control, 0, -1);
     Atomics.notify(control, 0);
     await new Promise((r) => worker.once("exit", r));

@@ -21,5 +21,7 @@ for (const [width, height] of sizes) {
   const used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000 / frames;
   const wallMs = (performance.now() - wall) / frames;
-  console.log(`${width}x${height}: ${cpuMs.toFixed(1)} ms CPU/frame (render + blur + noise + JPEG), ${(1000 / cpuMs).toFixed(0)} frames/s per free core; wall ${wallMs.toFixed(1)} ms/frame here`);
+  console.log(
+    `${width}x${height}: ${cpuMs.toFixed(1)} ms CPU/frame (render + blur + noise + JPEG), ${(1000 / cpuMs).toFixed(0)} frames/s per free core; wall ${wallMs.toFixed(1)} ms/frame here`,
+  );
 }

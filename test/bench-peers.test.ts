@@ -53,7 +53,14 @@ describe("runPeers", () => {
   });
 
   it("reports a missing model as a skip with peers.py's message", async () => {
-    const report = await runPeers({ onnxPath: "/nonexistent/model.onnx", input: benchInput(30000), runs: 5, warmup: 1, threads: 1, reference: null });
+    const report = await runPeers({
+      onnxPath: "/nonexistent/model.onnx",
+      input: benchInput(30000),
+      runs: 5,
+      warmup: 1,
+      threads: 1,
+      reference: null,
+    });
     expect(report.skipped).toMatch(/--model: no such file '\/nonexistent\/model.onnx'/);
     expect(report.reference).toBeNull();
   });

@@ -22,7 +22,22 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "fovea-bench-smoke-"));
   clip = path.join(dir, "clip.avi");
   // 3 s at 60 fps; the bench loops it for as many frames as it needs.
-  await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=60", "-t", "3", "-c:v", "mjpeg", "-q:v", "5", clip]);
+  await run("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=60",
+    "-t",
+    "3",
+    "-c:v",
+    "mjpeg",
+    "-q:v",
+    "5",
+    clip,
+  ]);
 });
 
 afterAll(async () => {
@@ -40,18 +55,34 @@ describe("fovea bench (smoke)", () => {
     const json = path.join(dir, "out", "bench.json");
     const html = path.join(dir, "out", "bench.html");
     await fovea(
-      "--source", `file:${clip}`,
-      "--frames", "150",
-      "--warmup", "20",
-      "--sizes", "320x240",
-      "--modes", "paced60,unpaced",
-      "--batches", "1,4",
-      "--inference-runs", "40",
-      "--json", json,
-      "--html", html,
+      "--source",
+      `file:${clip}`,
+      "--frames",
+      "150",
+      "--warmup",
+      "20",
+      "--sizes",
+      "320x240",
+      "--modes",
+      "paced60,unpaced",
+      "--batches",
+      "1,4",
+      "--inference-runs",
+      "40",
+      "--json",
+      json,
+      "--html",
+      html,
     );
     const report: BenchReport = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
-    expect(report.settings).toMatchObject({ frames: 150, warmup: 20, sizes: ["320x240"], modes: ["paced60", "unpaced"], batches: [1, 4], preprocess: ["graph", "js"] });
+    expect(report.settings).toMatchObject({
+      frames: 150,
+      warmup: 20,
+      sizes: ["320x240"],
+      modes: ["paced60", "unpaced"],
+      batches: [1, 4],
+      preprocess: ["graph", "js"],
+    });
     expect(report.machine.cores).toBeGreaterThan(0);
     // Each mode with the frame path asked for, then the JS path, side by side.
     expect(report.pipelineRuns.map((r) => [r.mode, r.preprocessAsked])).toEqual([
@@ -103,7 +134,24 @@ describe("fovea bench (smoke)", () => {
 
   it("runs a camera-shaped ffmpeg pipe (lavfi:testsrc2, read on a worker thread) at 60 fps, timing each frame from its arrival", async () => {
     const json = path.join(dir, "lavfi.json");
-    await fovea("--source", "lavfi:testsrc2", "--frames", "60", "--warmup", "10", "--sizes", "320x240", "--modes", "paced60", "--batches", "", "--preprocess", "graph", "--json", json);
+    await fovea(
+      "--source",
+      "lavfi:testsrc2",
+      "--frames",
+      "60",
+      "--warmup",
+      "10",
+      "--sizes",
+      "320x240",
+      "--modes",
+      "paced60",
+      "--batches",
+      "",
+      "--preprocess",
+      "graph",
+      "--json",
+      json,
+    );
     const report = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
     expect(report.pipelineRuns).toHaveLength(1);
     const r = report.pipelineRuns[0];
@@ -116,7 +164,29 @@ describe("fovea bench (smoke)", () => {
 
   it("with --peers measures the onnxruntime/cpu reference itself when no batch was asked for", async () => {
     const json = path.join(dir, "peers.json");
-    await fovea("--source", `file:${clip}`, "--frames", "30", "--warmup", "5", "--sizes", "320x240", "--modes", "unpaced", "--batches", "", "--inference-runs", "10", "--max-seconds", "5", "--threads", "1", "--peers", "--json", json);
+    await fovea(
+      "--source",
+      `file:${clip}`,
+      "--frames",
+      "30",
+      "--warmup",
+      "5",
+      "--sizes",
+      "320x240",
+      "--modes",
+      "unpaced",
+      "--batches",
+      "",
+      "--inference-runs",
+      "10",
+      "--max-seconds",
+      "5",
+      "--threads",
+      "1",
+      "--peers",
+      "--json",
+      json,
+    );
     const report = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
     expect(report.settings.batches).toEqual([]);
     expect(report.inference).toHaveLength(1);
@@ -130,7 +200,22 @@ describe("fovea bench (smoke)", () => {
 
   it("skips an engine/device that does not load, with the reason, and fails when none is left", async () => {
     // No GPU adapter on these machines: webgpu cannot load (a GPU machine would run it instead).
-    const attempt = fovea("--source", `file:${clip}`, "--engine", "onnxruntime", "--device", "webgpu", "--frames", "20", "--warmup", "0", "--modes", "unpaced", "--batches", "1");
+    const attempt = fovea(
+      "--source",
+      `file:${clip}`,
+      "--engine",
+      "onnxruntime",
+      "--device",
+      "webgpu",
+      "--frames",
+      "20",
+      "--warmup",
+      "0",
+      "--modes",
+      "unpaced",
+      "--batches",
+      "1",
+    );
     await attempt.then(
       () => expect.fail("webgpu loaded here; this test expects a GPU-less machine"),
       (err: Error) => expect(err.message).toMatch(/no engine could be benchmarked: onnxruntime\/webgpu: \S/),

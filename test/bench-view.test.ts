@@ -21,7 +21,22 @@ let clip: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "fovea-bench-view-"));
   clip = path.join(dir, "clip.avi");
-  await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=60", "-t", "3", "-c:v", "mjpeg", "-q:v", "5", clip]);
+  await run("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=60",
+    "-t",
+    "3",
+    "-c:v",
+    "mjpeg",
+    "-q:v",
+    "5",
+    clip,
+  ]);
 });
 
 afterAll(async () => {
@@ -34,7 +49,24 @@ describe("fovea bench --view", () => {
     const program = new Command("fovea").exitOverride();
     registerBench(program);
     await program.parseAsync(
-      ["bench", "--source", `file:${clip}`, "--frames", "60", "--warmup", "10", "--sizes", "320x240", "--modes", "paced60", "--batches", "", "--view", "--json", json],
+      [
+        "bench",
+        "--source",
+        `file:${clip}`,
+        "--frames",
+        "60",
+        "--warmup",
+        "10",
+        "--sizes",
+        "320x240",
+        "--modes",
+        "paced60",
+        "--batches",
+        "",
+        "--view",
+        "--json",
+        json,
+      ],
       { from: "user" },
     );
     const report = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));

@@ -13,11 +13,24 @@ const opened: FfmpegStreamSource[] = [];
 
 function childCommands(): string[] {
   const out = execFileSync("ps", ["-o", "comm=", "--ppid", String(process.pid)], { encoding: "utf8" });
-  return out.split("\n").map((l) => l.trim()).filter((c) => c && c !== "ps");
+  return out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((c) => c && c !== "ps");
 }
 
-async function openCameraLike(inputArgs: string[], events: Parameters<typeof cameraStreamOptions>[0]["events"] = {}): Promise<FfmpegStreamSource> {
-  const options = cameraStreamOptions({ device: "/dev/video0", width: 320, height: 240, fps: 60, events, reconnect: { minDelayMs: 50, maxDelayMs: 400 } });
+async function openCameraLike(
+  inputArgs: string[],
+  events: Parameters<typeof cameraStreamOptions>[0]["events"] = {},
+): Promise<FfmpegStreamSource> {
+  const options = cameraStreamOptions({
+    device: "/dev/video0",
+    width: 320,
+    height: 240,
+    fps: 60,
+    events,
+    reconnect: { minDelayMs: 50, maxDelayMs: 400 },
+  });
   const source = await FfmpegStreamSource.open({ ...options, inputArgs });
   opened.push(source);
   return source;
@@ -31,12 +44,32 @@ afterEach(async () => {
 describe("camera streaming path (testsrc2 in place of V4L2)", () => {
   it("builds low-latency V4L2 input arguments from the camera options", () => {
     expect(cameraInputArgs({ device: "/dev/video2", width: 1280, height: 720, fps: 60, pixelFormat: "yuyv422" })).toEqual([
-      "-f", "v4l2", "-input_format", "yuyv422", "-video_size", "1280x720", "-framerate", "60",
-      "-fflags", "nobuffer", "-flags", "low_delay", "-probesize", "32", "-analyzeduration", "0",
-      "-i", "/dev/video2",
+      "-f",
+      "v4l2",
+      "-input_format",
+      "yuyv422",
+      "-video_size",
+      "1280x720",
+      "-framerate",
+      "60",
+      "-fflags",
+      "nobuffer",
+      "-flags",
+      "low_delay",
+      "-probesize",
+      "32",
+      "-analyzeduration",
+      "0",
+      "-i",
+      "/dev/video2",
     ]);
     expect(() => cameraInputArgs({ device: "/dev/video0", fps: 0 })).toThrow(/^fps:/);
-    expect(cameraStreamOptions({ device: "/dev/v4l/by-id/usb-cam" })).toMatchObject({ mode: "live", cameraId: "usb-cam", width: 640, height: 480 });
+    expect(cameraStreamOptions({ device: "/dev/v4l/by-id/usb-cam" })).toMatchObject({
+      mode: "live",
+      cameraId: "usb-cam",
+      width: 640,
+      height: 480,
+    });
   });
 
   it("streams real 320x240 frames with increasing seq and capture time, newest first", async () => {

@@ -17,7 +17,21 @@ const video = join(tmp, "match clip.mp4");
 
 beforeAll(() => {
   // 24 frames at 30 fps, 160x120, H.264.
-  execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30", "-frames:v", "24", "-pix_fmt", "yuv420p", "-y", video]);
+  execFileSync("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=160x120:rate=30",
+    "-frames:v",
+    "24",
+    "-pix_fmt",
+    "yuv420p",
+    "-y",
+    video,
+  ]);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

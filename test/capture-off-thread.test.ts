@@ -32,13 +32,26 @@ afterAll(async () => {
 
 function childCommands(): string[] {
   const out = execFileSync("ps", ["-o", "comm=", "--ppid", String(process.pid)], { encoding: "utf8" });
-  return out.split("\n").map((l) => l.trim()).filter((c) => c && c !== "ps");
+  return out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((c) => c && c !== "ps");
 }
 
 const testsrc = (extra: string[] = []) => ["-re", ...extra, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=60"];
 
-async function openCameraLike(inputArgs: string[], events: Parameters<typeof cameraStreamOptions>[0]["events"] = {}): Promise<OffThreadStreamSource> {
-  const options = cameraStreamOptions({ device: "/dev/video0", width: 320, height: 240, fps: 60, events, reconnect: { minDelayMs: 50, maxDelayMs: 400 } });
+async function openCameraLike(
+  inputArgs: string[],
+  events: Parameters<typeof cameraStreamOptions>[0]["events"] = {},
+): Promise<OffThreadStreamSource> {
+  const options = cameraStreamOptions({
+    device: "/dev/video0",
+    width: 320,
+    height: 240,
+    fps: 60,
+    events,
+    reconnect: { minDelayMs: 50, maxDelayMs: 400 },
+  });
   const source = await OffThreadStreamSource.open({ ...options, inputArgs });
   opened.push(source);
   return source;
@@ -87,7 +100,10 @@ describe("camera pipe on a worker thread", () => {
 
   it("forwards the camera's health: a camera that dies is restarted, degraded then recovered", async () => {
     const events: string[] = [];
-    const source = await openCameraLike(testsrc(["-t", "0.2"]), { onDegraded: () => events.push("degraded"), onRecovered: () => events.push("recovered") });
+    const source = await openCameraLike(testsrc(["-t", "0.2"]), {
+      onDegraded: () => events.push("degraded"),
+      onRecovered: () => events.push("recovered"),
+    });
     let f: Frame | undefined;
     do f = await source.takeLatest();
     while (f && (source.counters.reconnects < 1 || f.seq < 24));
@@ -108,7 +124,9 @@ describe("camera pipe on a worker thread", () => {
 
   it("fails to open naming the input when ffmpeg delivers nothing (bad input, exit code 2)", async () => {
     const options = cameraStreamOptions({ device: "/dev/video0", width: 320, height: 240 });
-    const err = await OffThreadStreamSource.open({ ...options, inputArgs: ["-f", "lavfi", "-i", "nosuchfilter=size=320x240"] }).catch((e: unknown) => e);
+    const err = await OffThreadStreamSource.open({ ...options, inputArgs: ["-f", "lavfi", "-i", "nosuchfilter=size=320x240"] }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FoveaInputError);
     expect((err as FoveaInputError).where).toBe("/dev/video0");
   });

@@ -37,19 +37,24 @@ async function tensorflowModulesLoadedBy(...args: string[]): Promise<{ loaded: n
  */
 async function modulesLoadedBy(log: string, ...args: string[]): Promise<string[]> {
   await rm(log, { force: true });
-  await execFileAsync(process.execPath, ["--import", path.join(HERE, "record-ts-loader.mjs"), path.join(ROOT, "src/cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, FOVEA_LOG_LEVEL: "warn", FOVEA_TEST_MODULE_LOG: log },
-    timeout: 120_000,
-    maxBuffer: 16 << 20,
-  }).catch((err: { code?: unknown; stderr?: string }) => {
+  await execFileAsync(
+    process.execPath,
+    ["--import", path.join(HERE, "record-ts-loader.mjs"), path.join(ROOT, "src/cli/main.ts"), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, FOVEA_LOG_LEVEL: "warn", FOVEA_TEST_MODULE_LOG: log },
+      timeout: 120_000,
+      maxBuffer: 16 << 20,
+    },
+  ).catch((err: { code?: unknown; stderr?: string }) => {
     if (err.code !== 2) throw err;
   });
   return (await readFile(log, "utf8")).split("\n").filter(Boolean);
 }
 
 const renderer = (url: string) => url.includes("/src/synth/");
-const mcap = (url: string) => url.includes("/@mcap/") || url.includes("/src/capture/mcap-source.ts") || url.includes("/src/record/recording-reader.ts");
+const mcap = (url: string) =>
+  url.includes("/@mcap/") || url.includes("/src/capture/mcap-source.ts") || url.includes("/src/record/recording-reader.ts");
 
 let dir: string;
 let frames: string;
@@ -58,7 +63,17 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "fovea-startup-"));
   frames = path.join(dir, "frames");
   await mkdir(frames);
-  await execFileAsync("ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30", "-frames:v", "2", path.join(frames, "%04d.jpg")]);
+  await execFileAsync("ffmpeg", [
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=160x120:rate=30",
+    "-frames:v",
+    "2",
+    path.join(frames, "%04d.jpg"),
+  ]);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -66,7 +81,17 @@ afterAll(async () => {
 
 describe("fovea start-up imports", () => {
   test("run on onnxruntime and run --help do not load @tensorflow/tfjs", async () => {
-    const run = await tensorflowModulesLoadedBy("run", "--engine", "onnxruntime", "--source", `dir:${frames}`, "--max-frames", "1", "--publish", `ipc://${dir}/a.sock`);
+    const run = await tensorflowModulesLoadedBy(
+      "run",
+      "--engine",
+      "onnxruntime",
+      "--source",
+      `dir:${frames}`,
+      "--max-frames",
+      "1",
+      "--publish",
+      `ipc://${dir}/a.sock`,
+    );
     expect(run.loaded).toBe(0);
     expect((await tensorflowModulesLoadedBy("run", "--help")).loaded).toBe(0);
   });
@@ -77,13 +102,34 @@ describe("fovea start-up imports", () => {
   });
 
   test("run --engine tfjs loads it (the probe sees tfjs when it is there)", async () => {
-    const run = await tensorflowModulesLoadedBy("run", "--engine", "tfjs", "--device", "wasm", "--source", `dir:${frames}`, "--max-frames", "1", "--publish", `ipc://${dir}/b.sock`);
+    const run = await tensorflowModulesLoadedBy(
+      "run",
+      "--engine",
+      "tfjs",
+      "--device",
+      "wasm",
+      "--source",
+      `dir:${frames}`,
+      "--max-frames",
+      "1",
+      "--publish",
+      `ipc://${dir}/b.sock`,
+    );
     expect(run.loaded).toBeGreaterThan(0);
   });
 
   test("run on a camera or a folder loads no renderer and no MCAP module; mcap: loads the reader", async () => {
     const log = path.join(dir, "modules.log");
-    const camera = await modulesLoadedBy(log, "run", "--source", "camera:/dev/video-fovea-none", "--max-frames", "1", "--publish", `ipc://${dir}/c.sock`);
+    const camera = await modulesLoadedBy(
+      log,
+      "run",
+      "--source",
+      "camera:/dev/video-fovea-none",
+      "--max-frames",
+      "1",
+      "--publish",
+      `ipc://${dir}/c.sock`,
+    );
     expect(camera.some((url) => url.includes("/src/capture/camera-source.ts"))).toBe(true);
     expect(camera.filter(renderer)).toEqual([]);
     expect(camera.filter(mcap)).toEqual([]);
@@ -93,7 +139,16 @@ describe("fovea start-up imports", () => {
     expect(folder.filter(renderer)).toEqual([]);
     expect(folder.filter(mcap)).toEqual([]);
 
-    const recording = await modulesLoadedBy(log, "run", "--source", `mcap:${dir}/missing.mcap`, "--max-frames", "1", "--publish", `ipc://${dir}/e.sock`);
+    const recording = await modulesLoadedBy(
+      log,
+      "run",
+      "--source",
+      `mcap:${dir}/missing.mcap`,
+      "--max-frames",
+      "1",
+      "--publish",
+      `ipc://${dir}/e.sock`,
+    );
     expect(recording.some((url) => url.includes("/@mcap/"))).toBe(true);
   });
 });

@@ -54,7 +54,9 @@ describe("fovea runtime under faults (in-process, real parts)", () => {
       const running = pipeline.run();
       // Messages arrive in publish order across both topics (one socket), so "after" is exact.
       const isRecovery = (m: VisionMessage, i: number, all: VisionMessage[]) =>
-        m.topic === "status" && m.status.state === "RUNNING" && all.slice(0, i).some((p) => p.topic === "status" && p.status.state === "DEGRADED");
+        m.topic === "status" &&
+        m.status.state === "RUNNING" &&
+        all.slice(0, i).some((p) => p.topic === "status" && p.status.state === "DEGRADED");
       // Run until the camera has come back at least once and detections flow again after it.
       for (;;) {
         await new Promise((r) => setTimeout(r, 50));
@@ -95,7 +97,15 @@ describe("fovea runtime under faults (in-process, real parts)", () => {
     try {
       const pipeline = await Pipeline.create({
         // No -re: ffmpeg renders as fast as it can, far faster than preprocess + inference.
-        source: () => FfmpegStreamSource.open({ inputArgs: lavfi("testsrc2=size=320x240:rate=1000"), width: 320, height: 240, mode: "live", inputName: "fast", cameraId: "fast" }),
+        source: () =>
+          FfmpegStreamSource.open({
+            inputArgs: lavfi("testsrc2=size=320x240:rate=1000"),
+            width: 320,
+            height: 240,
+            mode: "live",
+            inputName: "fast",
+            cameraId: "fast",
+          }),
         engine,
         publisher: pub,
         maxFrames: 60,
@@ -135,7 +145,15 @@ describe("fovea runtime under faults (in-process, real parts)", () => {
     const { sub, messages, done } = await connectedSubscriber(pub);
     try {
       const pipeline = await Pipeline.create({
-        source: () => FfmpegStreamSource.open({ inputArgs: lavfi("testsrc2=size=320x240:rate=30", ["-t", "10"]), width: 320, height: 240, mode: "pull", inputName: "replay", cameraId: "replay" }),
+        source: () =>
+          FfmpegStreamSource.open({
+            inputArgs: lavfi("testsrc2=size=320x240:rate=30", ["-t", "10"]),
+            width: 320,
+            height: 240,
+            mode: "pull",
+            inputName: "replay",
+            cameraId: "replay",
+          }),
         engine,
         publisher: pub,
         maxFrames: 150,

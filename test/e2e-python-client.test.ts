@@ -60,7 +60,9 @@ describe.skipIf(unavailable)(`a Python subscriber (${unavailable ?? "pyzmq + pro
     const folder = path.join(dir, "frames");
     await mkdir(folder);
     for (let i = 0; i < 5; i++) {
-      await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 50 * i, g: 150, b: 70 } } }).png().toFile(path.join(folder, `${i}.png`));
+      await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 50 * i, g: 150, b: 70 } } })
+        .png()
+        .toFile(path.join(folder, `${i}.png`));
     }
     const pub = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
     const py = spawn(PYTHON, [path.join(PACKAGE_ROOT, "scripts", "subscribe.py"), pub.endpoint, "5"], {
@@ -80,8 +82,22 @@ describe.skipIf(unavailable)(`a Python subscriber (${unavailable ?? "pyzmq + pro
     });
     // Until the Python side shows it is subscribed, everything published would be lost.
     const probe = encodeStatus({
-      state: "STARTING", fps: 0, framesIn: 0n, framesProcessed: 0n, framesDropped: 0n, framesFailed: 0n, engine: "", device: "",
-      modelId: "probe", lastError: "", timeNs: 0n, cameraId: "", source: "", reconnects: 0n, recordingDropped: 0n, outOfEnvelope: 0n,
+      state: "STARTING",
+      fps: 0,
+      framesIn: 0n,
+      framesProcessed: 0n,
+      framesDropped: 0n,
+      framesFailed: 0n,
+      engine: "",
+      device: "",
+      modelId: "probe",
+      lastError: "",
+      timeNs: 0n,
+      cameraId: "",
+      source: "",
+      reconnects: 0n,
+      recordingDropped: 0n,
+      outOfEnvelope: 0n,
     });
     const timer = setInterval(() => pub.publishStatus(probe), 20);
     try {

@@ -51,7 +51,11 @@ interface CliResult {
 }
 
 function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, FOVEA_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    env: { ...process.env, FOVEA_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   let stdout = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -70,7 +74,20 @@ async function finish(c: Collected): Promise<void> {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "fovea-e2e-run-"));
   clip = path.join(dir, "clip.mp4");
-  await execFileAsync("ffmpeg", ["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", "60", "-pix_fmt", "yuv420p", clip]);
+  await execFileAsync("ffmpeg", [
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=30",
+    "-frames:v",
+    "60",
+    "-pix_fmt",
+    "yuv420p",
+    clip,
+  ]);
 }, 180_000);
 
 afterAll(async () => {
@@ -81,7 +98,18 @@ describe("fovea run (built CLI)", () => {
   it("publishes one DetectionFrame per frame of a video, in order, with timings, and Status until STOPPED", async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const c = collect(endpoint);
-    const { result } = startCli(["run", "--source", `file:${clip}`, "--unpaced", "--max-frames", "40", "--publish", endpoint, "--camera-id", "e2e-cam"]);
+    const { result } = startCli([
+      "run",
+      "--source",
+      `file:${clip}`,
+      "--unpaced",
+      "--max-frames",
+      "40",
+      "--publish",
+      endpoint,
+      "--camera-id",
+      "e2e-cam",
+    ]);
     const r = await result;
     await finish(c);
     expect(r.stderr).not.toMatch(/"level":50/);
@@ -123,7 +151,9 @@ describe("fovea run (built CLI)", () => {
     const folder = path.join(dir, "frames");
     await mkdir(folder, { recursive: true });
     for (let i = 0; i < 8; i++) {
-      await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 30 * i, g: 120, b: 40 } } }).jpeg().toFile(path.join(folder, `${i}.jpg`));
+      await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 30 * i, g: 120, b: 40 } } })
+        .jpeg()
+        .toFile(path.join(folder, `${i}.jpg`));
     }
     const good = await readFile(path.join(folder, "3.jpg"));
     await writeFile(path.join(folder, "3.jpg"), good.subarray(0, good.length >> 1)); // truncated mid-scan
@@ -187,7 +217,10 @@ describe("fovea run (built CLI)", () => {
     const meta = JSON.parse(await readFile(path.join(MODEL_DIR, "fovea.json"), "utf8"));
     const wrongClasses = path.join(dir, "wrong-classes-model");
     await mkdir(wrongClasses, { recursive: true });
-    await writeFile(path.join(wrongClasses, "fovea.json"), JSON.stringify({ ...meta, classes: ["ball", "goal_post"], decode: { ...meta.decode, classScoreThresholds: undefined } })); // the ONNX head has 8 + background
+    await writeFile(
+      path.join(wrongClasses, "fovea.json"),
+      JSON.stringify({ ...meta, classes: ["ball", "goal_post"], decode: { ...meta.decode, classScoreThresholds: undefined } }),
+    ); // the ONNX head has 8 + background
     await copyFile(path.join(MODEL_DIR, "model.onnx"), path.join(wrongClasses, "model.onnx"));
     const badField = path.join(dir, "bad-field-model");
     await mkdir(badField, { recursive: true });

@@ -41,7 +41,11 @@ interface Run {
 }
 
 function startFovea(args: string[]): Run {
-  const child = spawn(process.execPath, [...FOVEA, ...args], { cwd: ROOT, env: { ...process.env, FOVEA_LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [...FOVEA, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, FOVEA_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   let found: (port: number) => void;
   const port = new Promise<number>((resolve) => (found = resolve));
@@ -50,7 +54,9 @@ function startFovea(args: string[]): Run {
     const m = /live view at http:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr);
     if (m) found(Number(m[1]));
   });
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once("close", (code) => resolve({ code, stderr })));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once("close", (code) => resolve({ code, stderr })),
+  );
   // A run that dies before listening resolves the port as -1 (the test then shows its stderr).
   void exited.then(() => found(-1));
   return { child, port, exited };
@@ -109,7 +115,8 @@ class Viewer {
   async until(pred: () => boolean, ms: number): Promise<void> {
     const t0 = Date.now();
     while (!pred()) {
-      if (Date.now() - t0 > ms) throw new Error(`timed out; got ${[...this.messages].map(([t, m]) => `${t}: ${m.length}`).join(", ") || "no messages"}`);
+      if (Date.now() - t0 > ms)
+        throw new Error(`timed out; got ${[...this.messages].map(([t, m]) => `${t}: ${m.length}`).join(", ") || "no messages"}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -138,7 +145,13 @@ describe("fovea run --view", () => {
       const classes = JSON.parse((info.metadata as Record<string, string>).classes) as Array<{ name: string; colour: string }>;
       expect(classes.find((c) => c.name === "ball")?.colour).toBe("#ff8c00");
       const bySchema = new Map([...viewer.channels.values()].map((c) => [c.schemaName, c]));
-      expect([...bySchema.keys()].sort()).toEqual(["fovea.v1.DetectionFrame", "fovea.v1.Status", "foxglove.CameraCalibration", "foxglove.CompressedImage", "foxglove.ImageAnnotations"]);
+      expect([...bySchema.keys()].sort()).toEqual([
+        "fovea.v1.DetectionFrame",
+        "fovea.v1.Status",
+        "foxglove.CameraCalibration",
+        "foxglove.CompressedImage",
+        "foxglove.ImageAnnotations",
+      ]);
       for (const c of viewer.channels.values()) expect([c.encoding, c.schemaEncoding]).toEqual(["protobuf", "protobuf"]);
       viewer.subscribeAll();
 
@@ -162,20 +175,32 @@ describe("fovea run --view", () => {
       const stampOf = (t: { seconds: string; nanos: number }) => `${t.seconds}.${t.nanos}`;
       const annotationsByStamp = new Map(
         annotations.map((a) => {
-          const m = ImageAnnotations.toObject(ImageAnnotations.decode(a.data), CONVERT) as { timestamp: { seconds: string; nanos: number }; points: Array<{ type: string; points: unknown[] }>; texts: Array<{ text: string }> };
+          const m = ImageAnnotations.toObject(ImageAnnotations.decode(a.data), CONVERT) as {
+            timestamp: { seconds: string; nanos: number };
+            points: Array<{ type: string; points: unknown[] }>;
+            texts: Array<{ text: string }>;
+          };
           return [stampOf(m.timestamp), m];
         }),
       );
       const framesByStamp = new Map(
         detections.map((d) => {
-          const m = DetectionFrame.toObject(DetectionFrame.decode(d.data), CONVERT) as { captureTimeNs: string; detections: Array<{ label: string }> };
+          const m = DetectionFrame.toObject(DetectionFrame.decode(d.data), CONVERT) as {
+            captureTimeNs: string;
+            detections: Array<{ label: string }>;
+          };
           const ns = BigInt(m.captureTimeNs);
           return [`${ns / 1_000_000_000n}.${Number(ns % 1_000_000_000n)}`, m];
         }),
       );
       let boxes = 0;
       for (const img of images.slice(0, 5)) {
-        const m = CompressedImage.toObject(CompressedImage.decode(img.data), CONVERT) as { format: string; data: Buffer; frameId: string; timestamp: { seconds: string; nanos: number } };
+        const m = CompressedImage.toObject(CompressedImage.decode(img.data), CONVERT) as {
+          format: string;
+          data: Buffer;
+          frameId: string;
+          timestamp: { seconds: string; nanos: number };
+        };
         expect(m.format).toBe("jpeg");
         expect([...m.data.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
         const meta = await sharp(m.data).metadata();
@@ -193,10 +218,16 @@ describe("fovea run --view", () => {
       }
       expect(boxes, "the shipped model finds something in five frames of the synthetic match").toBeGreaterThan(0);
 
-      const status = Status.toObject(Status.decode(viewer.messages.get("/fovea/status")!.at(-1)!.data), CONVERT) as { state: string; framesProcessed: string };
+      const status = Status.toObject(Status.decode(viewer.messages.get("/fovea/status")!.at(-1)!.data), CONVERT) as {
+        state: string;
+        framesProcessed: string;
+      };
       expect(["RUNNING", "DEGRADED"]).toContain(status.state);
       expect(Number(status.framesProcessed)).toBeGreaterThan(0);
-      const calibration = CameraCalibration.toObject(CameraCalibration.decode(viewer.messages.get("/camera/calibration")![0].data), CONVERT) as { width: number; K: number[] };
+      const calibration = CameraCalibration.toObject(
+        CameraCalibration.decode(viewer.messages.get("/camera/calibration")![0].data),
+        CONVERT,
+      ) as { width: number; K: number[] };
       expect(calibration.width).toBe(640);
       expect(calibration.K).toHaveLength(9);
 
@@ -212,11 +243,26 @@ describe("fovea run --view", () => {
 
   test("a recorded match replays through the same view (its JPEG frames pass through as recorded)", async () => {
     const recording = path.join(dir, "match.mcap");
-    await execFileAsync(process.execPath, [...FOVEA, "run", "--source", "synthetic", "--max-frames", "20", "--publish", `tcp://127.0.0.1:${await freePort()}`, "--record", recording], {
-      cwd: ROOT,
-      env: { ...process.env, FOVEA_LOG_LEVEL: "warn" },
-      timeout: 120_000,
-    });
+    await execFileAsync(
+      process.execPath,
+      [
+        ...FOVEA,
+        "run",
+        "--source",
+        "synthetic",
+        "--max-frames",
+        "20",
+        "--publish",
+        `tcp://127.0.0.1:${await freePort()}`,
+        "--record",
+        recording,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, FOVEA_LOG_LEVEL: "warn" },
+        timeout: 120_000,
+      },
+    );
     const recorded = new Set<string>();
     const reader = await RecordingReader.open(recording);
     const RecordedImage = channelSchema("foxglove.CompressedImage").type;
@@ -225,7 +271,16 @@ describe("fovea run --view", () => {
     }
     expect(recorded.size).toBeGreaterThan(0);
 
-    const run = startFovea(["run", "--source", `mcap:${recording}`, "--loop", "--view", "127.0.0.1:0", "--publish", `tcp://127.0.0.1:${await freePort()}`]);
+    const run = startFovea([
+      "run",
+      "--source",
+      `mcap:${recording}`,
+      "--loop",
+      "--view",
+      "127.0.0.1:0",
+      "--publish",
+      `tcp://127.0.0.1:${await freePort()}`,
+    ]);
     try {
       const viewer = new Viewer(`ws://127.0.0.1:${await run.port}/`);
       await viewer.until(() => viewer.channels.size === 5, 30_000);

@@ -102,10 +102,26 @@ function expectKnownAnswer(r: EvalReport): void {
   const [ball, robot] = r.classes;
   // ball at >= 0.5: a.png 0.987 TP, b.png 0.987 FP -> P 1/2; 2 balls labelled -> R 1/2.
   // AP: tie group at 0.987 (TP, FP) -> P .5 R .5; tie group at 1/3 (TP, FP) -> P 2/4 R 1 -> .5*.5 + .5*.5 = .5
-  expect(ball).toMatchObject({ objects: 2, detections: 2, truePositives: 1, falsePositives: 1, falseNegatives: 1, precision: 0.5, recall: 0.5 });
+  expect(ball).toMatchObject({
+    objects: 2,
+    detections: 2,
+    truePositives: 1,
+    falsePositives: 1,
+    falseNegatives: 1,
+    precision: 0.5,
+    recall: 0.5,
+  });
   expect(ball.averagePrecision).toBeCloseTo(0.5, 12);
   // robot: a.png 0.787 TP, b.png 0.787 FP -> P 1/2, R 1, AP .5
-  expect(robot).toMatchObject({ objects: 1, detections: 2, truePositives: 1, falsePositives: 1, falseNegatives: 0, precision: 0.5, recall: 1 });
+  expect(robot).toMatchObject({
+    objects: 1,
+    detections: 2,
+    truePositives: 1,
+    falsePositives: 1,
+    falseNegatives: 0,
+    precision: 0.5,
+    recall: 1,
+  });
   expect(robot.averagePrecision).toBeCloseTo(0.5, 12);
   expect(r.meanAveragePrecision).toBeCloseTo(0.5, 12);
   expect(r.confusion.counts).toEqual([
@@ -165,7 +181,10 @@ describe("the shipped model", () => {
 
 describe("fovea eval CLI", () => {
   const cli = (args: string[]) =>
-    execFileAsync(process.execPath, ["--import", LOADER, MAIN, "eval", ...args], { cwd: dir, env: { ...process.env, FOVEA_LOG_LEVEL: "warn" } }).then(
+    execFileAsync(process.execPath, ["--import", LOADER, MAIN, "eval", ...args], {
+      cwd: dir,
+      env: { ...process.env, FOVEA_LOG_LEVEL: "warn" },
+    }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
     );
@@ -200,7 +219,15 @@ describe("fovea eval CLI", () => {
     const r = await evaluateModel({ modelDir: tuned, data: path.join(dir, "native") });
     const [ball, robot] = r.classes;
     // ball now also counts the 1/3 detections: a.png's finds the second ball, b.png's is a false alarm.
-    expect(ball).toMatchObject({ scoreThreshold: 0.333, detections: 4, truePositives: 2, falsePositives: 2, falseNegatives: 0, precision: 0.5, recall: 1 });
+    expect(ball).toMatchObject({
+      scoreThreshold: 0.333,
+      detections: 4,
+      truePositives: 2,
+      falsePositives: 2,
+      falseNegatives: 0,
+      precision: 0.5,
+      recall: 1,
+    });
     expect(robot).toMatchObject({ scoreThreshold: 0.786, detections: 2, truePositives: 1, falsePositives: 1 });
     expect(r.confusion.counts).toEqual([
       [2, 0, 0],
@@ -220,7 +247,14 @@ describe("fovea eval CLI", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--data: .*nope' does not exist/);
     // Flag validation in-process (a process per bad flag would only re-test the exit-code plumbing).
-    const base = { model: path.join(dir, "model"), data: path.join(dir, "yolo"), format: "auto", engine: "auto", device: "auto", batch: "16" } as const;
+    const base = {
+      model: path.join(dir, "model"),
+      data: path.join(dir, "yolo"),
+      format: "auto",
+      engine: "auto",
+      device: "auto",
+      batch: "16",
+    } as const;
     await expect(runEvalCommand({ ...base, threshold: "1.5" })).rejects.toThrow(/^--threshold: expected a number 0\.\.1, got '1\.5'$/);
     await expect(runEvalCommand({ ...base, batch: "0" })).rejects.toThrow(/^--batch: expected a positive integer, got '0'$/);
     await expect(runEvalCommand({ ...base, minBox: "5%" })).rejects.toThrow(/^--min-box: expected a number 0\.\.1, got '5%'$/);

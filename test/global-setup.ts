@@ -29,9 +29,15 @@ export default async function setup(): Promise<void> {
   }
   if (built >= newestSource(path.join(ROOT, "src"))) return;
   try {
-    await promisify(execFile)(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, maxBuffer: 16 << 20 });
+    await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
+      { cwd: ROOT, maxBuffer: 16 << 20 },
+    );
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`test setup: building dist/ with tsc -p tsconfig.build.json failed:\n${e.stdout ?? ""}${e.stderr ?? ""}${e.stdout || e.stderr ? "" : e.message}`);
+    throw new Error(
+      `test setup: building dist/ with tsc -p tsconfig.build.json failed:\n${e.stdout ?? ""}${e.stderr ?? ""}${e.stdout || e.stderr ? "" : e.message}`,
+    );
   }
 }

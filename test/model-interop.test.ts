@@ -43,7 +43,11 @@ describe("models/default/model.onnx", () => {
   it.skipIf(!has("onnx"))("passes the ONNX checker (full check, strict shape inference)", () => {
     const out = execFileSync(
       PYTHON,
-      ["-c", "import sys, onnx\nm = onnx.load(sys.argv[1])\nonnx.checker.check_model(m, full_check=True)\nonnx.shape_inference.infer_shapes(m, strict_mode=True)\nprint('ok')", model.onnxPath!],
+      [
+        "-c",
+        "import sys, onnx\nm = onnx.load(sys.argv[1])\nonnx.checker.check_model(m, full_check=True)\nonnx.shape_inference.infer_shapes(m, strict_mode=True)\nprint('ok')",
+        model.onnxPath!,
+      ],
       { encoding: "utf8" },
     );
     expect(out.trim()).toBe("ok");
@@ -59,7 +63,9 @@ describe("models/default/model.onnx", () => {
     const expected = await session.run({ [meta.input.name]: new ort.Tensor("float32", input, shape) });
     await session.release();
     const names = headOutputs(meta).map((o) => o.name);
-    const shapes = JSON.parse(execFileSync(PYTHON, ["-c", OPENCV, model.onnxPath!, file, JSON.stringify(shape), JSON.stringify(names)], { encoding: "utf8" }));
+    const shapes = JSON.parse(
+      execFileSync(PYTHON, ["-c", OPENCV, model.onnxPath!, file, JSON.stringify(shape), JSON.stringify(names)], { encoding: "utf8" }),
+    );
     for (const { name, shape: per } of headOutputs(meta)) {
       expect(shapes[name]).toEqual([1, ...per]);
       const got = new Float32Array((await import("node:fs")).readFileSync(`${file}.${name}`).buffer.slice(0));

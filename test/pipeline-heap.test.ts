@@ -71,42 +71,38 @@ class NullPublisher implements FramePublisher {
 }
 
 describe("frame loop memory", () => {
-  it(
-    "heap used after GC stays flat from frame 1,000 to frame 10,000",
-    async () => {
-      const engine = await OnnxRuntimeEngine.create({ modelDir, threads: 1, framePathThreads: 1 });
-      const heapAt: Record<number, number> = {};
-      let usedFramePath = false;
-      const pipeline = await Pipeline.create({
-        source: new RingLikeSource(),
-        engine,
-        publisher: new NullPublisher(),
-        maxFrames: FRAMES,
-        log: pino({ level: "silent" }),
-        statusIntervalMs: 1000,
-        logIntervalMs: 60_000,
-        observers: [
-          {
-            keepsFramePixels: false,
-            onProcessed: (p) => {
-              usedFramePath ||= p.timings.preprocessUs === 0;
-              const n = p.frame.seq + 1;
-              if (n === 1000 || n === 5000 || n === FRAMES) {
-                gc();
-                heapAt[n] = process.memoryUsage().heapUsed;
-              }
-            },
+  it("heap used after GC stays flat from frame 1,000 to frame 10,000", async () => {
+    const engine = await OnnxRuntimeEngine.create({ modelDir, threads: 1, framePathThreads: 1 });
+    const heapAt: Record<number, number> = {};
+    let usedFramePath = false;
+    const pipeline = await Pipeline.create({
+      source: new RingLikeSource(),
+      engine,
+      publisher: new NullPublisher(),
+      maxFrames: FRAMES,
+      log: pino({ level: "silent" }),
+      statusIntervalMs: 1000,
+      logIntervalMs: 60_000,
+      observers: [
+        {
+          keepsFramePixels: false,
+          onProcessed: (p) => {
+            usedFramePath ||= p.timings.preprocessUs === 0;
+            const n = p.frame.seq + 1;
+            if (n === 1000 || n === 5000 || n === FRAMES) {
+              gc();
+              heapAt[n] = process.memoryUsage().heapUsed;
+            }
           },
-        ],
-      });
-      const summary = await pipeline.run();
-      await engine.dispose();
-      expect(summary.counters.framesProcessed).toBe(FRAMES);
-      expect(usedFramePath).toBe(true);
-      // A per-frame leak of even 100 bytes would show as 900 kB here.
-      expect(heapAt[FRAMES] - heapAt[1000]).toBeLessThan(512 * 1024);
-      expect(heapAt[FRAMES] - heapAt[5000]).toBeLessThan(512 * 1024);
-    },
-    600_000,
-  );
+        },
+      ],
+    });
+    const summary = await pipeline.run();
+    await engine.dispose();
+    expect(summary.counters.framesProcessed).toBe(FRAMES);
+    expect(usedFramePath).toBe(true);
+    // A per-frame leak of even 100 bytes would show as 900 kB here.
+    expect(heapAt[FRAMES] - heapAt[1000]).toBeLessThan(512 * 1024);
+    expect(heapAt[FRAMES] - heapAt[5000]).toBeLessThan(512 * 1024);
+  }, 600_000);
 });

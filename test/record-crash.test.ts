@@ -24,9 +24,13 @@ afterAll(async () => {
 
 /** Run the recording child until it reports `minFrames` written, then SIGKILL it. */
 async function recordAndKill(file: string, minFrames: number): Promise<number> {
-  const child = spawn(process.execPath, ["--import", path.join(HERE, "record-ts-loader.mjs"), path.join(HERE, "record-crash-child.ts"), file], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", path.join(HERE, "record-ts-loader.mjs"), path.join(HERE, "record-crash-child.ts"), file],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
   let written = 0;

@@ -88,7 +88,17 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "fovea-record-replay-"));
   framesDir = path.join(dir, "frames");
   await mkdir(framesDir);
-  await execFileAsync("ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", String(FRAMES), path.join(framesDir, "%04d.jpg")]);
+  await execFileAsync("ffmpeg", [
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=30",
+    "-frames:v",
+    String(FRAMES),
+    path.join(framesDir, "%04d.jpg"),
+  ]);
   // The shipped stand-in model is untrained: at its 0.5 threshold it detects nothing. With a low
   // threshold its (random but deterministic) scores give several detections per frame to compare.
   modelDir = path.join(dir, "model");
@@ -114,7 +124,20 @@ describe("record -> replay -> compare -> retag", () => {
 
   test("fovea run --record writes an MCAP with the Foxglove channels and every processed frame", async () => {
     const a = path.join(dir, "a.mcap");
-    const r = await fovea("run", "--source", `dir:${framesDir}`, "--unpaced", "--model", modelDir, "--calibration", calibration, "--publish", `ipc://${dir}/a.sock`, "--record", a);
+    const r = await fovea(
+      "run",
+      "--source",
+      `dir:${framesDir}`,
+      "--unpaced",
+      "--model",
+      modelDir,
+      "--calibration",
+      calibration,
+      "--publish",
+      `ipc://${dir}/a.sock`,
+      "--record",
+      a,
+    );
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     const bytes = await readFile(a);
@@ -124,7 +147,9 @@ describe("record -> replay -> compare -> retag", () => {
     expect(schemaOf["/camera/image"]).toBe("foxglove.CompressedImage");
     expect(schemaOf["/camera/annotations"]).toBe("foxglove.ImageAnnotations");
     expect(schemaOf["/camera/calibration"]).toBe("foxglove.CameraCalibration");
-    const counts = Object.fromEntries([...reader.statistics!.channelMessageCounts].map(([id, n]) => [reader.channelsById.get(id)!.topic, Number(n)]));
+    const counts = Object.fromEntries(
+      [...reader.statistics!.channelMessageCounts].map(([id, n]) => [reader.channelsById.get(id)!.topic, Number(n)]),
+    );
     expect(counts["/fovea/detections"]).toBe(FRAMES);
     expect(counts["/camera/annotations"]).toBe(FRAMES);
     expect(counts["/camera/calibration"]).toBe(1);
@@ -139,7 +164,21 @@ describe("record -> replay -> compare -> retag", () => {
 
   test("fovea run --record stores the model's classes, and retag uses them (not the defaults)", async () => {
     const v = path.join(dir, "venue.mcap");
-    const r = await fovea("run", "--source", `dir:${framesDir}`, "--model", venueModel, "--calibration", calibration, "--publish", `ipc://${dir}/v.sock`, "--record", v, "--max-frames", "4");
+    const r = await fovea(
+      "run",
+      "--source",
+      `dir:${framesDir}`,
+      "--model",
+      venueModel,
+      "--calibration",
+      calibration,
+      "--publish",
+      `ipc://${dir}/v.sock`,
+      "--record",
+      v,
+      "--max-frames",
+      "4",
+    );
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     const meta = await recordingMetadata(v);
@@ -157,7 +196,20 @@ describe("record -> replay -> compare -> retag", () => {
   test("fovea run --source mcap: replays the frames with their seq and capture time and gives the same detections", async () => {
     const a = path.join(dir, "a.mcap");
     const b = path.join(dir, "b.mcap");
-    const r = await fovea("run", "--source", `mcap:${a}`, "--unpaced", "--model", modelDir, "--calibration", calibration, "--publish", `ipc://${dir}/b.sock`, "--record", b);
+    const r = await fovea(
+      "run",
+      "--source",
+      `mcap:${a}`,
+      "--unpaced",
+      "--model",
+      modelDir,
+      "--calibration",
+      calibration,
+      "--publish",
+      `ipc://${dir}/b.sock`,
+      "--record",
+      b,
+    );
     expect(r.code).toBe(0);
     const replayed = await detectionsOf(b);
     const images = await imageSeqs(a);
@@ -179,7 +231,11 @@ describe("record -> replay -> compare -> retag", () => {
 
     // In-process from here: the same library call the command makes, without another spawn.
     const same = await compareRecording(a, { modelDir }, { log });
-    expect(same.report).toMatchObject({ framesChanged: 0, framesCompared: report.framesCompared, onlyBaseline: FRAMES - report.framesCompared });
+    expect(same.report).toMatchObject({
+      framesChanged: 0,
+      framesCompared: report.framesCompared,
+      onlyBaseline: FRAMES - report.framesCompared,
+    });
 
     // Another model (the shipped default) changes frames. Whatever it finds, the per-class counts
     // must add up: every recorded detection matched or removed, every new one matched or added.

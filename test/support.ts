@@ -21,8 +21,22 @@ export async function freePort(): Promise<number> {
 }
 
 const PROBE: StatusMessage = {
-  state: "STARTING", fps: 0, framesIn: 0n, framesProcessed: 0n, framesDropped: 0n, framesFailed: 0n, engine: "", device: "",
-  modelId: "", lastError: "", timeNs: 1n, cameraId: "probe", source: "", reconnects: 0n, recordingDropped: 0n, outOfEnvelope: 0n,
+  state: "STARTING",
+  fps: 0,
+  framesIn: 0n,
+  framesProcessed: 0n,
+  framesDropped: 0n,
+  framesFailed: 0n,
+  engine: "",
+  device: "",
+  modelId: "",
+  lastError: "",
+  timeNs: 1n,
+  cameraId: "probe",
+  source: "",
+  reconnects: 0n,
+  recordingDropped: 0n,
+  outOfEnvelope: 0n,
 };
 
 /**

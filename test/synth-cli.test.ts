@@ -13,7 +13,16 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
 
-const flags = (over: Partial<SynthFlags>): SynthFlags => ({ frames: "24", size: "160x120", format: "yolo", seed: "7", fps: "30", imageFormat: "jpeg", threads: "0", ...over });
+const flags = (over: Partial<SynthFlags>): SynthFlags => ({
+  frames: "24",
+  size: "160x120",
+  format: "yolo",
+  seed: "7",
+  fps: "30",
+  imageFormat: "jpeg",
+  threads: "0",
+  ...over,
+});
 
 async function filesUnder(dir: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
@@ -33,9 +42,26 @@ describe("fovea synth", () => {
     await runSynth(flags({ out: join(root, "b") }));
     await runSynth(flags({ out: join(root, "c"), seed: "8" }));
     // the built CLI on two worker threads renders the very same bytes as one in-process renderer
-    await run(process.execPath, [CLI, "synth", "--frames", "24", "--size", "160x120", "--format", "yolo", "--seed", "7", "--threads", "2", "--out", join(root, "d")]);
+    await run(process.execPath, [
+      CLI,
+      "synth",
+      "--frames",
+      "24",
+      "--size",
+      "160x120",
+      "--format",
+      "yolo",
+      "--seed",
+      "7",
+      "--threads",
+      "2",
+      "--out",
+      join(root, "d"),
+    ]);
     const d = await filesUnder(join(root, "d"));
-    const a = await filesUnder(join(root, "a")), b = await filesUnder(join(root, "b")), c = await filesUnder(join(root, "c"));
+    const a = await filesUnder(join(root, "a")),
+      b = await filesUnder(join(root, "b")),
+      c = await filesUnder(join(root, "c"));
     const images = [...a.keys()].filter((k) => k.startsWith("/images/"));
     const labels = [...a.keys()].filter((k) => k.startsWith("/labels/"));
     expect(images).toHaveLength(24);
@@ -69,7 +95,10 @@ describe("fovea synth", () => {
   it("writes a native dataset with ground positions", async () => {
     const root = await mkdtemp(join(tmpdir(), "fovea-synth-"));
     await runSynth(flags({ out: root, format: "native", frames: "6" }));
-    const lines = (await readFile(join(root, "labels.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await readFile(join(root, "labels.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(6);
     const withGround = lines.flatMap((l) => l.objects).filter((o: { ground?: unknown }) => o.ground);
     expect(withGround.length).toBeGreaterThan(0);
@@ -79,9 +108,23 @@ describe("fovea synth", () => {
     const root = await mkdtemp(join(tmpdir(), "fovea-synth-"));
     const video = join(root, "clip.mp4");
     await runSynth(flags({ out: video, sequence: true, frames: "20" }));
-    const { stdout } = await run("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0", video]);
+    const { stdout } = await run("ffprobe", [
+      "-v",
+      "error",
+      "-count_frames",
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "stream=nb_read_frames,width,height",
+      "-of",
+      "csv=p=0",
+      video,
+    ]);
     expect(stdout.trim()).toBe("160,120,20");
-    const sidecar = (await readFile(`${video}.labels.jsonl`, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const sidecar = (await readFile(`${video}.labels.jsonl`, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(sidecar.map((l) => l.frame)).toEqual([...Array(20).keys()]);
     // the walking robot keeps the ball in view for most of the clip
     expect(sidecar.filter((l) => l.objects.some((o: { label: string }) => o.label === "ball")).length).toBeGreaterThan(10);

@@ -18,7 +18,16 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "fovea-train-"));
-  await runSynth({ out: path.join(dir, "data"), frames: "12", size: "64x48", format: "yolo", seed: "3", fps: "30", imageFormat: "png", threads: "0" });
+  await runSynth({
+    out: path.join(dir, "data"),
+    frames: "12",
+    size: "64x48",
+    format: "yolo",
+    seed: "3",
+    fps: "30",
+    imageFormat: "png",
+    threads: "0",
+  });
   await initTfjs("wasm");
   const meta = defaultMetadata({
     id: "tiny",
@@ -34,7 +43,15 @@ beforeAll(async () => {
     id: "tiny-cells",
     input: { width: 32, height: 32, channels: 3, name: "input" },
     architecture: { convFilters: [8, 8], kernelSize: 3, padding: "valid", dense: [16], dropout: 0 },
-    head: { kind: "grid", rows: 6, cols: 6, connection: "convolutional", contextFilters: 8, classesOutput: "classes", boxesOutput: "boxes" },
+    head: {
+      kind: "grid",
+      rows: 6,
+      cols: 6,
+      connection: "convolutional",
+      contextFilters: 8,
+      classesOutput: "classes",
+      boxesOutput: "boxes",
+    },
   });
   await exportModelDir(buildNetwork(cells, { seed: 1 }), cells, path.join(dir, "start-cells"));
 });
@@ -45,7 +62,17 @@ afterAll(async () => {
 
 /** Six fine-tuning epochs of the model in `from` on the tiny data set. */
 function fineTune(from: string, out: string) {
-  return train({ data: [path.join(dir, "data")], from, fineTune: true, out, epochs: 6, batch: 4, backend: "wasm", progress: false, patience: 100 });
+  return train({
+    data: [path.join(dir, "data")],
+    from,
+    fineTune: true,
+    out,
+    epochs: 6,
+    batch: 4,
+    backend: "wasm",
+    progress: false,
+    patience: 100,
+  });
 }
 
 describe("fovea train (tiny)", () => {
@@ -133,7 +160,18 @@ describe("fovea train (tiny)", () => {
   it("fine-tunes a heatmap model: conv blocks frozen, neck and outputs retrained", async () => {
     const from = path.join(dir, "heatmap"); // written by the test above
     const out = path.join(dir, "heatmap-fine");
-    const report = await train({ data: [path.join(dir, "data")], from, fineTune: true, out, epochs: 4, batch: 4, backend: "wasm", progress: false, patience: 100, workers: 2 });
+    const report = await train({
+      data: [path.join(dir, "data")],
+      from,
+      fineTune: true,
+      out,
+      epochs: 4,
+      batch: 4,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+      workers: 2,
+    });
     expect(report.mode).toBe("fine-tune");
     const { loadLayersModel } = await import("../src/train/export-model.js");
     const a = await loadLayersModel(from);
@@ -170,7 +208,12 @@ describe("fovea train (tiny)", () => {
       ...options,
       signal: abort.signal,
       // Stops in epoch 2, after its first checkpoint (a step of 2 images each).
-      log: { info: (o: { framesSeen?: number }, msg?: string) => msg === "probe" && o.framesSeen! >= 10 && abort.abort(), warn: () => {}, error: () => {}, debug: () => {} } as never,
+      log: {
+        info: (o: { framesSeen?: number }, msg?: string) => msg === "probe" && o.framesSeen! >= 10 && abort.abort(),
+        warn: () => {},
+        error: () => {},
+        debug: () => {},
+      } as never,
     });
     steps = first.epochs.length;
     expect(first.stoppedBy).toBe("signal");

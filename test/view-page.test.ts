@@ -26,8 +26,23 @@ afterAll(async () => {
 
 /** Start `fovea run --view` and resolve with the page's URL once it listens. */
 async function startRun(): Promise<string> {
-  const args = ["--import", path.join(HERE, "record-ts-loader.mjs"), path.join(ROOT, "src/cli/main.ts"), "run", "--source", "synthetic", "--view", "127.0.0.1:0", "--view-token", TOKEN];
-  child = spawn(process.execPath, [...args, "--publish", `tcp://127.0.0.1:${await freePort()}`], { cwd: ROOT, env: { ...process.env, FOVEA_LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "pipe"] });
+  const args = [
+    "--import",
+    path.join(HERE, "record-ts-loader.mjs"),
+    path.join(ROOT, "src/cli/main.ts"),
+    "run",
+    "--source",
+    "synthetic",
+    "--view",
+    "127.0.0.1:0",
+    "--view-token",
+    TOKEN,
+  ];
+  child = spawn(process.execPath, [...args, "--publish", `tcp://127.0.0.1:${await freePort()}`], {
+    cwd: ROOT,
+    env: { ...process.env, FOVEA_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   return new Promise((resolve, reject) => {
     child!.stderr!.on("data", (d: Buffer) => {
@@ -52,7 +67,10 @@ interface Box {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type PageDocument = any;
 /** The page's globals as the browser-side functions below use them. */
-type PageGlobals = { foveaView: { framesDrawn: number; lastBoxes: Box[]; classes: Array<{ name: string; colour: string }> }; document: PageDocument };
+type PageGlobals = {
+  foveaView: { framesDrawn: number; lastBoxes: Box[]; classes: Array<{ name: string; colour: string }> };
+  document: PageDocument;
+};
 
 /**
  * Runs in the page (functions, not strings: the page's CSP forbids eval, and so must the test):
@@ -74,7 +92,10 @@ function boxesAndEdges(): { classes: Array<{ name: string; colour: string }>; bo
     }
     return total > 0 ? match / total : 0;
   };
-  return { classes: g.foveaView.classes, boxes: g.foveaView.lastBoxes.map((b) => ({ ...b, edgeMatch: Math.max(edge(b, b.y0 - 1), edge(b, b.y1 - 1)) })) };
+  return {
+    classes: g.foveaView.classes,
+    boxes: g.foveaView.lastBoxes.map((b) => ({ ...b, edgeMatch: Math.max(edge(b, b.y0 - 1), edge(b, b.y1 - 1)) })),
+  };
 }
 
 // A CI run installs chromium (.ci/run); elsewhere a machine without it skips, saying why.
@@ -117,13 +138,22 @@ describe.skipIf(!haveBrowser)(`live view page in ${CHROMIUM}`, () => {
     expect(Math.max(...labelled.map((b) => b.edgeMatch)), JSON.stringify(labelled)).toBeGreaterThan(0.5);
 
     await expect.poll(() => page.locator("#state").textContent(), { timeout: 10_000 }).toMatch(/RUNNING|DEGRADED/);
-    expect(Number(await page.locator("#s-processed").textContent().then((t) => (t ?? "0").replace(/,/g, "")))).toBeGreaterThan(0);
+    expect(
+      Number(
+        await page
+          .locator("#s-processed")
+          .textContent()
+          .then((t) => (t ?? "0").replace(/,/g, "")),
+      ),
+    ).toBeGreaterThan(0);
     expect(pageErrors).toEqual([]);
 
     if (process.env.FOVEA_UPDATE_SCREENSHOT) {
       // Half a minute of charts, and a frame with a few boxes, for the picture.
       await page.waitForTimeout(30_000);
-      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).foveaView.lastBoxes.length >= 3, null, { timeout: 30_000 }).catch(() => undefined);
+      await page
+        .waitForFunction(() => (globalThis as unknown as PageGlobals).foveaView.lastBoxes.length >= 3, null, { timeout: 30_000 })
+        .catch(() => undefined);
       await page.screenshot({ path: path.join(ROOT, "docs", "live-view.png") });
     }
 

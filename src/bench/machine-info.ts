@@ -22,7 +22,15 @@ export interface MachineInfo {
   libraries: Record<string, string | null>;
 }
 
-const LIBRARIES = ["onnxruntime-node", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-node", "sharp", "zeromq", "protobufjs"] as const;
+const LIBRARIES = [
+  "onnxruntime-node",
+  "@tensorflow/tfjs",
+  "@tensorflow/tfjs-backend-wasm",
+  "@tensorflow/tfjs-node",
+  "sharp",
+  "zeromq",
+  "protobufjs",
+] as const;
 
 const require = createRequire(import.meta.url);
 

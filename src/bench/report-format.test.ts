@@ -31,7 +31,16 @@ function sampleReport(): BenchReport {
       loadAverageEnd: [2, 2, 2],
     },
     model: { dir: "/m", id: "seed-v1", trained: true, inputWidth: 100, inputHeight: 100 },
-    settings: { frames: 200, warmup: 10, source: "synthetic", sizes: ["640x480"], modes: ["paced60"], batches: [1], maxSecondsPerRun: 60, inferenceRuns: 100 },
+    settings: {
+      frames: 200,
+      warmup: 10,
+      source: "synthetic",
+      sizes: ["640x480"],
+      modes: ["paced60"],
+      batches: [1],
+      maxSecondsPerRun: 60,
+      inferenceRuns: 100,
+    },
     pipelineRuns: [
       {
         engine: "onnxruntime",
@@ -84,7 +93,13 @@ function sampleReport(): BenchReport {
 
 describe("formatTable", () => {
   it("aligns text left and numbers right under their headers", () => {
-    const t = formatTable(["name", "p50"], [["a", "1.5"], ["long-name", "12.25"]]).split("\n");
+    const t = formatTable(
+      ["name", "p50"],
+      [
+        ["a", "1.5"],
+        ["long-name", "12.25"],
+      ],
+    ).split("\n");
     expect(t[0]).toBe("name         p50");
     expect(t[2]).toBe("a            1.5");
     expect(t[3]).toBe("long-name  12.25");
@@ -108,8 +123,22 @@ describe("formatReport with both preprocessing paths", () => {
     const report = sampleReport();
     const base = report.pipelineRuns[0];
     report.pipelineRuns = [
-      { ...base, threads: 1, preprocessAsked: "graph", preprocess: "graph", framePathThreads: 2, framePathSpinning: false, gc: { count: 3, major: 0, totalMs: 1.2, maxMs: 0.6, per1000Frames: 15 } },
-      { ...base, threads: 1, preprocessAsked: "js", preprocess: "js", gc: { count: 9, major: 1, totalMs: 7.5, maxMs: 4.25, per1000Frames: 45 } },
+      {
+        ...base,
+        threads: 1,
+        preprocessAsked: "graph",
+        preprocess: "graph",
+        framePathThreads: 2,
+        framePathSpinning: false,
+        gc: { count: 3, major: 0, totalMs: 1.2, maxMs: 0.6, per1000Frames: 15 },
+      },
+      {
+        ...base,
+        threads: 1,
+        preprocessAsked: "js",
+        preprocess: "js",
+        gc: { count: 9, major: 1, totalMs: 7.5, maxMs: 4.25, per1000Frames: 45 },
+      },
       { ...base, threads: 1, preprocessAsked: "graph", preprocess: "js" },
     ];
     const text = formatReport(BenchReportSchema.parse(report));

@@ -12,7 +12,10 @@ export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.]+[%x*]?$|^-$/.test(r[i] ?? "")));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -40,7 +43,10 @@ function engineCell(p: Run): string {
 
 /** The pacing mode, with the rate the source really ran at when it is not the one asked for. */
 function modeCell(p: BenchReport["pipelineRuns"][number]): string {
-  const mode = p.sourceFps !== null && p.targetFps !== null && Math.abs(p.sourceFps - p.targetFps) > 0.01 ? `${p.mode}@${+p.sourceFps.toFixed(2)}` : p.mode;
+  const mode =
+    p.sourceFps !== null && p.targetFps !== null && Math.abs(p.sourceFps - p.targetFps) > 0.01
+      ? `${p.mode}@${+p.sourceFps.toFixed(2)}`
+      : p.mode;
   return p.viewer ? `${mode}+viewer` : mode;
 }
 
@@ -115,12 +121,17 @@ export function formatReport(r: BenchReport): string {
         ),
       );
     }
-    if (r.pipelineRuns.some((p) => modeCell(p) !== p.mode)) out.push("mode@N: the source ran at its own N fps (a video file replays at its recorded rate), not the mode's.");
+    if (r.pipelineRuns.some((p) => modeCell(p) !== p.mode))
+      out.push("mode@N: the source ran at its own N fps (a video file replays at its recorded rate), not the mode's.");
     for (const p of r.pipelineRuns.filter((p) => p.truncated)) {
       const why = p.endReason === "time-limit" ? `stopped at the ${r.settings.maxSecondsPerRun} s per-run limit` : "the source ended";
-      out.push(`* ${p.engine}/${p.device} ${p.width}x${p.height} ${p.mode}: ${why} before ${r.settings.frames} frames${p.lastError ? ` (last error: ${p.lastError})` : ""}`);
+      out.push(
+        `* ${p.engine}/${p.device} ${p.width}x${p.height} ${p.mode}: ${why} before ${r.settings.frames} frames${p.lastError ? ` (last error: ${p.lastError})` : ""}`,
+      );
     }
-    out.push("CPU: fovea process CPU time / wall time over the measured frames (100% = one core busy; an ffmpeg decoder child is not included).");
+    out.push(
+      "CPU: fovea process CPU time / wall time over the measured frames (100% = one core busy; an ffmpeg decoder child is not included).",
+    );
     out.push("x N after the engine: the intra-op threads that ran the frames (s: spinning between runs).");
     if (r.pipelineRuns.some((p) => p.preprocess)) {
       out.push(
@@ -154,26 +165,40 @@ export function formatReport(r: BenchReport): string {
 
   if (r.peers) {
     const ref = r.peers.reference;
-    out.push("", `Peers, batch 1, same model and input${ref ? ` (ratio = peer p50 / fovea ${ref.engine}/${ref.device} p50 ${ms(ref.p50Ms)} ms)` : ""}:`);
+    out.push(
+      "",
+      `Peers, batch 1, same model and input${ref ? ` (ratio = peer p50 / fovea ${ref.engine}/${ref.device} p50 ${ms(ref.p50Ms)} ms)` : ""}:`,
+    );
     if (r.peers.skipped) out.push(`  skipped: ${r.peers.skipped}`);
-    for (const p of r.peers.peers) if (p.note) out.push(`  ${p.name}: ${p.note}`);
-    else
-      out.push(
-        formatTable(
-          ["runtime", "version", "runs", "p50", "p99", "ratio"],
-          r.peers.peers.map((p) =>
-            p.available
-              ? [p.name, p.version ?? "-", String(p.measuredRuns ?? "-"), ms(p.p50Ms ?? 0), ms(p.p99Ms ?? 0), p.ratioToFovea !== undefined ? `${p.ratioToFovea.toFixed(2)}x` : "-"]
-              : [p.name, p.version ?? "-", "-", "skipped", p.reason ?? "", "-"],
+    for (const p of r.peers.peers)
+      if (p.note) out.push(`  ${p.name}: ${p.note}`);
+      else
+        out.push(
+          formatTable(
+            ["runtime", "version", "runs", "p50", "p99", "ratio"],
+            r.peers.peers.map((p) =>
+              p.available
+                ? [
+                    p.name,
+                    p.version ?? "-",
+                    String(p.measuredRuns ?? "-"),
+                    ms(p.p50Ms ?? 0),
+                    ms(p.p99Ms ?? 0),
+                    p.ratioToFovea !== undefined ? `${p.ratioToFovea.toFixed(2)}x` : "-",
+                  ]
+                : [p.name, p.version ?? "-", "-", "skipped", p.reason ?? "", "-"],
+            ),
           ),
-        ),
-      );
+        );
   }
 
   if (r.skipped.length > 0) {
     out.push("", "Not benchmarked:");
     for (const s of r.skipped) out.push(`  ${s.engine}/${s.device}: ${s.reason}`);
   }
-  out.push("", `Load average at end: ${m.loadAverageEnd.map((x) => x.toFixed(2)).join(" ")} (other work on the machine makes figures noisy).`);
+  out.push(
+    "",
+    `Load average at end: ${m.loadAverageEnd.map((x) => x.toFixed(2)).join(" ")} (other work on the machine makes figures noisy).`,
+  );
   return out.join("\n");
 }

@@ -146,7 +146,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       // Inference alone ran on all cores (as the brief's bar table measures it); the pipeline
       // runs as `fovea run` does, leaving a core to preprocessing.
       if (options.threads === undefined && engine.engine === "onnxruntime" && frameLoopThreads() !== os.availableParallelism()) {
-        const loopEngine = await createEngine({ ...engineOptions(options), engine: choice.engine, device: choice.device, threads: frameLoopThreads() });
+        const loopEngine = await createEngine({
+          ...engineOptions(options),
+          engine: choice.engine,
+          device: choice.device,
+          threads: frameLoopThreads(),
+        });
         await engine.dispose();
         engine = loopEngine;
       }
@@ -198,7 +203,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     createdAt: new Date().toISOString(),
     command: [...options.command],
     machine: { ...machine, loadAverageStart, loadAverageEnd: os.loadavg() },
-    model: { dir: modelDir.dir, id: metadata.id, trained: metadata.trained, inputWidth: metadata.input.width, inputHeight: metadata.input.height },
+    model: {
+      dir: modelDir.dir,
+      id: metadata.id,
+      trained: metadata.trained,
+      inputWidth: metadata.input.width,
+      inputHeight: metadata.input.height,
+    },
     settings: {
       frames: options.frames,
       warmup: options.warmup,
@@ -224,7 +235,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
  * The peers are compared with onnxruntime/cpu at batch 1; when the engines or batches benchmarked
  * did not include it, measure it here (and list it with the other inference results).
  */
-async function referenceInference(options: BenchOptions, input: Float32Array, inference: InferenceRun[], skipped: Skipped[]): Promise<InferenceRun | null> {
+async function referenceInference(
+  options: BenchOptions,
+  input: Float32Array,
+  inference: InferenceRun[],
+  skipped: Skipped[],
+): Promise<InferenceRun | null> {
   let engine: InferenceEngine;
   try {
     engine = await createEngine({ modelDir: options.modelDir, engine: "onnxruntime", device: "cpu", threads: options.threads });
@@ -233,7 +249,13 @@ async function referenceInference(options: BenchOptions, input: Float32Array, in
     return null;
   }
   try {
-    const run = await benchInference(engine, { batch: 1, warmup: Math.min(options.warmup, 50), runs: options.inferenceRuns, input, maxSeconds: options.maxSecondsPerRun });
+    const run = await benchInference(engine, {
+      batch: 1,
+      warmup: Math.min(options.warmup, 50),
+      runs: options.inferenceRuns,
+      input,
+      maxSeconds: options.maxSecondsPerRun,
+    });
     inference.push(run);
     return run;
   } finally {
@@ -312,7 +334,16 @@ export async function benchPipeline(
     if (ready instanceof Promise) await ready;
     sourceFps = source.info.mode === "live" ? (source.info.fps ?? null) : null;
     const observers: PipelineObserver[] = watching ? [observer, watching.view] : [observer];
-    pipeline = await Pipeline.create({ source, engine, publisher, observers, maxFrames: wanted, cameraId: "bench", log: options.log, framePath: preprocess === "graph" });
+    pipeline = await Pipeline.create({
+      source,
+      engine,
+      publisher,
+      observers,
+      maxFrames: wanted,
+      cameraId: "bench",
+      log: options.log,
+      framePath: preprocess === "graph",
+    });
     if (options.warmup === 0) {
       monitor = ResourceMonitor.start({ cores: os.cpus().length });
       gc.start();
@@ -376,7 +407,9 @@ export async function benchPipeline(
     sourceDeliveredFps: seqSpan > 1 && spanS > 0 ? (seqSpan - 1) / spanS : 0,
     droppedFrames: dropped,
     droppedPercent: seqSpan > 0 ? (100 * dropped) / seqSpan : 0,
-    counters: c ? { framesIn: c.framesIn, framesProcessed: c.framesProcessed, framesDropped: c.framesDropped, framesFailed: c.framesFailed } : null,
+    counters: c
+      ? { framesIn: c.framesIn, framesProcessed: c.framesProcessed, framesDropped: c.framesDropped, framesFailed: c.framesFailed }
+      : null,
     stages: histograms.summary(),
     resources,
     gc: gcPauses,
@@ -430,7 +463,9 @@ class GcPauses {
     await new Promise((r) => setTimeout(r, 20));
     this.observer.disconnect();
     const inWindow = this.entries.filter((e) => e.startTime >= this.fromMs && e.startTime <= this.toMs);
-    const major = inWindow.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR).length;
+    const major = inWindow.filter(
+      (e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR,
+    ).length;
     const totalMs = inWindow.reduce((sum, e) => sum + e.duration, 0);
     const maxMs = inWindow.reduce((m, e) => Math.max(m, e.duration), 0);
     return { count: inWindow.length, major, totalMs, maxMs, per1000Frames: frames > 0 ? (1000 * inWindow.length) / frames : 0 };

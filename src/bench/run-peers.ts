@@ -46,7 +46,12 @@ export interface RunPeersOptions {
 
 export async function runPeers(options: RunPeersOptions): Promise<PeersReport> {
   const reference = options.reference
-    ? { engine: options.reference.engine, device: options.reference.device, p50Ms: options.reference.perCall.p50, p99Ms: options.reference.perCall.p99 }
+    ? {
+        engine: options.reference.engine,
+        device: options.reference.device,
+        p50Ms: options.reference.perCall.p50,
+        p99Ms: options.reference.perCall.p99,
+      }
     : null;
   const skipped = (why: string): PeersReport => ({ reference, runs: options.runs, warmup: options.warmup, peers: [], skipped: why });
   if (!existsSync(PEERS_SCRIPT)) return skipped(`${PEERS_SCRIPT} not found`);
@@ -60,13 +65,29 @@ export async function runPeers(options: RunPeersOptions): Promise<PeersReport> {
     try {
       ({ stdout } = await execFileAsync(
         python,
-        [PEERS_SCRIPT, "--model", options.onnxPath, "--input", inputFile, "--runs", String(options.runs), "--warmup", String(options.warmup), "--threads", String(options.threads), "--max-seconds", String(options.maxSeconds ?? 120)],
+        [
+          PEERS_SCRIPT,
+          "--model",
+          options.onnxPath,
+          "--input",
+          inputFile,
+          "--runs",
+          String(options.runs),
+          "--warmup",
+          String(options.warmup),
+          "--threads",
+          String(options.threads),
+          "--max-seconds",
+          String(options.maxSeconds ?? 120),
+        ],
         { maxBuffer: 16 * 2 ** 20, timeout: 30 * 60_000 },
       ));
     } catch (err) {
       const e = err as { code?: unknown; stderr?: string; message: string };
       const detail = (e.stderr ?? "").trim().split("\n").slice(-3).join(" | ") || e.message;
-      return skipped(e.code === "ENOENT" ? `no Python interpreter ${python} (set FOVEA_PYTHON)` : `${python} ${PEERS_SCRIPT} failed: ${detail}`);
+      return skipped(
+        e.code === "ENOENT" ? `no Python interpreter ${python} (set FOVEA_PYTHON)` : `${python} ${PEERS_SCRIPT} failed: ${detail}`,
+      );
     }
     let parsed: z.infer<typeof PeersOutputSchema>;
     try {

@@ -30,9 +30,7 @@ export const CalibrationSchema = z
       })
       .strict(),
     /** Brown-Conrady coefficients in OpenCV's order and convention (k1, k2, p1, p2, k3). */
-    distortion: z
-      .object({ k1: finite, k2: finite, p1: finite, p2: finite, k3: finite.default(0) })
-      .strict(),
+    distortion: z.object({ k1: finite, k2: finite, p1: finite, p2: finite, k3: finite.default(0) }).strict(),
     /**
      * Where the camera sits on the robot. Robot frame: x forward, y left, z up, origin on the
      * ground under the robot. Angles in degrees: `pitch` positive = looking down, `yaw` positive

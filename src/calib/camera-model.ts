@@ -78,9 +78,12 @@ export class CameraModel {
     this.mount = mount ?? calibration.mount;
 
     const m = this.mount;
-    const cp = Math.cos(m.pitch * DEG), sp = Math.sin(m.pitch * DEG);
-    const cyaw = Math.cos(m.yaw * DEG), syaw = Math.sin(m.yaw * DEG);
-    const cr = Math.cos(m.roll * DEG), sr = Math.sin(m.roll * DEG);
+    const cp = Math.cos(m.pitch * DEG),
+      sp = Math.sin(m.pitch * DEG);
+    const cyaw = Math.cos(m.yaw * DEG),
+      syaw = Math.sin(m.yaw * DEG);
+    const cr = Math.cos(m.roll * DEG),
+      sr = Math.sin(m.roll * DEG);
     const forward = { x: cp * cyaw, y: cp * syaw, z: -sp };
     const right0 = { x: syaw, y: -cyaw, z: 0 };
     const down0 = { x: -sp * cyaw, y: -sp * syaw, z: -cp };
@@ -121,10 +124,7 @@ export class CameraModel {
   distort(x: number, y: number): [number, number] {
     const r2 = x * x + y * y;
     const radial = 1 + r2 * (this.k1 + r2 * (this.k2 + r2 * this.k3));
-    return [
-      x * radial + 2 * this.p1 * x * y + this.p2 * (r2 + 2 * x * x),
-      y * radial + this.p1 * (r2 + 2 * y * y) + 2 * this.p2 * x * y,
-    ];
+    return [x * radial + 2 * this.p1 * x * y + this.p2 * (r2 + 2 * x * x), y * radial + this.p1 * (r2 + 2 * y * y) + 2 * this.p2 * x * y];
   }
 
   /**
@@ -134,7 +134,8 @@ export class CameraModel {
    */
   undistort(xd: number, yd: number): [number, number] {
     const { k1, k2, k3, p1, p2 } = this;
-    let x = xd, y = yd;
+    let x = xd,
+      y = yd;
     for (let i = 0; i < 20; i++) {
       const r2 = x * x + y * y;
       const radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
@@ -158,8 +159,12 @@ export class CameraModel {
 
   /** Point in the camera frame (OpenCV axes) for a point in the robot frame. */
   robotToCamera(p: Vec3): Vec3 {
-    const dx = p.x - this.position.x, dy = p.y - this.position.y, dz = p.z - this.position.z;
-    const r = this.right, d = this.down, f = this.forward;
+    const dx = p.x - this.position.x,
+      dy = p.y - this.position.y,
+      dz = p.z - this.position.z;
+    const r = this.right,
+      d = this.down,
+      f = this.forward;
     return {
       x: dx * r.x + dy * r.y + dz * r.z,
       y: dx * d.x + dy * d.y + dz * d.z,
@@ -174,7 +179,8 @@ export class CameraModel {
   robotToPixel(p: Vec3): Pixel | null {
     const c = this.robotToCamera(p);
     if (c.z <= 1e-6) return null;
-    const x = c.x / c.z, y = c.y / c.z;
+    const x = c.x / c.z,
+      y = c.y / c.z;
     if (x * x + y * y > this.maxRadius * this.maxRadius) return null;
     const [xd, yd] = this.distort(x, y);
     return { u: this.fx * xd + this.cx, v: this.fy * yd + this.cy };
@@ -193,7 +199,9 @@ export class CameraModel {
   /** Viewing ray of a pixel in the robot frame (not normalised; its optical-axis component is 1). */
   pixelToRay(u: number, v: number): Vec3 {
     const [x, y] = this.undistort((u - this.cx) / this.fx, (v - this.cy) / this.fy);
-    const r = this.right, d = this.down, f = this.forward;
+    const r = this.right,
+      d = this.down,
+      f = this.forward;
     return { x: x * r.x + y * d.x + f.x, y: x * r.y + y * d.y + f.y, z: x * r.z + y * d.z + f.z };
   }
 

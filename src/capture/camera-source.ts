@@ -48,16 +48,25 @@ export function cameraInputArgs(options: CameraOptions): string[] {
     throw new RangeError(`pixelFormat: expected "mjpeg" or "yuyv422", got ${String(pixelFormat)}`);
   }
   return [
-    "-f", "v4l2",
-    "-input_format", pixelFormat,
-    "-video_size", `${width}x${height}`,
-    "-framerate", String(fps),
+    "-f",
+    "v4l2",
+    "-input_format",
+    pixelFormat,
+    "-video_size",
+    `${width}x${height}`,
+    "-framerate",
+    String(fps),
     // No demuxer/decoder buffering and no probing ahead: each frame leaves as soon as it is whole.
-    "-fflags", "nobuffer",
-    "-flags", "low_delay",
-    "-probesize", "32",
-    "-analyzeduration", "0",
-    "-i", options.device,
+    "-fflags",
+    "nobuffer",
+    "-flags",
+    "low_delay",
+    "-probesize",
+    "32",
+    "-analyzeduration",
+    "0",
+    "-i",
+    options.device,
   ];
 }
 
@@ -109,5 +118,13 @@ export async function openCamera(options: CameraOptions): Promise<OffThreadStrea
 
 /** `--source camera:DEVICE`. */
 export async function openFromSpec(device: string, o: OpenSourceOptions): Promise<OffThreadStreamSource> {
-  return openCamera({ device, width: o.width, height: o.height, fps: o.fps, pixelFormat: o.pixelFormat, cameraId: o.cameraId, events: o.events });
+  return openCamera({
+    device,
+    width: o.width,
+    height: o.height,
+    fps: o.fps,
+    pixelFormat: o.pixelFormat,
+    cameraId: o.cameraId,
+    events: o.events,
+  });
 }

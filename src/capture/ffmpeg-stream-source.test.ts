@@ -13,11 +13,21 @@ const opened: FfmpegStreamSource[] = [];
 /** Child processes of this test process still alive (none may survive a closed source). */
 function childCommands(): string[] {
   const out = execFileSync("ps", ["-o", "comm=", "--ppid", String(process.pid)], { encoding: "utf8" });
-  return out.split("\n").map((l) => l.trim()).filter((c) => c && c !== "ps");
+  return out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((c) => c && c !== "ps");
 }
 
 async function open(options: Partial<FfmpegStreamOptions> & Pick<FfmpegStreamOptions, "inputArgs">): Promise<FfmpegStreamSource> {
-  const source = await FfmpegStreamSource.open({ width: 160, height: 120, mode: "pull", inputName: "testsrc2", cameraId: "test", ...options });
+  const source = await FfmpegStreamSource.open({
+    width: 160,
+    height: 120,
+    mode: "pull",
+    inputName: "testsrc2",
+    cameraId: "test",
+    ...options,
+  });
   opened.push(source);
   return source;
 }
@@ -84,14 +94,29 @@ describe("FfmpegStreamSource", () => {
 
   it("an input ffmpeg cannot open is a FoveaInputError naming it and quoting ffmpeg", async () => {
     const missing = join(tmp, "missing.mp4");
-    const err = await FfmpegStreamSource.open({ inputArgs: ["-i", `file:${missing}`], width: 16, height: 16, mode: "live", inputName: missing, cameraId: "x" }).catch((e: unknown) => e);
+    const err = await FfmpegStreamSource.open({
+      inputArgs: ["-i", `file:${missing}`],
+      width: 16,
+      height: 16,
+      mode: "live",
+      inputName: missing,
+      cameraId: "x",
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FoveaInputError);
     expect((err as FoveaInputError).where).toBe(missing);
     expect((err as Error).message).toMatch(/No such file or directory/);
   });
 
   it("a missing ffmpeg executable is reported with the input", async () => {
-    const err = await FfmpegStreamSource.open({ inputArgs: lavfi("testsrc2"), width: 16, height: 16, mode: "pull", inputName: "cam", cameraId: "x", ffmpegPath: join(tmp, "no-ffmpeg") }).catch((e: unknown) => e);
+    const err = await FfmpegStreamSource.open({
+      inputArgs: lavfi("testsrc2"),
+      width: 16,
+      height: 16,
+      mode: "pull",
+      inputName: "cam",
+      cameraId: "x",
+      ffmpegPath: join(tmp, "no-ffmpeg"),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FoveaInputError);
     expect((err as Error).message).toMatch(/ENOENT/);
   });
@@ -141,7 +166,19 @@ describe("FfmpegStreamSource", () => {
   it("keeps retrying with backoff while the input stays gone, and recovers when it is back", async () => {
     const clip = join(tmp, "clip.mkv");
     const away = join(tmp, "clip-unplugged.mkv");
-    execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-frames:v", "5", "-y", clip]);
+    execFileSync("ffmpeg", [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=160x120:rate=25",
+      "-frames:v",
+      "5",
+      "-y",
+      clip,
+    ]);
     const events: string[] = [];
     const source = await open({
       mode: "live",
@@ -197,8 +234,22 @@ describe("FfmpegStreamSource", () => {
   });
 
   it("rejects bad arguments by name", async () => {
-    await expect(FfmpegStreamSource.open({ inputArgs: lavfi("testsrc2"), width: 0, height: 10, mode: "pull", inputName: "x", cameraId: "x" })).rejects.toThrow(RangeError);
-    await expect(FfmpegStreamSource.open({ inputArgs: ["-f", "lavfi"], width: 10, height: 10, mode: "pull", inputName: "x", cameraId: "x" })).rejects.toThrow(/inputArgs/);
-    await expect(FfmpegStreamSource.open({ inputArgs: lavfi("testsrc2"), width: 10, height: 10, mode: "pull", inputName: "x", cameraId: "x", reconnect: {} })).rejects.toThrow(/reconnect/);
+    await expect(
+      FfmpegStreamSource.open({ inputArgs: lavfi("testsrc2"), width: 0, height: 10, mode: "pull", inputName: "x", cameraId: "x" }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      FfmpegStreamSource.open({ inputArgs: ["-f", "lavfi"], width: 10, height: 10, mode: "pull", inputName: "x", cameraId: "x" }),
+    ).rejects.toThrow(/inputArgs/);
+    await expect(
+      FfmpegStreamSource.open({
+        inputArgs: lavfi("testsrc2"),
+        width: 10,
+        height: 10,
+        mode: "pull",
+        inputName: "x",
+        cameraId: "x",
+        reconnect: {},
+      }),
+    ).rejects.toThrow(/reconnect/);
   });
 });

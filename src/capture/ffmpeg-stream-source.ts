@@ -312,7 +312,8 @@ export class FfmpegStreamSource implements FrameSource {
     const splitter = new RawFrameSplitter(this.frameBytes, (data) => {
       const frame = this.makeFrame(data);
       const now = performance.now();
-      if (this.childFrames++ > 0) this.intervalMs = this.intervalMs === 0 ? now - this.lastFrameMs : 0.9 * this.intervalMs + 0.1 * (now - this.lastFrameMs);
+      if (this.childFrames++ > 0)
+        this.intervalMs = this.intervalMs === 0 ? now - this.lastFrameMs : 0.9 * this.intervalMs + 0.1 * (now - this.lastFrameMs);
       this.lastFrameMs = now;
       if (this.firstFrameWaiter) this.firstFrameWaiter.resolve();
       if (this.degraded) {
@@ -372,11 +373,16 @@ export class FfmpegStreamSource implements FrameSource {
   private checkStall(): void {
     const child = this.child;
     // Between a crash and its restart the exit already made the source degraded.
-    if (this.closed || !child || child === this.stalledChild || child.process.exitCode !== null || child.process.signalCode !== null) return;
+    if (this.closed || !child || child === this.stalledChild || child.process.exitCode !== null || child.process.signalCode !== null)
+      return;
     const silentMs = performance.now() - this.lastFrameMs;
     const limit = this.childFrames > 0 ? this.stallLimitMs() : Math.max(this.stallLimitMs(), this.options.restartGraceMs ?? 2000);
     if (silentMs <= limit) return;
-    const expected = this.options.fps ? `${this.options.fps} fps` : this.intervalMs > 0 ? `a frame every ${Math.round(this.intervalMs)} ms` : "frames";
+    const expected = this.options.fps
+      ? `${this.options.fps} fps`
+      : this.intervalMs > 0
+        ? `a frame every ${Math.round(this.intervalMs)} ms`
+        : "frames";
     const reason =
       `${this.options.inputName}: no frame for ${Math.round(silentMs)} ms (expected ${expected}; stall timeout ${Math.round(limit)} ms); ` +
       `ffmpeg pid ${child.process.pid} is running but sends nothing${this.options.reconnect ? ", restarting it" : ""}`;

@@ -42,11 +42,9 @@ export interface RingFrame {
 }
 
 /** ES2024's Atomics.waitAsync (in Node since 16; the project's lib is ES2023). */
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, index: number, value: number): { async: boolean; value: Promise<unknown> | string } }).waitAsync as (
-  a: Int32Array,
-  index: number,
-  value: number,
-) => { async: true; value: Promise<unknown> } | { async: false; value: string };
+const waitAsync = (
+  Atomics as unknown as { waitAsync(a: Int32Array, index: number, value: number): { async: boolean; value: Promise<unknown> | string } }
+).waitAsync as (a: Int32Array, index: number, value: number) => { async: true; value: Promise<unknown> } | { async: false; value: string };
 
 export class FrameRing {
   private readonly control: Int32Array;
@@ -63,7 +61,8 @@ export class FrameRing {
 
   /** A new ring for frames of `frameBytes` bytes. */
   static create(frameBytes: number): FrameRing {
-    if (!Number.isSafeInteger(frameBytes) || frameBytes <= 0) throw new RangeError(`frameBytes: expected a positive integer, got ${frameBytes}`);
+    if (!Number.isSafeInteger(frameBytes) || frameBytes <= 0)
+      throw new RangeError(`frameBytes: expected a positive integer, got ${frameBytes}`);
     const ring = new FrameRing({
       frameBytes,
       control: new SharedArrayBuffer(CONTROL_WORDS * 4),

@@ -47,12 +47,22 @@ describe("ImageFolderSource", () => {
     const source = await ImageFolderSource.open({ path: folder, unpaced: true, events: { onCorrupt: (r) => corrupt.push(r) } });
     expect(source.info.mode).toBe("pull");
     expect(source.files.map((f) => f.slice(folder.length + 1))).toEqual([
-      "frame1.png", "frame2.jpg", "frame3.jpg", "frame4.jpeg", "frame5.webp", "frame10.PNG",
+      "frame1.png",
+      "frame2.jpg",
+      "frame3.jpg",
+      "frame4.jpeg",
+      "frame5.webp",
+      "frame10.PNG",
     ]);
     const frames = await collect(source);
     // Positions 2 and 3 were corrupt: gaps in seq.
     expect(frames.map((f) => f.seq)).toEqual([0, 1, 4, 5]);
-    expect(frames.map((f) => [f.width, f.height])).toEqual([[48, 32], [48, 32], [64, 40], [48, 32]]);
+    expect(frames.map((f) => [f.width, f.height])).toEqual([
+      [48, 32],
+      [48, 32],
+      [64, 40],
+      [48, 32],
+    ]);
     for (const f of frames) {
       expect(f.encoding).toBe("encoded");
       expect(f.data.equals(readFileSync(f.origin!))).toBe(true);

@@ -62,7 +62,8 @@ export class ImageFolderSource implements FrameSource {
       names = entries.filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())).map((e) => e.name);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const problem = code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : `cannot be listed (${(err as Error).message})`;
+      const problem =
+        code === "ENOENT" ? "no such folder" : code === "ENOTDIR" ? "not a folder" : `cannot be listed (${(err as Error).message})`;
       throw new FoveaInputError(options.path, `${problem}; expected a folder of ${IMAGE_EXTENSIONS.join("/")} images`, { cause: err });
     }
     if (names.length === 0) {
@@ -70,7 +71,10 @@ export class ImageFolderSource implements FrameSource {
     }
     const collator = new Intl.Collator("en", { numeric: true });
     names.sort(collator.compare);
-    return new ImageFolderSource({ ...options, fps }, names.map((n) => join(options.path, n)));
+    return new ImageFolderSource(
+      { ...options, fps },
+      names.map((n) => join(options.path, n)),
+    );
   }
 
   private constructor(options: ImageFolderOptions, files: string[]) {

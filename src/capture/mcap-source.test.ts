@@ -21,7 +21,14 @@ function frame(seq: number): Frame {
   // Noise makes each JPEG a few kilobytes, so small chunks hold few frames.
   for (let i = 0; i < data.length; i += 7) data[i] = (i * 131 + seq * 17) & 255;
   // Recorded seqs start at 100 with a gap: replay must keep them, not renumber.
-  return { seq: 100 + seq + (seq >= 10 ? 1 : 0), captureTimeNs: T0 + BigInt(seq) * INTERVAL_NS, width: W, height: H, encoding: "rgb24", data };
+  return {
+    seq: 100 + seq + (seq >= 10 ? 1 : 0),
+    captureTimeNs: T0 + BigInt(seq) * INTERVAL_NS,
+    width: W,
+    height: H,
+    encoding: "rgb24",
+    data,
+  };
 }
 
 async function record(file: string, options: { imageEncoding: "jpeg" | "raw"; chunkBytes?: number }): Promise<Frame[]> {

@@ -8,7 +8,14 @@ import sharp from "sharp";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame, FrameSource, OpenSourceOptions, SourceCounters, SourceEvents, SourceInfo } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
-import { channelSchema, type ChannelSchema, RECORDING_METADATA_NAME, SCHEMA_COMPRESSED_IMAGE, SCHEMA_RAW_IMAGE, TOPIC_IMAGE } from "../record/recording-format.js";
+import {
+  channelSchema,
+  type ChannelSchema,
+  RECORDING_METADATA_NAME,
+  SCHEMA_COMPRESSED_IMAGE,
+  SCHEMA_RAW_IMAGE,
+  TOPIC_IMAGE,
+} from "../record/recording-format.js";
 import { RecordingReader, type RecordingMessage } from "../record/recording-reader.js";
 
 export interface McapSourceOptions {
@@ -76,15 +83,21 @@ export class McapSource implements FrameSource {
     }
     const schemaName = firstTwo[0].schemaName;
     if (schemaName !== SCHEMA_COMPRESSED_IMAGE && schemaName !== SCHEMA_RAW_IMAGE) {
-      throw new FoveaInputError(file, `${TOPIC_IMAGE} has schema ${JSON.stringify(schemaName)}; expected ${SCHEMA_COMPRESSED_IMAGE} or ${SCHEMA_RAW_IMAGE}`);
+      throw new FoveaInputError(
+        file,
+        `${TOPIC_IMAGE} has schema ${JSON.stringify(schemaName)}; expected ${SCHEMA_COMPRESSED_IMAGE} or ${SCHEMA_RAW_IMAGE}`,
+      );
     }
     const first = await decodeImage(firstTwo[0], channelSchema(schemaName), file);
     const fps =
-      firstTwo.length === 2 && firstTwo[1].logTime > firstTwo[0].logTime ? 1e9 / Number(firstTwo[1].logTime - firstTwo[0].logTime) : undefined;
+      firstTwo.length === 2 && firstTwo[1].logTime > firstTwo[0].logTime
+        ? 1e9 / Number(firstTwo[1].logTime - firstTwo[0].logTime)
+        : undefined;
     const recorded = reader.metadata.get(RECORDING_METADATA_NAME);
     const cameraId = options.cameraId ?? (recorded?.get("cameraId") || file.split(/[\\/]/).pop()!);
     const truncated = !reader.endsCleanly;
-    if (truncated) options.logger?.warn({ file }, "recording is truncated (the recorder stopped mid-write): replaying up to its last complete chunk");
+    if (truncated)
+      options.logger?.warn({ file }, "recording is truncated (the recorder stopped mid-write): replaying up to its last complete chunk");
     const info: SourceInfo = {
       description: `mcap:${file} ${first.width}x${first.height}${fps ? `@${fps.toFixed(1)}` : ""}${truncated ? " (truncated: plays up to the last complete chunk)" : ""}`,
       cameraId,
@@ -167,7 +180,9 @@ async function decodeImage(m: RecordingMessage, schema: ChannelSchema, file: str
     return await decodeImageMessage(m, schema, file);
   } catch (err) {
     if (err instanceof FoveaInputError) throw err;
-    throw new FoveaInputError(`${file}: frame ${m.sequence}`, `expected a decodable ${schema.name} message: ${(err as Error).message}`, { cause: err });
+    throw new FoveaInputError(`${file}: frame ${m.sequence}`, `expected a decodable ${schema.name} message: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

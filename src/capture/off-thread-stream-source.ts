@@ -19,7 +19,10 @@ import type { StreamWorkerData, StreamWorkerMessage } from "./stream-worker.js";
 function workerEntry(): { url: URL; execArgv?: string[] } {
   const js = new URL("./stream-worker.js", import.meta.url);
   if (existsSync(fileURLToPath(js))) return { url: js };
-  return { url: new URL("./stream-worker.ts", import.meta.url), execArgv: ["--import", new URL("../../test/record-ts-loader.mjs", import.meta.url).href] };
+  return {
+    url: new URL("./stream-worker.ts", import.meta.url),
+    execArgv: ["--import", new URL("../../test/record-ts-loader.mjs", import.meta.url).href],
+  };
 }
 
 /** How long close() waits for the worker to stop ffmpeg and exit before terminating it. */
@@ -60,7 +63,8 @@ export class OffThreadStreamSource implements LatestFrameSource {
 
   private constructor(options: FfmpegStreamOptions) {
     for (const key of ["width", "height"] as const) {
-      if (!Number.isSafeInteger(options[key]) || options[key] <= 0) throw new RangeError(`${key}: expected a positive integer, got ${options[key]}`);
+      if (!Number.isSafeInteger(options[key]) || options[key] <= 0)
+        throw new RangeError(`${key}: expected a positive integer, got ${options[key]}`);
     }
     this.options = options;
     this.info = {
@@ -148,7 +152,15 @@ export class OffThreadStreamSource implements LatestFrameSource {
       const seen = this.ring.publishedCount;
       const f = this.ring.tryTake(this.taken);
       if (f) {
-        return { seq: f.seq, captureTimeNs: f.captureTimeNs, width: this.options.width, height: this.options.height, encoding: "rgb24", data: f.data, origin: this.options.inputName };
+        return {
+          seq: f.seq,
+          captureTimeNs: f.captureTimeNs,
+          width: this.options.width,
+          height: this.options.height,
+          encoding: "rgb24",
+          data: f.data,
+          origin: this.options.inputName,
+        };
       }
       if (this.ring.ended || this.failure) {
         await this.finished;

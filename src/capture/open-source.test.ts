@@ -24,17 +24,22 @@ describe("parseSourceSpec", () => {
     expect(parseSourceSpec("mcap:run.mcap")).toEqual({ kind: "mcap", target: "run.mcap" });
   });
 
-  it.each(["", "video.mp4", "camera:", "file:", "rtsp://cam/1", "synthetic:x", "dir"])("rejects %j naming --source and listing the forms", (spec) => {
-    let err: unknown;
-    try {
-      parseSourceSpec(spec);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(FoveaInputError);
-    expect((err as FoveaInputError).where).toBe("--source");
-    expect((err as Error).message).toContain("camera:/dev/videoN, file:PATH, dir:PATH, webcam[:DEVICE], synthetic[:jpeg|:rgb24], mcap:PATH");
-  });
+  it.each(["", "video.mp4", "camera:", "file:", "rtsp://cam/1", "synthetic:x", "dir"])(
+    "rejects %j naming --source and listing the forms",
+    (spec) => {
+      let err: unknown;
+      try {
+        parseSourceSpec(spec);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(FoveaInputError);
+      expect((err as FoveaInputError).where).toBe("--source");
+      expect((err as Error).message).toContain(
+        "camera:/dev/videoN, file:PATH, dir:PATH, webcam[:DEVICE], synthetic[:jpeg|:rgb24], mcap:PATH",
+      );
+    },
+  );
 });
 
 describe("openSource", () => {
@@ -58,7 +63,9 @@ describe("openSource", () => {
   });
 
   it("opens a folder source with the options that apply to it", async () => {
-    await sharp({ create: { width: 8, height: 8, channels: 3, background: "#0a0" } }).png().toFile(join(tmp, "a.png"));
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: "#0a0" } })
+      .png()
+      .toFile(join(tmp, "a.png"));
     const source = await openSource(`dir:${tmp}`, { unpaced: true, loop: true, cameraId: "head", fps: 12 });
     try {
       expect(source).toBeInstanceOf(ImageFolderSource);

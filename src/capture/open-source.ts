@@ -76,7 +76,10 @@ export function parseSourceSpec(spec: string): SourceSpec {
 }
 
 function checkOptions(options: OpenSourceOptions): void {
-  for (const [flag, value] of [["--width", options.width], ["--height", options.height]] as const) {
+  for (const [flag, value] of [
+    ["--width", options.width],
+    ["--height", options.height],
+  ] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
       throw new FoveaInputError(flag, `expected a positive integer number of pixels, got ${value}`);
     }

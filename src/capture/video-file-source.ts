@@ -72,14 +72,22 @@ export async function probeVideo(path: string, ffprobePath = "ffprobe"): Promise
   let stdout: string;
   try {
     ({ stdout } = await execFileAsync(ffprobePath, [
-      "-v", "error",
-      "-select_streams", "v:0",
-      "-show_entries", "stream=codec_name,width,height,avg_frame_rate,r_frame_rate",
-      "-of", "json",
+      "-v",
+      "error",
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "stream=codec_name,width,height,avg_frame_rate,r_frame_rate",
+      "-of",
+      "json",
       `file:${path}`,
     ]));
   } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split("\n").slice(-3).join(" | ");
+    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message)
+      .trim()
+      .split("\n")
+      .slice(-3)
+      .join(" | ");
     throw new FoveaInputError(path, `cannot be decoded as video: ${stderr}`, { cause: err });
   }
   const parsed = ProbeSchema.safeParse(JSON.parse(stdout || "{}"));
@@ -98,11 +106,7 @@ export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegSt
   const probe = await probeVideo(options.path, options.ffprobePath);
   const width = options.width ?? probe.width;
   const height = options.height ?? probe.height;
-  const inputArgs = [
-    ...(options.loop ? ["-stream_loop", "-1"] : []),
-    ...(options.unpaced ? [] : ["-re"]),
-    "-i", `file:${options.path}`,
-  ];
+  const inputArgs = [...(options.loop ? ["-stream_loop", "-1"] : []), ...(options.unpaced ? [] : ["-re"]), "-i", `file:${options.path}`];
   // Paced replay is live like a camera, and read on a worker for the same reason: the loop's
   // thread is blocked while onnxruntime runs and would otherwise leave the pipe undrained.
   const stream: FfmpegStreamOptions = {
@@ -122,5 +126,13 @@ export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegSt
 
 /** `--source file:PATH`. */
 export async function openFromSpec(path: string, o: OpenSourceOptions): Promise<FfmpegStreamSource | OffThreadStreamSource> {
-  return openVideoFile({ path, unpaced: o.unpaced, loop: o.loop, width: o.width, height: o.height, cameraId: o.cameraId, events: o.events });
+  return openVideoFile({
+    path,
+    unpaced: o.unpaced,
+    loop: o.loop,
+    width: o.width,
+    height: o.height,
+    cameraId: o.cameraId,
+    events: o.events,
+  });
 }

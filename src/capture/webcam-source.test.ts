@@ -12,10 +12,13 @@ describe("WebcamSource", () => {
     await expect(WebcamSource.open({ device: "" })).rejects.toThrow(/^device:/);
   });
 
-  it.skipIf(process.platform !== "linux")("without a working snapshot tool and camera, open() is a FoveaInputError naming the webcam", async () => {
-    const err = await WebcamSource.open({ device: "/dev/video-fovea-missing", width: 320, height: 240 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(FoveaInputError);
-    expect((err as FoveaInputError).where).toBe("webcam:/dev/video-fovea-missing");
-    expect((err as Error).message).toMatch(/could not take a snapshot/);
-  });
+  it.skipIf(process.platform !== "linux")(
+    "without a working snapshot tool and camera, open() is a FoveaInputError naming the webcam",
+    async () => {
+      const err = await WebcamSource.open({ device: "/dev/video-fovea-missing", width: 320, height: 240 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FoveaInputError);
+      expect((err as FoveaInputError).where).toBe("webcam:/dev/video-fovea-missing");
+      expect((err as Error).message).toMatch(/could not take a snapshot/);
+    },
+  );
 });

@@ -54,7 +54,10 @@ export class WebcamSource implements FrameSource {
     const width = options.width ?? 640;
     const height = options.height ?? 480;
     const fps = options.fps ?? 5;
-    for (const [name, v] of [["width", width], ["height", height]] as const) {
+    for (const [name, v] of [
+      ["width", width],
+      ["height", height],
+    ] as const) {
       if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`${name}: expected a positive integer, got ${v}`);
     }
     if (!Number.isFinite(fps) || fps <= 0) throw new RangeError(`fps: expected a positive number, got ${fps}`);
@@ -169,5 +172,12 @@ export class WebcamSource implements FrameSource {
 
 /** `--source webcam[:DEVICE]` (no device: node-webcam's default camera). */
 export async function openFromSpec(device: string, o: OpenSourceOptions): Promise<WebcamSource> {
-  return WebcamSource.open({ device: device || undefined, width: o.width, height: o.height, fps: o.fps, cameraId: o.cameraId, events: o.events });
+  return WebcamSource.open({
+    device: device || undefined,
+    width: o.width,
+    height: o.height,
+    fps: o.fps,
+    cameraId: o.cameraId,
+    events: o.events,
+  });
 }

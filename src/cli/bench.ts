@@ -81,7 +81,8 @@ export function parseModes(value: string): BenchMode[] {
 export function parseBatches(value: string): number[] {
   return listFlag(value).map((b) => {
     const n = Number(b);
-    if (!/^\d+$/.test(b) || n < 1 || n > 256) throw new FoveaInputError("--batches", `expected a list of batch sizes 1..256 like 1,4,16; got '${b}'`);
+    if (!/^\d+$/.test(b) || n < 1 || n > 256)
+      throw new FoveaInputError("--batches", `expected a list of batch sizes 1..256 like 1,4,16; got '${b}'`);
     return n;
   });
 }
@@ -126,7 +127,11 @@ export interface BenchIo {
 /**
  * @param command the command line as typed, stored in the report
  */
-export async function benchCommand(flags: BenchFlags, io: BenchIo = process, command: readonly string[] = ["fovea", "bench"]): Promise<BenchReport> {
+export async function benchCommand(
+  flags: BenchFlags,
+  io: BenchIo = process,
+  command: readonly string[] = ["fovea", "bench"],
+): Promise<BenchReport> {
   const frames = intFlag("--frames", flags.frames, 1);
   const warmup = intFlag("--warmup", flags.warmup, 0);
   const inferenceRuns = intFlag("--inference-runs", flags.inferenceRuns, 1);
@@ -142,7 +147,12 @@ export async function benchCommand(flags: BenchFlags, io: BenchIo = process, com
   const tty = Boolean(io.stdout.isTTY);
   const bar = tty
     ? new cliProgress.SingleBar(
-        { format: "{label} [{bar}] {value}/{total} frames", clearOnComplete: true, hideCursor: true, stream: io.stdout as NodeJS.WriteStream },
+        {
+          format: "{label} [{bar}] {value}/{total} frames",
+          clearOnComplete: true,
+          hideCursor: true,
+          stream: io.stdout as NodeJS.WriteStream,
+        },
         cliProgress.Presets.shades_classic,
       )
     : null;
@@ -224,7 +234,11 @@ export function registerBench(program: Command): void {
     )
     .option("--all", "try every engine/device; those that do not load are listed with the reason")
     .option("--sizes <list>", "source resolutions, WIDTHxHEIGHT comma-separated", "640x480")
-    .option("--modes <list>", "paced30 and paced60 (camera pace: the latency that matters), unpaced (throughput)", "paced30,paced60,unpaced")
+    .option(
+      "--modes <list>",
+      "paced30 and paced60 (camera pace: the latency that matters), unpaced (throughput)",
+      "paced30,paced60,unpaced",
+    )
     .option("--batches <list>", "batch sizes for inference alone (empty to skip)", "1,4,16")
     .option("--inference-runs <n>", "measured calls per batch size for inference alone", "1000")
     .option("--max-seconds <n>", "time limit of each run; a slow engine stops early and the report says so", "120")

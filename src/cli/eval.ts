@@ -31,19 +31,25 @@ export interface EvalCommandOptions {
 
 function parseFraction(flag: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw new FoveaInputError(flag, `expected a number 0..1, got '${value}'`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new FoveaInputError(flag, `expected a number 0..1, got '${value}'`);
   return n;
 }
 
 /** The eval command's work, callable without a process; the table or JSON goes to `stdout`. */
-export async function runEvalCommand(flags: EvalCommandOptions, stdout: (text: string) => void = (t) => process.stdout.write(t)): Promise<void> {
+export async function runEvalCommand(
+  flags: EvalCommandOptions,
+  stdout: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<void> {
   const scoreThreshold = flags.threshold === undefined ? undefined : parseFraction("--threshold", flags.threshold);
   const minBoxFraction = flags.minBox === undefined ? undefined : parseFraction("--min-box", flags.minBox);
   const batch = Number(flags.batch);
   if (!Number.isInteger(batch) || batch <= 0) throw new FoveaInputError("--batch", `expected a positive integer, got '${flags.batch}'`);
   const log = createLogger({ name: "eval" });
   // Progress goes to stderr and only to a terminal, so piped JSON/table output stays clean.
-  const bar = process.stderr.isTTY ? new SingleBar({ format: "eval {bar} {value}/{total} frames  {eta}s left", stream: process.stderr, hideCursor: true }) : undefined;
+  const bar = process.stderr.isTTY
+    ? new SingleBar({ format: "eval {bar} {value}/{total} frames  {eta}s left", stream: process.stderr, hideCursor: true })
+    : undefined;
   let started = false;
   let report;
   try {
@@ -74,7 +80,10 @@ export async function runEvalCommand(flags: EvalCommandOptions, stdout: (text: s
   if (flags.setThresholds) {
     const thresholds = bestF1Thresholds(report);
     const file = await writeClassScoreThresholds(flags.model, thresholds);
-    const list = Object.entries(thresholds).map(([c, t]) => `${c} ${t}`).join(", ") || "none (no class has a true positive)";
+    const list =
+      Object.entries(thresholds)
+        .map(([c, t]) => `${c} ${t}`)
+        .join(", ") || "none (no class has a true positive)";
     // stderr: stdout may be the JSON report a script parses.
     process.stderr.write(`per-class thresholds (best F1) written to ${file} decode.classScoreThresholds: ${list}\n`);
   }

@@ -45,7 +45,10 @@ describe("fovea export", () => {
     const b = await runExport({ ...base, from: a.dir, out: path.join(root, "re-exported"), id: "copy" });
     expect((await loadModelDir(b.dir)).metadata.id).toBe("copy");
     const input = Float32Array.from({ length: 30000 }, (_, i) => (i % 97) / 97);
-    const [ea, eb] = await Promise.all([OnnxRuntimeEngine.create({ modelDir: a.dir, threads: 1 }), OnnxRuntimeEngine.create({ modelDir: b.dir, threads: 1 })]);
+    const [ea, eb] = await Promise.all([
+      OnnxRuntimeEngine.create({ modelDir: a.dir, threads: 1 }),
+      OnnxRuntimeEngine.create({ modelDir: b.dir, threads: 1 }),
+    ]);
     expect(Array.from((await eb.run(input)).classes)).toEqual(Array.from((await ea.run(input)).classes));
     await Promise.all([ea.dispose(), eb.dispose()]);
   });
@@ -63,7 +66,9 @@ describe("fovea export", () => {
     const dir = await loadModelDir(r.dir);
     expect([dir.metadata.id, Boolean(dir.onnxPath), Boolean(dir.tfjsPath)]).toEqual(["from-checkpoint", true, true]);
     expect(r.parity?.boxes).toBeLessThanOrEqual(1e-4);
-    await expect(runExport({ ...base, from: ckpt, metadata: path.join(root, "nope.json"), out: path.join(root, "x") })).rejects.toThrow(/^--metadata: file not found/);
+    await expect(runExport({ ...base, from: ckpt, metadata: path.join(root, "nope.json"), out: path.join(root, "x") })).rejects.toThrow(
+      /^--metadata: file not found/,
+    );
   });
 
   it("names the flag at fault", async () => {

@@ -16,7 +16,11 @@ import { ModelMetadataSchema, type ModelMetadata } from "../core/model-metadata.
  * the other commands should not pay.
  */
 const tfjsModules = async () => {
-  const [backend, exporter, network] = await Promise.all([import("../engine/tfjs-backend.js"), import("../train/export-model.js"), import("../train/network.js")]);
+  const [backend, exporter, network] = await Promise.all([
+    import("../engine/tfjs-backend.js"),
+    import("../train/export-model.js"),
+    import("../train/network.js"),
+  ]);
   return { ...backend, ...exporter, ...network };
 };
 
@@ -66,7 +70,9 @@ async function readMetadataFor(from: string, explicit?: string): Promise<ModelMe
 }
 
 /** The export command's work, callable from tests without a process. */
-export async function runExport(opts: ExportCommandOptions): Promise<{ dir: string; sizes: Record<string, number>; metadata: ModelMetadata; parity?: Record<string, number> }> {
+export async function runExport(
+  opts: ExportCommandOptions,
+): Promise<{ dir: string; sizes: Record<string, number>; metadata: ModelMetadata; parity?: Record<string, number> }> {
   if (!opts.from === !opts.untrained) throw new FoveaInputError("--from/--untrained", "expected exactly one of --from DIR or --untrained");
   const { initTfjs, buildNetwork, loadLayersModel, exportModelDir } = await tfjsModules();
   await initTfjs("auto");
@@ -111,7 +117,10 @@ export function registerExport(program: Command): void {
     .action(async (opts: ExportCommandOptions) => {
       const log = createLogger({ name: "export" });
       const r = await runExport(opts);
-      log.info({ dir: r.dir, id: r.metadata.id, trained: r.metadata.trained, bytes: r.sizes, engineParity: r.parity }, "model exported (onnxruntime and tfjs outputs checked against each other)");
+      log.info(
+        { dir: r.dir, id: r.metadata.id, trained: r.metadata.trained, bytes: r.sizes, engineParity: r.parity },
+        "model exported (onnxruntime and tfjs outputs checked against each other)",
+      );
       process.stdout.write(`${r.dir}\n`);
     });
 }

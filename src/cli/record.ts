@@ -28,7 +28,8 @@ function positiveInt(flag: string, value: unknown): number | undefined {
 function fraction(flag: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!(typeof value === "string" && value.trim() !== "" && n > 0 && n <= 1)) throw new FoveaInputError(flag, `expected a number in (0, 1], got ${JSON.stringify(value)}`);
+  if (!(typeof value === "string" && value.trim() !== "" && n > 0 && n <= 1))
+    throw new FoveaInputError(flag, `expected a number in (0, 1], got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -59,7 +60,8 @@ export function registerRecord(program: Command): void {
       const quality = positiveInt("--jpeg-quality", flags.jpegQuality);
       if (quality !== undefined && quality > 100) throw new FoveaInputError("--jpeg-quality", `expected 1..100, got ${quality}`);
       const fps = flags.fps === undefined ? undefined : Number(flags.fps);
-      if (fps !== undefined && !(fps > 0 && Number.isFinite(fps))) throw new FoveaInputError("--fps", `expected a positive number, got ${JSON.stringify(flags.fps)}`);
+      if (fps !== undefined && !(fps > 0 && Number.isFinite(fps)))
+        throw new FoveaInputError("--fps", `expected a positive number, got ${JSON.stringify(flags.fps)}`);
       const calibration: Calibration | undefined = flags.calibration ? await loadCalibration(String(flags.calibration)) : undefined;
       const log = createLogger({ name: "fovea-record" });
       const cameraId = (flags.cameraId as string | undefined) ?? calibration?.cameraId;
@@ -99,7 +101,9 @@ export function registerRecord(program: Command): void {
           onProgress: (q) => log.info(q, "recording progress"),
         });
         if (recorder.error) throw new Error(`recording ${out} failed: ${recorder.error.message}`);
-        process.stdout.write(`recorded ${p.framesWritten} frames to ${out} (${p.framesIn} from the source, ${p.recordingDropped} dropped by the recorder)\n`);
+        process.stdout.write(
+          `recorded ${p.framesWritten} frames to ${out} (${p.framesIn} from the source, ${p.recordingDropped} dropped by the recorder)\n`,
+        );
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
@@ -122,7 +126,8 @@ export function registerRecord(program: Command): void {
     .option("--json", "print the report as JSON")
     .action(async (flags: Record<string, unknown>) => {
       const recording = requireMcapPath("--recording", flags.recording);
-      if (Boolean(flags.model) === Boolean(flags.against)) throw new FoveaInputError("--model/--against", "give exactly one: a model to re-run the frames through, or a second recording");
+      if (Boolean(flags.model) === Boolean(flags.against))
+        throw new FoveaInputError("--model/--against", "give exactly one: a model to re-run the frames through, or a second recording");
       const iou = fraction("--iou", flags.iou, 0.5);
       const log = createLogger({ name: "fovea-compare", level: process.env.FOVEA_LOG_LEVEL ?? "warn" });
       const candidate: CompareCandidate = flags.against
@@ -152,7 +157,13 @@ export function registerRecord(program: Command): void {
     .option("--overwrite", "allow a non-empty --out folder")
     .action(async (flags: Record<string, unknown>) => {
       const recording = requireMcapPath("--recording", flags.recording);
-      const classes = typeof flags.classes === "string" ? flags.classes.split(",").map((c) => c.trim()).filter(Boolean) : undefined;
+      const classes =
+        typeof flags.classes === "string"
+          ? flags.classes
+              .split(",")
+              .map((c) => c.trim())
+              .filter(Boolean)
+          : undefined;
       if (classes && classes.length === 0) throw new FoveaInputError("--classes", "expected a comma-separated list of class names");
       const r = await retagRecording(recording, String(flags.out), {
         format: flags.format as DatasetFormat,
@@ -161,7 +172,9 @@ export function registerRecord(program: Command): void {
         overwrite: Boolean(flags.overwrite),
         preTaggedOnly: Boolean(flags.preTaggedOnly),
       });
-      process.stdout.write(`wrote ${r.frames} frames to ${String(flags.out)} (${flags.format}): ${r.preTagged} pre-tagged with ${r.objects} objects; classes ${r.classes.join(", ")}\n`);
+      process.stdout.write(
+        `wrote ${r.frames} frames to ${String(flags.out)} (${flags.format}): ${r.preTagged} pre-tagged with ${r.objects} objects; classes ${r.classes.join(", ")}\n`,
+      );
       if (r.problem) process.stderr.write(`fovea: ${recording}: ${r.problem}\n`);
     });
 }

@@ -18,7 +18,14 @@ function inputError(fn: () => unknown): FoveaInputError {
 describe("parseRunConfig", () => {
   it("fills the defaults of the quick start", () => {
     const c = parseRunConfig({});
-    expect(c).toMatchObject({ source: "synthetic", engine: "auto", device: "auto", publish: DEFAULT_ENDPOINT, unpaced: false, force: false });
+    expect(c).toMatchObject({
+      source: "synthetic",
+      engine: "auto",
+      device: "auto",
+      publish: DEFAULT_ENDPOINT,
+      unpaced: false,
+      force: false,
+    });
     expect(c.model).toMatch(/models[/\\]default$/);
     expect(c.maxFrames).toBeUndefined();
   });
@@ -50,7 +57,11 @@ describe("parseRunConfig", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "fovea-run-config-"));
     const good = path.join(dir, "run.json");
     writeFileSync(good, JSON.stringify({ source: "file:match.mp4", maxFrames: 50, unpaced: true }));
-    expect(parseRunConfig({ maxFrames: "7" }, { configFile: good })).toMatchObject({ source: "file:match.mp4", maxFrames: 7, unpaced: true });
+    expect(parseRunConfig({ maxFrames: "7" }, { configFile: good })).toMatchObject({
+      source: "file:match.mp4",
+      maxFrames: 7,
+      unpaced: true,
+    });
 
     const bad = path.join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ maxFrames: -3 }));

@@ -74,20 +74,25 @@ export const RunConfigSchema = z
     /** Camera capture height / video scale height, pixels. */
     height: positiveInt.optional(),
     /** Camera frame rate to request; image-folder playback rate. */
-    fps: z.preprocess(
-      (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
-      z
-        .number({ error: "expected a positive number" })
-        .positive("expected a positive number")
-        .finite("expected a positive number")
-        .max(MAX_FPS, `expected at most ${MAX_FPS} frames per second`),
-    ).optional(),
+    fps: z
+      .preprocess(
+        (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+        z
+          .number({ error: "expected a positive number" })
+          .positive("expected a positive number")
+          .finite("expected a positive number")
+          .max(MAX_FPS, `expected at most ${MAX_FPS} frames per second`),
+      )
+      .optional(),
     /** Camera pixel format. */
     pixelFormat: z.enum(["mjpeg", "yuyv422"], { error: "expected mjpeg or yuyv422" }).optional(),
     /** Replay sources: start over at the end, forever. */
     loop: z.boolean().default(false),
     /** Record to this MCAP file while running. */
-    record: z.string().regex(/\.mcap$/i, "expected a file name ending in .mcap").optional(),
+    record: z
+      .string()
+      .regex(/\.mcap$/i, "expected a file name ending in .mcap")
+      .optional(),
     /** Overwrite an existing recording. */
     force: z.boolean().default(false),
     /** Bind --publish beyond loopback without the warning. */
@@ -99,10 +104,15 @@ export const RunConfigSchema = z
     /** Live view (Foxglove WebSocket + page): `true` = 127.0.0.1:8765, or `[HOST:]PORT`. */
     view: z.union([z.literal(true), z.string()], { error: "expected [HOST:]PORT, or the flag alone for 127.0.0.1:8765" }).optional(),
     /** Viewer frames per second. */
-    viewFps: z.preprocess(
-      (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
-      z.number({ error: "expected frames per second, a number in 0.1..60" }).min(0.1, "expected frames per second, a number in 0.1..60").max(60, "expected frames per second, a number in 0.1..60"),
-    ).optional(),
+    viewFps: z
+      .preprocess(
+        (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+        z
+          .number({ error: "expected frames per second, a number in 0.1..60" })
+          .min(0.1, "expected frames per second, a number in 0.1..60")
+          .max(60, "expected frames per second, a number in 0.1..60"),
+      )
+      .optional(),
     /** Token live viewers must present. */
     viewToken: z.string().min(1, "expected a non-empty token").optional(),
   })
@@ -179,7 +189,10 @@ export function parseRunConfig(flags: Record<string, unknown>, options: { config
     const i = r.error.issues[0];
     const key = String(i.path[0] ?? "");
     if (i.code === "unrecognized_keys") {
-      throw new FoveaInputError(file ?? "options", `unknown setting(s) ${(i as { keys: string[] }).keys.join(", ")}; expected ${Object.keys(FLAG).join(", ")}`);
+      throw new FoveaInputError(
+        file ?? "options",
+        `unknown setting(s) ${(i as { keys: string[] }).keys.join(", ")}; expected ${Object.keys(FLAG).join(", ")}`,
+      );
     }
     throw new FoveaInputError(FLAG[key] ?? key, `${i.message}, got ${describeValue(merged[key])}`);
   }
@@ -187,7 +200,10 @@ export function parseRunConfig(flags: Record<string, unknown>, options: { config
   parseSourceSpec(r.data.source);
   checkView(r.data);
   if ((r.data.curveSecret === undefined) !== (r.data.curveClients === undefined)) {
-    throw new FoveaInputError(r.data.curveSecret === undefined ? "--curve-secret" : "--curve-clients", "--curve-secret and --curve-clients go together: the server's secret certificate and the directory of allowed controllers' certificates");
+    throw new FoveaInputError(
+      r.data.curveSecret === undefined ? "--curve-secret" : "--curve-clients",
+      "--curve-secret and --curve-clients go together: the server's secret certificate and the directory of allowed controllers' certificates",
+    );
   }
   return r.data;
 }

@@ -28,7 +28,12 @@ describe("announceClipRendering", () => {
     const lines: string[] = [];
     const first = await open();
     try {
-      await announceClipRendering(first, () => true, log, (l) => lines.push(l));
+      await announceClipRendering(
+        first,
+        () => true,
+        log,
+        (l) => lines.push(l),
+      );
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^fovea: rendering the synthetic clip once \(synthetic seed 1 64x48 4 frames .*cached under data\/cache\//);
       await first.ready;
@@ -42,7 +47,12 @@ describe("announceClipRendering", () => {
 
     const again = await open();
     try {
-      await announceClipRendering(again, () => true, log, (l) => lines.push(l));
+      await announceClipRendering(
+        again,
+        () => true,
+        log,
+        (l) => lines.push(l),
+      );
       await again.ready;
       await new Promise((resolve) => setImmediate(resolve));
       expect(lines).toHaveLength(2);
@@ -53,12 +63,22 @@ describe("announceClipRendering", () => {
 
   test("says nothing for other sources, and no 'rendered' after the run has ended", async () => {
     const lines: string[] = [];
-    await announceClipRendering({ info: { description: "dir:x" } }, () => true, log, (l) => lines.push(l));
+    await announceClipRendering(
+      { info: { description: "dir:x" } },
+      () => true,
+      log,
+      (l) => lines.push(l),
+    );
     expect(lines).toEqual([]);
 
     const other = await SyntheticSource.open({ width: 64, height: 48, frames: 4, seed: 2, threads: 1, cacheDir });
     try {
-      await announceClipRendering(other, () => false, log, (l) => lines.push(l));
+      await announceClipRendering(
+        other,
+        () => false,
+        log,
+        (l) => lines.push(l),
+      );
       await other.ready;
       await new Promise((resolve) => setImmediate(resolve));
       expect(lines).toHaveLength(1);

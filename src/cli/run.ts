@@ -15,7 +15,15 @@ import { frameLoopThreads, type InferenceEngine } from "../engine/engine.js";
 import { Pipeline, type PipelineSummary } from "../pipeline/pipeline.js";
 import { DetectionPublisher } from "../publish/publisher.js";
 import type { SyntheticSource } from "../synth/synthetic-source.js";
-import { calibrationFileFor, DEFAULT_ENDPOINT, DEVICES, ENGINES, parseRunConfig, publishesBeyondLoopback, type RunConfig } from "./run-config.js";
+import {
+  calibrationFileFor,
+  DEFAULT_ENDPOINT,
+  DEVICES,
+  ENGINES,
+  parseRunConfig,
+  publishesBeyondLoopback,
+  type RunConfig,
+} from "./run-config.js";
 
 /** After SIGINT/SIGTERM the run must be down within a second; past this, exit regardless. */
 const SHUTDOWN_DEADLINE_MS = 1000;
@@ -113,7 +121,9 @@ export async function announceClipRendering(
     if (outcome !== "rendered" || !running()) return;
     const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
     log.info({ seconds, frames: source.clip.length }, "synthetic clip rendered and cached");
-    stderr(`fovea: synthetic clip rendered (${source.clip.length} frames, ${seconds} s after the first) and cached; later starts skip rendering\n`);
+    stderr(
+      `fovea: synthetic clip rendered (${source.clip.length} frames, ${seconds} s after the first) and cached; later starts skip rendering\n`,
+    );
   });
 }
 
@@ -124,7 +134,10 @@ async function startView(
   log: Logger,
 ): Promise<LiveView> {
   // Loaded only with --view: the WebSocket server and Foxglove schemas cost startup time.
-  const [{ LiveView }, { parseViewAddress, isLoopback, formatAuthority }] = await Promise.all([import("../view/live-view.js"), import("../view/view-address.js")]);
+  const [{ LiveView }, { parseViewAddress, isLoopback, formatAuthority }] = await Promise.all([
+    import("../view/live-view.js"),
+    import("../view/view-address.js"),
+  ]);
   const address = parseViewAddress(config.view!);
   const view = await LiveView.start({ address, token: config.viewToken, fps: config.viewFps, ...about, log, flag: "--view" });
   const ws = `ws://${formatAuthority(view.server.host, view.server.port)}${config.viewToken ? "/?token=..." : ""}`;
@@ -154,12 +167,15 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<RunSumma
   };
   let detach = () => {};
   try {
-    const engine: InferenceEngine = await createEngine({
-      modelDir: config.model,
-      engine: config.engine,
-      device: config.device,
-      threads: config.threads ?? frameLoopThreads(),
-    }, log);
+    const engine: InferenceEngine = await createEngine(
+      {
+        modelDir: config.model,
+        engine: config.engine,
+        device: config.device,
+        threads: config.threads ?? frameLoopThreads(),
+      },
+      log,
+    );
     closers.push(() => engine.dispose());
     const md = engine.metadata;
     log.info({ model: md.id, engine: engine.engine, device: engine.device, dir: config.model }, "model loaded");
@@ -193,7 +209,8 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<RunSumma
     const observers: PipelineObserver[] = [];
     // The view listens before the source opens: a port in use fails at once, not after a camera
     // or the synthetic clip took their time.
-    const view = config.view === undefined ? undefined : await startView(config, { calibration, cameraId, modelId: md.id, classes: md.classes }, log);
+    const view =
+      config.view === undefined ? undefined : await startView(config, { calibration, cameraId, modelId: md.id, classes: md.classes }, log);
     if (view) {
       closers.push(() => view.close());
       observers.push(view);

@@ -46,14 +46,20 @@ export interface SynthFlags {
 /** The --style flag, checked (also for callers that bypass commander's choices). */
 export function parseStyle(value: string | undefined, sequence: boolean): SynthStyle {
   const style = value ?? "default";
-  if (!isSynthStyle(style)) throw new FoveaInputError("--style", `expected one of ${SYNTH_STYLES.join(", ")}, got ${JSON.stringify(value)}`);
-  if (sequence && style !== "default") throw new FoveaInputError("--style", `a --sequence clip is rendered in the default style only; expected default with --sequence, got ${JSON.stringify(style)}`);
+  if (!isSynthStyle(style))
+    throw new FoveaInputError("--style", `expected one of ${SYNTH_STYLES.join(", ")}, got ${JSON.stringify(value)}`);
+  if (sequence && style !== "default")
+    throw new FoveaInputError(
+      "--style",
+      `a --sequence clip is rendered in the default style only; expected default with --sequence, got ${JSON.stringify(style)}`,
+    );
   return style;
 }
 
 export function parseSize(value: string, flag = "--size"): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/.exec(value ?? "");
-  const width = m ? Number(m[1]) : NaN, height = m ? Number(m[2]) : NaN;
+  const width = m ? Number(m[1]) : NaN,
+    height = m ? Number(m[2]) : NaN;
   if (!m || width < 16 || height < 16 || width > 8192 || height > 8192) {
     throw new FoveaInputError(flag, `expected WIDTHxHEIGHT in pixels, each 16..8192 (e.g. 640x480), got ${JSON.stringify(value)}`);
   }
@@ -86,7 +92,10 @@ export function registerSynth(program: Command): void {
     .option("--overwrite", "replace an existing dataset in --out")
     .option("--contact-sheet <file.png>", `also draw the first ${SHEET_FRAMES} frames with their boxes into a PNG`)
     .addOption(
-      new Option("--style <name>", "appearance: default (the renderer's own look), wide (randomised for training, covers default), shifted (outside wide's ranges, a style-shifted test set)")
+      new Option(
+        "--style <name>",
+        "appearance: default (the renderer's own look), wide (randomised for training, covers default), shifted (outside wide's ranges, a style-shifted test set)",
+      )
         .choices([...SYNTH_STYLES])
         .default("default"),
     )
@@ -96,7 +105,8 @@ export function registerSynth(program: Command): void {
 }
 
 export async function runSynth(flags: SynthFlags): Promise<{ frames: number; seconds: number }> {
-  if (!flags.out && !flags.contactSheet) throw new FoveaInputError("--out", "expected a dataset folder or video file to write (or --contact-sheet FILE.png)");
+  if (!flags.out && !flags.contactSheet)
+    throw new FoveaInputError("--out", "expected a dataset folder or video file to write (or --contact-sheet FILE.png)");
   const frames = parseInteger(flags.frames, "--frames", 1);
   const seed = parseInteger(flags.seed, "--seed", 0, 2 ** 32 - 1);
   const fps = parseInteger(flags.fps, "--fps", 1, 1000);
@@ -115,15 +125,32 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   if (flags.out) {
     sink = video
       ? await VideoSink.open(flags.out, width, height, fps)
-      : await DatasetSink.open(flags.out, flags.format, output === "png" ? ".png" : ".jpg", calibrationFile, flags.overwrite ?? false, { style, seed });
+      : await DatasetSink.open(flags.out, flags.format, output === "png" ? ".png" : ".jpg", calibrationFile, flags.overwrite ?? false, {
+          style,
+          seed,
+        });
   }
   const pool = await RenderPool.create({ calibration, width, height, threads });
-  const bar = new cliProgress.SingleBar({ format: "synth [{bar}] {value}/{total} frames | {fps} fps | eta {eta}s", etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { format: "synth [{bar}] {value}/{total} frames | {fps} fps | eta {eta}s", etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
   const sheet: SheetFrame[] = [];
   const started = performance.now();
   bar.start(frames, 0, { fps: "-" });
   try {
-    for await (const frame of pool.renderAll(frameJobs({ frames, seed, mount: calibration.mount, output, sequence: flags.sequence, fps, field: flags.field === "kid" ? KID_SIZE_FIELD : ADULT_SIZE_FIELD, style }))) {
+    for await (const frame of pool.renderAll(
+      frameJobs({
+        frames,
+        seed,
+        mount: calibration.mount,
+        output,
+        sequence: flags.sequence,
+        fps,
+        field: flags.field === "kid" ? KID_SIZE_FIELD : ADULT_SIZE_FIELD,
+        style,
+      }),
+    )) {
       if (sink) await sink.add(frame);
       if (flags.contactSheet && sheet.length < SHEET_FRAMES) sheet.push({ ...frame, raw: output === "rgb" });
       const done = frame.index + 1;
@@ -136,7 +163,9 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   }
   const seconds = (performance.now() - started) / 1000;
   if (flags.contactSheet) await writeFile(flags.contactSheet, await contactSheet(sheet, { columns: 4 }));
-  process.stderr.write(`fovea synth: ${frames} frames ${width}x${height} style ${style} in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(1)} frames/s, ${pool.threads || 1} thread(s))\n`);
+  process.stderr.write(
+    `fovea synth: ${frames} frames ${width}x${height} style ${style} in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(1)} frames/s, ${pool.threads || 1} thread(s))\n`,
+  );
   return { frames, seconds };
 }
 
@@ -146,10 +175,23 @@ interface FrameSink {
 }
 
 class DatasetSink implements FrameSink {
-  private constructor(private readonly writer: DatasetWriter, private readonly ext: string) {}
+  private constructor(
+    private readonly writer: DatasetWriter,
+    private readonly ext: string,
+  ) {}
 
-  static async open(dir: string, format: DatasetFormat, ext: string, calibrationFile: string, overwrite: boolean, synth: { style: SynthStyle; seed: number }): Promise<DatasetSink> {
-    return new DatasetSink(await openDatasetWriter(dir, format, [...DEFAULT_CLASSES], { calibration: calibrationFile, overwrite, synth }), ext);
+  static async open(
+    dir: string,
+    format: DatasetFormat,
+    ext: string,
+    calibrationFile: string,
+    overwrite: boolean,
+    synth: { style: SynthStyle; seed: number },
+  ): Promise<DatasetSink> {
+    return new DatasetSink(
+      await openDatasetWriter(dir, format, [...DEFAULT_CLASSES], { calibration: calibrationFile, overwrite, synth }),
+      ext,
+    );
   }
 
   async add(frame: RenderedFrame): Promise<void> {
@@ -180,11 +222,35 @@ class VideoSink implements FrameSink {
   }
 
   static async open(file: string, width: number, height: number, fps: number): Promise<VideoSink> {
-    const ffmpeg = spawn("ffmpeg", [
-      "-hide_banner", "-loglevel", "error", "-y",
-      "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`, "-r", String(fps), "-i", "pipe:0",
-      "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", file,
-    ], { stdio: ["pipe", "ignore", "pipe"] });
+    const ffmpeg = spawn(
+      "ffmpeg",
+      [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        `${width}x${height}`,
+        "-r",
+        String(fps),
+        "-i",
+        "pipe:0",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "20",
+        "-pix_fmt",
+        "yuv420p",
+        file,
+      ],
+      { stdio: ["pipe", "ignore", "pipe"] },
+    );
     await new Promise<void>((resolve, reject) => {
       ffmpeg.once("spawn", resolve);
       ffmpeg.once("error", (err) => reject(new FoveaInputError("--out", `cannot start ffmpeg to write ${file}: ${err.message}`)));
@@ -195,7 +261,8 @@ class VideoSink implements FrameSink {
 
   async add(frame: RenderedFrame): Promise<void> {
     const objects = frame.labels.map(({ label, box, ground }) => ({ label, box, ground }));
-    if (!this.labels.write(JSON.stringify({ frame: frame.index, width: frame.width, height: frame.height, objects }) + "\n")) await once(this.labels, "drain");
+    if (!this.labels.write(JSON.stringify({ frame: frame.index, width: frame.width, height: frame.height, objects }) + "\n"))
+      await once(this.labels, "drain");
     if (!this.ffmpeg.stdin!.write(frame.data)) await Promise.race([once(this.ffmpeg.stdin!, "drain"), this.exited]);
   }
 

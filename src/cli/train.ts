@@ -26,7 +26,8 @@ function positiveNumber(flag: string) {
 
 function inputSize(v: string): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/.exec(v);
-  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError(`--input: expected WIDTHxHEIGHT in pixels, e.g. 160x120, got '${v}'`);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
+    throw new InvalidArgumentError(`--input: expected WIDTHxHEIGHT in pixels, e.g. 160x120, got '${v}'`);
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 
@@ -80,15 +81,34 @@ export function registerTrain(program: Command): void {
   program
     .command("train")
     .description("train the detection network on tagged frames; writes a model directory with a training report")
-    .requiredOption("--data <dir>", "tagged-frame dataset (native, YOLO or COCO); repeat to pool several", (v: string, prev: string[] = []) => [...prev, v])
+    .requiredOption(
+      "--data <dir>",
+      "tagged-frame dataset (native, YOLO or COCO); repeat to pool several",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .requiredOption("--epochs <n>", "maximum number of epochs", positiveInt("--epochs"))
     .requiredOption("--out <dir>", "model directory to write (the best model so far is exported after every improving epoch)")
-    .option("--resume", "continue the interrupted run in --out from its checkpoint (same --data and --seed; another --epochs re-plans the schedule)")
-    .option("--input <WxH>", "network input size of a fresh model (default: the preset's, 160x120 for heatmap; a heatmap input must divide by 8)", inputSize)
+    .option(
+      "--resume",
+      "continue the interrupted run in --out from its checkpoint (same --data and --seed; another --epochs re-plans the schedule)",
+    )
+    .option(
+      "--input <WxH>",
+      "network input size of a fresh model (default: the preset's, 160x120 for heatmap; a heatmap input must divide by 8)",
+      inputSize,
+    )
     .option("--val-fraction <f>", "fraction of frames held out for validation (default 0.1)", fraction("--val-fraction"))
     .option("--test-fraction <f>", "fraction of frames held out for the test split (default 0.1)", fraction("--test-fraction"))
-    .option("--warmup-steps <n>", "learning-rate warm-up steps before the cosine decay (default 300; again after --resume)", nonNegativeInt("--warmup-steps"))
-    .option("--checkpoint-every <images>", "training images between checkpoints and validation probes (default: a quarter epoch)", positiveInt("--checkpoint-every"))
+    .option(
+      "--warmup-steps <n>",
+      "learning-rate warm-up steps before the cosine decay (default 300; again after --resume)",
+      nonNegativeInt("--warmup-steps"),
+    )
+    .option(
+      "--checkpoint-every <images>",
+      "training images between checkpoints and validation probes (default: a quarter epoch)",
+      positiveInt("--checkpoint-every"),
+    )
     .option("--seed <n>", "seed of the split, shuffling, augmentation and initial weights", positiveInt("--seed"), 1)
     .option("--batch <n>", "batch size", positiveInt("--batch"), 32)
     .option("--lr <rate>", "Adam learning rate (default 1e-3, fine-tune 3e-3)", positiveNumber("--lr"))
@@ -102,15 +122,25 @@ export function registerTrain(program: Command): void {
         .choices([...NETWORK_PRESETS])
         .default("heatmap"),
     )
-    .option("--positive-weight <w>", "weight of an object cell's class loss against a background cell's (default 3)", positiveNumber("--positive-weight"))
-    .option("--box-weight <w>", "weight of the box (position and size) loss against the class loss (default 5)", positiveNumber("--box-weight"))
+    .option(
+      "--positive-weight <w>",
+      "weight of an object cell's class loss against a background cell's (default 3)",
+      positiveNumber("--positive-weight"),
+    )
+    .option(
+      "--box-weight <w>",
+      "weight of the box (position and size) loss against the class loss (default 5)",
+      positiveNumber("--box-weight"),
+    )
     .option("--fine-tune", "with --from: keep the conv layers, retrain only the dense layers on cached conv features")
     .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow", "wasm", "cpu"]).default("auto"))
     .option("--no-augment", "train without augmentation")
     .option("--max-minutes <m>", "stop after this many minutes (the best model so far is kept)", positiveNumber("--max-minutes"))
     .option("--max-frames <n>", "use at most this many frames of the data", positiveInt("--max-frames"))
     .option("--id <id>", "model id written to the metadata")
-    .addOption(new Option("--weights <dtype>", "weight storage type of the exported files").choices(["float32", "float16"]).default("float32"))
+    .addOption(
+      new Option("--weights <dtype>", "weight storage type of the exported files").choices(["float32", "float16"]).default("float32"),
+    )
     .option("--no-progress", "no progress bar")
     .option(
       "--workers <n>",
@@ -152,7 +182,10 @@ export function registerTrain(program: Command): void {
           testFraction: flags.testFraction,
           warmupSteps: flags.warmupSteps,
           checkpointEvery: flags.checkpointEvery,
-          loss: flags.positiveWeight === undefined && flags.boxWeight === undefined ? undefined : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight },
+          loss:
+            flags.positiveWeight === undefined && flags.boxWeight === undefined
+              ? undefined
+              : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight },
           log,
           signal: abort.signal,
         });

@@ -20,7 +20,5 @@ export class FoveaInputError extends Error {
 
 /** Format a zod error's issues as `field: message` lines for a FoveaInputError. */
 export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
-  return issues
-    .map((i) => `${i.path.length ? i.path.map(String).join(".") : "(root)"}: ${i.message}`)
-    .join("; ");
+  return issues.map((i) => `${i.path.length ? i.path.map(String).join(".") : "(root)"}: ${i.message}`).join("; ");
 }

@@ -10,7 +10,10 @@ describe("createLogger", () => {
   // back until exit: a buffered destination showed a training run's epochs only when it ended.
   it("writes a line while the process keeps running", async () => {
     const script = `import { createLogger } from "./src/core/log.ts"; createLogger({ name: "probe" }).info("line-while-running"); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ["--import", "./test/record-ts-loader.mjs", "--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "./test/record-ts-loader.mjs", "--input-type=module", "-e", script], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let stderr = "";

@@ -79,10 +79,16 @@ describe("loadModelDir", () => {
   });
 
   it("names a per-class threshold of a class the model does not have, or out of range", async () => {
-    const dir = await modelDir("bad-class-threshold", { ...small, decode: { ...small.decode, classScoreThresholds: { ball: 0.3, basketball: 0.4 } } });
+    const dir = await modelDir("bad-class-threshold", {
+      ...small,
+      decode: { ...small.decode, classScoreThresholds: { ball: 0.3, basketball: 0.4 } },
+    });
     const err = await failure(dir);
     expect(err.problem).toMatch(/^decode\.classScoreThresholds\.basketball: 'basketball' is not one of the model's classes \(ball, /);
-    await writeFile(path.join(dir, "fovea.json"), JSON.stringify({ ...small, decode: { ...small.decode, classScoreThresholds: { ball: 1.5 } } }));
+    await writeFile(
+      path.join(dir, "fovea.json"),
+      JSON.stringify({ ...small, decode: { ...small.decode, classScoreThresholds: { ball: 1.5 } } }),
+    );
     expect((await failure(dir)).problem).toMatch(/^decode\.classScoreThresholds\.ball: /);
   });
 

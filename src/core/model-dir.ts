@@ -44,7 +44,9 @@ export function onnxSignatureProblems(meta: ModelMetadata, inputs: OnnxValueSign
   for (const e of expected) {
     const v = e.list.find((x) => x.name === e.name);
     if (!v) {
-      problems.push(`expected ${e.role} '${e.name}' (from fovea.json), found ${e.role}s ${e.list.map((x) => `'${x.name}'`).join(", ") || "none"}`);
+      problems.push(
+        `expected ${e.role} '${e.name}' (from fovea.json), found ${e.role}s ${e.list.map((x) => `'${x.name}'`).join(", ") || "none"}`,
+      );
       continue;
     }
     if (v.elemType !== ONNX_FLOAT) problems.push(`${e.role} '${e.name}' has element type ${v.elemType}, expected 1 (float32)`);
@@ -73,9 +75,13 @@ export async function loadModelDir(dir: string): Promise<ModelDir> {
     raw = JSON.parse(await readFile(metadataPath, "utf8"));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new FoveaInputError(metadataPath, code === "ENOENT" ? "file not found; every model directory needs its metadata" : `expected JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new FoveaInputError(
+      metadataPath,
+      code === "ENOENT" ? "file not found; every model directory needs its metadata" : `expected JSON: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const parsed = ModelMetadataSchema.safeParse(raw);
   if (!parsed.success) throw new FoveaInputError(metadataPath, describeIssues(parsed.error.issues));

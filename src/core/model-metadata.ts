@@ -136,42 +136,47 @@ export const AugmentationEnvelopeSchema = z
   .passthrough();
 export type AugmentationEnvelope = z.infer<typeof AugmentationEnvelopeSchema>;
 
-export const ModelMetadataSchema = z.object({
-  format: z.literal("fovea-model"),
-  formatVersion: z.literal(1),
-  /** Published as `model_id` in every DetectionFrame. */
-  id: z.string().min(1),
-  /** false for a randomly initialised stand-in model; the runtime warns loudly. */
-  trained: z.boolean(),
-  description: z.string().default(""),
-  classes: z.array(z.string().min(1)).min(1),
-  input: z.object({
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
-    channels: z.literal(3),
-    /** Input tensor name in both engines. */
-    name: z.string().default("input"),
-  }),
-  preprocess: PreprocessSpecSchema,
-  architecture: ArchitectureSchema,
-  head: HeadSchema,
-  decode: DecodeSpecSchema,
-  augmentation: AugmentationEnvelopeSchema.default({}),
-  files: z.object({
-    onnx: z.string().default("model.onnx"),
-    tfjs: z.string().default("tfjs/model.json"),
-  }),
-  /** Free-form training provenance: data fingerprint, epochs, seed, date. */
-  training: z.record(z.string(), z.unknown()).optional(),
-  /** Eval summary (per-class AP etc.). */
-  eval: z.record(z.string(), z.unknown()).optional(),
-})
+export const ModelMetadataSchema = z
+  .object({
+    format: z.literal("fovea-model"),
+    formatVersion: z.literal(1),
+    /** Published as `model_id` in every DetectionFrame. */
+    id: z.string().min(1),
+    /** false for a randomly initialised stand-in model; the runtime warns loudly. */
+    trained: z.boolean(),
+    description: z.string().default(""),
+    classes: z.array(z.string().min(1)).min(1),
+    input: z.object({
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      channels: z.literal(3),
+      /** Input tensor name in both engines. */
+      name: z.string().default("input"),
+    }),
+    preprocess: PreprocessSpecSchema,
+    architecture: ArchitectureSchema,
+    head: HeadSchema,
+    decode: DecodeSpecSchema,
+    augmentation: AugmentationEnvelopeSchema.default({}),
+    files: z.object({
+      onnx: z.string().default("model.onnx"),
+      tfjs: z.string().default("tfjs/model.json"),
+    }),
+    /** Free-form training provenance: data fingerprint, epochs, seed, date. */
+    training: z.record(z.string(), z.unknown()).optional(),
+    /** Eval summary (per-class AP etc.). */
+    eval: z.record(z.string(), z.unknown()).optional(),
+  })
   // Checked here, with the schema, so every reader and writer of fovea.json (loadModelDir,
   // exportModelDir, `fovea eval --set-thresholds`) rejects a threshold for a class the model lacks.
   .superRefine((m, ctx) => {
     for (const name of Object.keys(m.decode.classScoreThresholds ?? {})) {
       if (!m.classes.includes(name)) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["decode", "classScoreThresholds", name], message: `'${name}' is not one of the model's classes (${m.classes.join(", ")})` });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["decode", "classScoreThresholds", name],
+          message: `'${name}' is not one of the model's classes (${m.classes.join(", ")})`,
+        });
       }
     }
   });

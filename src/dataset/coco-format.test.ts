@@ -70,12 +70,27 @@ describe("COCO import", () => {
 
   it("names file, line and field of broken references and boxes", async () => {
     await writeImages();
-    const ann = (o: object) => [{ id: 1, image_id: 7, category_id: 3, bbox: [20, 10, 40, 50] }, { id: 2, image_id: 7, category_id: 1, bbox: [1, 1, 2, 2], ...o }];
+    const ann = (o: object) => [
+      { id: 1, image_id: 7, category_id: 3, bbox: [20, 10, 40, 50] },
+      { id: 2, image_id: 7, category_id: 1, bbox: [1, 1, 2, 2], ...o },
+    ];
     const cases: Array<[string, RegExp, RegExp]> = [
       [cocoText({ annotations: ann({ image_id: 99 }) }), /annotations\.1\.image_id: no image has id 99/, /instances\.json:(\d+)$/],
-      [cocoText({ annotations: ann({ category_id: 2 }) }), /annotations\.1\.category_id: no category has id 2 \(ids: 1, 3\)/, /instances\.json:(\d+)$/],
-      [cocoText({ annotations: ann({ bbox: [190, 0, 20, 10] }) }), /annotations\.1\.bbox: \[190, 0, 20, 10\].*outside the 200x100 image/, /instances\.json:(\d+)$/],
-      [cocoText({ annotations: ann({ bbox: [1, 1, 0, 10] }) }), /annotations\.1\.bbox: width and height must be > 0/, /instances\.json:(\d+)$/],
+      [
+        cocoText({ annotations: ann({ category_id: 2 }) }),
+        /annotations\.1\.category_id: no category has id 2 \(ids: 1, 3\)/,
+        /instances\.json:(\d+)$/,
+      ],
+      [
+        cocoText({ annotations: ann({ bbox: [190, 0, 20, 10] }) }),
+        /annotations\.1\.bbox: \[190, 0, 20, 10\].*outside the 200x100 image/,
+        /instances\.json:(\d+)$/,
+      ],
+      [
+        cocoText({ annotations: ann({ bbox: [1, 1, 0, 10] }) }),
+        /annotations\.1\.bbox: width and height must be > 0/,
+        /instances\.json:(\d+)$/,
+      ],
       [cocoText({ annotations: ann({ bbox: [1, 1, 2] }) }), /annotations\.1\.bbox/, /instances\.json:(\d+)$/],
     ];
     for (const [text, problem, where] of cases) {
@@ -87,16 +102,37 @@ describe("COCO import", () => {
       // The line named is the line where annotations[1] starts in the pretty-printed text.
       const line = text.split("\n")[Number(m![1]) - 1];
       expect(line.trim()).toBe("{");
-      expect(text.split("\n").slice(Number(m![1]), Number(m![1]) + 2).join("")).toMatch(/"id": 2,/);
+      expect(
+        text
+          .split("\n")
+          .slice(Number(m![1]), Number(m![1]) + 2)
+          .join(""),
+      ).toMatch(/"id": 2,/);
     }
   });
 
   it("rejects a missing image, duplicate ids and invalid JSON with its position", async () => {
     await writeImages();
-    await put("instances.json", cocoText({ images: [{ id: 7, file_name: "a.png", width: 200, height: 100 }, { id: 8, file_name: "nope.png", width: 200, height: 100 }] }));
+    await put(
+      "instances.json",
+      cocoText({
+        images: [
+          { id: 7, file_name: "a.png", width: 200, height: 100 },
+          { id: 8, file_name: "nope.png", width: 200, height: 100 },
+        ],
+      }),
+    );
     let err = await inputError(readDataset(dir));
     expect(err.problem).toMatch(/images\.1\.file_name: 'nope\.png' not found \(looked in /);
-    await put("instances.json", cocoText({ categories: [{ id: 1, name: "robot" }, { id: 1, name: "ball" }] }));
+    await put(
+      "instances.json",
+      cocoText({
+        categories: [
+          { id: 1, name: "robot" },
+          { id: 1, name: "ball" },
+        ],
+      }),
+    );
     err = await inputError(readDataset(dir));
     expect(err.problem).toMatch(/categories\.1\.id: 1 is used by another category/);
     const broken = cocoText().replace('"iscrowd": 0\n    },', '"iscrowd": 0\n    }');
@@ -113,7 +149,15 @@ describe("COCO import", () => {
 describe("COCO export", () => {
   it("writes one object per line with 1-based ids, pixel boxes and the ground extension", async () => {
     const w = await openDatasetWriter(dir, "coco", ["ball", "robot"], { calibration: DEFAULT_CALIBRATION_FILE });
-    await w.add({ image: "images/a.png", width: 200, height: 100, objects: [{ label: "robot", box: { xMin: 0.1, yMin: 0.2, xMax: 0.3, yMax: 0.7 }, ground: { x: 2, y: -1 } }] }, await pngImage(200, 100));
+    await w.add(
+      {
+        image: "images/a.png",
+        width: 200,
+        height: 100,
+        objects: [{ label: "robot", box: { xMin: 0.1, yMin: 0.2, xMax: 0.3, yMax: 0.7 }, ground: { x: 2, y: -1 } }],
+      },
+      await pngImage(200, 100),
+    );
     await w.close();
     const text = await readFile(path.join(dir, "annotations.json"), "utf8");
     const coco = JSON.parse(text);
@@ -121,7 +165,9 @@ describe("COCO export", () => {
     expect((await readDataset(dir)).calibration).toBe(path.join(dir, "calibration.json"));
     expect(coco.images).toEqual([{ id: 1, file_name: "images/a.png", width: 200, height: 100 }]);
     // 0.1*200 = 20, 0.2*100 = 20, w 0.2*200 = 40, h 0.5*100 = 50
-    expect(coco.annotations).toEqual([{ id: 1, image_id: 1, category_id: 2, bbox: [20, 20, 40, 50], area: 2000, iscrowd: 0, ground: { x: 2, y: -1 } }]);
+    expect(coco.annotations).toEqual([
+      { id: 1, image_id: 1, category_id: 2, bbox: [20, 20, 40, 50], area: 2000, iscrowd: 0, ground: { x: 2, y: -1 } },
+    ]);
     expect(coco.categories.map((c: { id: number; name: string }) => [c.id, c.name])).toEqual([
       [1, "ball"],
       [2, "robot"],

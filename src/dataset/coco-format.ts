@@ -32,8 +32,15 @@ const PIXEL_TOLERANCE = 1;
 const Id = z.number().int();
 const Finite = z.number().refine(Number.isFinite, "expected a finite number");
 const CocoSchema = z.object({
-  info: z.object({ calibration: z.string().min(1).optional() }).passthrough().optional(),
-  images: z.array(z.object({ id: Id, file_name: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive() }).passthrough()),
+  info: z
+    .object({ calibration: z.string().min(1).optional() })
+    .passthrough()
+    .optional(),
+  images: z.array(
+    z
+      .object({ id: Id, file_name: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive() })
+      .passthrough(),
+  ),
   annotations: z.array(
     z
       .object({
@@ -50,7 +57,12 @@ const CocoSchema = z.object({
 
 /** Does this parsed JSON look like a COCO detection file (used by format detection)? */
 export function looksLikeCoco(json: unknown): boolean {
-  return typeof json === "object" && json !== null && Array.isArray((json as Record<string, unknown>).images) && Array.isArray((json as Record<string, unknown>).annotations);
+  return (
+    typeof json === "object" &&
+    json !== null &&
+    Array.isArray((json as Record<string, unknown>).images) &&
+    Array.isArray((json as Record<string, unknown>).annotations)
+  );
 }
 
 /** Round pixel values so the JSON is short and stable; 1e-4 px is far below any label's accuracy. */
@@ -116,7 +128,9 @@ export class CocoDatasetWriter implements DatasetWriter {
 export async function findCocoFiles(target: string): Promise<string[]> {
   if (target.toLowerCase().endsWith(".json")) return [target];
   const files = await listDatasetFiles(target);
-  const candidates = files.filter((f) => f.endsWith(".json") && f.split("/").length <= 2 && path.posix.basename(f) !== "fovea-dataset.json");
+  const candidates = files.filter(
+    (f) => f.endsWith(".json") && f.split("/").length <= 2 && path.posix.basename(f) !== "fovea-dataset.json",
+  );
   const found: string[] = [];
   for (const f of candidates) {
     const abs = path.join(target, f);
@@ -162,8 +176,10 @@ async function readCocoFile(file: string, root: string, rootFiles: ReadonlySet<s
   const categoryIndex = new Map<number, number>();
   const names = new Set<string>();
   coco.categories.forEach((c, i) => {
-    if (categoryIndex.has(c.id)) throw new FoveaInputError(lineOf("categories", i), `categories.${i}.id: ${c.id} is used by another category`);
-    if (names.has(c.name)) throw new FoveaInputError(lineOf("categories", i), `categories.${i}.name: '${c.name}' is used by another category`);
+    if (categoryIndex.has(c.id))
+      throw new FoveaInputError(lineOf("categories", i), `categories.${i}.id: ${c.id} is used by another category`);
+    if (names.has(c.name))
+      throw new FoveaInputError(lineOf("categories", i), `categories.${i}.name: '${c.name}' is used by another category`);
     if (/\s/.test(c.name)) throw new FoveaInputError(lineOf("categories", i), `categories.${i}.name: '${c.name}' contains whitespace`);
     categoryIndex.set(c.id, i);
     names.add(c.name);
@@ -178,7 +194,11 @@ async function readCocoFile(file: string, root: string, rootFiles: ReadonlySet<s
     if (frameOf.has(img.id)) throw new FoveaInputError(where(), `images.${i}.id: ${img.id} is used by another image`);
     const tries = [jsonDir, root, path.join(root, "images")].map((d) => path.join(d, img.file_name));
     const abs = tries.find((t) => rootFiles.has(path.relative(root, t).split(path.sep).join("/")));
-    if (!abs) throw new FoveaInputError(where(), `images.${i}.file_name: '${img.file_name}' not found (looked in ${[...new Set(tries.map(path.dirname))].join(", ")})`);
+    if (!abs)
+      throw new FoveaInputError(
+        where(),
+        `images.${i}.file_name: '${img.file_name}' not found (looked in ${[...new Set(tries.map(path.dirname))].join(", ")})`,
+      );
     const frame = { image: "", abs, width: img.width, height: img.height, objects: [] };
     frameOf.set(img.id, frame);
     frames.push(frame);
@@ -189,13 +209,21 @@ async function readCocoFile(file: string, root: string, rootFiles: ReadonlySet<s
     const frame = frameOf.get(a.image_id);
     if (!frame) throw new FoveaInputError(where(), `annotations.${i}.image_id: no image has id ${a.image_id}`);
     const ci = categoryIndex.get(a.category_id);
-    if (ci === undefined) throw new FoveaInputError(where(), `annotations.${i}.category_id: no category has id ${a.category_id} (ids: ${[...categoryIndex.keys()].join(", ")})`);
+    if (ci === undefined)
+      throw new FoveaInputError(
+        where(),
+        `annotations.${i}.category_id: no category has id ${a.category_id} (ids: ${[...categoryIndex.keys()].join(", ")})`,
+      );
     const [x, y, w, h] = a.bbox;
-    if (!(w > 0 && h > 0)) throw new FoveaInputError(where(), `annotations.${i}.bbox: width and height must be > 0, got [${a.bbox.join(", ")}]`);
+    if (!(w > 0 && h > 0))
+      throw new FoveaInputError(where(), `annotations.${i}.bbox: width and height must be > 0, got [${a.bbox.join(", ")}]`);
     const W = frame.width;
     const H = frame.height;
     if (x < -PIXEL_TOLERANCE || y < -PIXEL_TOLERANCE || x + w > W + PIXEL_TOLERANCE || y + h > H + PIXEL_TOLERANCE) {
-      throw new FoveaInputError(where(), `annotations.${i}.bbox: [${a.bbox.join(", ")}] (x, y, w, h in pixels) lies outside the ${W}x${H} image`);
+      throw new FoveaInputError(
+        where(),
+        `annotations.${i}.bbox: [${a.bbox.join(", ")}] (x, y, w, h in pixels) lies outside the ${W}x${H} image`,
+      );
     }
     const clamp = (v: number) => Math.min(1, Math.max(0, v));
     frame.objects.push({
@@ -214,7 +242,11 @@ export async function readCocoDataset(target: string): Promise<Dataset> {
   const isFile = abs.toLowerCase().endsWith(".json");
   const root = isFile ? path.dirname(abs) : abs;
   const files = await findCocoFiles(abs);
-  if (files.length === 0) throw new FoveaInputError(abs, "no COCO JSON file (with 'images', 'annotations' and 'categories') in the folder, annotations/ or first-level folders");
+  if (files.length === 0)
+    throw new FoveaInputError(
+      abs,
+      "no COCO JSON file (with 'images', 'annotations' and 'categories') in the folder, annotations/ or first-level folders",
+    );
   const rootFiles = new Set(await listDatasetFiles(root));
   const parts = [];
   for (const f of files) parts.push(await readCocoFile(f, root, rootFiles));
@@ -223,7 +255,10 @@ export async function readCocoDataset(target: string): Promise<Dataset> {
   const seen = new Map<string, string>();
   parts.forEach((p, i) => {
     if (p.categories.join("\n") !== classes.join("\n")) {
-      throw new FoveaInputError(files[i], `categories (${p.categories.join(", ")}) differ from ${files[0]} (${classes.join(", ")}); read the files separately`);
+      throw new FoveaInputError(
+        files[i],
+        `categories (${p.categories.join(", ")}) differ from ${files[0]} (${classes.join(", ")}); read the files separately`,
+      );
     }
     for (const f of p.frames) {
       const image = path.relative(root, f.abs).split(path.sep).join("/");

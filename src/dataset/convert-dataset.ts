@@ -24,7 +24,12 @@ export interface ConvertResult {
   droppedGround: number;
 }
 
-export async function convertDataset(src: string, dst: string, format: DatasetFormat, options: ConvertDatasetOptions = {}): Promise<ConvertResult> {
+export async function convertDataset(
+  src: string,
+  dst: string,
+  format: DatasetFormat,
+  options: ConvertDatasetOptions = {},
+): Promise<ConvertResult> {
   const source = await readDataset(src, { format: options.from ?? "auto" });
   if (path.resolve(dst) === source.root) throw new RangeError(`dst: '${dst}' is the source dataset's folder; write to another folder`);
   const writer = await openDatasetWriter(dst, format, source.classes, { calibration: source.calibration, overwrite: options.overwrite });

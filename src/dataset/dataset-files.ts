@@ -42,7 +42,8 @@ export async function listDatasetFiles(root: string): Promise<string[]> {
  * dataset root and name an image file.
  */
 export function checkRelativeImagePath(image: unknown, where: string): string {
-  if (typeof image !== "string" || image.length === 0) throw new TypeError(`${where}: expected a non-empty relative path, got ${JSON.stringify(image)}`);
+  if (typeof image !== "string" || image.length === 0)
+    throw new TypeError(`${where}: expected a non-empty relative path, got ${JSON.stringify(image)}`);
   const norm = path.posix.normalize(image.split(path.sep).join("/"));
   if (path.posix.isAbsolute(norm) || norm === ".." || norm.startsWith("../")) {
     throw new RangeError(`${where}: expected a path inside the dataset root, got '${image}'`);
@@ -77,7 +78,10 @@ export async function prepareOutputDir(root: string, owned: readonly string[], o
   if (present.length === 0) return;
   if (!overwrite) {
     // Bad input rather than a caller's bug: the folder is whatever the user named (`--out`).
-    throw new FoveaInputError(root, `is not empty (${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); choose a new folder, or overwrite (the writer then replaces only its own files)`);
+    throw new FoveaInputError(
+      root,
+      `is not empty (${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); choose a new folder, or overwrite (the writer then replaces only its own files)`,
+    );
   }
   for (const name of owned) await rm(path.join(root, name), { recursive: true, force: true });
 }

@@ -24,7 +24,8 @@ export function classesProblem(classes: readonly unknown[]): string | undefined 
   if (!Array.isArray(classes) || classes.length === 0) return "expected a non-empty list of class names";
   const seen = new Set<string>();
   for (const [i, c] of classes.entries()) {
-    if (typeof c !== "string" || c.trim().length === 0 || c !== c.trim()) return `class ${i}: expected a non-empty name without surrounding spaces, got ${JSON.stringify(c)}`;
+    if (typeof c !== "string" || c.trim().length === 0 || c !== c.trim())
+      return `class ${i}: expected a non-empty name without surrounding spaces, got ${JSON.stringify(c)}`;
     if (/\s/.test(c)) return `class ${i}: '${c}' contains whitespace (YOLO class files and tables cannot hold it)`;
     if (seen.has(c)) return `class ${i}: '${c}' appears twice`;
     seen.add(c);
@@ -41,7 +42,8 @@ export function checkFrameForWriter(frame: TaggedFrame, classes: ReadonlySet<str
   }
   if (!Array.isArray(frame.objects)) throw new TypeError("frame.objects: expected an array");
   frame.objects.forEach((o, i) => {
-    if (!classes.has(o.label)) throw new RangeError(`frame.objects[${i}].label: '${o.label}' is not one of the writer's classes (${[...classes].join(", ")})`);
+    if (!classes.has(o.label))
+      throw new RangeError(`frame.objects[${i}].label: '${o.label}' is not one of the writer's classes (${[...classes].join(", ")})`);
     const problem = o.box ? boxProblem(o.box) : "expected a box";
     if (problem) throw new RangeError(`frame.objects[${i}].box: ${problem}`);
     if (o.ground !== undefined && !(Number.isFinite(o.ground.x) && Number.isFinite(o.ground.y))) {

@@ -76,7 +76,11 @@ describe("native dataset format", () => {
       await w.add(FRAMES[0], await pngImage(FRAMES[0].width, FRAMES[0].height));
       // An interrupted writer (fovea synth killed) leaves the frames written so far and no manifest.
       await new Promise((r) => setTimeout(r, 50));
-      await expectInputError(readDataset(root), new RegExp(format), new RegExp(`incomplete ${format === "yolo" ? "YOLO" : "native"} dataset`));
+      await expectInputError(
+        readDataset(root),
+        new RegExp(format),
+        new RegExp(`incomplete ${format === "yolo" ? "YOLO" : "native"} dataset`),
+      );
       await w.close();
       expect((await readDataset(root)).frames).toHaveLength(1);
     }
@@ -92,22 +96,30 @@ describe("native dataset format", () => {
     expect(ds.frames).toHaveLength(2);
     // Already inside the dataset: referenced, not copied.
     expect(ds.calibration).toBe(path.join(dir, "cam/head.json"));
-    await expect(openDatasetWriter(path.join(dir, "z"), "native", CLASSES, { calibration: path.join(dir, "none.json") })).rejects.toThrow(/options\.calibration: .*none\.json' is not a file/);
+    await expect(openDatasetWriter(path.join(dir, "z"), "native", CLASSES, { calibration: path.join(dir, "none.json") })).rejects.toThrow(
+      /options\.calibration: .*none\.json' is not a file/,
+    );
   });
 
   it("rejects bad frames handed to the writer, naming the field", async () => {
     const w = await openDatasetWriter(dir, "native", CLASSES);
     const img = await pngImage(8, 8);
-    await expect(w.add({ image: "a.png", width: 8, height: 8, objects: [{ label: "robot", box: { xMin: 0, yMin: 0, xMax: 1, yMax: 1 } }] }, img)).rejects.toThrow(
-      /frame\.objects\[0\]\.label: 'robot' is not one of/,
+    await expect(
+      w.add({ image: "a.png", width: 8, height: 8, objects: [{ label: "robot", box: { xMin: 0, yMin: 0, xMax: 1, yMax: 1 } }] }, img),
+    ).rejects.toThrow(/frame\.objects\[0\]\.label: 'robot' is not one of/);
+    await expect(
+      w.add({ image: "a.png", width: 8, height: 8, objects: [{ label: "ball", box: { xMin: 0, yMin: 0, xMax: 1.2, yMax: 1 } }] }, img),
+    ).rejects.toThrow(/frame\.objects\[0\]\.box: xMax: expected 0\.\.1/);
+    await expect(w.add({ image: "../a.png", width: 8, height: 8, objects: [] }, img)).rejects.toThrow(
+      /frame\.image: expected a path inside/,
     );
-    await expect(w.add({ image: "a.png", width: 8, height: 8, objects: [{ label: "ball", box: { xMin: 0, yMin: 0, xMax: 1.2, yMax: 1 } }] }, img)).rejects.toThrow(
-      /frame\.objects\[0\]\.box: xMax: expected 0\.\.1/,
+    await expect(w.add({ image: "a.txt", width: 8, height: 8, objects: [] }, img)).rejects.toThrow(
+      /frame\.image: expected an image file name/,
     );
-    await expect(w.add({ image: "../a.png", width: 8, height: 8, objects: [] }, img)).rejects.toThrow(/frame\.image: expected a path inside/);
-    await expect(w.add({ image: "a.txt", width: 8, height: 8, objects: [] }, img)).rejects.toThrow(/frame\.image: expected an image file name/);
     await w.close();
-    await expect(openDatasetWriter(path.join(dir, "x"), "native", ["ball", "ball"])).rejects.toThrow(/classes: class 1: 'ball' appears twice/);
+    await expect(openDatasetWriter(path.join(dir, "x"), "native", ["ball", "ball"])).rejects.toThrow(
+      /classes: class 1: 'ball' appears twice/,
+    );
     await expect(openDatasetWriter(path.join(dir, "y"), "voc" as never, CLASSES)).rejects.toThrow(RangeError);
   });
 

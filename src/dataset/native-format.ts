@@ -56,7 +56,9 @@ const TaggedFrameLineSchema = z.object({
       ground: z.object({ x: NumberField, y: NumberField }).optional(),
     }),
   ),
-  mount: z.object({ x: NumberField, y: NumberField, height: NumberField, pitch: NumberField, roll: NumberField, yaw: NumberField }).optional(),
+  mount: z
+    .object({ x: NumberField, y: NumberField, height: NumberField, pitch: NumberField, roll: NumberField, yaw: NumberField })
+    .optional(),
 });
 
 /** Options of the dataset writers. */
@@ -109,7 +111,18 @@ export class NativeDatasetWriter implements DatasetWriter {
         box: { xMin: o.box.xMin, yMin: o.box.yMin, xMax: o.box.xMax, yMax: o.box.yMax },
         ...(o.ground ? { ground: { x: o.ground.x, y: o.ground.y } } : {}),
       })),
-      ...(frame.mount ? { mount: { x: frame.mount.x, y: frame.mount.y, height: frame.mount.height, pitch: frame.mount.pitch, roll: frame.mount.roll, yaw: frame.mount.yaw } } : {}),
+      ...(frame.mount
+        ? {
+            mount: {
+              x: frame.mount.x,
+              y: frame.mount.y,
+              height: frame.mount.height,
+              pitch: frame.mount.pitch,
+              roll: frame.mount.roll,
+              yaw: frame.mount.yaw,
+            },
+          }
+        : {}),
     };
     const text = JSON.stringify(line) + "\n";
     return this.writes.then(async () => {
@@ -152,13 +165,18 @@ export async function readNativeDataset(dir: string): Promise<Dataset> {
     if (!r.success) throw new FoveaInputError(where, describeIssues(r.error.issues));
     const frame = r.data;
     const image = path.posix.normalize(frame.image);
-    if (image.startsWith("../") || path.posix.isAbsolute(image)) throw new FoveaInputError(where, `image: expected a path inside ${root}, got '${frame.image}'`);
+    if (image.startsWith("../") || path.posix.isAbsolute(image))
+      throw new FoveaInputError(where, `image: expected a path inside ${root}, got '${frame.image}'`);
     if (!files.has(image)) throw new FoveaInputError(where, `image: '${frame.image}' does not exist in ${root}`);
     const earlier = lineOfImage.get(image);
     if (earlier !== undefined) throw new FoveaInputError(where, `image: '${frame.image}' is already labelled on line ${earlier}`);
     lineOfImage.set(image, lineNo);
     frame.objects.forEach((o, j) => {
-      if (!classes.has(o.label)) throw new FoveaInputError(where, `objects.${j}.label: '${o.label}' is not one of the classes in ${NATIVE_MANIFEST_FILE} (${manifest.classes.join(", ")})`);
+      if (!classes.has(o.label))
+        throw new FoveaInputError(
+          where,
+          `objects.${j}.label: '${o.label}' is not one of the classes in ${NATIVE_MANIFEST_FILE} (${manifest.classes.join(", ")})`,
+        );
       const problem = boxProblem(o.box);
       if (problem) throw new FoveaInputError(where, `objects.${j}.box.${problem}`);
     });

@@ -15,7 +15,12 @@ export type { DatasetWriterOptions };
  * Call `add(frame, encodedImage)` per frame — in order; lines come out in call order — then
  * `close()`. Bad frames are rejected with a RangeError naming the field.
  */
-export async function openDatasetWriter(dir: string, format: DatasetFormat, classes: readonly string[], options: DatasetWriterOptions = {}): Promise<DatasetWriter> {
+export async function openDatasetWriter(
+  dir: string,
+  format: DatasetFormat,
+  classes: readonly string[],
+  options: DatasetWriterOptions = {},
+): Promise<DatasetWriter> {
   if (typeof dir !== "string" || dir.length === 0) throw new TypeError("dir: expected a folder path");
   switch (format) {
     case "native":

@@ -36,10 +36,16 @@ export async function detectDatasetFormat(target: string, where = target): Promi
   if ((await findCocoFiles(abs)).length > 0) return "coco";
   // The writers add the manifest / classes file last: without it the writing was interrupted.
   if (files.includes(NATIVE_LABELS_FILE)) {
-    throw new FoveaInputError(where, `incomplete native dataset: ${NATIVE_LABELS_FILE} without ${NATIVE_MANIFEST_FILE}, which is written when the dataset is finished (was fovea synth interrupted?); write it again`);
+    throw new FoveaInputError(
+      where,
+      `incomplete native dataset: ${NATIVE_LABELS_FILE} without ${NATIVE_MANIFEST_FILE}, which is written when the dataset is finished (was fovea synth interrupted?); write it again`,
+    );
   }
   if (files.some((f) => f.startsWith("labels/"))) {
-    throw new FoveaInputError(where, `incomplete YOLO dataset: labels/ without a classes file (${YOLO_CLASSES_FILE}), which is written when the dataset is finished (was fovea synth interrupted?); write it again`);
+    throw new FoveaInputError(
+      where,
+      `incomplete YOLO dataset: labels/ without a classes file (${YOLO_CLASSES_FILE}), which is written when the dataset is finished (was fovea synth interrupted?); write it again`,
+    );
   }
   throw new FoveaInputError(
     where,
@@ -51,7 +57,8 @@ export async function detectDatasetFormat(target: string, where = target): Promi
 export async function readDataset(target: string, options: ReadDatasetOptions = {}): Promise<Dataset> {
   if (typeof target !== "string" || target.length === 0) throw new TypeError("target: expected a dataset folder or COCO .json path");
   const requested = options.format ?? "auto";
-  if (requested !== "auto" && !DATASET_FORMATS.includes(requested)) throw new RangeError(`options.format: expected auto, ${DATASET_FORMATS.join(", ")}; got ${JSON.stringify(requested)}`);
+  if (requested !== "auto" && !DATASET_FORMATS.includes(requested))
+    throw new RangeError(`options.format: expected auto, ${DATASET_FORMATS.join(", ")}; got ${JSON.stringify(requested)}`);
   const format = requested === "auto" ? await detectDatasetFormat(target, options.where) : requested;
   switch (format) {
     case "native":

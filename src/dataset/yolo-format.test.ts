@@ -173,9 +173,12 @@ describe("YOLO export", () => {
     expect(await read("one/classes.txt")).toEqual(Buffer.from("ball\nrobot\n"));
     // robot: cx (0.1+0.4)/2 = 0.25, cy (0.2+0.9)/2 = 0.55, w 0.3, h 0.7 (class 1)
     // ball: cx (1/3+1/2)/2 = 0.416667, cy 0.625, w 1/6 = 0.166667, h 0.25 (class 0)
-    expect((await read("one/labels/f0.txt")).toString()).toBe("1 0.250000 0.550000 0.300000 0.700000\n0 0.416667 0.625000 0.166667 0.250000\n");
+    expect((await read("one/labels/f0.txt")).toString()).toBe(
+      "1 0.250000 0.550000 0.300000 0.700000\n0 0.416667 0.625000 0.166667 0.250000\n",
+    );
     expect((await read("one/labels/f1.txt")).toString()).toBe("");
-    for (const f of ["classes.txt", "labels/f0.txt", "labels/f1.txt", "images/f0.png"]) expect(await read(`two/${f}`)).toEqual(await read(`one/${f}`));
+    for (const f of ["classes.txt", "labels/f0.txt", "labels/f1.txt", "images/f0.png"])
+      expect(await read(`two/${f}`)).toEqual(await read(`one/${f}`));
     const ds = await readDataset(path.join(dir, "one"));
     expect(ds.frames[0].objects[1].box.xMin).toBeCloseTo(1 / 3, 6);
     expect(ds.frames[0].objects[1].ground).toBeUndefined();

@@ -103,7 +103,8 @@ export class YoloDatasetWriter implements DatasetWriter {
 function parseYamlNames(text: string, file: string): string[] {
   const doc = parseDocument(text);
   const lineOf = (offset: number | undefined) => (offset === undefined ? file : `${file}:${lineColumnAt(text, offset).line}`);
-  if (doc.errors.length > 0) throw new FoveaInputError(lineOf(doc.errors[0].pos[0]), `invalid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+  if (doc.errors.length > 0)
+    throw new FoveaInputError(lineOf(doc.errors[0].pos[0]), `invalid YAML: ${doc.errors[0].message.split("\n")[0]}`);
   const node = doc.get("names", true) as { range?: [number, number, number] } | undefined;
   const where = lineOf(node?.range?.[0]);
   const data = doc.toJS() as { names?: unknown; nc?: unknown } | null;
@@ -113,15 +114,21 @@ function parseYamlNames(text: string, file: string): string[] {
   else if (raw && typeof raw === "object") {
     const entries = Object.entries(raw as Record<string, unknown>);
     entries.forEach(([k], i) => {
-      if (String(i) !== k) throw new FoveaInputError(where, `names: expected class indices 0..${entries.length - 1} in order, got '${k}' at position ${i}`);
+      if (String(i) !== k)
+        throw new FoveaInputError(where, `names: expected class indices 0..${entries.length - 1} in order, got '${k}' at position ${i}`);
     });
     names = entries.map(([, v]) => v);
   } else throw new FoveaInputError(where, "names: expected a list of class names or a map from class index to name");
   if (names.length === 0) throw new FoveaInputError(where, "names: no class names");
   names.forEach((n, i) => {
-    if (typeof n !== "string" || n.trim() === "") throw new FoveaInputError(where, `names.${i}: expected a class name, got ${JSON.stringify(n)}`);
+    if (typeof n !== "string" || n.trim() === "")
+      throw new FoveaInputError(where, `names.${i}: expected a class name, got ${JSON.stringify(n)}`);
   });
-  if (data?.nc !== undefined && data.nc !== names.length) throw new FoveaInputError(lineOf((doc.get("nc", true) as { range?: number[] } | undefined)?.range?.[0]), `nc: ${String(data.nc)} but names lists ${names.length} classes`);
+  if (data?.nc !== undefined && data.nc !== names.length)
+    throw new FoveaInputError(
+      lineOf((doc.get("nc", true) as { range?: number[] } | undefined)?.range?.[0]),
+      `nc: ${String(data.nc)} but names lists ${names.length} classes`,
+    );
   return names.map((n) => (n as string).trim());
 }
 
@@ -166,7 +173,10 @@ export function parseYoloLabels(text: string, file: string, classes: readonly st
     if (!/^\d+$/.test(cls)) throw new FoveaInputError(where, `class: expected a class index (integer >= 0), got '${cls}'`);
     const classIndex = Number(cls);
     if (classIndex >= classes.length) {
-      throw new FoveaInputError(where, `class: index ${classIndex} is out of range: the classes file names ${classes.length} classes (0..${classes.length - 1})`);
+      throw new FoveaInputError(
+        where,
+        `class: index ${classIndex} is out of range: the classes file names ${classes.length} classes (0..${classes.length - 1})`,
+      );
     }
     const names = ["cx", "cy", "w", "h"];
     const v = coords.map((s, k) => {
@@ -179,10 +189,14 @@ export function parseYoloLabels(text: string, file: string, classes: readonly st
     if (w <= 0 || h <= 0) throw new FoveaInputError(where, `w, h: expected a box of positive size, got w=${coords[2]} h=${coords[3]}`);
     const edges = { xMin: cx - w / 2, yMin: cy - h / 2, xMax: cx + w / 2, yMax: cy + h / 2 };
     for (const [k, e] of Object.entries(edges)) {
-      if (e < -EDGE_TOLERANCE || e > 1 + EDGE_TOLERANCE) throw new FoveaInputError(where, `box ${k} = ${e.toFixed(4)} lies outside the image (0..1): centre ± half size`);
+      if (e < -EDGE_TOLERANCE || e > 1 + EDGE_TOLERANCE)
+        throw new FoveaInputError(where, `box ${k} = ${e.toFixed(4)} lies outside the image (0..1): centre ± half size`);
     }
     const clamp = (x: number) => Math.min(1, Math.max(0, x));
-    objects.push({ label: classes[classIndex], box: { xMin: clamp(edges.xMin), yMin: clamp(edges.yMin), xMax: clamp(edges.xMax), yMax: clamp(edges.yMax) } });
+    objects.push({
+      label: classes[classIndex],
+      box: { xMin: clamp(edges.xMin), yMin: clamp(edges.yMin), xMax: clamp(edges.xMax), yMax: clamp(edges.yMax) },
+    });
   }
   return objects;
 }
@@ -192,19 +206,30 @@ export async function readYoloDataset(dir: string): Promise<Dataset> {
   const root = path.resolve(dir);
   const files = await listDatasetFiles(root);
   const classFiles = findYoloClassesFiles(files);
-  if (classFiles.length === 0) throw new FoveaInputError(root, "no YOLO classes file (classes.txt, obj.names, *.names, _darknet.labels or data.yaml) in the folder or its first-level folders");
+  if (classFiles.length === 0)
+    throw new FoveaInputError(
+      root,
+      "no YOLO classes file (classes.txt, obj.names, *.names, _darknet.labels or data.yaml) in the folder or its first-level folders",
+    );
   const classLists = await Promise.all(classFiles.map((f) => readClassesFile(path.join(root, f))));
   const classes = classLists[0];
   classLists.forEach((list, i) => {
     if (list.join("\n") !== classes.join("\n")) {
-      throw new FoveaInputError(path.join(root, classFiles[i]), `names other classes than ${path.join(root, classFiles[0])} (${list.join(", ")} vs ${classes.join(", ")})`);
+      throw new FoveaInputError(
+        path.join(root, classFiles[i]),
+        `names other classes than ${path.join(root, classFiles[0])} (${list.join(", ")} vs ${classes.join(", ")})`,
+      );
     }
   });
 
   const fileSet = new Set(files);
   const bmp = files.find((f) => /\.bmp$/i.test(f));
   // Not skipped quietly: a BMP is an image the dataset means to include.
-  if (bmp) throw new FoveaInputError(path.join(root, bmp), "BMP images cannot be decoded by sharp (libvips); convert them to PNG or JPEG first (e.g. ffmpeg -i a.bmp a.png)");
+  if (bmp)
+    throw new FoveaInputError(
+      path.join(root, bmp),
+      "BMP images cannot be decoded by sharp (libvips); convert them to PNG or JPEG first (e.g. ffmpeg -i a.bmp a.png)",
+    );
   const images = files.filter(isImagePath);
   const imageDirs = new Set(images.map((f) => path.posix.dirname(f)));
   const labelOf = new Map<string, string>();
@@ -214,7 +239,11 @@ export async function readYoloDataset(dir: string): Promise<Dataset> {
     if (present.length > 1) throw new FoveaInputError(path.join(root, img), `two label files: ${present.join(" and ")}; keep one`);
     if (present.length === 1) {
       const other = claimed.get(present[0]);
-      if (other) throw new FoveaInputError(path.join(root, present[0]), `labels two images: ${other} and ${img} (same name, different extension); rename one`);
+      if (other)
+        throw new FoveaInputError(
+          path.join(root, present[0]),
+          `labels two images: ${other} and ${img} (same name, different extension); rename one`,
+        );
       claimed.set(present[0], img);
       labelOf.set(img, present[0]);
     }
@@ -228,7 +257,10 @@ export async function readYoloDataset(dir: string): Promise<Dataset> {
     const li = parts.lastIndexOf("labels", parts.length - 2);
     const stems = [withExtension(f, "")];
     if (li >= 0) stems.unshift(withExtension([...parts.slice(0, li), "images", ...parts.slice(li + 1)].join("/"), ""));
-    throw new FoveaInputError(path.join(root, f), `label file without an image: looked for ${stems.map((s) => `${s}.png/.jpg/...`).join(" and ")} in ${root}`);
+    throw new FoveaInputError(
+      path.join(root, f),
+      `label file without an image: looked for ${stems.map((s) => `${s}.png/.jpg/...`).join(" and ")} in ${root}`,
+    );
   }
 
   const frames = await mapLimited(images, 16, async (img): Promise<TaggedFrame> => {

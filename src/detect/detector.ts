@@ -50,7 +50,14 @@ export class Detector {
   outsideEnvelope(channelMean: readonly [number, number, number]): boolean {
     const r = this.meanRange;
     if (!r) return false;
-    return channelMean[0] < r[0] || channelMean[0] > r[1] || channelMean[1] < r[0] || channelMean[1] > r[1] || channelMean[2] < r[0] || channelMean[2] > r[1];
+    return (
+      channelMean[0] < r[0] ||
+      channelMean[0] > r[1] ||
+      channelMean[1] < r[0] ||
+      channelMean[1] > r[1] ||
+      channelMean[2] < r[0] ||
+      channelMean[2] > r[1]
+    );
   }
 
   private cameraFor(width: number, height: number): CameraModel {

@@ -13,7 +13,8 @@ import { DEVICE_NAMES, ENGINE_NAMES, ENGINE_REGISTRY, engineEntry, type EngineEn
 export async function createEngine(options: EngineOptions, log?: Logger): Promise<InferenceEngine> {
   const engine = options.engine ?? "auto";
   const device = options.device ?? "auto";
-  if (engine !== "auto" && !engineEntry(engine)) throw new RangeError(`options.engine: expected auto, ${ENGINE_NAMES.join(", ")}, got '${engine}'`);
+  if (engine !== "auto" && !engineEntry(engine))
+    throw new RangeError(`options.engine: expected auto, ${ENGINE_NAMES.join(", ")}, got '${engine}'`);
   if (device !== "auto" && !(DEVICE_NAMES as readonly string[]).includes(device)) {
     throw new RangeError(`options.device: expected auto, ${DEVICE_NAMES.join(", ")}, got '${device}'`);
   }
@@ -31,7 +32,10 @@ export async function createEngine(options: EngineOptions, log?: Logger): Promis
     const entry = engineEntry(engine)!;
     if (device !== "auto" && !entry.devices.includes(device)) {
       const owners = ENGINE_REGISTRY.filter((e) => (e.devices as readonly string[]).includes(device)).map((e) => e.name);
-      throw new FoveaInputError("device", `'${device}' is a device of ${owners.join(", ")}; ${entry.name} devices are ${entry.devices.join(", ")}`);
+      throw new FoveaInputError(
+        "device",
+        `'${device}' is a device of ${owners.join(", ")}; ${entry.name} devices are ${entry.devices.join(", ")}`,
+      );
     }
     return announce(await make(entry), log);
   }
@@ -41,7 +45,8 @@ export async function createEngine(options: EngineOptions, log?: Logger): Promis
   for (const entry of candidates) {
     try {
       const e = await make(entry);
-      if (failures.length) log?.warn({ skipped: failures }, `engine auto: ${failures.length} engine(s) did not load, using ${e.engine}/${e.device}`);
+      if (failures.length)
+        log?.warn({ skipped: failures }, `engine auto: ${failures.length} engine(s) did not load, using ${e.engine}/${e.device}`);
       return announce(e, log);
     } catch (err) {
       failures.push(`${entry.name}: ${(err as Error).message}`);
@@ -51,6 +56,9 @@ export async function createEngine(options: EngineOptions, log?: Logger): Promis
 }
 
 function announce(e: InferenceEngine, log?: Logger): InferenceEngine {
-  log?.info({ engine: e.engine, device: e.device, model: e.metadata.id, trained: e.metadata.trained }, `inference engine ${e.engine}/${e.device}`);
+  log?.info(
+    { engine: e.engine, device: e.device, model: e.metadata.id, trained: e.metadata.trained },
+    `inference engine ${e.engine}/${e.device}`,
+  );
   return e;
 }

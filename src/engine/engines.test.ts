@@ -153,8 +153,12 @@ describe("createEngine", () => {
   });
 
   it("rejects devices of the other engine and unknown names", async () => {
-    await expect(createEngine({ modelDir: dirs.f16, engine: "onnxruntime", device: "wasm" })).rejects.toThrow(/'wasm' is a device of tfjs; onnxruntime devices are cpu, webgpu, cuda, tensorrt/);
-    await expect(createEngine({ modelDir: dirs.f16, engine: "tfjs", device: "cuda" })).rejects.toThrow(/'cuda' is a device of onnxruntime; tfjs devices are tensorflow, wasm, cpu/);
+    await expect(createEngine({ modelDir: dirs.f16, engine: "onnxruntime", device: "wasm" })).rejects.toThrow(
+      /'wasm' is a device of tfjs; onnxruntime devices are cpu, webgpu, cuda, tensorrt/,
+    );
+    await expect(createEngine({ modelDir: dirs.f16, engine: "tfjs", device: "cuda" })).rejects.toThrow(
+      /'cuda' is a device of onnxruntime; tfjs devices are tensorflow, wasm, cpu/,
+    );
     await expect(createEngine({ modelDir: dirs.f16, device: "tpu" as never })).rejects.toThrow(RangeError);
     await expect(createEngine({ modelDir: path.join(root, "nope") })).rejects.toThrow(FoveaInputError);
   });

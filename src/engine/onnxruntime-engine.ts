@@ -11,7 +11,13 @@ import { loadModelDir, type ModelDir } from "../core/model-dir.js";
 import { headOutputs } from "../core/head-outputs.js";
 import type { ModelMetadata } from "../core/model-metadata.js";
 import { preprocess, preprocessParams, type WhiteBalanceGains } from "../preprocess/preprocess.js";
-import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphPlan, prependFrameGraph, type FrameGraphLayout } from "../preprocess/preprocess-graph.js";
+import {
+  CHANNEL_MEAN_OUTPUT,
+  FRAME_INPUT,
+  frameGraphPlan,
+  prependFrameGraph,
+  type FrameGraphLayout,
+} from "../preprocess/preprocess-graph.js";
 import type { DeviceName, EngineOutput, FrameInference, FrameInferenceResult, InferenceEngine } from "./engine.js";
 import { ENGINE_DEVICES } from "./registry.js";
 
@@ -98,18 +104,24 @@ export class OnnxRuntimeEngine implements InferenceEngine {
 
   static async create(options: OnnxRuntimeEngineOptions): Promise<OnnxRuntimeEngine> {
     const device = options.device ?? "cpu";
-    if (!ONNX_DEVICES.includes(device)) throw new RangeError(`device: expected one of ${ONNX_DEVICES.join(", ")} for onnxruntime, got '${String(device)}'`);
+    if (!ONNX_DEVICES.includes(device))
+      throw new RangeError(`device: expected one of ${ONNX_DEVICES.join(", ")} for onnxruntime, got '${String(device)}'`);
     const threads = options.threads ?? os.availableParallelism();
     checkThreads("threads", threads);
     checkThreads("framePathThreads", options.framePathThreads ?? 1);
     const dir = typeof options.modelDir === "string" ? await loadModelDir(options.modelDir) : options.modelDir;
-    if (!dir.onnxPath) throw new FoveaInputError(dir.metadataPath, `files.onnx: ${dir.metadata.files.onnx} does not exist; the onnxruntime engine needs it (re-export with \`fovea export\`)`);
+    if (!dir.onnxPath)
+      throw new FoveaInputError(
+        dir.metadataPath,
+        `files.onnx: ${dir.metadata.files.onnx} does not exist; the onnxruntime engine needs it (re-export with \`fovea export\`)`,
+      );
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(dir.onnxPath, sessionOptions(device, threads, false));
     } catch (err) {
       const reason = (err as Error).message.split("\n")[0];
-      if (device !== "cpu") throw new FoveaInputError(`onnxruntime device ${device}`, `${PROVIDER_HELP[device]} (onnxruntime: ${reason})`, { cause: err });
+      if (device !== "cpu")
+        throw new FoveaInputError(`onnxruntime device ${device}`, `${PROVIDER_HELP[device]} (onnxruntime: ${reason})`, { cause: err });
       throw new FoveaInputError(dir.onnxPath, `onnxruntime cannot load this model: ${reason}`, { cause: err });
     }
     return new OnnxRuntimeEngine(session, dir.metadata, device, threads, dir, options);
@@ -124,15 +136,27 @@ export class OnnxRuntimeEngine implements InferenceEngine {
   async framePath(width: number, height: number, whiteBalance?: WhiteBalanceGains): Promise<FrameInference | null> {
     const params = preprocessParams(this.metadata);
     if (!frameGraphPlan(width, height, params)) return null;
-    const merged = prependFrameGraph(await readFile(this.dir.onnxPath!), this.metadata.input.name, { width, height, params, whiteBalance, layout: this.options.framePathLayout });
+    const merged = prependFrameGraph(await readFile(this.dir.onnxPath!), this.metadata.input.name, {
+      width,
+      height,
+      params,
+      whiteBalance,
+      layout: this.options.framePathLayout,
+    });
     const threads = this.options.framePathThreads ?? os.availableParallelism();
-    const session = await ort.InferenceSession.create(merged, sessionOptions(this.device as OnnxDevice, threads, this.options.framePathSpinning ?? false));
+    const session = await ort.InferenceSession.create(
+      merged,
+      sessionOptions(this.device as OnnxDevice, threads, this.options.framePathSpinning ?? false),
+    );
     const path = new OnnxFramePath(session, this.metadata, width, height, threads);
     try {
       // A deterministic busy test frame: every byte value, no flat areas.
       const frame = new Uint8Array(width * height * 3);
       for (let i = 0; i < frame.length; i++) frame[i] = (i * 2654435761) >>> 24;
-      const reference = await this.run((await preprocess({ width, height, encoding: "rgb24", data: Buffer.from(frame.buffer) }, params, { whiteBalance })).tensor, 1);
+      const reference = await this.run(
+        (await preprocess({ width, height, encoding: "rgb24", data: Buffer.from(frame.buffer) }, params, { whiteBalance })).tensor,
+        1,
+      );
       const got = (await path.run(frame)).output;
       for (const name of this.outputNames) {
         const a = reference[name];
@@ -140,7 +164,9 @@ export class OnnxRuntimeEngine implements InferenceEngine {
         let worst = 0;
         for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
         if (!(worst <= FRAME_PATH_TOLERANCE)) {
-          throw new Error(`${this.dir.onnxPath}: the preprocessing graph for ${width}x${height} frames gives output '${name}' ${worst} away from preprocess + model (tolerance ${FRAME_PATH_TOLERANCE})`);
+          throw new Error(
+            `${this.dir.onnxPath}: the preprocessing graph for ${width}x${height} frames gives output '${name}' ${worst} away from preprocess + model (tolerance ${FRAME_PATH_TOLERANCE})`,
+          );
         }
       }
     } catch (err) {
@@ -154,7 +180,8 @@ export class OnnxRuntimeEngine implements InferenceEngine {
     const inp = this.metadata.input;
     const per = inp.height * inp.width * 3;
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch: expected a positive integer, got ${batch}`);
-    if (input.length !== per * batch) throw new RangeError(`input: expected ${per * batch} floats (batch ${batch} x ${inp.height}x${inp.width}x3), got ${input.length}`);
+    if (input.length !== per * batch)
+      throw new RangeError(`input: expected ${per * batch} floats (batch ${batch} x ${inp.height}x${inp.width}x3), got ${input.length}`);
     let tensor: ort.Tensor | undefined;
     for (const c of this.inputs) if (c.data === input && c.batch === batch) tensor = c.tensor;
     if (!tensor) {

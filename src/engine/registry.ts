@@ -10,7 +10,13 @@ import type { InferenceEngine } from "./engine.js";
 
 /** What an engine module provides: a `static async create()`, onnxruntime-node style. */
 export interface EngineFactory {
-  create(options: { modelDir: ModelDir; device: string; threads?: number; framePathThreads?: number; framePathSpinning?: boolean }): Promise<InferenceEngine>;
+  create(options: {
+    modelDir: ModelDir;
+    device: string;
+    threads?: number;
+    framePathThreads?: number;
+    framePathSpinning?: boolean;
+  }): Promise<InferenceEngine>;
 }
 
 /**

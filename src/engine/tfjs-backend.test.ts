@@ -27,7 +27,11 @@ describe("initTfjs", () => {
     expect(r.backend).toBe(tfjsNodeInstalled ? "tensorflow" : "wasm");
     if (!tfjsNodeInstalled) expect(r.skipped.map((s) => s.split(":")[0])).toEqual(["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]);
     expect(r.tf.getBackend()).toBe(r.backend);
-    expect(Array.from(r.tf.conv2d(r.tf.tensor4d(Array(9).fill(1), [1, 3, 3, 1]), r.tf.tensor4d(Array(9).fill(1), [3, 3, 1, 1]), 1, "valid").dataSync())).toEqual([9]);
+    expect(
+      Array.from(
+        r.tf.conv2d(r.tf.tensor4d(Array(9).fill(1), [1, 3, 3, 1]), r.tf.tensor4d(Array(9).fill(1), [3, 3, 1, 1]), 1, "valid").dataSync(),
+      ),
+    ).toEqual([9]);
   });
 
   it("switches to the cpu backend on request and rejects unknown names", async () => {

@@ -75,7 +75,8 @@ async function init(preference: TfjsBackendPreference): Promise<TfjsRuntime> {
   }
   if (preference === "auto" || preference === "wasm") {
     if (await tryWasm(skipped)) return { tf, backend: "wasm", skipped };
-    if (preference === "wasm") throw new FoveaInputError("tfjs backend wasm", `@tensorflow/tfjs-backend-wasm failed: ${skipped.join("; ")}`);
+    if (preference === "wasm")
+      throw new FoveaInputError("tfjs backend wasm", `@tensorflow/tfjs-backend-wasm failed: ${skipped.join("; ")}`);
   }
   if (!(await tf.setBackend("cpu"))) throw new Error("tfjs cpu backend did not initialise");
   return { tf, backend: "cpu", skipped };

@@ -33,14 +33,18 @@ export class TfjsEngine implements InferenceEngine {
   static async create(options: TfjsEngineOptions): Promise<TfjsEngine> {
     const preference = options.device ?? "auto";
     const dir = typeof options.modelDir === "string" ? await loadModelDir(options.modelDir) : options.modelDir;
-    if (!dir.tfjsPath) throw new FoveaInputError(dir.metadataPath, `files.tfjs: ${dir.metadata.files.tfjs} does not exist; the tfjs engine needs it`);
+    if (!dir.tfjsPath)
+      throw new FoveaInputError(dir.metadataPath, `files.tfjs: ${dir.metadata.files.tfjs} does not exist; the tfjs engine needs it`);
     const { tf, backend, skipped } = await initTfjs(preference);
     const model = await loadLayersModel(dir.tfjsPath);
     const names = model.outputNames;
     const expected = headOutputs(dir.metadata).map((o) => o.name);
     if (names.length !== expected.length || expected.some((n) => !names.includes(n))) {
       model.dispose();
-      throw new FoveaInputError(dir.tfjsPath, `expected outputs ${expected.map((n) => `'${n}'`).join(" and ")} (from fovea.json), found ${names.map((n) => `'${n}'`).join(", ")}`);
+      throw new FoveaInputError(
+        dir.tfjsPath,
+        `expected outputs ${expected.map((n) => `'${n}'`).join(" and ")} (from fovea.json), found ${names.map((n) => `'${n}'`).join(", ")}`,
+      );
     }
     return new TfjsEngine(tf, model, dir.metadata, backend, skipped);
   }
@@ -49,7 +53,8 @@ export class TfjsEngine implements InferenceEngine {
     const inp = this.metadata.input;
     const per = inp.height * inp.width * 3;
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch: expected a positive integer, got ${batch}`);
-    if (input.length !== per * batch) throw new RangeError(`input: expected ${per * batch} floats (batch ${batch} x ${inp.height}x${inp.width}x3), got ${input.length}`);
+    if (input.length !== per * batch)
+      throw new RangeError(`input: expected ${per * batch} floats (batch ${batch} x ${inp.height}x${inp.width}x3), got ${input.length}`);
     const tf = this.tf;
     const outputs = tf.tidy(() => this.model.predict(tf.tensor4d(input, [batch, inp.height, inp.width, 3])) as tfjs.Tensor[]);
     try {

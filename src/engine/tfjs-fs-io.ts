@@ -21,9 +21,12 @@ export function fsSaveHandler(dir: string, options: FsSaveOptions = {}): tf.io.I
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       let specs = artifacts.weightSpecs ?? [];
-      let data: Uint8Array = new Uint8Array(artifacts.weightData ? tf.io.CompositeArrayBuffer.join(artifacts.weightData) : new ArrayBuffer(0));
+      let data: Uint8Array = new Uint8Array(
+        artifacts.weightData ? tf.io.CompositeArrayBuffer.join(artifacts.weightData) : new ArrayBuffer(0),
+      );
       if (options.weightsDtype === "float16") {
-        if (specs.some((s) => s.dtype !== "float32" || s.quantization)) throw new RangeError("weightsDtype float16: every weight must be plain float32");
+        if (specs.some((s) => s.dtype !== "float32" || s.quantization))
+          throw new RangeError("weightsDtype float16: every weight must be plain float32");
         data = new Uint8Array(float32ToFloat16(new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4)).buffer);
         specs = specs.map((s) => ({ ...s, quantization: { dtype: "float16" as const } }));
       }
@@ -58,7 +61,8 @@ export function fsLoadHandler(modelJsonPath: string): tf.io.IOHandler {
       try {
         json = JSON.parse(await readFile(modelJsonPath, "utf8")) as tf.io.ModelJSON;
       } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : `expected a tfjs model.json: ${(err as Error).message}`;
+        const reason =
+          (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : `expected a tfjs model.json: ${(err as Error).message}`;
         throw new FoveaInputError(modelJsonPath, reason, { cause: err });
       }
       if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
@@ -72,7 +76,9 @@ export function fsLoadHandler(modelJsonPath: string): tf.io.IOHandler {
           for (const p of group.paths) {
             const file = path.join(path.dirname(modelJsonPath), p);
             const bytes = await readFile(file).catch((err: unknown) => {
-              throw new FoveaInputError(file, `weights file named in ${modelJsonPath} cannot be read: ${(err as Error).message}`, { cause: err });
+              throw new FoveaInputError(file, `weights file named in ${modelJsonPath} cannot be read: ${(err as Error).message}`, {
+                cause: err,
+              });
             });
             buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
           }

@@ -39,9 +39,14 @@ export interface DecodeOptions {
  * Threshold per class index: the class's own from `classScoreThresholds`, else `scoreThreshold`.
  * The decoders and `fovea eval` both resolve a model's thresholds here, so they apply them alike.
  */
-export function thresholdsPerClass(classes: readonly string[], scoreThreshold: number, classScoreThresholds: Readonly<Record<string, number>> = {}): number[] {
+export function thresholdsPerClass(
+  classes: readonly string[],
+  scoreThreshold: number,
+  classScoreThresholds: Readonly<Record<string, number>> = {},
+): number[] {
   for (const [name, t] of Object.entries(classScoreThresholds)) {
-    if (!classes.includes(name)) throw new RangeError(`options.classScoreThresholds.${name}: '${name}' is not one of options.classes (${classes.join(", ")})`);
+    if (!classes.includes(name))
+      throw new RangeError(`options.classScoreThresholds.${name}: '${name}' is not one of options.classes (${classes.join(", ")})`);
     if (!(t >= 0 && t <= 1)) throw new RangeError(`options.classScoreThresholds.${name}: expected 0..1, got ${t}`);
   }
   return classes.map((name) => classScoreThresholds[name] ?? scoreThreshold);
@@ -53,7 +58,8 @@ export function checkDecodeOptions(options: DecodeOptions): Float64Array {
   if (!Array.isArray(classes) || classes.length === 0) throw new TypeError("options.classes: expected a non-empty array of class names");
   if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
   if (!(nmsIou >= 0 && nmsIou <= 1)) throw new RangeError(`options.nmsIou: expected 0..1, got ${nmsIou}`);
-  if (!Number.isInteger(maxDetections) || maxDetections <= 0) throw new RangeError(`options.maxDetections: expected a positive integer, got ${maxDetections}`);
+  if (!Number.isInteger(maxDetections) || maxDetections <= 0)
+    throw new RangeError(`options.maxDetections: expected a positive integer, got ${maxDetections}`);
   // float64: compared exactly as eval compares.
   return Float64Array.from(thresholdsPerClass(classes, scoreThreshold, options.classScoreThresholds));
 }

@@ -22,7 +22,14 @@ const objects = [
 ];
 
 const heads: Array<[string, ModelMetadata]> = [
-  ["grid (seed)", defaultMetadata({ input: { width: 36, height: 36, channels: 3, name: "input" }, architecture: { convFilters: [4, 8], kernelSize: 3, padding: "valid", dense: [8], dropout: 0 }, head: { kind: "grid", rows: 3, cols: 3 } })],
+  [
+    "grid (seed)",
+    defaultMetadata({
+      input: { width: 36, height: 36, channels: 3, name: "input" },
+      architecture: { convFilters: [4, 8], kernelSize: 3, padding: "valid", dense: [8], dropout: 0 },
+      head: { kind: "grid", rows: 3, cols: 3 },
+    }),
+  ],
   ["grid (cells)", presetMetadata("cells")],
   ["heatmap (default preset)", presetMetadata("heatmap")],
 ];

@@ -93,7 +93,9 @@ describe("Pipeline", () => {
     const folder = await imageFolder("pull", 6);
     // Not an image at all (the source skips it) and a JPEG cut in half (the decoder rejects it).
     await writeFile(path.join(folder, "frame-002a.png"), "definitely not a png");
-    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: "#808080" } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: "#808080" } })
+      .jpeg()
+      .toBuffer();
     await writeFile(path.join(folder, "frame-004a.jpg"), jpeg.subarray(0, jpeg.length >> 1));
 
     const publisher = new CapturingPublisher();
@@ -150,7 +152,9 @@ describe("Pipeline", () => {
     for (let i = 0; i < 6; i++) {
       const noise = Buffer.alloc(160 * 120 * 3);
       for (let j = 0; j < noise.length; j++) noise[j] = (j * (i + 3) * 2654435761) >>> 24;
-      await sharp(noise, { raw: { width: 160, height: 120, channels: 3 } }).png().toFile(path.join(folder, `f${i}.png`));
+      await sharp(noise, { raw: { width: 160, height: 120, channels: 3 } })
+        .png()
+        .toFile(path.join(folder, `f${i}.png`));
     }
     // The real engine, recording what each run computed: were a tensor overwritten by the next
     // frame's preprocessing before onnxruntime read it, the scores would be the next frame's.
@@ -251,10 +255,17 @@ describe("Pipeline", () => {
       await mkdir(folder, { recursive: true });
       for (let i = 0; i < 5; i++) {
         const v = i < 3 ? 128 : 5;
-        await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: v, g: v, b: v } } }).png().toFile(path.join(folder, `${i}.png`));
+        await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: v, g: v, b: v } } })
+          .png()
+          .toFile(path.join(folder, `${i}.png`));
       }
       const publisher = new CapturingPublisher();
-      const pipeline = await Pipeline.create({ source: await ImageFolderSource.open({ path: folder, unpaced: true }), engine: envEngine, publisher, log: silent });
+      const pipeline = await Pipeline.create({
+        source: await ImageFolderSource.open({ path: folder, unpaced: true }),
+        engine: envEngine,
+        publisher,
+        log: silent,
+      });
       const summary = await pipeline.run();
       expect(summary.counters.framesProcessed).toBe(5);
       expect(summary.counters.outOfEnvelope).toBe(2);
@@ -363,7 +374,15 @@ describe("Pipeline", () => {
       info: { description: "old-replay", cameraId: "old", mode: "pull" },
       counters: { corrupt: 0, reconnects: 0 },
       async *frames() {
-        for (let seq = 0; seq < 2; seq++) yield { seq, captureTimeNs: 1_600_000_000_000_000_000n + BigInt(seq), width: 64, height: 48, encoding: "rgb24" as const, data: pixels };
+        for (let seq = 0; seq < 2; seq++)
+          yield {
+            seq,
+            captureTimeNs: 1_600_000_000_000_000_000n + BigInt(seq),
+            width: 64,
+            height: 48,
+            encoding: "rgb24" as const,
+            data: pixels,
+          };
       },
       async close() {},
     };
@@ -379,7 +398,11 @@ describe("Pipeline", () => {
 
   it("rejects bad options naming them", async () => {
     const publisher = new CapturingPublisher();
-    await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher, maxFrames: 0, log: silent })).rejects.toThrow(/options\.maxFrames/);
-    await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher: {} as never, log: silent })).rejects.toThrow(/options\.publisher/);
+    await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher, maxFrames: 0, log: silent })).rejects.toThrow(
+      /options\.maxFrames/,
+    );
+    await expect(Pipeline.create({ source: new TimerLiveSource(), engine, publisher: {} as never, log: silent })).rejects.toThrow(
+      /options\.publisher/,
+    );
   });
 });

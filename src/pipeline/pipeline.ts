@@ -237,7 +237,13 @@ export class Pipeline {
       onBeat: (b) => this.notifyStatus(b),
     });
     this.log.info(
-      { source: this.source.info.description, mode: this.source.info.mode, engine: this.engine.engine, device: this.engine.device, model: md.id },
+      {
+        source: this.source.info.description,
+        mode: this.source.info.mode,
+        engine: this.engine.engine,
+        device: this.engine.device,
+        model: md.id,
+      },
       "pipeline running",
     );
 
@@ -378,7 +384,8 @@ export class Pipeline {
     const takenNs = epochNowNs();
     if (frame.encoding === "rgb24" && this.options.framePath !== false && this.engine.framePath) {
       const fi = this.frameInference;
-      const path = fi && fi.width === frame.width && fi.height === frame.height ? fi.path : await this.openFramePath(frame.width, frame.height);
+      const path =
+        fi && fi.width === frame.width && fi.height === frame.height ? fi.path : await this.openFramePath(frame.width, frame.height);
       if (path) {
         // Preprocessing runs inside the engine's session, in finish().
         prepared.frame = frame;
@@ -421,7 +428,10 @@ export class Pipeline {
     try {
       path = (await this.engine.framePath?.(width, height, this.whiteBalance)) ?? null;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message ?? String(err), width, height }, "frame path not used: preprocessing stays outside the engine");
+      this.log.warn(
+        { err: (err as Error).message ?? String(err), width, height },
+        "frame path not used: preprocessing stays outside the engine",
+      );
     }
     if (path) this.log.info({ width, height, threads: path.threads }, "frame path: preprocessing runs inside the model's session");
     this.frameInference = { width, height, path };
@@ -513,7 +523,10 @@ export class Pipeline {
   }
 
   /** Call one hook on every observer that has it; an observer that throws never stops the loop. */
-  private notify<K extends "onSourceFrame" | "onProcessed" | "onStatus">(hook: K, arg: Parameters<NonNullable<PipelineObserver[K]>>[0]): void {
+  private notify<K extends "onSourceFrame" | "onProcessed" | "onStatus">(
+    hook: K,
+    arg: Parameters<NonNullable<PipelineObserver[K]>>[0],
+  ): void {
     for (const o of this.observers) {
       const fn = o[hook] as ((a: typeof arg) => void) | undefined;
       if (!fn) continue;

@@ -44,8 +44,17 @@ const area = (over: Record<string, unknown> = {}): PreprocessParams => ({
   spec: PreprocessSpecSchema.parse({ kernel: "area", ...over }),
 });
 
-async function graphInput(frame: Buffer, width: number, height: number, params: PreprocessParams, whiteBalance: WhiteBalanceGains | undefined, layout: FrameGraphLayout) {
-  const session = await ort.InferenceSession.create(frameGraphModel({ width, height, params, whiteBalance, layout }), { intraOpNumThreads: 1 });
+async function graphInput(
+  frame: Buffer,
+  width: number,
+  height: number,
+  params: PreprocessParams,
+  whiteBalance: WhiteBalanceGains | undefined,
+  layout: FrameGraphLayout,
+) {
+  const session = await ort.InferenceSession.create(frameGraphModel({ width, height, params, whiteBalance, layout }), {
+    intraOpNumThreads: 1,
+  });
   try {
     const out = await session.run({ [FRAME_INPUT]: new ort.Tensor("uint8", frame, [1, height, width, 3]) });
     return { tensor: out.input.data as Float32Array, channelMean: out[CHANNEL_MEAN_OUTPUT].data as Float32Array, dims: out.input.dims };
@@ -57,7 +66,9 @@ async function graphInput(frame: Buffer, width: number, height: number, params: 
 /** The trainer's input: the image read from a PNG file, resized and normalised by the shared functions. */
 async function trainerInput(frame: Buffer, width: number, height: number, params: PreprocessParams, whiteBalance?: WhiteBalanceGains) {
   const file = path.join(dir, `${width}x${height}-${Math.random().toString(36).slice(2)}.png`);
-  await sharp(frame, { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(frame, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
   const rgb = await resizeToInput({ file }, params);
   const tensor = new Float32Array(params.width * params.height * 3);
   const channelMean = normalise(rgb, tensor, params.spec, whiteBalance);
@@ -73,10 +84,28 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe("preprocessing graph", () => {
   const cases: Array<{ name: string; width: number; height: number; params: PreprocessParams; whiteBalance?: WhiteBalanceGains }> = [
-    { name: "640x480 -> 160x120 (factor 4), calibration gains that saturate", width: 640, height: 480, params: area(), whiteBalance: { r: 1.6, g: 1, b: 0.85 } },
+    {
+      name: "640x480 -> 160x120 (factor 4), calibration gains that saturate",
+      width: 640,
+      height: 480,
+      params: area(),
+      whiteBalance: { r: 1.6, g: 1, b: 0.85 },
+    },
     { name: "640x480 -> 160x120, no gains", width: 640, height: 480, params: area() },
-    { name: "480x360 -> 160x120 (factor 3: an odd block count), mean/std", width: 480, height: 360, params: area({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }), whiteBalance: { r: 1.2, g: 0.9, b: 1.4 } },
-    { name: "320x360 -> 160x120 (2 x 3: an even block count that is no power of two)", width: 320, height: 360, params: area({ mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }), whiteBalance: { r: 1.3, g: 1.1, b: 1 } },
+    {
+      name: "480x360 -> 160x120 (factor 3: an odd block count), mean/std",
+      width: 480,
+      height: 360,
+      params: area({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
+      whiteBalance: { r: 1.2, g: 0.9, b: 1.4 },
+    },
+    {
+      name: "320x360 -> 160x120 (2 x 3: an even block count that is no power of two)",
+      width: 320,
+      height: 360,
+      params: area({ mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }),
+      whiteBalance: { r: 1.3, g: 1.1, b: 1 },
+    },
     { name: "160x120 -> 160x120 (no resize)", width: 160, height: 120, params: area(), whiteBalance: { r: 2, g: 1, b: 1 } },
   ];
   for (const c of cases) {

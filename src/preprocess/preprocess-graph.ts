@@ -161,11 +161,29 @@ function preprocessNodes(
     inits.push(int64s(name("mean_shape"), [1, 3]));
     nodes.push({ opType: "Reshape", name: name("channel_mean"), input: [m, name("mean_shape")], output: [CHANNEL_MEAN_OUTPUT] });
   } else {
-    nodes.push({ opType: "ReduceMean", name: name("channel_mean"), input: [x], output: [CHANNEL_MEAN_OUTPUT], attribute: [ints("axes", [2, 3]), int("keepdims", 0)] });
+    nodes.push({
+      opType: "ReduceMean",
+      name: name("channel_mean"),
+      input: [x],
+      output: [CHANNEL_MEAN_OUTPUT],
+      attribute: [ints("axes", [2, 3]), int("keepdims", 0)],
+    });
   }
   const { mean, std } = params.spec;
-  x = add("Mul", [x, constant("scale", [0, 1, 2].map((c) => 1 / (255 * std[c])))]);
-  x = add("Add", [x, constant("offset", [0, 1, 2].map((c) => -mean[c] / std[c]))]);
+  x = add("Mul", [
+    x,
+    constant(
+      "scale",
+      [0, 1, 2].map((c) => 1 / (255 * std[c])),
+    ),
+  ]);
+  x = add("Add", [
+    x,
+    constant(
+      "offset",
+      [0, 1, 2].map((c) => -mean[c] / std[c]),
+    ),
+  ]);
   if (nhwc) {
     inits.push(int64s(name("input_shape"), [1, params.height, params.width, 3]));
     nodes.push({ opType: "Reshape", name: name("to_input"), input: [x, name("input_shape")], output: [output] });
@@ -176,7 +194,10 @@ function preprocessNodes(
 }
 
 function valueInfo(name: string, elemType: number, shape: Array<number | string>) {
-  return { name, type: { tensorType: { elemType, shape: { dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } } };
+  return {
+    name,
+    type: { tensorType: { elemType, shape: { dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } },
+  };
 }
 
 /**
@@ -214,7 +235,14 @@ export function prependFrameGraph(modelBytes: Uint8Array, inputName: string, opt
   if (!graph || !inputs.some((i) => i.name === inputName)) {
     throw new RangeError(`model: expected a graph input named '${inputName}' (the metadata's input.name)`);
   }
-  const { nodes, inits } = preprocessNodes(options.width, options.height, options.params, options.whiteBalance, inputName, options.layout ?? DEFAULT_FRAME_GRAPH_LAYOUT);
+  const { nodes, inits } = preprocessNodes(
+    options.width,
+    options.height,
+    options.params,
+    options.whiteBalance,
+    inputName,
+    options.layout ?? DEFAULT_FRAME_GRAPH_LAYOUT,
+  );
   graph.node = [...nodes, ...(graph.node ?? [])];
   graph.initializer = [...inits, ...(graph.initializer ?? [])];
   graph.input = [valueInfo(FRAME_INPUT, UINT8, [1, options.height, options.width, 3]), ...inputs.filter((i) => i.name !== inputName)];
@@ -224,7 +252,14 @@ export function prependFrameGraph(modelBytes: Uint8Array, inputName: string, opt
 
 /** The preprocessing graph alone (FRAME_INPUT -> `output` and CHANNEL_MEAN_OUTPUT), opset 13. */
 export function frameGraphModel(options: FrameGraphOptions, output = "input"): Uint8Array {
-  const { nodes, inits } = preprocessNodes(options.width, options.height, options.params, options.whiteBalance, output, options.layout ?? DEFAULT_FRAME_GRAPH_LAYOUT);
+  const { nodes, inits } = preprocessNodes(
+    options.width,
+    options.height,
+    options.params,
+    options.whiteBalance,
+    output,
+    options.layout ?? DEFAULT_FRAME_GRAPH_LAYOUT,
+  );
   const message = ModelProto.fromObject({
     irVersion: 7,
     opsetImport: [{ domain: "", version: 13 }],
@@ -235,7 +270,10 @@ export function frameGraphModel(options: FrameGraphOptions, output = "input"): U
       node: nodes,
       initializer: inits,
       input: [valueInfo(FRAME_INPUT, UINT8, [1, options.height, options.width, 3])],
-      output: [valueInfo(output, OnnxDataType.FLOAT, [1, options.params.height, options.params.width, 3]), valueInfo(CHANNEL_MEAN_OUTPUT, OnnxDataType.FLOAT, [1, 3])],
+      output: [
+        valueInfo(output, OnnxDataType.FLOAT, [1, options.params.height, options.params.width, 3]),
+        valueInfo(CHANNEL_MEAN_OUTPUT, OnnxDataType.FLOAT, [1, 3]),
+      ],
     },
   });
   return ModelProto.encode(message).finish();

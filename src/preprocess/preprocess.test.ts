@@ -40,7 +40,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "fovea-preprocess-"));
   rgb = makeImage();
   pngPath = path.join(dir, "img.png");
-  await sharp(rgb, { raw: { width: SRC_W, height: SRC_H, channels: 3 } }).png().toFile(pngPath);
+  await sharp(rgb, { raw: { width: SRC_W, height: SRC_H, channels: 3 } })
+    .png()
+    .toFile(pngPath);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -97,7 +99,10 @@ describe("preprocess", () => {
 
   it("turns greyscale images into three equal channels", async () => {
     const grey = path.join(dir, "grey.png");
-    await sharp(rgb, { raw: { width: SRC_W, height: SRC_H, channels: 3 } }).greyscale().png().toFile(grey);
+    await sharp(rgb, { raw: { width: SRC_W, height: SRC_H, channels: 3 } })
+      .greyscale()
+      .png()
+      .toFile(grey);
     const flat = { ...params, spec: PreprocessSpecSchema.parse({}) };
     const { tensor } = await preprocess({ file: grey }, flat);
     let unequal = 0;

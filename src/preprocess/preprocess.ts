@@ -109,7 +109,13 @@ let lastAreaResizer: { resizer: AreaResizer; rgb: Uint8Array } | undefined;
 
 function areaResizer(inWidth: number, inHeight: number, params: PreprocessParams): { resizer: AreaResizer; rgb: Uint8Array } {
   const last = lastAreaResizer?.resizer;
-  if (last && last.inWidth === inWidth && last.inHeight === inHeight && last.outWidth === params.width && last.outHeight === params.height) {
+  if (
+    last &&
+    last.inWidth === inWidth &&
+    last.inHeight === inHeight &&
+    last.outWidth === params.width &&
+    last.outHeight === params.height
+  ) {
     return lastAreaResizer!;
   }
   const key = `${inWidth}x${inHeight}>${params.width}x${params.height}`;

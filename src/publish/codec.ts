@@ -10,8 +10,16 @@ import { PACKAGE_ROOT } from "../core/package-root.js";
 
 export const VISION_PROTO_PATH = path.join(PACKAGE_ROOT, "proto", "fovea", "v1", "vision.proto");
 
-export interface BoxMessage { xMin: number; yMin: number; xMax: number; yMax: number }
-export interface GroundPositionMessage { x: number; y: number }
+export interface BoxMessage {
+  xMin: number;
+  yMin: number;
+  xMax: number;
+  yMax: number;
+}
+export interface GroundPositionMessage {
+  x: number;
+  y: number;
+}
 export interface DetectionMessage {
   label: string;
   confidence: number;
@@ -218,7 +226,8 @@ export function decodeDetectionFrame(bytes: Uint8Array): DetectionFrameMessage {
     const g = d.ground as Record<string, number> | null | undefined;
     if (g) {
       const ground = { x: g.x ?? 0, y: g.y ?? 0 };
-      if (!(finite(ground.x) && finite(ground.y))) throw bad(`detections[${i}].ground: expected finite metres, got ${JSON.stringify(ground)}`);
+      if (!(finite(ground.x) && finite(ground.y)))
+        throw bad(`detections[${i}].ground: expected finite metres, got ${JSON.stringify(ground)}`);
       detections[i] = { label, confidence, box, ground };
     } else {
       detections[i] = { label, confidence, box };
@@ -244,7 +253,16 @@ export function decodeDetectionFrame(bytes: Uint8Array): DetectionFrameMessage {
   };
 }
 
-const STATUS_LONGS = ["framesIn", "framesProcessed", "framesDropped", "framesFailed", "timeNs", "reconnects", "recordingDropped", "outOfEnvelope"] as const;
+const STATUS_LONGS = [
+  "framesIn",
+  "framesProcessed",
+  "framesDropped",
+  "framesFailed",
+  "timeNs",
+  "reconnects",
+  "recordingDropped",
+  "outOfEnvelope",
+] as const;
 
 export function encodeStatus(m: StatusMessage): Uint8Array {
   const o: Record<string, unknown> = { ...m, state: StatusState[m.state] };
@@ -262,7 +280,8 @@ export function decodeStatus(bytes: Uint8Array): StatusMessage {
   const m = parse(StatusType, bytes);
   const bad = (problem: string) => new WireDecodeError("fovea.v1.Status", problem);
   const state = STATE_NAMES[m.state as number];
-  if (state === undefined || state === "STATE_UNSPECIFIED") throw bad(`state: expected STARTING, RUNNING, DEGRADED, STOPPING or STOPPED, got ${m.state as number}`);
+  if (state === undefined || state === "STATE_UNSPECIFIED")
+    throw bad(`state: expected STARTING, RUNNING, DEGRADED, STOPPING or STOPPED, got ${m.state as number}`);
   const fps = m.fps as number;
   if (!(fps >= 0 && fps < Infinity)) throw bad(`fps: expected a finite number >= 0, got ${fps}`);
   const out: Record<string, unknown> = {

@@ -18,8 +18,22 @@ const frame = (seq: number): DetectionFrameMessage => ({
 });
 
 const status = (state: StatusMessage["state"]): StatusMessage => ({
-  state, fps: 0, framesIn: 1n, framesProcessed: 1n, framesDropped: 0n, framesFailed: 0n, engine: "onnxruntime", device: "cpu",
-  modelId: "test-model", lastError: "", timeNs: 1n, cameraId: "head", source: "synthetic", reconnects: 0n, recordingDropped: 0n, outOfEnvelope: 0n,
+  state,
+  fps: 0,
+  framesIn: 1n,
+  framesProcessed: 1n,
+  framesDropped: 0n,
+  framesFailed: 0n,
+  engine: "onnxruntime",
+  device: "cpu",
+  modelId: "test-model",
+  lastError: "",
+  timeNs: 1n,
+  cameraId: "head",
+  source: "synthetic",
+  reconnects: 0n,
+  recordingDropped: 0n,
+  outOfEnvelope: 0n,
 });
 
 const cleanups: Array<() => unknown> = [];
@@ -150,7 +164,13 @@ describe("StatusHeartbeat", () => {
   const snap = (processed: number, state: StatusSnapshot["state"] = "RUNNING"): StatusSnapshot => ({
     state,
     counters: { framesIn: processed + 2, framesProcessed: processed, framesDropped: 2, framesFailed: 1, reconnects: 0, outOfEnvelope: 0 },
-    engine: "onnxruntime", device: "cpu", modelId: "m", cameraId: "head", source: "synthetic", lastError: "", recordingDropped: 0,
+    engine: "onnxruntime",
+    device: "cpu",
+    modelId: "m",
+    cameraId: "head",
+    source: "synthetic",
+    lastError: "",
+    recordingDropped: 0,
   });
 
   it("computes fps from processed frames between beats and encodes the snapshot", () => {

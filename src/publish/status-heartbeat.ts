@@ -52,7 +52,8 @@ export class StatusHeartbeat {
     if (typeof options?.snapshot !== "function") throw new TypeError("options.snapshot: expected a function");
     if (typeof options.send !== "function") throw new TypeError("options.send: expected a function");
     const intervalMs = options.intervalMs ?? 1000;
-    if (!(intervalMs >= 1 && intervalMs <= 1000)) throw new RangeError(`options.intervalMs: expected 1..1000 (at least 1 Hz), got ${intervalMs}`);
+    if (!(intervalMs >= 1 && intervalMs <= 1000))
+      throw new RangeError(`options.intervalMs: expected 1..1000 (at least 1 Hz), got ${intervalMs}`);
     this.intervalMs = intervalMs;
     this.now = options.now ?? (() => BigInt(Date.now()) * 1_000_000n);
   }

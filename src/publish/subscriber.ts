@@ -23,8 +23,7 @@ import {
 import type { VisionTopic } from "./publisher.js";
 
 export type VisionMessage =
-  | { topic: typeof TOPIC_DETECTIONS; frame: DetectionFrameMessage }
-  | { topic: typeof TOPIC_STATUS; status: StatusMessage };
+  { topic: typeof TOPIC_DETECTIONS; frame: DetectionFrameMessage } | { topic: typeof TOPIC_STATUS; status: StatusMessage };
 
 /** Why a message was skipped. */
 export type SkipReason =
@@ -95,7 +94,8 @@ export function subscribeVision(endpoint: string, options: SubscribeOptions = {}
   }
   const topics = options.topics ?? [TOPIC_DETECTIONS, TOPIC_STATUS];
   for (const t of topics) {
-    if (t !== TOPIC_DETECTIONS && t !== TOPIC_STATUS) throw new TypeError(`options.topics: expected "detections" or "status", got ${JSON.stringify(t)}`);
+    if (t !== TOPIC_DETECTIONS && t !== TOPIC_STATUS)
+      throw new TypeError(`options.topics: expected "detections" or "status", got ${JSON.stringify(t)}`);
   }
   if (options.onSkip !== undefined && typeof options.onSkip !== "function") throw new TypeError("options.onSkip: expected a function");
   const wantDetections = topics.includes(TOPIC_DETECTIONS);
@@ -103,7 +103,8 @@ export function subscribeVision(endpoint: string, options: SubscribeOptions = {}
   const curve = options.curve;
   if (curve !== undefined) {
     for (const k of ["serverPublicKey", "publicKey", "secretKey"] as const) {
-      if (typeof curve[k] !== "string" || curve[k].length !== 40) throw new TypeError(`options.curve.${k}: expected a 40-character Z85 key`);
+      if (typeof curve[k] !== "string" || curve[k].length !== 40)
+        throw new TypeError(`options.curve.${k}: expected a 40-character Z85 key`);
     }
   }
   const socket = new Subscriber({
@@ -144,7 +145,9 @@ export function subscribeVision(endpoint: string, options: SubscribeOptions = {}
       return undefined;
     }
     try {
-      return detections ? { topic: TOPIC_DETECTIONS, frame: decodeDetectionFrame(payload) } : { topic: TOPIC_STATUS, status: decodeStatus(payload) };
+      return detections
+        ? { topic: TOPIC_DETECTIONS, frame: decodeDetectionFrame(payload) }
+        : { topic: TOPIC_STATUS, status: decodeStatus(payload) };
     } catch (err) {
       let other = false;
       try {

@@ -27,7 +27,10 @@ export class FileWritable implements IWritable {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EEXIST") {
-        throw new FoveaInputError(file, `already exists; refusing to overwrite a recording (pass ${options.forceFlag ?? "--force"} to replace it)`);
+        throw new FoveaInputError(
+          file,
+          `already exists; refusing to overwrite a recording (pass ${options.forceFlag ?? "--force"} to replace it)`,
+        );
       }
       if (code === "ENOENT") throw new FoveaInputError(file, "cannot create the file: its directory does not exist", { cause: err });
       if (code === "EISDIR") throw new FoveaInputError(file, "is a directory; expected a file path ending in .mcap", { cause: err });

@@ -9,7 +9,13 @@ import sharp from "sharp";
 import type { Calibration } from "../calib/calibration.js";
 import type { Detection } from "../core/detection.js";
 import type { Frame } from "../core/frame.js";
-import { channelSchema, timestampOf, SCHEMA_CAMERA_CALIBRATION, SCHEMA_COMPRESSED_IMAGE, SCHEMA_IMAGE_ANNOTATIONS } from "./recording-format.js";
+import {
+  channelSchema,
+  timestampOf,
+  SCHEMA_CAMERA_CALIBRATION,
+  SCHEMA_COMPRESSED_IMAGE,
+  SCHEMA_IMAGE_ANNOTATIONS,
+} from "./recording-format.js";
 import { detectionAnnotations } from "./detection-annotations.js";
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
@@ -36,19 +42,31 @@ export async function compressedImageMessage(frame: ImageFrame, frameId: string,
   } else {
     // optimiseCoding off: libjpeg's second Huffman pass costs ~40% of the encode time for ~13%
     // smaller files (scripts/bench-record.ts); CPU is the scarcer resource on the robot.
-    const input = frame.encoding === "rgb24" ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } }) : sharp(frame.data);
+    const input =
+      frame.encoding === "rgb24"
+        ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+        : sharp(frame.data);
     [format, data] = ["jpeg", await input.jpeg({ quality: jpegQuality, optimiseCoding: false }).toBuffer()];
   }
-  return channelSchema(SCHEMA_COMPRESSED_IMAGE).type.encode({ timestamp: timestampOf(frame.captureTimeNs), frame_id: frameId, data, format }).finish();
+  return channelSchema(SCHEMA_COMPRESSED_IMAGE)
+    .type.encode({ timestamp: timestampOf(frame.captureTimeNs), frame_id: frameId, data, format })
+    .finish();
 }
 
 /** Detections of a frame as an encoded `foxglove.ImageAnnotations`, stamped with its capture time. */
-export function imageAnnotationsMessage(detections: readonly Detection[], image: { width: number; height: number; captureTimeNs: bigint }): Uint8Array {
+export function imageAnnotationsMessage(
+  detections: readonly Detection[],
+  image: { width: number; height: number; captureTimeNs: bigint },
+): Uint8Array {
   return channelSchema(SCHEMA_IMAGE_ANNOTATIONS).type.encode(detectionAnnotations(detections, image)).finish();
 }
 
 /** An encoded `foxglove.CameraCalibration` for the frame's size: intrinsics scaled from the reference size. */
-export function cameraCalibrationMessage(c: Calibration, frame: { width: number; height: number; captureTimeNs: bigint }, frameId: string): Uint8Array {
+export function cameraCalibrationMessage(
+  c: Calibration,
+  frame: { width: number; height: number; captureTimeNs: bigint },
+  frameId: string,
+): Uint8Array {
   const sx = frame.width / c.intrinsics.width;
   const sy = frame.height / c.intrinsics.height;
   const fx = c.intrinsics.fx * sx;

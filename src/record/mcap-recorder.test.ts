@@ -44,7 +44,15 @@ const calibration: Calibration = {
 };
 
 function detectionsFor(seq: number): Detection[] {
-  return [{ label: "ball", classIndex: 0, confidence: 0.9, box: { xMin: 0.25, yMin: 0.5, xMax: 0.375, yMax: 0.625 }, ground: { x: 2 + seq, y: 0 } }];
+  return [
+    {
+      label: "ball",
+      classIndex: 0,
+      confidence: 0.9,
+      box: { xMin: 0.25, yMin: 0.5, xMax: 0.375, yMax: 0.625 },
+      ground: { x: 2 + seq, y: 0 },
+    },
+  ];
 }
 
 function processedMessage(f: Frame, detections: Detection[]): Uint8Array {
@@ -71,7 +79,13 @@ async function fileReadable(file: string): Promise<IReadable> {
 
 /** Record `n` frames as a pipeline would: source frame, then its processed result, statuses. */
 async function recordRun(file: string, n: number, options: Partial<Parameters<typeof McapRecorder.create>[1]> = {}): Promise<McapRecorder> {
-  const recorder = await McapRecorder.create(file, { modelId: "test-model", cameraId: "head", imageEncoding: "jpeg", calibration, ...options });
+  const recorder = await McapRecorder.create(file, {
+    modelId: "test-model",
+    cameraId: "head",
+    imageEncoding: "jpeg",
+    calibration,
+    ...options,
+  });
   for (let seq = 0; seq < n; seq++) {
     const f = frame(seq);
     recorder.onSourceFrame(f);
@@ -90,9 +104,22 @@ async function recordRun(file: string, n: number, options: Partial<Parameters<ty
         counters,
         timeNs: f.captureTimeNs,
         message: encodeStatus({
-          state: "RUNNING", fps: 30, framesIn: BigInt(seq + 1), framesProcessed: BigInt(seq + 1), framesDropped: 0n, framesFailed: 0n,
-          engine: "onnxruntime", device: "cpu", modelId: "test-model", lastError: "", timeNs: f.captureTimeNs, cameraId: "head",
-          source: "test", reconnects: 0n, recordingDropped: BigInt(recorder.recordingDropped), outOfEnvelope: 0n,
+          state: "RUNNING",
+          fps: 30,
+          framesIn: BigInt(seq + 1),
+          framesProcessed: BigInt(seq + 1),
+          framesDropped: 0n,
+          framesFailed: 0n,
+          engine: "onnxruntime",
+          device: "cpu",
+          modelId: "test-model",
+          lastError: "",
+          timeNs: f.captureTimeNs,
+          cameraId: "head",
+          source: "test",
+          reconnects: 0n,
+          recordingDropped: BigInt(recorder.recordingDropped),
+          outOfEnvelope: 0n,
         }),
       });
     }
@@ -130,7 +157,13 @@ describe("McapRecorder", () => {
     const counts: Record<string, number> = {};
     const topicOf = new Map([...reader.channelsById.values()].map((c) => [c.id, c.topic]));
     for await (const m of reader.readMessages()) counts[topicOf.get(m.channelId)!] = (counts[topicOf.get(m.channelId)!] ?? 0) + 1;
-    expect(counts).toEqual({ "/camera/image": 12, "/camera/annotations": 12, "/camera/calibration": 1, "/fovea/detections": 12, "/fovea/status": 3 });
+    expect(counts).toEqual({
+      "/camera/image": 12,
+      "/camera/annotations": 12,
+      "/camera/calibration": 1,
+      "/fovea/detections": 12,
+      "/fovea/status": 3,
+    });
 
     const [meta] = await collect(reader.readMetadata({ name: "fovea.recording" }));
     expect(meta.metadata.get("modelId")).toBe("test-model");
@@ -146,7 +179,12 @@ describe("McapRecorder", () => {
       if (m.topic === "/camera/image") {
         // Decode with a type rebuilt from the file's schema, as Foxglove does.
         const type = protobuf.Root.fromDescriptor(reader.schemaData(m.schemaName)!, { keepCase: true }).lookupType(m.schemaName);
-        const o = type.toObject(type.decode(m.data), { longs: String }) as { data: Uint8Array; format: string; frame_id: string; timestamp: { seconds: string; nanos: number } };
+        const o = type.toObject(type.decode(m.data), { longs: String }) as {
+          data: Uint8Array;
+          format: string;
+          frame_id: string;
+          timestamp: { seconds: string; nanos: number };
+        };
         expect(o.format).toBe("jpeg");
         expect(o.frame_id).toBe("head");
         expect(timeNsOf(o.timestamp)).toBe(m.logTime);
@@ -266,11 +304,15 @@ describe("McapRecorder", () => {
 
   test("bad arguments name the argument", async () => {
     const file = path.join(dir, "bad.mcap");
-    await expect(McapRecorder.create(file, { modelId: "m", cameraId: "c", imageEncoding: "png" as "jpeg" })).rejects.toThrow(/imageEncoding/);
-    await expect(McapRecorder.create(file, { modelId: "m", cameraId: "c", imageEncoding: "jpeg", jpegQuality: 0 })).rejects.toThrow(RangeError);
-    await expect(McapRecorder.create(path.join(dir, "no-such-dir", "x.mcap"), { modelId: "m", cameraId: "c", imageEncoding: "jpeg" })).rejects.toThrow(
-      /no-such-dir.*directory does not exist/,
+    await expect(McapRecorder.create(file, { modelId: "m", cameraId: "c", imageEncoding: "png" as "jpeg" })).rejects.toThrow(
+      /imageEncoding/,
     );
+    await expect(McapRecorder.create(file, { modelId: "m", cameraId: "c", imageEncoding: "jpeg", jpegQuality: 0 })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(
+      McapRecorder.create(path.join(dir, "no-such-dir", "x.mcap"), { modelId: "m", cameraId: "c", imageEncoding: "jpeg" }),
+    ).rejects.toThrow(/no-such-dir.*directory does not exist/);
   });
 });
 
@@ -279,4 +321,3 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const x of it) out.push(x);
   return out;
 }
-

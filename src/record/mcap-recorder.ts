@@ -21,7 +21,25 @@ import type { Detection } from "../core/detection.js";
 import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import type { PipelineCounters, PipelineObserver, PipelineState, ProcessedFrame } from "../core/pipeline-types.js";
-import { channelSchema, timestampOf, type ChannelSchema, RECORDING_LIBRARY, RECORDING_METADATA_NAME, RECORDING_PROFILE, SCHEMA_CAMERA_CALIBRATION, SCHEMA_COMPRESSED_IMAGE, SCHEMA_DETECTION_FRAME, SCHEMA_IMAGE_ANNOTATIONS, SCHEMA_RAW_IMAGE, SCHEMA_STATUS, TOPIC_ANNOTATIONS, TOPIC_CALIBRATION, TOPIC_DETECTIONS, TOPIC_IMAGE, TOPIC_STATUS } from "./recording-format.js";
+import {
+  channelSchema,
+  timestampOf,
+  type ChannelSchema,
+  RECORDING_LIBRARY,
+  RECORDING_METADATA_NAME,
+  RECORDING_PROFILE,
+  SCHEMA_CAMERA_CALIBRATION,
+  SCHEMA_COMPRESSED_IMAGE,
+  SCHEMA_DETECTION_FRAME,
+  SCHEMA_IMAGE_ANNOTATIONS,
+  SCHEMA_RAW_IMAGE,
+  SCHEMA_STATUS,
+  TOPIC_ANNOTATIONS,
+  TOPIC_CALIBRATION,
+  TOPIC_DETECTIONS,
+  TOPIC_IMAGE,
+  TOPIC_STATUS,
+} from "./recording-format.js";
 import { FileWritable } from "./file-writable.js";
 import { cameraCalibrationMessage, compressedImageMessage, imageAnnotationsMessage } from "./foxglove-messages.js";
 
@@ -105,7 +123,9 @@ export class McapRecorder implements PipelineObserver {
   static async create(file: string, options: McapRecorderOptions): Promise<McapRecorder> {
     if (typeof file !== "string" || file.length === 0) throw new TypeError("McapRecorder.create: file must be a non-empty path");
     if (options.imageEncoding !== "jpeg" && options.imageEncoding !== "raw") {
-      throw new TypeError(`McapRecorder.create: options.imageEncoding must be "jpeg" or "raw", got ${JSON.stringify(options.imageEncoding)}`);
+      throw new TypeError(
+        `McapRecorder.create: options.imageEncoding must be "jpeg" or "raw", got ${JSON.stringify(options.imageEncoding)}`,
+      );
     }
     const q = options.jpegQuality;
     if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= 100)) {
@@ -187,7 +207,13 @@ export class McapRecorder implements PipelineObserver {
 
   onProcessed(p: ProcessedFrame): void {
     const { seq, width, height, captureTimeNs } = p.frame;
-    this.enqueue({ kind: "processed", frame: { seq, width, height, captureTimeNs }, detections: p.detections.slice(), message: p.message, publishTimeNs: p.publishTimeNs });
+    this.enqueue({
+      kind: "processed",
+      frame: { seq, width, height, captureTimeNs },
+      detections: p.detections.slice(),
+      message: p.message,
+      publishTimeNs: p.publishTimeNs,
+    });
   }
 
   onStatus(status: { state: PipelineState; counters: PipelineCounters; message: Uint8Array; timeNs: bigint }): void {
@@ -242,7 +268,10 @@ export class McapRecorder implements PipelineObserver {
           // A pipe or device cannot be synced (EINVAL); that costs durability, not the recording.
           await this.writable.sync().catch((err: unknown) => {
             this.syncUnsupported = true;
-            this.options.logger?.warn({ err, file: this.file }, "recording cannot be flushed to disk (fdatasync failed); continuing without");
+            this.options.logger?.warn(
+              { err, file: this.file },
+              "recording cannot be flushed to disk (fdatasync failed); continuing without",
+            );
           });
         }
       }
@@ -270,7 +299,10 @@ export class McapRecorder implements PipelineObserver {
         data: cameraCalibrationMessage(this.options.calibration, frame, this.options.cameraId),
       });
     }
-    const data = this.options.imageEncoding === "raw" ? await this.rawImage(frame) : await compressedImageMessage(frame, this.options.cameraId, this.jpegQuality);
+    const data =
+      this.options.imageEncoding === "raw"
+        ? await this.rawImage(frame)
+        : await compressedImageMessage(frame, this.options.cameraId, this.jpegQuality);
     await this.writer.addMessage({
       channelId: this.channels.image,
       // MCAP's per-message sequence carries the source frame number (replay restores it).
@@ -299,7 +331,13 @@ export class McapRecorder implements PipelineObserver {
 
   private async writeSmall(item: Pending): Promise<void> {
     if (item.kind === "status") {
-      await this.writer.addMessage({ channelId: this.channels.status, sequence: 0, logTime: item.timeNs, publishTime: item.timeNs, data: item.message });
+      await this.writer.addMessage({
+        channelId: this.channels.status,
+        sequence: 0,
+        logTime: item.timeNs,
+        publishTime: item.timeNs,
+        data: item.message,
+      });
       return;
     }
     const { frame } = item;
@@ -312,7 +350,13 @@ export class McapRecorder implements PipelineObserver {
       publishTime: item.publishTimeNs,
       data: imageAnnotationsMessage(item.detections, frame),
     });
-    await this.writer.addMessage({ channelId: this.channels.detections, sequence, logTime: item.publishTimeNs, publishTime: item.publishTimeNs, data: item.message });
+    await this.writer.addMessage({
+      channelId: this.channels.detections,
+      sequence,
+      logTime: item.publishTimeNs,
+      publishTime: item.publishTimeNs,
+      data: item.message,
+    });
   }
 
   private async finish(): Promise<void> {

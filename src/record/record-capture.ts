@@ -28,7 +28,11 @@ export async function recordCapture(source: FrameSource, recorder: McapRecorder,
   if (maxFrames !== undefined && (!Number.isInteger(maxFrames) || maxFrames <= 0)) {
     throw new RangeError(`options.maxFrames: expected a positive integer, got ${maxFrames}`);
   }
-  const progress = (): CaptureProgress => ({ framesIn, framesWritten: recorder.framesWritten, recordingDropped: recorder.recordingDropped });
+  const progress = (): CaptureProgress => ({
+    framesIn,
+    framesWritten: recorder.framesWritten,
+    recordingDropped: recorder.recordingDropped,
+  });
   let framesIn = 0;
   const onAbort = () => void source.close();
   signal?.addEventListener("abort", onAbort, { once: true });

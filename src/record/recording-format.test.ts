@@ -37,7 +37,9 @@ describe("channel schemas", () => {
       imageWidth: 640,
       imageHeight: 480,
       modelId: "m1",
-      detections: [{ label: "ball", confidence: 0.75, box: { xMin: 0.25, yMin: 0.5, xMax: 0.375, yMax: 0.625 }, ground: { x: 2, y: -0.5 } }],
+      detections: [
+        { label: "ball", confidence: 0.75, box: { xMin: 0.25, yMin: 0.5, xMax: 0.375, yMax: 0.625 }, ground: { x: 2, y: -0.5 } },
+      ],
       timings: { captureUs: 1, preprocessUs: 2, inferenceUs: 3, detectUs: 4, totalUs: 10 },
     });
     const type = protobuf.Root.fromDescriptor(channelSchema("fovea.v1.DetectionFrame").data).lookupType("fovea.v1.DetectionFrame");
@@ -56,7 +58,9 @@ describe("channel schemas", () => {
     const t = 1_764_250_000_987_654_321n;
     expect(timestampOf(t)).toEqual({ seconds: 1_764_250_000, nanos: 987_654_321 });
     const type = channelSchema("foxglove.CompressedImage").type;
-    const decoded = type.decode(type.encode({ timestamp: timestampOf(t), frame_id: "7", format: "jpeg", data: Buffer.from([1]) }).finish()) as unknown as {
+    const decoded = type.decode(
+      type.encode({ timestamp: timestampOf(t), frame_id: "7", format: "jpeg", data: Buffer.from([1]) }).finish(),
+    ) as unknown as {
       timestamp: { seconds: unknown; nanos: number };
     };
     expect(timeNsOf(decoded.timestamp)).toBe(t);

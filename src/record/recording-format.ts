@@ -68,7 +68,10 @@ function buildFoxgloveRoot(): protobuf.Root {
   for (const name of FOXGLOVE_ROOTS) collectFoxglove(foxgloveMessageSchemas[name], schemas);
   const enums = Object.values(foxgloveEnumSchemas);
   for (const schema of schemas.values()) {
-    const text = generateProto(schema, enums.filter((e) => e.parentSchemaName === schema.name));
+    const text = generateProto(
+      schema,
+      enums.filter((e) => e.parentSchemaName === schema.name),
+    );
     protobuf.parse(text, root, { keepCase: true });
   }
   root.resolveAll();

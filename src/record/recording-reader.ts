@@ -56,10 +56,16 @@ export class RecordingReader {
       const head = Buffer.alloc(MCAP_MAGIC.length);
       await handle.read(head, 0, head.length, 0);
       if (!MCAP_MAGIC.every((b, i) => head[i] === b)) {
-        throw new FoveaInputError(file, "is not an MCAP file (no MCAP magic at its start); expected a recording made by `fovea record` or `fovea run --record`");
+        throw new FoveaInputError(
+          file,
+          "is not an MCAP file (no MCAP magic at its start); expected a recording made by `fovea record` or `fovea run --record`",
+        );
       }
       const tail = Buffer.alloc(MCAP_MAGIC.length);
-      const endsCleanly = size >= 2 * MCAP_MAGIC.length && (await handle.read(tail, 0, tail.length, size - tail.length)).bytesRead === tail.length && MCAP_MAGIC.every((b, i) => tail[i] === b);
+      const endsCleanly =
+        size >= 2 * MCAP_MAGIC.length &&
+        (await handle.read(tail, 0, tail.length, size - tail.length)).bytesRead === tail.length &&
+        MCAP_MAGIC.every((b, i) => tail[i] === b);
       return new RecordingReader(file, endsCleanly);
     } finally {
       await handle.close();

@@ -13,7 +13,15 @@ describe("compareDetectionRuns", () => {
       [1, [det("ball", 0.12)]],
     ]);
     const r = compareDetectionRuns(run, run);
-    expect(r).toMatchObject({ framesCompared: 2, framesChanged: 0, changes: [], onlyBaseline: 0, onlyCandidate: 0, maxConfidenceDelta: 0, meanMatchedIou: 1 });
+    expect(r).toMatchObject({
+      framesCompared: 2,
+      framesChanged: 0,
+      changes: [],
+      onlyBaseline: 0,
+      onlyCandidate: 0,
+      maxConfidenceDelta: 0,
+      meanMatchedIou: 1,
+    });
     expect(r.perClass.ball).toEqual({ baseline: 2, candidate: 2, matched: 2, removed: 0, added: 0 });
   });
 
@@ -52,7 +60,9 @@ describe("compareDetectionRuns", () => {
   });
 
   test("a confidence change beyond the tolerance marks the frame changed", () => {
-    const r = compareDetectionRuns(new Map([[3, [det("ball", 0.1, 0.9)]]]), new Map([[3, [det("ball", 0.1, 0.7)]]]), { confidenceTolerance: 0.1 });
+    const r = compareDetectionRuns(new Map([[3, [det("ball", 0.1, 0.9)]]]), new Map([[3, [det("ball", 0.1, 0.7)]]]), {
+      confidenceTolerance: 0.1,
+    });
     expect(r.changes).toEqual([{ seq: 3, removed: 0, added: 0, confidenceChanged: 1 }]);
     expect(r.maxConfidenceDelta).toBeCloseTo(0.2, 6);
   });

@@ -154,8 +154,13 @@ export function formatComparison(report: ComparisonReport, names: { baseline: st
   const fmt = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
   lines.push("", fmt(header), ...rows.map(fmt));
   if (report.changes.length) {
-    const shown = report.changes.slice(0, 20).map((c) => `${c.seq} (-${c.removed} +${c.added}${c.confidenceChanged ? ` ~${c.confidenceChanged}` : ""})`);
-    lines.push("", `changed frames (seq, -removed +added ~confidence): ${shown.join(", ")}${report.changes.length > 20 ? `, ... ${report.changes.length - 20} more` : ""}`);
+    const shown = report.changes
+      .slice(0, 20)
+      .map((c) => `${c.seq} (-${c.removed} +${c.added}${c.confidenceChanged ? ` ~${c.confidenceChanged}` : ""})`);
+    lines.push(
+      "",
+      `changed frames (seq, -removed +added ~confidence): ${shown.join(", ")}${report.changes.length > 20 ? `, ... ${report.changes.length - 20} more` : ""}`,
+    );
   }
   return lines.join("\n") + "\n";
 }

@@ -38,7 +38,10 @@ export interface RerunResult {
 const DISCARD: FramePublisher = { publishDetections: () => true, publishStatus: () => true };
 
 export async function rerunRecording(file: string, options: RerunOptions): Promise<RerunResult> {
-  const engine = await createEngine({ modelDir: options.modelDir, engine: options.engine, device: options.device, threads: options.threads }, options.log);
+  const engine = await createEngine(
+    { modelDir: options.modelDir, engine: options.engine, device: options.device, threads: options.threads },
+    options.log,
+  );
   try {
     const frames = new Map<number, DetectionFrameMessage>();
     const collector: PipelineObserver = {

@@ -22,25 +22,56 @@ const calibration: Calibration = {
 };
 
 function frame(seq: number): Frame {
-  return { seq, captureTimeNs: 1_000_000_000n * BigInt(seq + 1), width: W, height: H, encoding: "rgb24", data: Buffer.alloc(W * H * 3, seq * 20) };
+  return {
+    seq,
+    captureTimeNs: 1_000_000_000n * BigInt(seq + 1),
+    width: W,
+    height: H,
+    encoding: "rgb24",
+    data: Buffer.alloc(W * H * 3, seq * 20),
+  };
 }
 
 /** Frames 0..5; the "pipeline" processed the even ones (odd ones were dropped live). */
 async function recordRun(file: string, label = "ball", imageEncoding: "jpeg" | "raw" = "jpeg"): Promise<void> {
-  const recorder = await McapRecorder.create(file, { modelId: "m", cameraId: "head", imageEncoding, calibration, classes: ["ball", "robot"] });
+  const recorder = await McapRecorder.create(file, {
+    modelId: "m",
+    cameraId: "head",
+    imageEncoding,
+    calibration,
+    classes: ["ball", "robot"],
+  });
   for (let seq = 0; seq < 6; seq++) {
     const f = frame(seq);
     recorder.onSourceFrame(f);
     if (seq % 2 === 0) {
       const detections: Detection[] = [
-        { label, classIndex: 0, confidence: 0.8, box: { xMin: -0.02, yMin: 0.1, xMax: 0.2, yMax: 0.3 + seq / 100 }, ground: { x: 1 + seq, y: 0.5 } },
+        {
+          label,
+          classIndex: 0,
+          confidence: 0.8,
+          box: { xMin: -0.02, yMin: 0.1, xMax: 0.2, yMax: 0.3 + seq / 100 },
+          ground: { x: 1 + seq, y: 0.5 },
+        },
       ];
       const message = encodeDetectionFrame({
-        seq: BigInt(seq), cameraId: "head", captureTimeNs: f.captureTimeNs, publishTimeNs: f.captureTimeNs + 1n, imageWidth: W, imageHeight: H, modelId: "m",
+        seq: BigInt(seq),
+        cameraId: "head",
+        captureTimeNs: f.captureTimeNs,
+        publishTimeNs: f.captureTimeNs + 1n,
+        imageWidth: W,
+        imageHeight: H,
+        modelId: "m",
         detections: detections.map((d) => ({ label: d.label, confidence: d.confidence, box: d.box, ground: d.ground })),
         timings: { captureUs: 0, preprocessUs: 0, inferenceUs: 0, detectUs: 0, totalUs: 0 },
       });
-      recorder.onProcessed({ frame: f, detections, message, publishTimeNs: f.captureTimeNs + 1n, timings: { captureUs: 0, preprocessUs: 0, inferenceUs: 0, detectUs: 0, publishUs: 0, totalUs: 0 } });
+      recorder.onProcessed({
+        frame: f,
+        detections,
+        message,
+        publishTimeNs: f.captureTimeNs + 1n,
+        timings: { captureUs: 0, preprocessUs: 0, inferenceUs: 0, detectUs: 0, publishUs: 0, totalUs: 0 },
+      });
     }
     await recorder.whenIdle();
   }
@@ -83,7 +114,11 @@ describe("retagRecording", () => {
     expect(r).toMatchObject({ frames: 3, preTagged: 3 });
     const ds = await readDataset(out);
     expect(ds.format).toBe("yolo");
-    expect(ds.frames.map((f) => [f.width, f.height, f.objects.length])).toEqual([[W, H, 1], [W, H, 1], [W, H, 1]]);
+    expect(ds.frames.map((f) => [f.width, f.height, f.objects.length])).toEqual([
+      [W, H, 1],
+      [W, H, 1],
+      [W, H, 1],
+    ]);
   });
 
   test("raw recordings become PNG images", async () => {
@@ -100,7 +135,9 @@ describe("retagRecording", () => {
     await recordRun(odd, "unicorn");
     const err = await retagRecording(odd, path.join(dir, "odd"), { format: "native" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FoveaInputError);
-    expect((err as Error).message).toMatch(/odd\.mcap: frame 0: detection label "unicorn" is not one of the classes \(ball, robot\); pass --classes/);
+    expect((err as Error).message).toMatch(
+      /odd\.mcap: frame 0: detection label "unicorn" is not one of the classes \(ball, robot\); pass --classes/,
+    );
     const ok = await retagRecording(odd, path.join(dir, "odd2"), { format: "native", classes: ["unicorn"] });
     expect(ok.objects).toBe(3);
   });

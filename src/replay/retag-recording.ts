@@ -73,7 +73,10 @@ export async function retagRecording(file: string, outDir: string, options: Reta
       calibration = path.join(calibrationDir, "calibration.json");
       await writeFile(calibration, JSON.stringify(info.calibration, null, 2) + "\n");
     }
-    writer = await openDatasetWriter(outDir, options.format, classes, { overwrite: options.overwrite, ...(calibration ? { calibration } : {}) });
+    writer = await openDatasetWriter(outDir, options.format, classes, {
+      overwrite: options.overwrite,
+      ...(calibration ? { calibration } : {}),
+    });
   } finally {
     if (calibrationDir) await rm(calibrationDir, { recursive: true, force: true });
   }
@@ -89,11 +92,17 @@ export async function retagRecording(file: string, outDir: string, options: Reta
     if (!detections && options.preTaggedOnly) return;
     const objects: LabelledObject[] = (detections ?? []).map((d) => {
       if (!known.has(d.label)) {
-        throw new FoveaInputError(file, `frame ${seq}: detection label ${JSON.stringify(d.label)} is not one of the classes (${classes.join(", ")}); pass --classes`);
+        throw new FoveaInputError(
+          file,
+          `frame ${seq}: detection label ${JSON.stringify(d.label)} is not one of the classes (${classes.join(", ")}); pass --classes`,
+        );
       }
       return { label: d.label, box: clampBox(d.box), ...(d.ground ? { ground: { x: d.ground.x, y: d.ground.y } } : {}) };
     });
-    await writer.add({ image: `images/${String(seq).padStart(8, "0")}.${image.ext}`, width: image.width, height: image.height, objects }, image.image);
+    await writer.add(
+      { image: `images/${String(seq).padStart(8, "0")}.${image.ext}`, width: image.width, height: image.height, objects },
+      image.image,
+    );
     result.frames++;
     if (detections) {
       result.preTagged++;
@@ -149,15 +158,22 @@ function clampBox(b: DetectionMessage["box"]): DetectionMessage["box"] {
 async function datasetImage(schemaName: string, data: Uint8Array, file: string, seq: number): Promise<DatasetImage> {
   if (schemaName === SCHEMA_RAW_IMAGE) {
     const o = channelSchema(SCHEMA_RAW_IMAGE).type.decode(data) as unknown as { width: number; height: number; data: Uint8Array };
-    const image = await sharp(Buffer.from(o.data), { raw: { width: o.width, height: o.height, channels: 3 } }).png().toBuffer();
+    const image = await sharp(Buffer.from(o.data), { raw: { width: o.width, height: o.height, channels: 3 } })
+      .png()
+      .toBuffer();
     return { image, ext: "png", width: o.width, height: o.height };
   }
   if (schemaName !== SCHEMA_COMPRESSED_IMAGE) {
-    throw new FoveaInputError(file, `${TOPIC_IMAGE} has schema ${JSON.stringify(schemaName)}; expected ${SCHEMA_COMPRESSED_IMAGE} or ${SCHEMA_RAW_IMAGE}`);
+    throw new FoveaInputError(
+      file,
+      `${TOPIC_IMAGE} has schema ${JSON.stringify(schemaName)}; expected ${SCHEMA_COMPRESSED_IMAGE} or ${SCHEMA_RAW_IMAGE}`,
+    );
   }
   const o = channelSchema(SCHEMA_COMPRESSED_IMAGE).type.decode(data) as unknown as { data: Uint8Array; format: string };
   const image = Buffer.from(o.data);
-  const meta = await sharp(image).metadata().catch(() => undefined);
+  const meta = await sharp(image)
+    .metadata()
+    .catch(() => undefined);
   if (!meta?.width || !meta.height || (meta.format !== "jpeg" && meta.format !== "png")) {
     throw new FoveaInputError(file, `frame ${seq}: image is not a decodable JPEG or PNG (format ${JSON.stringify(o.format)})`);
   }

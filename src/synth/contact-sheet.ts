@@ -31,11 +31,16 @@ function escapeXml(s: string): string {
 
 function overlay(frame: SheetFrame, w: number, h: number): Buffer {
   const parts = frame.labels.map((l) => {
-    const x = l.box.xMin * w, y = l.box.yMin * h, bw = (l.box.xMax - l.box.xMin) * w, bh = (l.box.yMax - l.box.yMin) * h;
+    const x = l.box.xMin * w,
+      y = l.box.yMin * h,
+      bw = (l.box.xMax - l.box.xMin) * w,
+      bh = (l.box.yMax - l.box.yMin) * h;
     const c = COLOURS[l.label] ?? "#ffffff";
     const ty = y > 12 ? y - 3 : y + bh + 11;
-    return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}" fill="none" stroke="${c}" stroke-width="1.5"/>` +
-      `<text x="${x.toFixed(1)}" y="${ty.toFixed(1)}" font-family="sans-serif" font-size="10" fill="${c}" stroke="black" stroke-width="0.3">${escapeXml(l.label)}</text>`;
+    return (
+      `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}" fill="none" stroke="${c}" stroke-width="1.5"/>` +
+      `<text x="${x.toFixed(1)}" y="${ty.toFixed(1)}" font-family="sans-serif" font-size="10" fill="${c}" stroke="black" stroke-width="0.3">${escapeXml(l.label)}</text>`
+    );
   });
   return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">${parts.join("")}</svg>`);
 }
@@ -54,13 +59,21 @@ export async function contactSheet(frames: SheetFrame[], options: { columns?: nu
     frames.map(async (f, i) => {
       const img = f.raw ? sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } }) : sharp(f.data);
       const scaled = await img.resize(tileWidth, tileHeight, { fit: "fill" }).png().toBuffer();
-      const input = await sharp(scaled).composite([{ input: overlay(f, tileWidth, tileHeight) }]).png().toBuffer();
+      const input = await sharp(scaled)
+        .composite([{ input: overlay(f, tileWidth, tileHeight) }])
+        .png()
+        .toBuffer();
       return { input, left: (i % columns) * (tileWidth + gap), top: Math.floor(i / columns) * (tileHeight + gap) };
     }),
   );
   const rows = Math.ceil(frames.length / columns);
   return sharp({
-    create: { width: columns * (tileWidth + gap) - gap, height: rows * (tileHeight + gap) - gap, channels: 3, background: { r: 20, g: 20, b: 20 } },
+    create: {
+      width: columns * (tileWidth + gap) - gap,
+      height: rows * (tileHeight + gap) - gap,
+      channels: 3,
+      background: { r: 20, g: 20, b: 20 },
+    },
   })
     .composite(tiles)
     .png()

@@ -11,10 +11,20 @@ export function motionKernel(length: number, angle: number): { width: number; he
   const steps = Math.max(2, Math.ceil(length * 4));
   for (let i = 0; i <= steps; i++) {
     const s = (i / steps - 0.5) * length;
-    const x = half + s * Math.cos(angle), y = half + s * Math.sin(angle);
-    const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
-    for (const [dx, dy, w] of [[0, 0, (1 - fx) * (1 - fy)], [1, 0, fx * (1 - fy)], [0, 1, (1 - fx) * fy], [1, 1, fx * fy]] as const) {
-      const xx = x0 + dx, yy = y0 + dy;
+    const x = half + s * Math.cos(angle),
+      y = half + s * Math.sin(angle);
+    const x0 = Math.floor(x),
+      y0 = Math.floor(y),
+      fx = x - x0,
+      fy = y - y0;
+    for (const [dx, dy, w] of [
+      [0, 0, (1 - fx) * (1 - fy)],
+      [1, 0, fx * (1 - fy)],
+      [0, 1, (1 - fx) * fy],
+      [1, 1, fx * fy],
+    ] as const) {
+      const xx = x0 + dx,
+        yy = y0 + dy;
       if (xx >= 0 && yy >= 0 && xx < size && yy < size) kernel[yy * size + xx] += w;
     }
   }
@@ -48,7 +58,9 @@ export async function applyCameraEffects(rgb: Buffer, width: number, height: num
  * stores frames compressed leaves them: block edges, ringing and smeared colour.
  */
 export async function jpegArtefacts(rgb: Buffer, width: number, height: number, quality: number): Promise<Buffer> {
-  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: Math.round(quality), chromaSubsampling: "4:2:0" }).toBuffer();
+  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: Math.round(quality), chromaSubsampling: "4:2:0" })
+    .toBuffer();
   return sharp(jpeg).raw().toBuffer();
 }
 
@@ -62,16 +74,25 @@ export function addSensorNoise(rgb: Buffer, sigma: number, seed: number): void {
   let s = mix32(seed) | 1;
   // Sum of two uniforms minus one has variance 1/6: scale to the requested sigma. The xorshift
   // steps are inlined: a closure call per draw cost as much as the rest of the loop.
-  const luma = (sigma * 0.8 * Math.sqrt(6)) / 4294967296, chroma = (sigma * 0.6 * Math.sqrt(6)) / 4294967296;
+  const luma = (sigma * 0.8 * Math.sqrt(6)) / 4294967296,
+    chroma = (sigma * 0.6 * Math.sqrt(6)) / 4294967296;
   for (let i = 0; i < rgb.length; i += 3) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     const a = s >>> 0;
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     const b = s >>> 0;
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     const l = (a + b - 4294967296) * luma;
     const c = ((s >>> 0) - 2147483648) * chroma;
-    const r = rgb[i] + l + c + 0.5, g = rgb[i + 1] + l - c + 0.5, bl = rgb[i + 2] + l + c + 0.5;
+    const r = rgb[i] + l + c + 0.5,
+      g = rgb[i + 1] + l - c + 0.5,
+      bl = rgb[i + 2] + l + c + 0.5;
     rgb[i] = r < 0 ? 0 : r > 255 ? 255 : r;
     rgb[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
     rgb[i + 2] = bl < 0 ? 0 : bl > 255 ? 255 : bl;

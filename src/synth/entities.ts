@@ -25,23 +25,48 @@ export function goals(f: FieldDimensions): Entity[] {
     const frame: Primitive[] = [
       { kind: "box", center: [x, 0, f.goalHeight - r], half: [r, f.goalWidth / 2 + r, r], heading: 0, material },
       // Back frame: top bar, and bars on the ground holding the net.
-      { kind: "box", center: [backX, 0, f.goalHeight - r], half: [0.03, f.goalWidth / 2, 0.03], heading: 0, material: { color: [200, 200, 200] } },
+      {
+        kind: "box",
+        center: [backX, 0, f.goalHeight - r],
+        half: [0.03, f.goalWidth / 2, 0.03],
+        heading: 0,
+        material: { color: [200, 200, 200] },
+      },
       { kind: "box", center: [backX, 0, 0.03], half: [0.03, f.goalWidth / 2, 0.03], heading: 0, material: { color: [200, 200, 200] } },
     ];
     for (const side of [-1, 1]) {
       const y = side * (f.goalWidth / 2 + r);
       frame.push({ kind: "cylinder", x: backX, y, z0: 0, z1: f.goalHeight, radius: 0.03, material: { color: [200, 200, 200] } });
-      frame.push({ kind: "box", center: [(x + backX) / 2, y, f.goalHeight - r], half: [Math.abs(backX - x) / 2, 0.03, 0.03], heading: 0, material: { color: [200, 200, 200] } });
+      frame.push({
+        kind: "box",
+        center: [(x + backX) / 2, y, f.goalHeight - r],
+        half: [Math.abs(backX - x) / 2, 0.03, 0.03],
+        heading: 0,
+        material: { color: [200, 200, 200] },
+      });
     }
     // Nets: back, sides and roof, 10 cm mesh.
     const net = { color: [225, 225, 225] as Rgb, net: 0.1 };
     // Side nets and roof start behind the posts and crossbar, so they never cut through them.
     const front = x + s * r * 1.5;
-    const depth = Math.abs(backX - front), midX = (front + backX) / 2;
-    frame.push({ kind: "box", center: [backX, 0, f.goalHeight / 2], half: [0.005, f.goalWidth / 2, f.goalHeight / 2], heading: 0, material: net });
+    const depth = Math.abs(backX - front),
+      midX = (front + backX) / 2;
+    frame.push({
+      kind: "box",
+      center: [backX, 0, f.goalHeight / 2],
+      half: [0.005, f.goalWidth / 2, f.goalHeight / 2],
+      heading: 0,
+      material: net,
+    });
     frame.push({ kind: "box", center: [midX, 0, f.goalHeight], half: [depth / 2, f.goalWidth / 2, 0.005], heading: 0, material: net });
     for (const side of [-1, 1]) {
-      frame.push({ kind: "box", center: [midX, side * (f.goalWidth / 2 + r), f.goalHeight / 2], half: [depth / 2, 0.005, f.goalHeight / 2], heading: 0, material: net });
+      frame.push({
+        kind: "box",
+        center: [midX, side * (f.goalWidth / 2 + r), f.goalHeight / 2],
+        half: [depth / 2, 0.005, f.goalHeight / 2],
+        heading: 0,
+        material: net,
+      });
     }
     out.push({ label: null, ground: { x, y: 0 }, parts: frame, shadow: { radius: 0, height: 0 } });
   }
@@ -67,14 +92,16 @@ export interface GoalStyle {
 export function styledGoals(f: FieldDimensions, st: GoalStyle): Entity[] {
   const out: Entity[] = [];
   const r = st.diameter / 2;
-  const material = { color: st.color }, frameMaterial = { color: st.frameColor };
+  const material = { color: st.color },
+    frameMaterial = { color: st.frameColor };
   for (const s of [-1, 1]) {
     const x = s * (f.length / 2 + r);
     for (const side of [-1, 1]) {
       const y = side * (f.goalWidth / 2 + r);
-      const post: Primitive = st.shape === "round"
-        ? { kind: "cylinder", x, y, z0: 0, z1: f.goalHeight, radius: r, material }
-        : { kind: "box", center: [x, y, f.goalHeight / 2], half: [r, r, f.goalHeight / 2], heading: 0, material };
+      const post: Primitive =
+        st.shape === "round"
+          ? { kind: "cylinder", x, y, z0: 0, z1: f.goalHeight, radius: r, material }
+          : { kind: "box", center: [x, y, f.goalHeight / 2], half: [r, r, f.goalHeight / 2], heading: 0, material };
       out.push({ label: "goal_post", ground: { x, y }, parts: [post], shadow: { radius: r, height: f.goalHeight } });
     }
     const backX = s * (f.length / 2 + f.goalDepth);
@@ -86,16 +113,35 @@ export function styledGoals(f: FieldDimensions, st: GoalStyle): Entity[] {
     for (const side of [-1, 1]) {
       const y = side * (f.goalWidth / 2 + r);
       frame.push({ kind: "cylinder", x: backX, y, z0: 0, z1: f.goalHeight, radius: 0.03, material: frameMaterial });
-      frame.push({ kind: "box", center: [(x + backX) / 2, y, f.goalHeight - 0.03], half: [Math.abs(backX - x) / 2, 0.03, 0.03], heading: 0, material: frameMaterial });
+      frame.push({
+        kind: "box",
+        center: [(x + backX) / 2, y, f.goalHeight - 0.03],
+        half: [Math.abs(backX - x) / 2, 0.03, 0.03],
+        heading: 0,
+        material: frameMaterial,
+      });
     }
     if (st.net) {
       const net = { color: st.net.color, net: st.net.spacing };
       const front = x + s * r * 1.5;
-      const depth = Math.abs(backX - front), midX = (front + backX) / 2;
-      frame.push({ kind: "box", center: [backX, 0, f.goalHeight / 2], half: [0.005, f.goalWidth / 2, f.goalHeight / 2], heading: 0, material: net });
+      const depth = Math.abs(backX - front),
+        midX = (front + backX) / 2;
+      frame.push({
+        kind: "box",
+        center: [backX, 0, f.goalHeight / 2],
+        half: [0.005, f.goalWidth / 2, f.goalHeight / 2],
+        heading: 0,
+        material: net,
+      });
       frame.push({ kind: "box", center: [midX, 0, f.goalHeight], half: [depth / 2, f.goalWidth / 2, 0.005], heading: 0, material: net });
       for (const side of [-1, 1]) {
-        frame.push({ kind: "box", center: [midX, side * (f.goalWidth / 2 + r), f.goalHeight / 2], half: [depth / 2, 0.005, f.goalHeight / 2], heading: 0, material: net });
+        frame.push({
+          kind: "box",
+          center: [midX, side * (f.goalWidth / 2 + r), f.goalHeight / 2],
+          half: [depth / 2, 0.005, f.goalHeight / 2],
+          heading: 0,
+          material: net,
+        });
       }
     }
     out.push({ label: null, ground: { x, y: 0 }, parts: frame, shadow: { radius: 0, height: 0 } });
@@ -104,9 +150,19 @@ export function styledGoals(f: FieldDimensions, st: GoalStyle): Entity[] {
 }
 
 export function hsv(h: number, s: number, v: number): Rgb {
-  const i = Math.floor(h * 6), f = h * 6 - i;
-  const p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
-  const [r, g, b] = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][((i % 6) + 6) % 6];
+  const i = Math.floor(h * 6),
+    f = h * 6 - i;
+  const p = v * (1 - s),
+    q = v * (1 - f * s),
+    t = v * (1 - (1 - f) * s);
+  const [r, g, b] = [
+    [v, t, p],
+    [q, v, p],
+    [p, v, t],
+    [p, q, v],
+    [t, p, v],
+    [v, p, q],
+  ][((i % 6) + 6) % 6];
   return [r * 255, g * 255, b * 255];
 }
 
@@ -116,19 +172,31 @@ export function randomRotation(rng: Rng): number[] {
 }
 
 export function rotationFromAngles(a: number, b: number, c: number): number[] {
-  const ca = Math.cos(a), sa = Math.sin(a), cb = Math.cos(b), sb = Math.sin(b), cc = Math.cos(c), sc = Math.sin(c);
+  const ca = Math.cos(a),
+    sa = Math.sin(a),
+    cb = Math.cos(b),
+    sb = Math.sin(b),
+    cc = Math.cos(c),
+    sc = Math.sin(c);
   // Rz(a) * Ry(b) * Rz(c)
   return [
-    ca * cb * cc - sa * sc, -ca * cb * sc - sa * cc, ca * sb,
-    sa * cb * cc + ca * sc, -sa * cb * sc + ca * cc, sa * sb,
-    -sb * cc, sb * sc, cb,
+    ca * cb * cc - sa * sc,
+    -ca * cb * sc - sa * cc,
+    ca * sb,
+    sa * cb * cc + ca * sc,
+    -sa * cb * sc + ca * cc,
+    sa * sb,
+    -sb * cc,
+    sb * sc,
+    cb,
   ];
 }
 
 /** Multiply two row-major 3x3 matrices. */
 export function mat3Mul(a: number[], b: number[]): number[] {
   const o = new Array<number>(9);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) o[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) o[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
   return o;
 }
 
@@ -157,8 +225,23 @@ export function ball(x: number, y: number, radius: number, pattern: BallPattern)
   };
 }
 
-const BODY_COLOURS: Rgb[] = [[30, 30, 34], [60, 60, 66], [200, 200, 205], [150, 150, 158], [45, 55, 80], [230, 230, 230], [120, 90, 60]];
-const TEAM_COLOURS: Rgb[] = [[200, 30, 30], [30, 60, 200], [220, 30, 160], [30, 170, 200], [230, 140, 20], [240, 220, 40]];
+const BODY_COLOURS: Rgb[] = [
+  [30, 30, 34],
+  [60, 60, 66],
+  [200, 200, 205],
+  [150, 150, 158],
+  [45, 55, 80],
+  [230, 230, 230],
+  [120, 90, 60],
+];
+const TEAM_COLOURS: Rgb[] = [
+  [200, 30, 30],
+  [30, 60, 200],
+  [220, 30, 160],
+  [30, 170, 200],
+  [230, 140, 20],
+  [240, 220, 40],
+];
 
 /** Parameters of a robot's look, kept so a sequence can move the same robot from frame to frame. */
 export interface RobotStyle {
@@ -183,21 +266,38 @@ export function randomRobotStyle(rng: Rng): RobotStyle {
 
 /** A humanoid built from boxes, cylinders and a sphere, standing at (x, y) facing `heading`. */
 export function robot(x: number, y: number, heading: number, st: RobotStyle): Entity {
-  const H = st.height, s = H / 1.3;
-  const c = Math.cos(heading), sn = Math.sin(heading);
+  const H = st.height,
+    s = H / 1.3;
+  const c = Math.cos(heading),
+    sn = Math.sin(heading);
   const at = (fx: number, fy: number): [number, number] => [x + c * fx - sn * fy, y + sn * fx + c * fy];
   const parts: Primitive[] = [];
-  const body = { color: st.body }, team = { color: st.team };
-  const legH = 0.45 * H, torsoH = 0.3 * H;
+  const body = { color: st.body },
+    team = { color: st.team };
+  const legH = 0.45 * H,
+    torsoH = 0.3 * H;
   for (const side of [-1, 1]) {
     const step = side * st.stance * 0.15 * s;
     const [lx, ly] = at(step, side * 0.09 * s);
     const [fx, fy] = at(step + 0.04 * s, side * 0.09 * s);
     parts.push({ kind: "box", center: [fx, fy, 0.03 * s], half: [0.13 * s, 0.06 * s, 0.03 * s], heading, material: body });
     if (st.round) parts.push({ kind: "cylinder", x: lx, y: ly, z0: 0.06 * s, z1: legH, radius: 0.06 * s, material: body });
-    else parts.push({ kind: "box", center: [lx, ly, (0.06 * s + legH) / 2], half: [0.07 * s, 0.06 * s, (legH - 0.06 * s) / 2], heading, material: body });
+    else
+      parts.push({
+        kind: "box",
+        center: [lx, ly, (0.06 * s + legH) / 2],
+        half: [0.07 * s, 0.06 * s, (legH - 0.06 * s) / 2],
+        heading,
+        material: body,
+      });
     const [ax, ay] = at(-side * st.stance * 0.1 * s, side * 0.22 * s);
-    parts.push({ kind: "box", center: [ax, ay, legH + torsoH - 0.17 * H], half: [0.045 * s, 0.045 * s, 0.17 * H], heading, material: body });
+    parts.push({
+      kind: "box",
+      center: [ax, ay, legH + torsoH - 0.17 * H],
+      half: [0.045 * s, 0.045 * s, 0.17 * H],
+      heading,
+      material: body,
+    });
   }
   const [tx, ty] = at(0, 0);
   if (st.round) parts.push({ kind: "cylinder", x: tx, y: ty, z0: legH, z1: legH + torsoH, radius: 0.16 * s, material: team });
@@ -241,14 +341,22 @@ export interface RobotBody {
 
 /** A humanoid of another hand: thighs and shins, upper and lower arms, torso and head of any primitive. */
 export function styledRobot(x: number, y: number, heading: number, st: RobotBody): Entity {
-  const H = st.height, s = H / 1.3;
-  const c = Math.cos(heading), sn = Math.sin(heading);
+  const H = st.height,
+    s = H / 1.3;
+  const c = Math.cos(heading),
+    sn = Math.sin(heading);
   const at = (fx: number, fy: number): [number, number] => [x + c * fx - sn * fy, y + sn * fx + c * fy];
   const parts: Primitive[] = [];
-  const body: Material = { color: st.body, texture: st.limbTexture }, team: Material = { color: st.team, texture: st.torsoTexture };
-  const joint: Material = { color: st.joint }, headMaterial: Material = { color: st.headColor };
-  const footH = 0.03 * s, legH = st.legs * H, torsoH = st.torso * H, hipH = 0.04 * H;
-  const limbR = 0.055 * s * st.limb, armR = 0.04 * s * st.limb;
+  const body: Material = { color: st.body, texture: st.limbTexture },
+    team: Material = { color: st.team, texture: st.torsoTexture };
+  const joint: Material = { color: st.joint },
+    headMaterial: Material = { color: st.headColor };
+  const footH = 0.03 * s,
+    legH = st.legs * H,
+    torsoH = st.torso * H,
+    hipH = 0.04 * H;
+  const limbR = 0.055 * s * st.limb,
+    armR = 0.04 * s * st.limb;
   const shoulder = 0.17 * s * st.width;
   /** A vertical limb segment of the robot's limb shape from z0 to z1 at (px, py). */
   const limb = (px: number, py: number, z0: number, z1: number, r: number, material: Material) => {
@@ -265,14 +373,21 @@ export function styledRobot(x: number, y: number, heading: number, st: RobotBody
     const step = side * st.stance * 0.15 * s;
     const [lx, ly] = at(step, side * hipY);
     const [fx, fy] = at(step + 0.04 * s, side * hipY);
-    parts.push({ kind: "box", center: [fx, fy, footH], half: [0.13 * s, 0.06 * s * Math.max(0.8, st.limb), footH], heading, material: joint });
+    parts.push({
+      kind: "box",
+      center: [fx, fy, footH],
+      half: [0.13 * s, 0.06 * s * Math.max(0.8, st.limb), footH],
+      heading,
+      material: joint,
+    });
     const knee = footH * 2 + (legH - footH * 2) * 0.48;
     limb(lx, ly, footH * 2, knee, limbR * 0.85, body);
     limb(lx, ly, knee, legH, limbR, body);
     jointBlock(lx, ly, knee, limbR);
     const out = shoulder + armR * (1 + 1.5 * st.armSpread);
     const [ax, ay] = at(-side * st.stance * 0.1 * s, side * out);
-    const top = legH + torsoH, elbow = top - 0.17 * H;
+    const top = legH + torsoH,
+      elbow = top - 0.17 * H;
     limb(ax, ay, top - 0.34 * H, elbow, armR * 0.85, body);
     limb(ax, ay, elbow, top, armR, body);
     jointBlock(ax, ay, elbow, armR);
@@ -283,16 +398,29 @@ export function styledRobot(x: number, y: number, heading: number, st: RobotBody
   }
   const [tx, ty] = at(0, 0);
   parts.push({ kind: "box", center: [tx, ty, legH - hipH / 2], half: [0.08 * s, hipY + limbR, hipH / 2], heading, material: joint });
-  const z0 = legH, z1 = legH + torsoH;
+  const z0 = legH,
+    z1 = legH + torsoH;
   switch (st.torsoShape) {
     case "box":
-      parts.push({ kind: "box", center: [tx, ty, (z0 + z1) / 2], half: [0.11 * s * st.width, shoulder, torsoH / 2], heading, material: team });
+      parts.push({
+        kind: "box",
+        center: [tx, ty, (z0 + z1) / 2],
+        half: [0.11 * s * st.width, shoulder, torsoH / 2],
+        heading,
+        material: team,
+      });
       break;
     case "cylinder":
       parts.push({ kind: "cylinder", x: tx, y: ty, z0, z1, radius: shoulder * 0.95, material: team });
       break;
     case "ellipsoid":
-      parts.push({ kind: "ellipsoid", center: [tx, ty, (z0 + z1) / 2], radii: [0.12 * s * st.width, shoulder * 1.05, torsoH * 0.55], heading, material: team });
+      parts.push({
+        kind: "ellipsoid",
+        center: [tx, ty, (z0 + z1) / 2],
+        radii: [0.12 * s * st.width, shoulder * 1.05, torsoH * 0.55],
+        heading,
+        material: team,
+      });
       break;
     case "cone": {
       const r0 = st.taper >= 1 ? shoulder / st.taper : shoulder;
@@ -315,12 +443,24 @@ export function styledRobot(x: number, y: number, heading: number, st: RobotBody
       parts.push({ kind: "cylinder", x: tx, y: ty, z0: headZ - headR, z1: headZ + headR, radius: headR * 1.05, material: headMaterial });
       break;
     case "ellipsoid":
-      parts.push({ kind: "ellipsoid", center: [tx, ty, headZ], radii: [headR * 1.1, headR * 0.9, headR * 1.2], heading, material: headMaterial });
+      parts.push({
+        kind: "ellipsoid",
+        center: [tx, ty, headZ],
+        radii: [headR * 1.1, headR * 0.9, headR * 1.2],
+        heading,
+        material: headMaterial,
+      });
       break;
   }
   // Eyes/camera: a dark visor on the face, what every humanoid's head has.
   const [vx, vy] = at(headR * 0.75, 0);
-  parts.push({ kind: "box", center: [vx, vy, headZ + headR * 0.1], half: [headR * 0.35, headR * 0.7, headR * 0.25], heading, material: { color: [20, 20, 24] } });
+  parts.push({
+    kind: "box",
+    center: [vx, vy, headZ + headR * 0.1],
+    half: [headR * 0.35, headR * 0.7, headR * 0.25],
+    heading,
+    material: { color: [20, 20, 24] },
+  });
   return { label: "robot", ground: { x, y }, parts, shadow: { radius: 0.2 * s * st.width, height: H } };
 }
 
@@ -345,9 +485,18 @@ export function obstacle(x: number, y: number, heading: number, st: ObstacleStyl
   const [w, d, h] = st.size;
   const parts: Primitive[] = [];
   if (st.kind === "person") {
-    const c = Math.cos(heading), s = Math.sin(heading);
+    const c = Math.cos(heading),
+      s = Math.sin(heading);
     for (const side of [-1, 1]) {
-      parts.push({ kind: "cylinder", x: x - s * side * 0.1, y: y + c * side * 0.1, z0: 0, z1: 0.48 * h, radius: 0.075, material: { color: st.accent } });
+      parts.push({
+        kind: "cylinder",
+        x: x - s * side * 0.1,
+        y: y + c * side * 0.1,
+        z0: 0,
+        z1: 0.48 * h,
+        radius: 0.075,
+        material: { color: st.accent },
+      });
     }
     parts.push({ kind: "box", center: [x, y, 0.48 * h + 0.15 * h], half: [0.12, 0.2, 0.15 * h], heading, material: { color: st.color } });
     parts.push({ kind: "box", center: [x, y, 0.8 * h - 0.005], half: [0.1, 0.22, 0.02 * h], heading, material: { color: st.color } });

@@ -31,7 +31,8 @@ export class FieldLineIndex {
     this.count = segs.length / 4;
     this.circle = lines.circleRadius;
     this.hw = lines.halfWidth;
-    let xMax = 0, yMax = 0;
+    let xMax = 0,
+      yMax = 0;
     for (let i = 0; i < this.count; i++) {
       const [o, at, , to] = [segs[4 * i], segs[4 * i + 1], segs[4 * i + 2], segs[4 * i + 3]];
       xMax = Math.max(xMax, Math.abs(o === 0 ? to : at));
@@ -47,16 +48,23 @@ export class FieldLineIndex {
     for (let cy = 0; cy < this.ny; cy++) {
       for (let cx = 0; cx < this.nx; cx++) {
         offsets[cy * this.nx + cx] = items.length;
-        const xa = this.x0 + cx * CELL, ya = this.y0 + cy * CELL;
+        const xa = this.x0 + cx * CELL,
+          ya = this.y0 + cy * CELL;
         for (let i = 0; i < this.count; i++) {
-          const o = segs[4 * i], at = segs[4 * i + 1], from = segs[4 * i + 2], to = segs[4 * i + 3];
+          const o = segs[4 * i],
+            at = segs[4 * i + 1],
+            from = segs[4 * i + 2],
+            to = segs[4 * i + 3];
           // Segment's bounding rectangle, grown by reach, against the cell.
-          const sx0 = (o === 0 ? from : at) - reach, sx1 = (o === 0 ? to : at) + reach;
-          const sy0 = (o === 0 ? at : from) - reach, sy1 = (o === 0 ? at : to) + reach;
+          const sx0 = (o === 0 ? from : at) - reach,
+            sx1 = (o === 0 ? to : at) + reach;
+          const sy0 = (o === 0 ? at : from) - reach,
+            sy1 = (o === 0 ? at : to) + reach;
           if (sx1 >= xa && sx0 <= xa + CELL && sy1 >= ya && sy0 <= ya + CELL) items.push(i);
         }
         // Circle: nearest and farthest distance of the cell from the centre bracket the radius.
-        const nearX = Math.max(xa, Math.min(0, xa + CELL)), nearY = Math.max(ya, Math.min(0, ya + CELL));
+        const nearX = Math.max(xa, Math.min(0, xa + CELL)),
+          nearY = Math.max(ya, Math.min(0, ya + CELL));
         const near = Math.hypot(nearX, nearY);
         const far = Math.hypot(Math.max(Math.abs(xa), Math.abs(xa + CELL)), Math.max(Math.abs(ya), Math.abs(ya + CELL)));
         if (near <= this.circle + reach && far >= this.circle - reach) items.push(1 << 30);
@@ -72,7 +80,8 @@ export class FieldLineIndex {
     const hw = this.hw;
     const reach = hw + foot;
     let best = 0;
-    const cx = Math.floor((x - this.x0) / CELL), cy = Math.floor((y - this.y0) / CELL);
+    const cx = Math.floor((x - this.x0) / CELL),
+      cy = Math.floor((y - this.y0) / CELL);
     if (cx < 0 || cy < 0 || cx >= this.nx || cy >= this.ny) return 0;
     if (foot > MARGIN) {
       for (let i = 0; i < this.count; i++) best = Math.max(best, this.segment(i, x, y, reach, foot));
@@ -95,7 +104,9 @@ export class FieldLineIndex {
     const alongY = s[4 * i] === 1;
     const d = Math.abs((alongY ? x : y) - s[4 * i + 1]);
     if (d >= reach) return 0;
-    const p = alongY ? y : x, from = s[4 * i + 2], to = s[4 * i + 3];
+    const p = alongY ? y : x,
+      from = s[4 * i + 2],
+      to = s[4 * i + 3];
     const e = p < from ? from - p : p > to ? p - to : 0;
     if (e >= reach) return 0;
     const dist = e > 0 ? Math.sqrt(d * d + e * e) : d;

@@ -13,26 +13,32 @@ function linesThrough(lines: FieldLines, x: number, y: number): number {
 }
 
 describe("field", () => {
-  it.each([["adult", ADULT_SIZE_FIELD], ["kid", KID_SIZE_FIELD]] as const)("puts every %s-size crossing where lines meet", (_name, field) => {
+  it.each([
+    ["adult", ADULT_SIZE_FIELD],
+    ["kid", KID_SIZE_FIELD],
+  ] as const)("puts every %s-size crossing where lines meet", (_name, field) => {
     const lines = fieldLines(field);
     const features = fieldFeatures(field);
     const count = (label: string) => features.filter((f) => f.label === label).length;
     expect([count("L_crossing"), count("T_crossing"), count("X_crossing"), count("penalty_spot")]).toEqual([12, 10, 3, 2]);
     for (const f of features) expect(linesThrough(lines, f.x, f.y), `${f.label} at ${f.x},${f.y}`).toBeGreaterThanOrEqual(2);
     // penalty marks sit on the field's long axis at the rules' distance from the goal lines
-    for (const f of features.filter((f) => f.label === "penalty_spot")) expect(field.length / 2 - Math.abs(f.x)).toBeCloseTo(field.penaltyMarkDistance, 9);
+    for (const f of features.filter((f) => f.label === "penalty_spot"))
+      expect(field.length / 2 - Math.abs(f.x)).toBeCloseTo(field.penaltyMarkDistance, 9);
   });
 });
 
 describe("MatchSequence", () => {
   it("is deterministic per seed and moves the robot and the ball continuously", () => {
     const mount = { x: 0, y: 0, height: 1.3, pitch: 25, roll: 0, yaw: 0 };
-    const a = new MatchSequence({ seed: 4, mount }), b = new MatchSequence({ seed: 4, mount });
+    const a = new MatchSequence({ seed: 4, mount }),
+      b = new MatchSequence({ seed: 4, mount });
     const scenesA = Array.from({ length: 300 }, () => a.next());
     const scenesB = Array.from({ length: 300 }, () => b.next());
     expect(JSON.stringify(scenesA[299])).toBe(JSON.stringify(scenesB[299]));
     const ballAt = (i: number) => scenesA[i].entities.find((e) => e.label === "ball")!.ground;
-    let robotPath = 0, maxStep = 0;
+    let robotPath = 0,
+      maxStep = 0;
     for (let i = 1; i < 300; i++) {
       const step = Math.hypot(scenesA[i].robot.x - scenesA[i - 1].robot.x, scenesA[i].robot.y - scenesA[i - 1].robot.y);
       robotPath += step;

@@ -90,7 +90,9 @@ export interface FieldFeature {
 }
 
 export function fieldLines(f: FieldDimensions): FieldLines {
-  const hl = f.length / 2, hw = f.width / 2, m = f.markSize / 2;
+  const hl = f.length / 2,
+    hw = f.width / 2,
+    m = f.markSize / 2;
   const alongX: LineSegment[] = [
     { at: hw, from: -hl, to: hl },
     { at: -hw, from: -hl, to: hl },
@@ -99,7 +101,9 @@ export function fieldLines(f: FieldDimensions): FieldLines {
   const alongY: LineSegment[] = [{ at: 0, from: -hw, to: hw }];
   for (const s of [-1, 1]) {
     const goalLine = s * hl;
-    const ga = s * (hl - f.goalAreaLength), pa = s * (hl - f.penaltyAreaLength), pm = s * (hl - f.penaltyMarkDistance);
+    const ga = s * (hl - f.goalAreaLength),
+      pa = s * (hl - f.penaltyAreaLength),
+      pm = s * (hl - f.penaltyMarkDistance);
     alongY.push({ at: goalLine, from: -hw, to: hw });
     alongY.push({ at: ga, from: -f.goalAreaWidth / 2, to: f.goalAreaWidth / 2 });
     alongY.push({ at: pa, from: -f.penaltyAreaWidth / 2, to: f.penaltyAreaWidth / 2 });
@@ -115,7 +119,9 @@ export function fieldLines(f: FieldDimensions): FieldLines {
 
 /** The labelled point features: line crossings by shape, and the penalty marks. */
 export function fieldFeatures(f: FieldDimensions): FieldFeature[] {
-  const hl = f.length / 2, hw = f.width / 2, r = f.centreCircleDiameter / 2;
+  const hl = f.length / 2,
+    hw = f.width / 2,
+    r = f.centreCircleDiameter / 2;
   const out: FieldFeature[] = [
     { label: "T_crossing", x: 0, y: hw },
     { label: "T_crossing", x: 0, y: -hw },

@@ -26,7 +26,8 @@ export interface FrameJobOptions {
 export function* frameJobs(options: FrameJobOptions): Generator<FrameJob> {
   const { frames, seed, mount, output } = options;
   if (!Number.isInteger(frames) || frames < 0) throw new RangeError(`frames must be a non-negative integer, got ${frames}`);
-  if (options.sequence && options.style !== undefined && options.style !== "default") throw new RangeError(`style: a sequence renders in the default style only, got ${options.style}`);
+  if (options.sequence && options.style !== undefined && options.style !== "default")
+    throw new RangeError(`style: a sequence renders in the default style only, got ${options.style}`);
   const clip = options.sequence ? new MatchSequence({ seed, mount, fps: options.fps, field: options.field }) : undefined;
   for (let index = 0; index < frames; index++) {
     const frameSeed = deriveSeed(seed, index);

@@ -61,11 +61,19 @@ export class RenderPool {
     if (threads === 0 || !existsSync(fileURLToPath(script))) {
       return new RenderPool([], new FrameRenderer(options.calibration, width, height));
     }
-    const workers = Array.from({ length: threads }, () => new Worker(script, { workerData: { calibration: options.calibration, width, height } }));
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.once("online", () => resolve());
-      w.once("error", reject);
-    })));
+    const workers = Array.from(
+      { length: threads },
+      () => new Worker(script, { workerData: { calibration: options.calibration, width, height } }),
+    );
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once("online", () => resolve());
+            w.once("error", reject);
+          }),
+      ),
+    );
     return new RenderPool(workers, undefined);
   }
 

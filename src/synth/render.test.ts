@@ -18,10 +18,28 @@ function plainScene(entities: Entity[], at = { x: -3, y: 0, heading: 0 }): Scene
     robot: at,
     mount: { ...calibration.mount, pitch: 20, yaw: 0, roll: 0 },
     entities: [...goals(ADULT_SIZE_FIELD), ...entities],
-    lighting: { intensity: 1, cast: [1, 1, 1], ambient: 1, sunAzimuth: 0, sunElevation: 1, shadowStrength: 0, unevenness: 0, unevenPhase: [0, 0] },
+    lighting: {
+      intensity: 1,
+      cast: [1, 1, 1],
+      ambient: 1,
+      sunAzimuth: 0,
+      sunElevation: 1,
+      shadowStrength: 0,
+      unevenness: 0,
+      unevenPhase: [0, 0],
+    },
     look: {
-      grass: [40, 140, 40], stripeContrast: 0, stripeWidth: 1, texture: 0, line: [240, 240, 240], floor: [120, 120, 120],
-      hallX: 10, hallY: 8, wallHeight: 4, wallPalette: [[90, 90, 200]], wallSeed: 1,
+      grass: [40, 140, 40],
+      stripeContrast: 0,
+      stripeWidth: 1,
+      texture: 0,
+      line: [240, 240, 240],
+      floor: [120, 120, 120],
+      hallX: 10,
+      hallY: 8,
+      wallHeight: 4,
+      wallPalette: [[90, 90, 200]],
+      wallSeed: 1,
     },
     effects: { noise: 0, blurLength: 0, blurAngle: 0, vignette: 0 },
   };
@@ -36,7 +54,8 @@ function isRed(rgb: Buffer, i: number): boolean {
 
 describe("SceneRenderer geometry", () => {
   const renderer = new SceneRenderer(calibration, 320, 240);
-  const W = renderer.width, H = renderer.height;
+  const W = renderer.width,
+    H = renderer.height;
 
   it("labels the ball with a box that holds exactly its pixels and its projected centre", () => {
     const scene = plainScene([redBall(0, 0.4)]);
@@ -54,7 +73,8 @@ describe("SceneRenderer geometry", () => {
     expect((centre.v + 0.5) / H).toBeGreaterThan(box.yMin);
     expect((centre.v + 0.5) / H).toBeLessThan(box.yMax);
     expect(isRed(out.rgb, Math.round(centre.v) * W + Math.round(centre.u))).toBe(true);
-    let inside = 0, outside = 0;
+    let inside = 0,
+      outside = 0;
     for (let v = 0; v < H; v++)
       for (let u = 0; u < W; u++) {
         if (!isRed(out.rgb, v * W + u)) continue;
@@ -89,7 +109,8 @@ describe("SceneRenderer geometry", () => {
     const scene = plainScene([]);
     const { robot: cam } = renderer.cameras(scene);
     // Walk a ball at 3 m across the left image border and watch its label appear.
-    let sawOutside = false, sawInside = false;
+    let sawOutside = false,
+      sawInside = false;
     for (let y = 3; y >= 0; y -= 0.1) {
       const out = renderer.render(plainScene([redBall(0, y)]));
       const label = out.labels.find((l) => l.label === "ball");
@@ -150,19 +171,22 @@ describe("SceneRenderer geometry", () => {
         expect(cam.robotToCamera({ ...l.ground!, z: 0.05 }).z).toBeGreaterThan(-0.5);
       }
     }
-    for (const c of ["ball", "goal_post", "robot", "obstacle", "L_crossing", "T_crossing", "X_crossing", "penalty_spot"]) expect(seen).toContain(c);
+    for (const c of ["ball", "goal_post", "robot", "obstacle", "L_crossing", "T_crossing", "X_crossing", "penalty_spot"])
+      expect(seen).toContain(c);
   });
 });
 
 describe("projected part rectangles", () => {
   it("never cut anything off: renders equal casting every pixel at every part", () => {
-    const fast = new SceneRenderer(calibration, 160, 120), full = new SceneRenderer(calibration, 160, 120, { exhaustive: true });
+    const fast = new SceneRenderer(calibration, 160, 120),
+      full = new SceneRenderer(calibration, 160, 120, { exhaustive: true });
     const scenes = Array.from({ length: 40 }, (_, s) => sampleScene(1000 + s, { mount: calibration.mount }));
     // and cameras right beside a goal and a robot, whose parts reach behind the camera
     const close = plainScene([robot(4.9, 0.2, 1, randomRobotStyle(new Rng(9)))], { x: 6.6, y: 1.35, heading: 0.3 });
     scenes.push(close, { ...close, robot: { x: 4.75, y: 0.2, heading: 2.5 } });
     for (const scene of scenes) {
-      const a = fast.render(scene), b = full.render(scene);
+      const a = fast.render(scene),
+        b = full.render(scene);
       expect(a.rgb.equals(b.rgb)).toBe(true);
       expect(a.labels).toEqual(b.labels);
     }
@@ -171,13 +195,19 @@ describe("projected part rectangles", () => {
 
 describe("determinism", () => {
   it("renders identical bytes and labels for the same seed, different ones for another", async () => {
-    const a = new SceneRenderer(calibration, 160, 120), b = new SceneRenderer(calibration, 160, 120);
+    const a = new SceneRenderer(calibration, 160, 120),
+      b = new SceneRenderer(calibration, 160, 120);
     const render = async (r: SceneRenderer, seed: number) => {
       const scene = sampleScene(seed, { mount: calibration.mount });
       const out = r.render(scene);
-      return { rgb: await applyCameraEffects(out.rgb, 160, 120, { ...scene.effects, blurLength: 8 }, seed), labels: JSON.stringify(out.labels) };
+      return {
+        rgb: await applyCameraEffects(out.rgb, 160, 120, { ...scene.effects, blurLength: 8 }, seed),
+        labels: JSON.stringify(out.labels),
+      };
     };
-    const x = await render(a, 42), y = await render(b, 42), z = await render(a, 43);
+    const x = await render(a, 42),
+      y = await render(b, 42),
+      z = await render(a, 43);
     expect(x.rgb.equals(y.rgb)).toBe(true);
     expect(x.labels).toBe(y.labels);
     expect(x.rgb.equals(z.rgb)).toBe(false);

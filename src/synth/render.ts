@@ -84,7 +84,8 @@ export class SceneRenderer {
   cameras(scene: Scene): { world: CameraModel; robot: CameraModel } {
     const { robot, mount } = scene;
     const base = scene.lens ? this.lensCamera(scene.lens) : this.camera;
-    const c = Math.cos(robot.heading), s = Math.sin(robot.heading);
+    const c = Math.cos(robot.heading),
+      s = Math.sin(robot.heading);
     const world: MountPose = {
       ...mount,
       x: robot.x + c * mount.x - s * mount.y,
@@ -104,9 +105,14 @@ export class SceneRenderer {
       this.lensCameras.set(key, cam);
       return cam;
     }
-    const c = this.calibration, i = c.intrinsics;
+    const c = this.calibration,
+      i = c.intrinsics;
     cam = new CameraModel(
-      { ...c, intrinsics: { ...i, fx: i.fx * lens.focalScale, fy: i.fy * lens.focalScale }, distortion: { ...c.distortion, k1: lens.k1, k2: lens.k2, k3: 0 } },
+      {
+        ...c,
+        intrinsics: { ...i, fx: i.fx * lens.focalScale, fy: i.fy * lens.focalScale },
+        distortion: { ...c.distortion, k1: lens.k1, k2: lens.k2, k3: 0 },
+      },
       this.width,
       this.height,
     );
@@ -135,17 +141,36 @@ export class SceneRenderer {
 
   private renderGround(scene: Scene, cam: CameraModel): void {
     const { width, height } = this;
-    const rays = this.rays, color = this.color, depth = this.depth, id = this.id, stamp = this.stamp;
-    const Rx = cam.right.x, Ry = cam.right.y, Rz = cam.right.z;
-    const Dx = cam.down.x, Dy = cam.down.y, Dz = cam.down.z;
-    const Fx = cam.forward.x, Fy = cam.forward.y, Fz = cam.forward.z;
-    const Cx = cam.position.x, Cy = cam.position.y, Cz = cam.position.z;
+    const rays = this.rays,
+      color = this.color,
+      depth = this.depth,
+      id = this.id,
+      stamp = this.stamp;
+    const Rx = cam.right.x,
+      Ry = cam.right.y,
+      Rz = cam.right.z;
+    const Dx = cam.down.x,
+      Dy = cam.down.y,
+      Dz = cam.down.z;
+    const Fx = cam.forward.x,
+      Fy = cam.forward.y,
+      Fz = cam.forward.z;
+    const Cx = cam.position.x,
+      Cy = cam.position.y,
+      Cz = cam.position.z;
     const { field, look, lighting } = scene;
-    const hallX = look.hallX, hallY = look.hallY, wallHeight = look.wallHeight, wallSeed = look.wallSeed;
-    const stripeHi = 1 + look.stripeContrast, stripeLo = 1 - look.stripeContrast, texture = look.texture;
+    const hallX = look.hallX,
+      hallY = look.hallY,
+      wallHeight = look.wallHeight,
+      wallSeed = look.wallSeed;
+    const stripeHi = 1 + look.stripeContrast,
+      stripeLo = 1 - look.stripeContrast,
+      texture = look.texture;
     const lines = this.lines!;
-    const carpetX = field.length / 2 + field.borderStripWidth, carpetY = field.width / 2 + field.borderStripWidth;
-    const lineReachX = field.length / 2 + 0.3, lineReachY = field.width / 2 + 0.3;
+    const carpetX = field.length / 2 + field.borderStripWidth,
+      carpetY = field.width / 2 + field.borderStripWidth;
+    const lineReachX = field.length / 2 + 0.3,
+      lineReachY = field.width / 2 + 0.3;
     const [cr, cg, cb] = lighting.cast;
     const groundLight = lighting.intensity * (lighting.ambient + (1 - lighting.ambient) * Math.sin(lighting.sunElevation));
     const wallLight = lighting.intensity * (lighting.ambient + (1 - lighting.ambient) * 0.5);
@@ -153,44 +178,62 @@ export class SceneRenderer {
     const uneven = lighting.unevenness;
     const casters = this.shadowCasters(scene);
     // One rectangle around all shadows: most ground pixels skip the per-caster tests.
-    let shX0 = Infinity, shX1 = -Infinity, shY0 = Infinity, shY1 = -Infinity;
+    let shX0 = Infinity,
+      shX1 = -Infinity,
+      shY0 = Infinity,
+      shY1 = -Infinity;
     for (let k = 0; k < casters.length; k += 7) {
       shX0 = Math.min(shX0, casters[k] - casters[k + 4]);
       shX1 = Math.max(shX1, casters[k] + casters[k + 4]);
       shY0 = Math.min(shY0, casters[k + 1] - casters[k + 4]);
       shY1 = Math.max(shY1, casters[k + 1] + casters[k + 4]);
     }
-    const [gr, gg, gb] = look.grass, [lr, lg, lb] = look.line, [fr, fg, fb] = look.floor;
+    const [gr, gg, gb] = look.grass,
+      [lr, lg, lb] = look.line,
+      [fr, fg, fb] = look.floor;
     const invFx = 1 / cam.fx;
     const stripeInv = 1 / look.stripeWidth;
     const palette = look.wallPalette;
-    const turf = look.turf, lineWear = look.lineWear ?? 0;
-    const turfCos = turf ? Math.cos(turf.angle) : 1, turfSin = turf ? Math.sin(turf.angle) : 0;
+    const turf = look.turf,
+      lineWear = look.lineWear ?? 0;
+    const turfCos = turf ? Math.cos(turf.angle) : 1,
+      turfSin = turf ? Math.sin(turf.angle) : 0;
     const spots = lighting.spots;
     let p = 0;
     for (let v = 0; v < height; v++) {
       for (let u = 0; u < width; u++, p++) {
-        const rx = rays[2 * p], ry = rays[2 * p + 1];
-        const dx = rx * Rx + ry * Dx + Fx, dy = rx * Ry + ry * Dy + Fy, dz = rx * Rz + ry * Dz + Fz;
+        const rx = rays[2 * p],
+          ry = rays[2 * p + 1];
+        const dx = rx * Rx + ry * Dx + Fx,
+          dy = rx * Ry + ry * Dy + Fy,
+          dz = rx * Rz + ry * Dz + Fz;
         id[p] = 0;
         stamp[p] = 0;
         const tGround = dz < 0 ? -Cz / dz : Infinity;
-        const gx = Cx + tGround * dx, gy = Cy + tGround * dy;
+        const gx = Cx + tGround * dx,
+          gy = Cy + tGround * dy;
         let r: number, g: number, b: number;
         // The hall is convex and holds the camera: a ground hit inside its walls is the nearest surface.
         if (gx > -hallX && gx < hallX && gy > -hallY && gy < hallY) {
           depth[p] = tGround;
-          let light = groundLight * (1 + uneven * SINE[((gx * 0.45 + ph0) * SINE_SCALE) & SINE_MASK] * SINE[((gy * 0.6 + ph1) * SINE_SCALE) & SINE_MASK]);
+          let light =
+            groundLight *
+            (1 + uneven * SINE[((gx * 0.45 + ph0) * SINE_SCALE) & SINE_MASK] * SINE[((gy * 0.6 + ph1) * SINE_SCALE) & SINE_MASK]);
           if (spots) light *= spotGain(spots, gx, gy);
-          if (gx >= shX0 && gx <= shX1 && gy >= shY0 && gy <= shY1) for (let k = 0; k < casters.length; k += 7) {
-            const sx = gx - casters[k], sy = gy - casters[k + 1], reach = casters[k + 4];
-            if (sx > reach || sx < -reach || sy > reach || sy < -reach) continue;
-            const ux = casters[k + 2], uy = casters[k + 3];
-            const along = (sx * ux + sy * uy) / reach, across = (sy * ux - sx * uy) / casters[k + 5];
-            const q = along * along + across * across;
-            // Soft penumbra: full shadow inside 60% of the ellipse, fading out to its edge.
-            if (q < 1) light *= 1 - casters[k + 6] * (q < 0.36 ? 1 : (1 - q) / 0.64);
-          }
+          if (gx >= shX0 && gx <= shX1 && gy >= shY0 && gy <= shY1)
+            for (let k = 0; k < casters.length; k += 7) {
+              const sx = gx - casters[k],
+                sy = gy - casters[k + 1],
+                reach = casters[k + 4];
+              if (sx > reach || sx < -reach || sy > reach || sy < -reach) continue;
+              const ux = casters[k + 2],
+                uy = casters[k + 3];
+              const along = (sx * ux + sy * uy) / reach,
+                across = (sy * ux - sx * uy) / casters[k + 5];
+              const q = along * along + across * across;
+              // Soft penumbra: full shadow inside 60% of the ellipse, fading out to its edge.
+              if (q < 1) light *= 1 - casters[k + 6] * (q < 0.36 ? 1 : (1 - q) / 0.64);
+            }
           if (gx > -carpetX && gx < carpetX && gy > -carpetY && gy < carpetY) {
             const tex = 1 + texture * (hash2(Math.floor(gx * 40), Math.floor(gy * 40)) - 0.5);
             if (turf === undefined) {
@@ -200,10 +243,12 @@ export class SceneRenderer {
               g = gg * m;
               b = gb * m;
             } else {
-              const a1 = gx * turfCos + gy * turfSin, a2 = gy * turfCos - gx * turfSin;
+              const a1 = gx * turfCos + gy * turfSin,
+                a2 = gy * turfCos - gx * turfSin;
               let m = tex;
               if (turf.kind === "mown") m *= (Math.floor(a1 * stripeInv) & 1) === 0 ? stripeHi : stripeLo;
-              else if (turf.kind === "checker") m *= ((Math.floor(a1 * stripeInv) + Math.floor(a2 * stripeInv)) & 1) === 0 ? stripeHi : stripeLo;
+              else if (turf.kind === "checker")
+                m *= ((Math.floor(a1 * stripeInv) + Math.floor(a2 * stripeInv)) & 1) === 0 ? stripeHi : stripeLo;
               else if (turf.kind === "artificial") {
                 // Rolls of turf laid side by side, fibres that catch the light along the roll, black rubber granules.
                 m *= (Math.floor(a1 * stripeInv) & 1) === 0 ? stripeHi : stripeLo;
@@ -226,9 +271,13 @@ export class SceneRenderer {
               const dd = Math.sqrt(dx * dx + dy * dy + dz * dz);
               // Ground footprint of the pixel (geometric mean of its along- and across-view extent):
               // lines thinner than a pixel fade instead of flickering.
-              const foot = Math.max(1e-4, (tGround * dd * invFx) * Math.sqrt(dd / -dz));
+              const foot = Math.max(1e-4, tGround * dd * invFx * Math.sqrt(dd / -dz));
               let cov = lines.coverage(gx, gy, foot);
-              if (lineWear > 0 && cov > 0) cov *= 1 - lineWear * smoothstep(0.25, 0.75, valueNoise(gx * 4, gy * 4 + 17) * 0.7 + 0.3 * hash2(Math.floor(gx * 60), Math.floor(gy * 60)));
+              if (lineWear > 0 && cov > 0)
+                cov *=
+                  1 -
+                  lineWear *
+                    smoothstep(0.25, 0.75, valueNoise(gx * 4, gy * 4 + 17) * 0.7 + 0.3 * hash2(Math.floor(gx * 60), Math.floor(gy * 60)));
               if (cov > 0) {
                 r += (lr - r) * cov;
                 g += (lg - g) * cov;
@@ -256,13 +305,13 @@ export class SceneRenderer {
             r = g = b = 40;
           } else if (z < 0.8) {
             // Advertising boards along the bottom of the wall.
-            const c = palette[hash2(Math.floor(along / 2.5) + 977 * wall, wallSeed) * palette.length | 0];
+            const c = palette[(hash2(Math.floor(along / 2.5) + 977 * wall, wallSeed) * palette.length) | 0];
             r = c[0];
             g = c[1];
             b = c[2];
           } else {
             // Audience and hall fittings: panels of palette colours with a little vertical variation.
-            const c = palette[hash2(Math.floor(along / 0.6) + 131 * wall, Math.floor(z / 0.9) + wallSeed) * palette.length | 0];
+            const c = palette[(hash2(Math.floor(along / 0.6) + 131 * wall, Math.floor(z / 0.9) + wallSeed) * palette.length) | 0];
             const shade = 0.55 + 0.3 * hash2(Math.floor(along / 0.3), wall + 7);
             r = c[0] * shade;
             g = c[1] * shade;
@@ -284,13 +333,22 @@ export class SceneRenderer {
     const { lighting } = scene;
     if (lighting.shadowStrength <= 0) return new Float64Array(0);
     // Shadows point away from the sun; their length follows its elevation.
-    const ux = -Math.cos(lighting.sunAzimuth), uy = -Math.sin(lighting.sunAzimuth);
+    const ux = -Math.cos(lighting.sunAzimuth),
+      uy = -Math.sin(lighting.sunAzimuth);
     const stretch = 1 / Math.tan(Math.max(lighting.sunElevation, 0.2));
     const out: number[] = [];
     for (const e of scene.entities) {
       if (e.shadow.height <= 0) continue;
       const len = Math.min(e.shadow.height * stretch, 6);
-      out.push(e.ground.x + (ux * len) / 2, e.ground.y + (uy * len) / 2, ux, uy, len / 2 + e.shadow.radius, e.shadow.radius, lighting.shadowStrength);
+      out.push(
+        e.ground.x + (ux * len) / 2,
+        e.ground.y + (uy * len) / 2,
+        ux,
+        uy,
+        len / 2 + e.shadow.radius,
+        e.shadow.radius,
+        lighting.shadowStrength,
+      );
     }
     return Float64Array.from(out);
   }
@@ -328,7 +386,8 @@ export class SceneRenderer {
     for (let i = 0; i < 8; i++) {
       for (const bit of [1, 2, 4]) {
         if (i & bit) continue;
-        const a = corners[i], b = corners[i | bit];
+        const a = corners[i],
+          b = corners[i | bit];
         const mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, z: (a.z + b.z) / 2 };
         if (mid.z >= near) points.push(mid);
         if ((a.z - near) * (b.z - near) < 0) {
@@ -338,13 +397,18 @@ export class SceneRenderer {
       }
     }
     if (points.length === 0) return null;
-    let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
+    let uMin = Infinity,
+      vMin = Infinity,
+      uMax = -Infinity,
+      vMax = -Infinity;
     const rMax2 = cam.maxRadius * cam.maxRadius;
     for (const c of points) {
-      const x = c.x / c.z, y = c.y / c.z;
+      const x = c.x / c.z,
+        y = c.y / c.z;
       if (x * x + y * y <= rMax2) {
         const [xd, yd] = cam.distort(x, y);
-        const u = cam.fx * xd + cam.cx, v = cam.fy * yd + cam.cy;
+        const u = cam.fx * xd + cam.cx,
+          v = cam.fy * yd + cam.cy;
         if (u < uMin) uMin = u;
         if (u > uMax) uMax = u;
         if (v < vMin) vMin = v;
@@ -358,31 +422,56 @@ export class SceneRenderer {
       }
     }
     const margin = 2;
-    const a = Math.max(0, Math.floor(uMin - margin)), b = Math.max(0, Math.floor(vMin - margin));
-    const c = Math.min(this.width - 1, Math.ceil(uMax + margin)), d = Math.min(this.height - 1, Math.ceil(vMax + margin));
+    const a = Math.max(0, Math.floor(uMin - margin)),
+      b = Math.max(0, Math.floor(vMin - margin));
+    const c = Math.min(this.width - 1, Math.ceil(uMax + margin)),
+      d = Math.min(this.height - 1, Math.ceil(vMax + margin));
     if (!(a <= c && b <= d)) return null;
     return [a, b, c, d];
   }
 
-  private castPart(scene: Scene, cam: CameraModel, part: Prepared, ident: number, bounds: [number, number, number, number], sun: [number, number, number]): number {
-    const rays = this.rays, color = this.color, depth = this.depth, id = this.id, stamp = this.stamp;
-    const Rx = cam.right.x, Ry = cam.right.y, Rz = cam.right.z;
-    const Dx = cam.down.x, Dy = cam.down.y, Dz = cam.down.z;
-    const Fx = cam.forward.x, Fy = cam.forward.y, Fz = cam.forward.z;
-    const Cx = cam.position.x, Cy = cam.position.y, Cz = cam.position.z;
+  private castPart(
+    scene: Scene,
+    cam: CameraModel,
+    part: Prepared,
+    ident: number,
+    bounds: [number, number, number, number],
+    sun: [number, number, number],
+  ): number {
+    const rays = this.rays,
+      color = this.color,
+      depth = this.depth,
+      id = this.id,
+      stamp = this.stamp;
+    const Rx = cam.right.x,
+      Ry = cam.right.y,
+      Rz = cam.right.z;
+    const Dx = cam.down.x,
+      Dy = cam.down.y,
+      Dz = cam.down.z;
+    const Fx = cam.forward.x,
+      Fy = cam.forward.y,
+      Fz = cam.forward.z;
+    const Cx = cam.position.x,
+      Cy = cam.position.y,
+      Cz = cam.position.z;
     const { intensity, ambient, cast } = scene.lighting;
     const [castR, castG, castB] = cast;
     const [sunX, sunY, sunZ] = sun;
     const [u0, v0, u1, v1] = bounds;
     const width = this.width;
     const hit = { t: 0, nx: 0, ny: 0, nz: 0 };
-    const spots = scene.lighting.spots, texture = part.part.material.texture;
+    const spots = scene.lighting.spots,
+      texture = part.part.material.texture;
     let count = 0;
     for (let v = v0; v <= v1; v++) {
       for (let u = u0; u <= u1; u++) {
         const p = v * width + u;
-        const rx = rays[2 * p], ry = rays[2 * p + 1];
-        const dx = rx * Rx + ry * Dx + Fx, dy = rx * Ry + ry * Dy + Fy, dz = rx * Rz + ry * Dz + Fz;
+        const rx = rays[2 * p],
+          ry = rays[2 * p + 1];
+        const dx = rx * Rx + ry * Dx + Fx,
+          dy = rx * Ry + ry * Dy + Fy,
+          dz = rx * Rz + ry * Dz + Fz;
         if (!intersect(part, Cx, Cy, Cz, dx, dy, dz, hit)) continue;
         if (stamp[p] !== ident) {
           stamp[p] = ident;
@@ -397,7 +486,9 @@ export class SceneRenderer {
         let light = intensity * (ambient + (1 - ambient) * (0.15 + 0.85 * lambert));
         let base = surfaceColor(part.part, hit);
         if (spots || texture) {
-          const hx = Cx + hit.t * dx, hy = Cy + hit.t * dy, hz = Cz + hit.t * dz;
+          const hx = Cx + hit.t * dx,
+            hy = Cy + hit.t * dy,
+            hz = Cz + hit.t * dz;
           if (spots) light *= spotGain(spots, hx, hy);
           if (texture) base = textured(texture, base, hx, hy, hz);
         }
@@ -415,8 +506,13 @@ export class SceneRenderer {
    * what is behind it. Nets are never labelled and never counted as occluders.
    */
   private castNet(scene: Scene, cam: CameraModel, part: Prepared, spacing: number, bounds: [number, number, number, number]): void {
-    const rays = this.rays, color = this.color, depth = this.depth;
-    const R = cam.right, D = cam.down, F = cam.forward, C = cam.position;
+    const rays = this.rays,
+      color = this.color,
+      depth = this.depth;
+    const R = cam.right,
+      D = cam.down,
+      F = cam.forward,
+      C = cam.position;
     const { intensity, ambient, cast } = scene.lighting;
     const [nr, ng, nb] = part.part.material.color;
     const light = intensity * (ambient + (1 - ambient) * 0.6);
@@ -430,14 +526,19 @@ export class SceneRenderer {
     for (let v = v0; v <= v1; v++) {
       for (let u = u0; u <= u1; u++) {
         const p = v * this.width + u;
-        const rx = rays[2 * p], ry = rays[2 * p + 1];
-        const dx = rx * R.x + ry * D.x + F.x, dy = rx * R.y + ry * D.y + F.y, dz = rx * R.z + ry * D.z + F.z;
+        const rx = rays[2 * p],
+          ry = rays[2 * p + 1];
+        const dx = rx * R.x + ry * D.x + F.x,
+          dy = rx * R.y + ry * D.y + F.y,
+          dz = rx * R.z + ry * D.z + F.z;
         if (!intersect(part, C.x, C.y, C.z, dx, dy, dz, hit) || hit.t >= depth[p]) continue;
         const foot = hit.t * Math.sqrt(dx * dx + dy * dy + dz * dz) * invFx;
         let alpha: number;
         if (foot < spacing / 3) {
           const reach = (string + foot) / (2 * spacing);
-          const mx = (C.x + hit.t * dx) / spacing, my = (C.y + hit.t * dy) / spacing, mz = (C.z + hit.t * dz) / spacing;
+          const mx = (C.x + hit.t * dx) / spacing,
+            my = (C.y + hit.t * dy) / spacing,
+            mz = (C.z + hit.t * dz) / spacing;
           const on =
             (thin !== 0 && Math.abs(mx - Math.round(mx)) < reach) ||
             (thin !== 1 && Math.abs(my - Math.round(my)) < reach) ||
@@ -460,7 +561,8 @@ export class SceneRenderer {
     const out = Buffer.allocUnsafe(width * height * 3);
     const color = this.color;
     const vig = scene.effects.vignette;
-    const cx = (width - 1) / 2, cy = (height - 1) / 2;
+    const cx = (width - 1) / 2,
+      cy = (height - 1) / 2;
     const norm = 1 / (cx * cx + cy * cy);
     let p = 0;
     for (let v = 0; v < height; v++) {
@@ -468,7 +570,9 @@ export class SceneRenderer {
       for (let u = 0; u < width; u++, p++) {
         const f = 1 - vig * ((u - cx) * (u - cx) + dv) * norm;
         const i = 3 * p;
-        const r = color[i] * f + 0.5, g = color[i + 1] * f + 0.5, b = color[i + 2] * f + 0.5;
+        const r = color[i] * f + 0.5,
+          g = color[i + 1] * f + 0.5,
+          b = color[i + 2] * f + 0.5;
         out[i] = r < 0 ? 0 : r > 255 ? 255 : r;
         out[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
         out[i + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
@@ -480,8 +584,10 @@ export class SceneRenderer {
   private entityLabels(scene: Scene, cam: CameraModel, coverage: Uint32Array): RenderedLabel[] {
     const { width, height } = this;
     const n = scene.entities.length;
-    const minU = new Int32Array(n).fill(width), minV = new Int32Array(n).fill(height);
-    const maxU = new Int32Array(n).fill(-1), maxV = new Int32Array(n).fill(-1);
+    const minU = new Int32Array(n).fill(width),
+      minV = new Int32Array(n).fill(height);
+    const maxU = new Int32Array(n).fill(-1),
+      maxV = new Int32Array(n).fill(-1);
     const visible = new Uint32Array(n);
     const id = this.id;
     let p = 0;
@@ -522,8 +628,20 @@ export class SceneRenderer {
       if (!p || !cam.contains(p)) continue;
       const pix = Math.round(p.v) * width + Math.round(p.u);
       if (this.id[pix] !== 0) continue; // hidden behind a robot, ball or obstacle
-      let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
-      for (const [ox, oy] of [[-1, -1], [-1, 1], [1, -1], [1, 1], [0, -1], [0, 1], [-1, 0], [1, 0]]) {
+      let uMin = Infinity,
+        vMin = Infinity,
+        uMax = -Infinity,
+        vMax = -Infinity;
+      for (const [ox, oy] of [
+        [-1, -1],
+        [-1, 1],
+        [1, -1],
+        [1, 1],
+        [0, -1],
+        [0, 1],
+        [-1, 0],
+        [1, 0],
+      ]) {
         const q = cam.groundToPixel({ x: f.x + ox * FEATURE_HALF_SIZE, y: f.y + oy * FEATURE_HALF_SIZE });
         if (!q) continue;
         uMin = Math.min(uMin, q.u);
@@ -548,8 +666,10 @@ export class SceneRenderer {
 /** World (field) point in the observing robot's frame. */
 export function toRobotFrame(scene: Scene, x: number, y: number): { x: number; y: number } {
   const { robot } = scene;
-  const c = Math.cos(robot.heading), s = Math.sin(robot.heading);
-  const dx = x - robot.x, dy = y - robot.y;
+  const c = Math.cos(robot.heading),
+    s = Math.sin(robot.heading);
+  const dx = x - robot.x,
+    dy = y - robot.y;
   return { x: c * dx + s * dy, y: -s * dx + c * dy };
 }
 
@@ -560,17 +680,22 @@ function sunDirection(scene: Scene): [number, number, number] {
 
 /** Fraction of the entity's projected bounding rectangle inside the image (0 when behind the camera). */
 function insideFraction(cam: CameraModel, entity: Entity, width: number, height: number): number {
-  let uMin = Infinity, vMin = Infinity, uMax = -Infinity, vMax = -Infinity;
+  let uMin = Infinity,
+    vMin = Infinity,
+    uMax = -Infinity,
+    vMax = -Infinity;
   for (const part of entity.parts) {
     const [x0, y0, z0, x1, y1, z1] = partBounds(part);
-    for (const x of [x0, x1]) for (const y of [y0, y1]) for (const z of [z0, z1]) {
-      const p = cam.robotToPixel({ x, y, z });
-      if (!p) return 1; // straddles the camera plane: judged by the occlusion rule alone
-      uMin = Math.min(uMin, p.u);
-      uMax = Math.max(uMax, p.u);
-      vMin = Math.min(vMin, p.v);
-      vMax = Math.max(vMax, p.v);
-    }
+    for (const x of [x0, x1])
+      for (const y of [y0, y1])
+        for (const z of [z0, z1]) {
+          const p = cam.robotToPixel({ x, y, z });
+          if (!p) return 1; // straddles the camera plane: judged by the occlusion rule alone
+          uMin = Math.min(uMin, p.u);
+          uMax = Math.max(uMax, p.u);
+          vMin = Math.min(vMin, p.v);
+          vMax = Math.max(vMax, p.v);
+        }
   }
   const area = (uMax - uMin) * (vMax - vMin);
   if (!(area > 0)) return 0;
@@ -582,22 +707,29 @@ function insideFraction(cam: CameraModel, entity: Entity, width: number, height:
 function partBounds(part: Primitive): [number, number, number, number, number, number] {
   switch (part.kind) {
     case "sphere": {
-      const [x, y, z] = part.center, r = part.radius;
+      const [x, y, z] = part.center,
+        r = part.radius;
       return [x - r, y - r, z - r, x + r, y + r, z + r];
     }
     case "cylinder":
       return [part.x - part.radius, part.y - part.radius, part.z0, part.x + part.radius, part.y + part.radius, part.z1];
     case "box": {
-      const [x, y, z] = part.center, [hx, hy, hz] = part.half;
-      const c = Math.abs(Math.cos(part.heading)), s = Math.abs(Math.sin(part.heading));
-      const ex = c * hx + s * hy, ey = s * hx + c * hy;
+      const [x, y, z] = part.center,
+        [hx, hy, hz] = part.half;
+      const c = Math.abs(Math.cos(part.heading)),
+        s = Math.abs(Math.sin(part.heading));
+      const ex = c * hx + s * hy,
+        ey = s * hx + c * hy;
       return [x - ex, y - ey, z - hz, x + ex, y + ey, z + hz];
     }
     case "ellipsoid": {
       // The box around the ellipsoid's own bounding box: loose at odd headings, never too small.
-      const [x, y, z] = part.center, [hx, hy, hz] = part.radii;
-      const c = Math.abs(Math.cos(part.heading)), s = Math.abs(Math.sin(part.heading));
-      const ex = c * hx + s * hy, ey = s * hx + c * hy;
+      const [x, y, z] = part.center,
+        [hx, hy, hz] = part.radii;
+      const c = Math.abs(Math.cos(part.heading)),
+        s = Math.abs(Math.sin(part.heading));
+      const ex = c * hx + s * hy,
+        ey = s * hx + c * hy;
       return [x - ex, y - ey, z - hz, x + ex, y + ey, z + hz];
     }
     case "cone": {
@@ -670,9 +802,20 @@ function prepare(part: Primitive): Prepared {
 }
 
 /** Ray (origin o, direction d) against a primitive; fills the nearest hit in front of the origin. */
-function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, hit: { t: number; nx: number; ny: number; nz: number }): boolean {
+function intersect(
+  q: Prepared,
+  ox: number,
+  oy: number,
+  oz: number,
+  dx: number,
+  dy: number,
+  dz: number,
+  hit: { t: number; nx: number; ny: number; nz: number },
+): boolean {
   if (q.kind === 0) {
-    const lx = ox - q.cx, ly = oy - q.cy, lz = oz - q.cz;
+    const lx = ox - q.cx,
+      ly = oy - q.cy,
+      lz = oz - q.cz;
     const a = dx * dx + dy * dy + dz * dz;
     const b = lx * dx + ly * dy + lz * dz;
     const c = lx * lx + ly * ly + lz * lz - q.r * q.r;
@@ -688,7 +831,9 @@ function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, 
     return true;
   }
   if (q.kind === 1) {
-    const lx = ox - q.cx, ly = oy - q.cy, r = q.r;
+    const lx = ox - q.cx,
+      ly = oy - q.cy,
+      r = q.r;
     const a = dx * dx + dy * dy;
     let best = Infinity;
     if (a > 1e-12) {
@@ -709,7 +854,8 @@ function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, 
       // Top cap: what a head camera sees of a short obstacle.
       const t = (q.z1 - oz) / dz;
       if (t > 0 && t < best) {
-        const px = lx + t * dx, py = ly + t * dy;
+        const px = lx + t * dx,
+          py = ly + t * dy;
         if (px * px + py * py <= r * r) {
           best = t;
           hit.nx = 0;
@@ -725,28 +871,69 @@ function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, 
   if (q.kind === 3) return intersectEllipsoid(q, ox, oy, oz, dx, dy, dz, hit);
   if (q.kind === 4) return intersectCone(q, ox, oy, oz, dx, dy, dz, hit);
   // Slab test in the box's own frame (turned by heading about z).
-  const c = q.cos, s = q.sin;
-  const rx = ox - q.cx, ry = oy - q.cy;
-  const lox = c * rx + s * ry, loy = -s * rx + c * ry, loz = oz - q.cz;
-  const ldx = c * dx + s * dy, ldy = -s * dx + c * dy;
-  let tMin = -Infinity, tMax = Infinity, axis = -1, sign = 0;
+  const c = q.cos,
+    s = q.sin;
+  const rx = ox - q.cx,
+    ry = oy - q.cy;
+  const lox = c * rx + s * ry,
+    loy = -s * rx + c * ry,
+    loz = oz - q.cz;
+  const ldx = c * dx + s * dy,
+    ldy = -s * dx + c * dy;
+  let tMin = -Infinity,
+    tMax = Infinity,
+    axis = -1,
+    sign = 0;
   // x slab
   if (ldx > 1e-12 || ldx < -1e-12) {
-    let t1 = (-q.hx - lox) / ldx, t2 = (q.hx - lox) / ldx, sg = -1;
-    if (t1 > t2) { const tmp = t1; t1 = t2; t2 = tmp; sg = 1; }
-    if (t1 > tMin) { tMin = t1; axis = 0; sign = sg; }
+    let t1 = (-q.hx - lox) / ldx,
+      t2 = (q.hx - lox) / ldx,
+      sg = -1;
+    if (t1 > t2) {
+      const tmp = t1;
+      t1 = t2;
+      t2 = tmp;
+      sg = 1;
+    }
+    if (t1 > tMin) {
+      tMin = t1;
+      axis = 0;
+      sign = sg;
+    }
     if (t2 < tMax) tMax = t2;
   } else if (lox < -q.hx || lox > q.hx) return false;
   if (ldy > 1e-12 || ldy < -1e-12) {
-    let t1 = (-q.hy - loy) / ldy, t2 = (q.hy - loy) / ldy, sg = -1;
-    if (t1 > t2) { const tmp = t1; t1 = t2; t2 = tmp; sg = 1; }
-    if (t1 > tMin) { tMin = t1; axis = 1; sign = sg; }
+    let t1 = (-q.hy - loy) / ldy,
+      t2 = (q.hy - loy) / ldy,
+      sg = -1;
+    if (t1 > t2) {
+      const tmp = t1;
+      t1 = t2;
+      t2 = tmp;
+      sg = 1;
+    }
+    if (t1 > tMin) {
+      tMin = t1;
+      axis = 1;
+      sign = sg;
+    }
     if (t2 < tMax) tMax = t2;
   } else if (loy < -q.hy || loy > q.hy) return false;
   if (dz > 1e-12 || dz < -1e-12) {
-    let t1 = (-q.hz - loz) / dz, t2 = (q.hz - loz) / dz, sg = -1;
-    if (t1 > t2) { const tmp = t1; t1 = t2; t2 = tmp; sg = 1; }
-    if (t1 > tMin) { tMin = t1; axis = 2; sign = sg; }
+    let t1 = (-q.hz - loz) / dz,
+      t2 = (q.hz - loz) / dz,
+      sg = -1;
+    if (t1 > t2) {
+      const tmp = t1;
+      t1 = t2;
+      t2 = tmp;
+      sg = 1;
+    }
+    if (t1 > tMin) {
+      tMin = t1;
+      axis = 2;
+      sign = sg;
+    }
     if (t2 < tMax) tMax = t2;
   } else if (loz < -q.hz || loz > q.hz) return false;
   if (tMin > tMax || tMin <= 0 || axis < 0) return false;
@@ -768,11 +955,26 @@ function intersect(q: Prepared, ox: number, oy: number, oz: number, dx: number, 
 }
 
 /** Ellipsoid: the ray in the ellipsoid's own frame, scaled to a unit sphere (t is unchanged by the linear map). */
-function intersectEllipsoid(q: Prepared, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, hit: { t: number; nx: number; ny: number; nz: number }): boolean {
-  const c = q.cos, s = q.sin;
-  const rx = ox - q.cx, ry = oy - q.cy;
-  const lx = (c * rx + s * ry) / q.hx, ly = (-s * rx + c * ry) / q.hy, lz = (oz - q.cz) / q.hz;
-  const ex = (c * dx + s * dy) / q.hx, ey = (-s * dx + c * dy) / q.hy, ez = dz / q.hz;
+function intersectEllipsoid(
+  q: Prepared,
+  ox: number,
+  oy: number,
+  oz: number,
+  dx: number,
+  dy: number,
+  dz: number,
+  hit: { t: number; nx: number; ny: number; nz: number },
+): boolean {
+  const c = q.cos,
+    s = q.sin;
+  const rx = ox - q.cx,
+    ry = oy - q.cy;
+  const lx = (c * rx + s * ry) / q.hx,
+    ly = (-s * rx + c * ry) / q.hy,
+    lz = (oz - q.cz) / q.hz;
+  const ex = (c * dx + s * dy) / q.hx,
+    ey = (-s * dx + c * dy) / q.hy,
+    ez = dz / q.hz;
   const a = ex * ex + ey * ey + ez * ez;
   const b = lx * ex + ly * ey + lz * ez;
   const cc = lx * lx + ly * ly + lz * lz - 1;
@@ -781,7 +983,9 @@ function intersectEllipsoid(q: Prepared, ox: number, oy: number, oz: number, dx:
   const t = (-b - Math.sqrt(disc)) / a;
   if (t <= 0) return false;
   // Normal: gradient of the implicit surface, back in world axes.
-  const nx = (lx + t * ex) / q.hx, ny = (ly + t * ey) / q.hy, nz = (lz + t * ez) / q.hz;
+  const nx = (lx + t * ex) / q.hx,
+    ny = (ly + t * ey) / q.hy,
+    nz = (lz + t * ez) / q.hz;
   const inv = 1 / Math.sqrt(nx * nx + ny * ny + nz * nz);
   hit.t = t;
   hit.nx = (c * nx - s * ny) * inv;
@@ -791,9 +995,20 @@ function intersectEllipsoid(q: Prepared, ox: number, oy: number, oz: number, dx:
 }
 
 /** Truncated cone about a vertical axis: radius R(z) = a0 + k z between z0 and z1, with both caps. */
-function intersectCone(q: Prepared, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, hit: { t: number; nx: number; ny: number; nz: number }): boolean {
-  const lx = ox - q.cx, ly = oy - q.cy;
-  const k = (q.r1 - q.r) / (q.z1 - q.z0), a0 = q.r - k * q.z0;
+function intersectCone(
+  q: Prepared,
+  ox: number,
+  oy: number,
+  oz: number,
+  dx: number,
+  dy: number,
+  dz: number,
+  hit: { t: number; nx: number; ny: number; nz: number },
+): boolean {
+  const lx = ox - q.cx,
+    ly = oy - q.cy;
+  const k = (q.r1 - q.r) / (q.z1 - q.z0),
+    a0 = q.r - k * q.z0;
   const ro = a0 + k * oz;
   const A = dx * dx + dy * dy - k * k * dz * dz;
   const B = lx * dx + ly * dy - k * dz * ro;
@@ -805,7 +1020,9 @@ function intersectCone(q: Prepared, ox: number, oy: number, oz: number, dx: numb
     // Outside the slab, or on the mirrored nappe beyond the apex.
     if (z < q.z0 || z > q.z1 || a0 + k * z < 0) return;
     best = t;
-    const px = lx + t * dx, py = ly + t * dy, pz = -k * (a0 + k * z);
+    const px = lx + t * dx,
+      py = ly + t * dy,
+      pz = -k * (a0 + k * z);
     const inv = 1 / Math.sqrt(px * px + py * py + pz * pz);
     hit.nx = px * inv;
     hit.ny = py * inv;
@@ -822,7 +1039,8 @@ function intersectCone(q: Prepared, ox: number, oy: number, oz: number, dx: numb
   const cap = (z: number, r: number, nz: number) => {
     const t = (z - oz) / dz;
     if (!(t > 0) || t >= best) return;
-    const px = lx + t * dx, py = ly + t * dy;
+    const px = lx + t * dx,
+      py = ly + t * dy;
     if (px * px + py * py > r * r) return;
     best = t;
     hit.nx = 0;
@@ -839,9 +1057,18 @@ function intersectCone(q: Prepared, ox: number, oy: number, oz: number, dx: numb
 const ICOSAHEDRON = (() => {
   const g = (1 + Math.sqrt(5)) / 2;
   const raw = [
-    [-1, g, 0], [1, g, 0], [-1, -g, 0], [1, -g, 0],
-    [0, -1, g], [0, 1, g], [0, -1, -g], [0, 1, -g],
-    [g, 0, -1], [g, 0, 1], [-g, 0, -1], [-g, 0, 1],
+    [-1, g, 0],
+    [1, g, 0],
+    [-1, -g, 0],
+    [1, -g, 0],
+    [0, -1, g],
+    [0, 1, g],
+    [0, -1, -g],
+    [0, 1, -g],
+    [g, 0, -1],
+    [g, 0, 1],
+    [-g, 0, -1],
+    [-g, 0, 1],
   ];
   const n = Math.hypot(1, g);
   return raw.map(([x, y, z]) => [x / n, y / n, z / n]);
@@ -879,13 +1106,14 @@ function styledBallColor(pattern: BallPattern, bx: number, by: number, bz: numbe
   const n = pattern.count ?? 6;
   switch (pattern.kind) {
     case "octants":
-      return (bx > 0) !== (by > 0) !== (bz > 0) ? pattern.accent : pattern.base;
+      return (bx > 0 !== by > 0) !== bz > 0 ? pattern.accent : pattern.base;
     case "rings":
       return (Math.floor(((bz + 1) * n) / 2) & 1) === 0 ? pattern.base : pattern.accent;
     case "dots": {
       const limit = Math.cos(pattern.size ?? 0.25);
       const points = sphereDots(n);
-      for (let i = 0; i < points.length; i += 3) if (bx * points[i] + by * points[i + 1] + bz * points[i + 2] > limit) return pattern.accent;
+      for (let i = 0; i < points.length; i += 3)
+        if (bx * points[i] + by * points[i + 1] + bz * points[i + 2] > limit) return pattern.accent;
       return pattern.base;
     }
     case "seams": {
@@ -909,7 +1137,8 @@ function sphereDots(n: number): Float64Array {
   d = new Float64Array(3 * n);
   const golden = Math.PI * (3 - Math.sqrt(5));
   for (let i = 0; i < n; i++) {
-    const z = 1 - (2 * i + 1) / n, r = Math.sqrt(1 - z * z);
+    const z = 1 - (2 * i + 1) / n,
+      r = Math.sqrt(1 - z * z);
     d[3 * i] = r * Math.cos(golden * i);
     d[3 * i + 1] = r * Math.sin(golden * i);
     d[3 * i + 2] = z;
@@ -945,7 +1174,9 @@ function textured(t: Texture, base: Rgb, x: number, y: number, z: number): Rgb {
 function spotGain(spots: number[], x: number, y: number): number {
   let gain = 1;
   for (let k = 0; k < spots.length; k += 4) {
-    const ex = x - spots[k], ey = y - spots[k + 1], r = spots[k + 2];
+    const ex = x - spots[k],
+      ey = y - spots[k + 1],
+      r = spots[k + 2];
     const q = (ex * ex + ey * ey) / (r * r);
     if (q < 1) gain += spots[k + 3] * (1 - q) * (1 - q);
   }
@@ -959,11 +1190,16 @@ function smoothstep(a: number, b: number, x: number): number {
 
 /** Smooth value noise in [0, 1): bilinear between hashed lattice values, for worn turf and paint. */
 function valueNoise(x: number, y: number): number {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  let fx = x - x0, fy = y - y0;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  let fx = x - x0,
+    fy = y - y0;
   fx = fx * fx * (3 - 2 * fx);
   fy = fy * fy * (3 - 2 * fy);
-  const a = hash2(x0, y0), b = hash2(x0 + 1, y0), c = hash2(x0, y0 + 1), d = hash2(x0 + 1, y0 + 1);
+  const a = hash2(x0, y0),
+    b = hash2(x0 + 1, y0),
+    c = hash2(x0, y0 + 1),
+    d = hash2(x0 + 1, y0 + 1);
   return a + (b - a) * fx + (c - a) * fy + (a - b - c + d) * fx * fy;
 }
 

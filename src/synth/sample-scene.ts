@@ -17,7 +17,8 @@ export interface SceneOptions {
 export function sampleLighting(rng: Rng): Lighting {
   // Log-uniform brightness: as many dim halls as over-exposed ones.
   const intensity = Math.exp(rng.range(Math.log(0.3), Math.log(1.7)));
-  const warmth = rng.range(-0.22, 0.22), tint = rng.range(-0.1, 0.1);
+  const warmth = rng.range(-0.22, 0.22),
+    tint = rng.range(-0.1, 0.1);
   const cast: Rgb = [1 + warmth, 1 + tint, 1 - warmth];
   return {
     intensity,
@@ -41,7 +42,12 @@ export function sampleLook(rng: Rng, field: FieldDimensions): Look {
     stripeWidth: rng.range(0.5, 1.5),
     texture: rng.range(0.05, 0.25),
     line: [rng.range(215, 250), rng.range(215, 250), rng.range(210, 245)],
-    floor: rng.pick<Rgb>([[110, 110, 115], [150, 140, 120], [70, 80, 110], [170, 170, 170]]),
+    floor: rng.pick<Rgb>([
+      [110, 110, 115],
+      [150, 140, 120],
+      [70, 80, 110],
+      [170, 170, 170],
+    ]),
     hallX: field.length / 2 + field.borderStripWidth + rng.range(0.5, 4),
     hallY: field.width / 2 + field.borderStripWidth + rng.range(0.5, 4),
     wallHeight: rng.range(2.5, 6),
@@ -81,18 +87,25 @@ export function sampleScene(seed: number, options: SceneOptions): Scene {
   const rng = new Rng(seed);
   const styled = options.style === undefined || options.style === "default" ? undefined : new FrameStyle(options.style, seed);
   const field = options.field ?? ADULT_SIZE_FIELD;
-  const hl = field.length / 2, hw = field.width / 2;
+  const hl = field.length / 2,
+    hw = field.width / 2;
   const head = sampleHead(rng, options.mount);
   const robotPose = { x: rng.range(-hl - 0.7, hl + 0.7), y: rng.range(-hw - 0.7, hw + 0.7), heading: rng.range(-Math.PI, Math.PI) };
   // Robots mostly look at something: the ball, a goal or the field centre.
   if (rng.chance(0.5)) {
-    const target = rng.pick([{ x: hl, y: 0 }, { x: -hl, y: 0 }, { x: 0, y: 0 }]);
+    const target = rng.pick([
+      { x: hl, y: 0 },
+      { x: -hl, y: 0 },
+      { x: 0, y: 0 },
+    ]);
     robotPose.heading = Math.atan2(target.y - robotPose.y, target.x - robotPose.x) + rng.range(-0.6, 0.6);
   }
   const viewYaw = robotPose.heading + (head.yaw * Math.PI) / 180;
   const placed: Array<{ x: number; y: number; r: number }> = [{ x: robotPose.x, y: robotPose.y, r: 0.35 }];
   const free = (x: number, y: number, r: number) =>
-    Math.abs(x) < hl + field.borderStripWidth && Math.abs(y) < hw + field.borderStripWidth && placed.every((p) => Math.hypot(p.x - x, p.y - y) > p.r + r);
+    Math.abs(x) < hl + field.borderStripWidth &&
+    Math.abs(y) < hw + field.borderStripWidth &&
+    placed.every((p) => Math.hypot(p.x - x, p.y - y) > p.r + r);
   /** A spot in view of the camera (likely visible) or anywhere on the field. */
   const spot = (inViewChance: number, near: number, far: number, r: number): { x: number; y: number } | null => {
     for (let attempt = 0; attempt < 20; attempt++) {

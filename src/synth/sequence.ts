@@ -6,7 +6,18 @@
 import type { MountPose } from "../calib/calibration.js";
 import { ADULT_SIZE_FIELD, type FieldDimensions } from "./field.js";
 import { Rng } from "../core/prng.js";
-import { ball, goals, mat3Mul, obstacle, randomBallPattern, randomObstacleStyle, randomRobotStyle, robot, type ObstacleStyle, type RobotStyle } from "./entities.js";
+import {
+  ball,
+  goals,
+  mat3Mul,
+  obstacle,
+  randomBallPattern,
+  randomObstacleStyle,
+  randomRobotStyle,
+  robot,
+  type ObstacleStyle,
+  type RobotStyle,
+} from "./entities.js";
 import { sampleLighting, sampleLook } from "./sample-scene.js";
 import type { BallPattern, Effects, Lighting, Look, Scene } from "./scene.js";
 
@@ -54,7 +65,8 @@ export class MatchSequence {
     const rng = this.rng;
     this.field = options.field ?? ADULT_SIZE_FIELD;
     this.mount = options.mount;
-    const hl = this.field.length / 2, hw = this.field.width / 2;
+    const hl = this.field.length / 2,
+      hw = this.field.width / 2;
     this.lighting = sampleLighting(rng);
     // Keep the clip watchable: no extreme darkness for the default footage.
     this.lighting.intensity = Math.min(1.4, Math.max(0.6, this.lighting.intensity));
@@ -90,7 +102,8 @@ export class MatchSequence {
   private scene(): Scene {
     const f = this.field;
     const t = this.t;
-    const s = this.self, b = this.ball;
+    const s = this.self,
+      b = this.ball;
     const dist = Math.hypot(b.x - s.x, b.y - s.y);
     // Look further down the closer the ball; a walking robot bobs and sways at its step frequency.
     const pitch = this.mount.pitch + Math.max(-12, Math.min(25, 14 - 5 * dist));
@@ -118,14 +131,17 @@ export class MatchSequence {
 
   /** Head pan that follows the ball with a slow scanning sway, within +-70 degrees. */
   private trackingYaw(): number {
-    const s = this.self, b = this.ball;
+    const s = this.self,
+      b = this.ball;
     const toBall = Math.atan2(b.y - s.y, b.x - s.x);
     return Math.max(-1.2, Math.min(1.2, 0.8 * wrap(toBall - s.heading) + 0.35 * Math.sin((2 * Math.PI * this.t) / 5)));
   }
 
   private step(dt: number): void {
-    const f = this.field, rng = this.rng;
-    const s = this.self, b = this.ball;
+    const f = this.field,
+      rng = this.rng;
+    const s = this.self,
+      b = this.ball;
     this.lastHeadYaw = this.headYaw;
     this.lastHeading = s.heading;
     // Walk to the ball, turning at a limited rate.
@@ -149,16 +165,25 @@ export class MatchSequence {
     const decay = Math.exp(-0.6 * dt);
     const moved = Math.hypot(b.vx, b.vy) * dt;
     if (moved > 0) {
-      const ax = -b.vy, ay = b.vx, n = Math.hypot(ax, ay);
+      const ax = -b.vy,
+        ay = b.vx,
+        n = Math.hypot(ax, ay);
       this.spin = mat3Mul(this.spin, axisRotation(ax / n, ay / n, -moved / f.ballRadius));
     }
     b.x += b.vx * dt;
     b.y += b.vy * dt;
     b.vx *= decay;
     b.vy *= decay;
-    const lx = f.length / 2 + f.borderStripWidth - 0.2, ly = f.width / 2 + f.borderStripWidth - 0.2;
-    if (Math.abs(b.x) > lx) { b.vx = -b.vx * 0.5; b.x = Math.sign(b.x) * lx; }
-    if (Math.abs(b.y) > ly) { b.vy = -b.vy * 0.5; b.y = Math.sign(b.y) * ly; }
+    const lx = f.length / 2 + f.borderStripWidth - 0.2,
+      ly = f.width / 2 + f.borderStripWidth - 0.2;
+    if (Math.abs(b.x) > lx) {
+      b.vx = -b.vx * 0.5;
+      b.x = Math.sign(b.x) * lx;
+    }
+    if (Math.abs(b.y) > ly) {
+      b.vy = -b.vy * 0.5;
+      b.y = Math.sign(b.y) * ly;
+    }
     // Other robots drift towards the ball and stop at a respectful distance.
     for (const o of this.others) {
       const d = Math.hypot(b.x - o.x, b.y - o.y);
@@ -179,6 +204,8 @@ function wrap(a: number): number {
 
 /** Row-major rotation by `angle` about the unit axis (x, y, 0) (Rodrigues). */
 function axisRotation(x: number, y: number, angle: number): number[] {
-  const c = Math.cos(angle), s = Math.sin(angle), k = 1 - c;
+  const c = Math.cos(angle),
+    s = Math.sin(angle),
+    k = 1 - c;
   return [c + x * x * k, x * y * k, y * s, x * y * k, c + y * y * k, -x * s, -y * s, x * s, c];
 }

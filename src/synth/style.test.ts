@@ -19,7 +19,12 @@ const calibration = await loadCalibration(DEFAULT_CALIBRATION_FILE);
 const mount = calibration.mount;
 
 /** sha256 over the final pixels (after blur, noise, artefacts) and the labels of a run of frames. */
-async function fingerprint(seed: number, frames: number, size: [number, number], options: { sequence?: boolean; style?: SynthStyle } = {}): Promise<string> {
+async function fingerprint(
+  seed: number,
+  frames: number,
+  size: [number, number],
+  options: { sequence?: boolean; style?: SynthStyle } = {},
+): Promise<string> {
   const renderer = new FrameRenderer(calibration, size[0], size[1]);
   const hash = createHash("sha256");
   for (const job of frameJobs({ frames, seed, mount, output: "rgb", ...options })) {
@@ -63,7 +68,8 @@ describe("wide and shifted styles", () => {
 
   it("look different from the default and from each other, in the same situation", () => {
     const renderer = new SceneRenderer(calibration, 160, 120);
-    let wideDiffers = 0, shiftedDiffers = 0;
+    let wideDiffers = 0,
+      shiftedDiffers = 0;
     for (let seed = 0; seed < 12; seed++) {
       const [d, w, s] = SYNTH_STYLES.map((style) => sampleScene(seed, { mount, style }));
       // The layout comes from the default stream: same camera, same things in the same places.
@@ -71,7 +77,8 @@ describe("wide and shifted styles", () => {
         expect(styled.robot).toEqual(d.robot);
         expect(styled.mount).toEqual(d.mount);
         // Goal posts keep their inner edge on the goal line, so a thicker post stands a little further out.
-        const placed = (scene: Scene) => scene.entities.filter((e) => e.label !== null && e.label !== "goal_post").map((e) => [e.label, e.ground]);
+        const placed = (scene: Scene) =>
+          scene.entities.filter((e) => e.label !== null && e.label !== "goal_post").map((e) => [e.label, e.ground]);
         expect(placed(styled)).toEqual(placed(d));
         expect(styled.entities.filter((e) => e.label === "goal_post")).toHaveLength(4);
       }
@@ -99,16 +106,19 @@ describe("wide and shifted styles", () => {
           expect(l.box.yMax).toBeGreaterThan(l.box.yMin);
         }
       }
-      for (const c of ["ball", "goal_post", "robot", "obstacle", "L_crossing", "T_crossing", "X_crossing", "penalty_spot"]) expect(seen, `${style}: ${c}`).toContain(c);
+      for (const c of ["ball", "goal_post", "robot", "obstacle", "L_crossing", "T_crossing", "X_crossing", "penalty_spot"])
+        expect(seen, `${style}: ${c}`).toContain(c);
     }
   });
 
   it("draw boxes that are the projected extents: the part rectangles never cut a new shape or lens off", () => {
-    const fast = new SceneRenderer(calibration, 160, 120), full = new SceneRenderer(calibration, 160, 120, { exhaustive: true });
+    const fast = new SceneRenderer(calibration, 160, 120),
+      full = new SceneRenderer(calibration, 160, 120, { exhaustive: true });
     for (const style of ["wide", "shifted"] as const) {
       for (let seed = 200; seed < 215; seed++) {
         const scene = sampleScene(seed, { mount, style });
-        const a = fast.render(scene), b = full.render(scene);
+        const a = fast.render(scene),
+          b = full.render(scene);
         expect(a.rgb.equals(b.rgb), `${style} seed ${seed}`).toBe(true);
         expect(a.labels).toEqual(b.labels);
       }
@@ -124,8 +134,29 @@ describe("new primitives", () => {
     robot: { x: -3, y: 0, heading: 0 },
     mount: { ...mount, pitch: 15, yaw: 0, roll: 0 },
     entities: [entity],
-    lighting: { intensity: 1, cast: [1, 1, 1], ambient: 1, sunAzimuth: 0, sunElevation: 1, shadowStrength: 0, unevenness: 0, unevenPhase: [0, 0] },
-    look: { grass: [40, 140, 40], stripeContrast: 0, stripeWidth: 1, texture: 0, line: [240, 240, 240], floor: [120, 120, 120], hallX: 10, hallY: 8, wallHeight: 4, wallPalette: [[90, 90, 200]], wallSeed: 1 },
+    lighting: {
+      intensity: 1,
+      cast: [1, 1, 1],
+      ambient: 1,
+      sunAzimuth: 0,
+      sunElevation: 1,
+      shadowStrength: 0,
+      unevenness: 0,
+      unevenPhase: [0, 0],
+    },
+    look: {
+      grass: [40, 140, 40],
+      stripeContrast: 0,
+      stripeWidth: 1,
+      texture: 0,
+      line: [240, 240, 240],
+      floor: [120, 120, 120],
+      hallX: 10,
+      hallY: 8,
+      wallHeight: 4,
+      wallPalette: [[90, 90, 200]],
+      wallSeed: 1,
+    },
     effects: { noise: 0, blurLength: 0, blurAngle: 0, vignette: 0 },
   });
   const labelOf = (entity: Entity) => renderer.render(plain(entity)).labels.find((l) => l.label === "robot")!;
@@ -159,7 +190,15 @@ describe("lenses", () => {
       const scene: Scene = { ...sampleScene(1, { mount }), lens };
       const cam = renderer.cameras(scene).world;
       const rays = cam.normalisedRays();
-      for (const [u, v] of [[0, 0], [159, 0], [0, 119], [159, 119], [80, 60], [0, 60], [80, 0]]) {
+      for (const [u, v] of [
+        [0, 0],
+        [159, 0],
+        [0, 119],
+        [159, 119],
+        [80, 60],
+        [0, 60],
+        [80, 0],
+      ]) {
         const i = 2 * (v * 160 + u);
         expect(Number.isFinite(rays[i]) && Number.isFinite(rays[i + 1])).toBe(true);
         const [xd, yd] = cam.distort(rays[i], rays[i + 1]);

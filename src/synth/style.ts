@@ -14,7 +14,18 @@
  * a parameter here never moves a default frame, nor the values of another aspect.
  */
 import { deriveSeed, Rng } from "../core/prng.js";
-import { ball, goals, hsv, randomRotation, robot, styledGoals, styledRobot, type GoalStyle, type RobotBody, type RobotStyle } from "./entities.js";
+import {
+  ball,
+  goals,
+  hsv,
+  randomRotation,
+  robot,
+  styledGoals,
+  styledRobot,
+  type GoalStyle,
+  type RobotBody,
+  type RobotStyle,
+} from "./entities.js";
 import type { FieldDimensions } from "./field.js";
 import type { BallPattern, Effects, Entity, Lens, Lighting, Look, Rgb, Texture, Turf } from "./scene.js";
 
@@ -102,8 +113,17 @@ export class FrameStyle {
     } else {
       const v = rng.range(160, 200);
       // Greyish, cream or cold whites: goals painted, aged or lit unlike any `wide` white.
-      const color: Rgb = rng.pick<Rgb>([[v, v, v], [v * 1.1, v * 1.03, v * 0.78], [v * 0.9, v * 0.95, v * 1.1]]);
-      const netColor = rng.pick<Rgb>([[25, 25, 30], [30, 50, 140], [40, 110, 50], [150, 30, 30]]);
+      const color: Rgb = rng.pick<Rgb>([
+        [v, v, v],
+        [v * 1.1, v * 1.03, v * 0.78],
+        [v * 0.9, v * 0.95, v * 1.1],
+      ]);
+      const netColor = rng.pick<Rgb>([
+        [25, 25, 30],
+        [30, 50, 140],
+        [40, 110, 50],
+        [150, 30, 30],
+      ]);
       st = {
         shape: rng.chance(0.5) ? "round" : "square",
         diameter: rng.chance(0.5) ? rng.range(0.04, 0.07) : rng.range(0.18, 0.25),
@@ -135,7 +155,9 @@ export class FrameStyle {
       // Low-contrast pastels and neon pairs: colour combinations no `wide` ball has.
       const h = rng.next();
       const base = rng.chance(0.5) ? hsv(h, rng.range(0.1, 0.25), rng.range(0.75, 0.95)) : hsv(h, 1, 1);
-      const accent = rng.chance(0.5) ? hsv(h + rng.range(0.05, 0.15), rng.range(0.3, 0.5), rng.range(0.55, 0.75)) : hsv(h + 0.5, 1, rng.range(0.3, 0.6));
+      const accent = rng.chance(0.5)
+        ? hsv(h + rng.range(0.05, 0.15), rng.range(0.3, 0.5), rng.range(0.55, 0.75))
+        : hsv(h + 0.5, 1, rng.range(0.3, 0.6));
       const kind = rng.pick(["octants", "swirl", "patches", "dots"] as const);
       pattern = { kind, base, accent, rotation };
       if (kind === "swirl") pattern.count = rng.int(2, 6);
@@ -154,7 +176,11 @@ export class FrameStyle {
   look(fallback: Look): Look {
     const rng = this.rng(Aspect.Surface);
     if (this.wide && rng.chance(WIDE_KEEPS_DEFAULT)) return fallback;
-    const wearColor = rng.pick<Rgb>([[120, 105, 70], [150, 150, 90], [95, 120, 60]]);
+    const wearColor = rng.pick<Rgb>([
+      [120, 105, 70],
+      [150, 150, 90],
+      [95, 120, 60],
+    ]);
     if (this.wide) {
       const keepGrass = rng.chance(0.3);
       const turf: Turf = {
@@ -188,7 +214,9 @@ export class FrameStyle {
     const v = rng.range(170, 205);
     return {
       ...fallback,
-      grass: rng.chance(0.7) ? hsv(grassHue, rng.range(0.45, 0.8), rng.range(0.3, 0.65)) : hsv(rng.range(0.25, 0.4), rng.range(0.15, 0.4), rng.range(0.3, 0.6)),
+      grass: rng.chance(0.7)
+        ? hsv(grassHue, rng.range(0.45, 0.8), rng.range(0.3, 0.65))
+        : hsv(rng.range(0.25, 0.4), rng.range(0.15, 0.4), rng.range(0.3, 0.6)),
       stripeContrast: rng.range(0.15, 0.25),
       stripeWidth: rng.range(2.5, 4),
       texture: rng.range(0.3, 0.45),
@@ -203,11 +231,18 @@ export class FrameStyle {
     if (this.wide && rng.chance(WIDE_KEEPS_DEFAULT)) return fallback;
     const spots = (count: number, r0: number, r1: number, g0: number, g1: number): number[] => {
       const out: number[] = [];
-      for (let i = 0; i < count; i++) out.push(rng.range(-field.length / 2, field.length / 2), rng.range(-field.width / 2, field.width / 2), rng.range(r0, r1), rng.range(g0, g1));
+      for (let i = 0; i < count; i++)
+        out.push(
+          rng.range(-field.length / 2, field.length / 2),
+          rng.range(-field.width / 2, field.width / 2),
+          rng.range(r0, r1),
+          rng.range(g0, g1),
+        );
       return out;
     };
     if (this.wide) {
-      const warmth = rng.range(-0.3, 0.3), tint = rng.range(-0.15, 0.15);
+      const warmth = rng.range(-0.3, 0.3),
+        tint = rng.range(-0.15, 0.15);
       return {
         ...fallback,
         cast: [1 + warmth, 1 + tint, 1 - warmth],
@@ -216,7 +251,8 @@ export class FrameStyle {
         spots: rng.chance(0.5) ? spots(rng.int(1, 4), 2, 6, 0.1, 0.6) : undefined,
       };
     }
-    const warmth = (rng.chance(0.5) ? 1 : -1) * rng.range(0.3, 0.4), tint = (rng.chance(0.5) ? 1 : -1) * rng.range(0.15, 0.2);
+    const warmth = (rng.chance(0.5) ? 1 : -1) * rng.range(0.3, 0.4),
+      tint = (rng.chance(0.5) ? 1 : -1) * rng.range(0.15, 0.2);
     return {
       ...fallback,
       // Mostly over-exposed: a low sun already darkens the field, and a set of black frames measures nothing.
@@ -266,7 +302,15 @@ function grey(v: number): Rgb {
   return [v, v, v];
 }
 
-const BODY_COLOURS: Rgb[] = [[30, 30, 34], [60, 60, 66], [200, 200, 205], [150, 150, 158], [45, 55, 80], [230, 230, 230], [120, 90, 60]];
+const BODY_COLOURS: Rgb[] = [
+  [30, 30, 34],
+  [60, 60, 66],
+  [200, 200, 205],
+  [150, 150, 158],
+  [45, 55, 80],
+  [230, 230, 230],
+  [120, 90, 60],
+];
 
 function texture(rng: Rng, kinds: readonly Texture["kind"][], scale: [number, number], accent: Rgb): Texture {
   return { kind: rng.pick(kinds), scale: rng.range(scale[0], scale[1]), accent, fill: rng.range(0.2, 0.5) };
@@ -294,7 +338,14 @@ function wideRobot(rng: Rng, height: number): RobotBody {
     team,
     joint,
     headColor: rng.chance(0.6) ? body : joint,
-    torsoTexture: rng.chance(0.4) ? texture(rng, ["bands", "stripes", "speckle"], [0.08, 0.3], rng.chance(0.5) ? body : hsv(rng.next(), rng.range(0, 1), rng.range(0.2, 1))) : undefined,
+    torsoTexture: rng.chance(0.4)
+      ? texture(
+          rng,
+          ["bands", "stripes", "speckle"],
+          [0.08, 0.3],
+          rng.chance(0.5) ? body : hsv(rng.next(), rng.range(0, 1), rng.range(0.2, 1)),
+        )
+      : undefined,
     limbTexture: rng.chance(0.25) ? texture(rng, ["bands", "speckle"], [0.05, 0.2], team) : undefined,
     stance: rng.range(-0.3, 0.3),
   };
@@ -303,7 +354,12 @@ function wideRobot(rng: Rng, height: number): RobotBody {
 /** Humanoids of tapered (cone) parts, skinny or bulky, long- or short-legged, in metallic, neon or checkered finishes. */
 function shiftedRobot(rng: Rng): RobotBody {
   const finish = rng.pick(["metal", "neon", "pastel"] as const);
-  const body: Rgb = finish === "metal" ? grey(rng.range(150, 190)) : finish === "neon" ? hsv(rng.next(), 1, 1) : hsv(rng.next(), rng.range(0.15, 0.3), rng.range(0.85, 1));
+  const body: Rgb =
+    finish === "metal"
+      ? grey(rng.range(150, 190))
+      : finish === "neon"
+        ? hsv(rng.next(), 1, 1)
+        : hsv(rng.next(), rng.range(0.15, 0.3), rng.range(0.85, 1));
   const team = hsv(rng.next(), rng.range(0.6, 1), rng.range(0.6, 1));
   const skinny = rng.chance(0.5);
   const v = rng.chance(0.5);
@@ -322,7 +378,11 @@ function shiftedRobot(rng: Rng): RobotBody {
     armSpread: rng.range(0.5, 1.5),
     body,
     team,
-    joint: rng.pick<Rgb>([[200, 40, 40], [230, 200, 30], [240, 240, 240]]),
+    joint: rng.pick<Rgb>([
+      [200, 40, 40],
+      [230, 200, 30],
+      [240, 240, 240],
+    ]),
     headColor: team,
     torsoTexture: texture(rng, ["checker"], [0.05, 0.12], body),
     limbTexture: rng.chance(0.5) ? texture(rng, ["checker", "stripes"], [0.03, 0.08], team) : undefined,

@@ -112,8 +112,11 @@ export class SyntheticSource implements FrameSource {
 
   /** Load the clip from the cache, or start rendering it; returns once the first frame exists. */
   static async open(options: SyntheticSourceOptions = {}): Promise<SyntheticSource> {
-    const seed = options.seed ?? 1, width = options.width ?? 640, height = options.height ?? 480;
-    const fps = options.fps ?? 30, frames = options.frames ?? 300;
+    const seed = options.seed ?? 1,
+      width = options.width ?? 640,
+      height = options.height ?? 480;
+    const fps = options.fps ?? 30,
+      frames = options.frames ?? 300;
     const encoding = options.encoding ?? "jpeg";
     if (encoding !== "jpeg" && encoding !== "rgb24") throw new RangeError(`encoding: expected jpeg or rgb24, got ${String(encoding)}`);
     if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`seed: expected a non-negative integer, got ${seed}`);
@@ -159,9 +162,16 @@ export class SyntheticSource implements FrameSource {
     const count = Math.max(1, Math.min(this.length, Math.floor(RGB24_BUDGET_BYTES / bytes)));
     const decoded: Buffer[] = [];
     for (let i = 0; i < count; i++) {
-      const { data, info } = await sharp(this.clipFrames[i]).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(this.clipFrames[i])
+        .removeAlpha()
+        .toColourspace("srgb")
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       if (info.width !== this.width || info.height !== this.height || info.channels !== 3) {
-        throw new FoveaInputError(`synthetic#${i}`, `expected a ${this.width}x${this.height} RGB frame, decoded ${info.width}x${info.height}x${info.channels}`);
+        throw new FoveaInputError(
+          `synthetic#${i}`,
+          `expected a ${this.width}x${this.height} RGB frame, decoded ${info.width}x${info.height}x${info.channels}`,
+        );
       }
       decoded.push(data);
     }
@@ -229,10 +239,26 @@ export class SyntheticSource implements FrameSource {
     const decoded = this.decoded;
     if (decoded) {
       const index = seq % decoded.length;
-      return { seq, captureTimeNs, width: this.width, height: this.height, encoding: "rgb24", data: decoded[index], origin: `synthetic#${index}` };
+      return {
+        seq,
+        captureTimeNs,
+        width: this.width,
+        height: this.height,
+        encoding: "rgb24",
+        data: decoded[index],
+        origin: `synthetic#${index}`,
+      };
     }
     const index = seq % this.length;
-    return { seq, captureTimeNs, width: this.width, height: this.height, encoding: "encoded", data: this.clipFrames[index], origin: `synthetic#${index}` };
+    return {
+      seq,
+      captureTimeNs,
+      width: this.width,
+      height: this.height,
+      encoding: "encoded",
+      data: this.clipFrames[index],
+      origin: `synthetic#${index}`,
+    };
   }
 
   private async *pull(): AsyncGenerator<Frame> {
@@ -315,11 +341,19 @@ async function writeClip(file: string, clip: Buffer[]): Promise<void> {
   // Clips of older renderer versions are never read again: drop them so the cache does not grow.
   const dir = path.dirname(file);
   for (const name of await readdir(dir)) {
-    if (/^synthetic-v\d+-.*\.bin$/.test(name) && !name.startsWith(`synthetic-v${CACHE_VERSION}-`)) await rm(path.join(dir, name), { force: true });
+    if (/^synthetic-v\d+-.*\.bin$/.test(name) && !name.startsWith(`synthetic-v${CACHE_VERSION}-`))
+      await rm(path.join(dir, name), { force: true });
   }
 }
 
 /** `--source synthetic[:jpeg|:rgb24]`. */
 export async function openFromSpec(encoding: string, o: OpenSourceOptions): Promise<SyntheticSource> {
-  return SyntheticSource.open({ unpaced: o.unpaced, width: o.width, height: o.height, fps: o.fps, cameraId: o.cameraId, encoding: encoding === "rgb24" ? "rgb24" : "jpeg" });
+  return SyntheticSource.open({
+    unpaced: o.unpaced,
+    width: o.width,
+    height: o.height,
+    fps: o.fps,
+    cameraId: o.cameraId,
+    encoding: encoding === "rgb24" ? "rgb24" : "jpeg",
+  });
 }

@@ -10,12 +10,30 @@ function sample() {
   for (let y = 6; y < 14; y++) for (let x = 8; x < 16; x++) rgb.set([230, 20, 20], (y * W + x) * 3);
   return { rgb, width: W, height: H, objects: [{ label: "ball", box: { xMin: 8 / W, yMin: 6 / H, xMax: 16 / W, yMax: 14 / H } }] };
 }
-const none: AugmentOptions = { brightness: [0, 0], contrast: [1, 1], hue: [0, 0], saturation: [1, 1], noiseStd: 0, blurSigma: [0, 0], flipHorizontal: false, shift: 0, occlusion: 0, probability: 1 };
+const none: AugmentOptions = {
+  brightness: [0, 0],
+  contrast: [1, 1],
+  hue: [0, 0],
+  saturation: [1, 1],
+  noiseStd: 0,
+  blurSigma: [0, 0],
+  flipHorizontal: false,
+  shift: 0,
+  occlusion: 0,
+  probability: 1,
+};
 
 /** Centre of the red pixels, normalised. */
 function redCentre(rgb: Uint8Array): [number, number] {
-  let sx = 0, sy = 0, n = 0;
-  for (let i = 0; i < W * H; i++) if (rgb[i * 3] > 180 && rgb[i * 3 + 1] < 80) { sx += (i % W) + 0.5; sy += Math.floor(i / W) + 0.5; n++; }
+  let sx = 0,
+    sy = 0,
+    n = 0;
+  for (let i = 0; i < W * H; i++)
+    if (rgb[i * 3] > 180 && rgb[i * 3 + 1] < 80) {
+      sx += (i % W) + 0.5;
+      sy += Math.floor(i / W) + 0.5;
+      n++;
+    }
   return [sx / n / W, sy / n / H];
 }
 
@@ -45,8 +63,10 @@ describe("augment", () => {
     const bright = augment(sample(), { ...none, brightness: [0.2, 0.2] }, new Rng(1));
     expect(bright.rgb[0]).toBe(100 + 51);
     const grey = augment(sample(), { ...none, saturation: [0, 0] }, new Rng(1));
-    const p = ((10 * W) + 10) * 3;
-    expect(Math.max(grey.rgb[p], grey.rgb[p + 1], grey.rgb[p + 2]) - Math.min(grey.rgb[p], grey.rgb[p + 1], grey.rgb[p + 2])).toBeLessThan(3);
+    const p = (10 * W + 10) * 3;
+    expect(Math.max(grey.rgb[p], grey.rgb[p + 1], grey.rgb[p + 2]) - Math.min(grey.rgb[p], grey.rgb[p + 1], grey.rgb[p + 2])).toBeLessThan(
+      3,
+    );
   });
 
   it("drops labels whose centre an occluder covers", () => {

@@ -135,7 +135,11 @@ function colourMatrix(hueDeg: number, saturation: number): number[] {
   const sin = Math.sin(a) * saturation;
   const rot = [1, 0, 0, 0, cos, -sin, 0, sin, cos];
   const mul = (p: number[], q: number[]) =>
-    Array.from({ length: 9 }, (_, i) => p[Math.floor(i / 3) * 3] * q[i % 3] + p[Math.floor(i / 3) * 3 + 1] * q[3 + (i % 3)] + p[Math.floor(i / 3) * 3 + 2] * q[6 + (i % 3)]);
+    Array.from(
+      { length: 9 },
+      (_, i) =>
+        p[Math.floor(i / 3) * 3] * q[i % 3] + p[Math.floor(i / 3) * 3 + 1] * q[3 + (i % 3)] + p[Math.floor(i / 3) * 3 + 2] * q[6 + (i % 3)],
+    );
   return mul(fromYiq, mul(rot, toYiq));
 }
 
@@ -145,8 +149,10 @@ function colourMatrix(hueDeg: number, saturation: number): number[] {
  */
 export function augment(sample: AugmentSample, options: AugmentOptions, rng: Rng): AugmentSample {
   const { width, height } = sample;
-  if (sample.rgb.length !== width * height * 3) throw new RangeError(`sample.rgb: expected ${width * height * 3} bytes for ${width}x${height}, got ${sample.rgb.length}`);
-  if (!rng.chance(options.probability)) return { ...sample, rgb: sample.rgb.slice(), objects: sample.objects.map((o) => ({ ...o, box: { ...o.box } })) };
+  if (sample.rgb.length !== width * height * 3)
+    throw new RangeError(`sample.rgb: expected ${width * height * 3} bytes for ${width}x${height}, got ${sample.rgb.length}`);
+  if (!rng.chance(options.probability))
+    return { ...sample, rgb: sample.rgb.slice(), objects: sample.objects.map((o) => ({ ...o, box: { ...o.box } })) };
 
   // Geometry: crop a (1-s) window at a random place, stretch it back, optionally mirrored.
   const flip = options.flipHorizontal && rng.chance(0.5);
@@ -156,7 +162,10 @@ export function augment(sample: AugmentSample, options: AugmentOptions, rng: Rng
   const ch = 1 - sy;
   const cx0 = rng.range(0, sx);
   const cy0 = rng.range(0, sy);
-  const rgb = sx > 0 || sy > 0 || flip ? cropZoom(sample.rgb, width, height, cx0 * width, cy0 * height, cw * width, ch * height, flip) : sample.rgb.slice();
+  const rgb =
+    sx > 0 || sy > 0 || flip
+      ? cropZoom(sample.rgb, width, height, cx0 * width, cy0 * height, cw * width, ch * height, flip)
+      : sample.rgb.slice();
   let objects: LabelledObject[] = [];
   for (const o of sample.objects) {
     let xMin = (o.box.xMin - cx0) / cw;

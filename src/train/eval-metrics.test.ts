@@ -16,7 +16,12 @@ describe("matching rule", () => {
     expect(b.yMin).toBeCloseTo(0.46, 12);
     expect(b.yMax).toBeCloseTo(0.56, 12);
     // Big boxes stay as they are.
-    expect(matchingBox({ xMin: 0.1, yMin: 0.1, xMax: 0.5, yMax: 0.5 }, { width: 200, height: 100, minBoxFraction: 0.05 })).toEqual({ xMin: 0.1, yMin: 0.1, xMax: 0.5, yMax: 0.5 });
+    expect(matchingBox({ xMin: 0.1, yMin: 0.1, xMax: 0.5, yMax: 0.5 }, { width: 200, height: 100, minBoxFraction: 0.05 })).toEqual({
+      xMin: 0.1,
+      yMin: 0.1,
+      xMax: 0.5,
+      yMax: 0.5,
+    });
   });
 
   it("matches each object once, strongest detection first, nearest centre when boxes overlap", () => {
@@ -53,14 +58,47 @@ describe("average precision", () => {
 
   it("lets tied confidences enter together, whatever their order", () => {
     // One point: precision 1/2 at recall 1 -> AP 1/2, in either order.
-    expect(averagePrecision([{ confidence: 0.8, truePositive: true }, { confidence: 0.8, truePositive: false }], 1)).toBe(0.5);
-    expect(averagePrecision([{ confidence: 0.8, truePositive: false }, { confidence: 0.8, truePositive: true }], 1)).toBe(0.5);
-    expect(precisionRecallCurve([{ confidence: 0.8, truePositive: false }, { confidence: 0.8, truePositive: true }], 1)).toEqual([{ threshold: 0.8, precision: 0.5, recall: 1 }]);
+    expect(
+      averagePrecision(
+        [
+          { confidence: 0.8, truePositive: true },
+          { confidence: 0.8, truePositive: false },
+        ],
+        1,
+      ),
+    ).toBe(0.5);
+    expect(
+      averagePrecision(
+        [
+          { confidence: 0.8, truePositive: false },
+          { confidence: 0.8, truePositive: true },
+        ],
+        1,
+      ),
+    ).toBe(0.5);
+    expect(
+      precisionRecallCurve(
+        [
+          { confidence: 0.8, truePositive: false },
+          { confidence: 0.8, truePositive: true },
+        ],
+        1,
+      ),
+    ).toEqual([{ threshold: 0.8, precision: 0.5, recall: 1 }]);
   });
 
   it("is 0 without detections, 1 for a perfect ranking and undefined without objects", () => {
     expect(averagePrecision([], 4)).toBe(0);
-    expect(averagePrecision([{ confidence: 0.9, truePositive: true }, { confidence: 0.2, truePositive: true }, { confidence: 0.1, truePositive: false }], 2)).toBe(1);
+    expect(
+      averagePrecision(
+        [
+          { confidence: 0.9, truePositive: true },
+          { confidence: 0.2, truePositive: true },
+          { confidence: 0.1, truePositive: false },
+        ],
+        2,
+      ),
+    ).toBe(1);
     expect(averagePrecision([{ confidence: 0.9, truePositive: false }], 0)).toBeNull();
     expect(() => averagePrecision([], -1)).toThrow(RangeError);
   });
@@ -123,7 +161,17 @@ describe("DetectionEvaluator", () => {
     expect(ball.averagePrecision).toBeCloseTo(0.75, 12);
     expect(ball.ground).toEqual({ count: 1, median: 0.5, p90: 0.5, max: 0.5 });
     // robot at 0.5: d7 FP -> P 0, R 0. AP: .95 FP (P0 R0), .3 TP (P.5 R1) -> .5
-    expect(robot).toMatchObject({ objects: 1, detections: 1, truePositives: 0, falsePositives: 1, falseNegatives: 1, precision: 0, recall: 0, averagePrecision: 0.5, ground: null });
+    expect(robot).toMatchObject({
+      objects: 1,
+      detections: 1,
+      truePositives: 0,
+      falsePositives: 1,
+      falseNegatives: 1,
+      precision: 0,
+      recall: 0,
+      averagePrecision: 0.5,
+      ground: null,
+    });
     expect(post).toMatchObject({ objects: 1, detections: 1, truePositives: 1, precision: 1, recall: 1, averagePrecision: 1, ground: null });
     expect(r.meanAveragePrecision).toBeCloseTo((0.75 + 0.5 + 1) / 3, 12);
     expect(r.confusion.rows).toEqual(["ball", "robot", "goal_post", "background"]);
@@ -148,7 +196,9 @@ describe("DetectionEvaluator", () => {
 
   it("rejects labels outside its classes and bad options, naming them", () => {
     const ev = new DetectionEvaluator({ classes: ["ball"], scoreThreshold: 0.5 });
-    expect(() => ev.addFrame({ width: 10, height: 10, objects: [{ label: "robot", box: at(0.5, 0.5) }], detections: [] })).toThrow(/frame\.objects\[0\]\.label: 'robot'/);
+    expect(() => ev.addFrame({ width: 10, height: 10, objects: [{ label: "robot", box: at(0.5, 0.5) }], detections: [] })).toThrow(
+      /frame\.objects\[0\]\.label: 'robot'/,
+    );
     expect(() => new DetectionEvaluator({ classes: ["ball"], scoreThreshold: 2 })).toThrow(/options\.scoreThreshold/);
     expect(() => new DetectionEvaluator({ classes: ["missed"], scoreThreshold: 0.5 })).toThrow(/reserved/);
   });

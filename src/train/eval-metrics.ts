@@ -124,11 +124,13 @@ export class DetectionEvaluator {
     const { classes, scoreThreshold } = options;
     if (!Array.isArray(classes) || classes.length === 0) throw new TypeError("options.classes: expected a non-empty array of class names");
     if (new Set(classes).size !== classes.length) throw new RangeError(`options.classes: duplicate names in ${classes.join(", ")}`);
-    if (classes.includes(BACKGROUND) || classes.includes(MISSED)) throw new RangeError(`options.classes: '${BACKGROUND}' and '${MISSED}' are reserved`);
+    if (classes.includes(BACKGROUND) || classes.includes(MISSED))
+      throw new RangeError(`options.classes: '${BACKGROUND}' and '${MISSED}' are reserved`);
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
     this.thresholds = thresholdsPerClass(classes, scoreThreshold, options.classScoreThresholds);
     this.minBoxFraction = options.minBoxFraction ?? 0.05;
-    if (!(this.minBoxFraction >= 0 && this.minBoxFraction <= 1)) throw new RangeError(`options.minBoxFraction: expected 0..1, got ${options.minBoxFraction}`);
+    if (!(this.minBoxFraction >= 0 && this.minBoxFraction <= 1))
+      throw new RangeError(`options.minBoxFraction: expected 0..1, got ${options.minBoxFraction}`);
     this.classIndex = new Map(classes.map((c, i) => [c, i]));
     this.scored = classes.map(() => []);
     this.objects = classes.map(() => 0);
@@ -138,7 +140,8 @@ export class DetectionEvaluator {
 
   private indexOf(label: string, where: string): number {
     const i = this.classIndex.get(label);
-    if (i === undefined) throw new RangeError(`${where}: '${label}' is not one of the evaluated classes (${this.options.classes.join(", ")})`);
+    if (i === undefined)
+      throw new RangeError(`${where}: '${label}' is not one of the evaluated classes (${this.options.classes.join(", ")})`);
     return i;
   }
 

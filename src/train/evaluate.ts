@@ -77,12 +77,18 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
   const curveFloor = options.curveFloor ?? 0.01;
   if (!(curveFloor >= 0 && curveFloor <= 1)) throw new RangeError(`options.curveFloor: expected 0..1, got ${options.curveFloor}`);
 
-  const dataset = typeof options.data === "string" ? await readDataset(options.data, { format: options.format ?? "auto", where: "--data" }) : options.data;
+  const dataset =
+    typeof options.data === "string"
+      ? await readDataset(options.data, { format: options.format ?? "auto", where: "--data" })
+      : options.data;
   if (dataset.frames.length === 0) throw new FoveaInputError(dataset.root, "the dataset has no frames to evaluate");
   const calibrationFile = path.resolve(options.calibration ?? dataset.calibration ?? DEFAULT_CALIBRATION_FILE);
   const calibration: Calibration = await loadCalibration(calibrationFile);
 
-  const engine = await createEngine({ modelDir: options.modelDir, engine: options.engine ?? "auto", device: options.device ?? "auto" }, options.log);
+  const engine = await createEngine(
+    { modelDir: options.modelDir, engine: options.engine ?? "auto", device: options.device ?? "auto" },
+    options.log,
+  );
   try {
     const meta = engine.metadata;
     const scoreThreshold = options.scoreThreshold ?? meta.decode.scoreThreshold;
@@ -91,9 +97,18 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
     const classScoreThresholds = options.scoreThreshold === undefined ? (meta.decode.classScoreThresholds ?? {}) : {};
     const lowestThreshold = Math.min(scoreThreshold, ...Object.values(classScoreThresholds));
     const unknown = dataset.classes.filter((c) => !meta.classes.includes(c));
-    if (unknown.length) options.log?.warn({ classes: unknown }, "dataset classes the model does not predict: their objects all count as missed");
-    const evaluator = new DetectionEvaluator({ classes: [...meta.classes, ...unknown], scoreThreshold, classScoreThresholds, minBoxFraction: options.minBoxFraction });
-    const detector = new Detector(meta, { calibration, decode: { scoreThreshold: Math.min(curveFloor, lowestThreshold), classScoreThresholds: {} } });
+    if (unknown.length)
+      options.log?.warn({ classes: unknown }, "dataset classes the model does not predict: their objects all count as missed");
+    const evaluator = new DetectionEvaluator({
+      classes: [...meta.classes, ...unknown],
+      scoreThreshold,
+      classScoreThresholds,
+      minBoxFraction: options.minBoxFraction,
+    });
+    const detector = new Detector(meta, {
+      calibration,
+      decode: { scoreThreshold: Math.min(curveFloor, lowestThreshold), classScoreThresholds: {} },
+    });
     const params = preprocessParams(meta);
     const inputSize = params.width * params.height * 3;
     const input = new Float32Array(batch * inputSize);
@@ -103,7 +118,10 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       const chunk = frames.slice(start, start + batch);
       await Promise.all(
         chunk.map((f, i) =>
-          preprocess({ file: path.join(dataset.root, f.image) }, params, { whiteBalance: calibration.whiteBalance, out: input.subarray(i * inputSize, (i + 1) * inputSize) }),
+          preprocess({ file: path.join(dataset.root, f.image) }, params, {
+            whiteBalance: calibration.whiteBalance,
+            out: input.subarray(i * inputSize, (i + 1) * inputSize),
+          }),
         ),
       );
       const out = await engine.run(chunk.length === batch ? input : input.subarray(0, chunk.length * inputSize), chunk.length);
@@ -121,7 +139,12 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       format: "fovea-eval",
       formatVersion: 1,
       model: { id: meta.id, trained: meta.trained, dir: path.resolve(options.modelDir) },
-      data: { root: dataset.root, format: dataset.format, frames: frames.length, objects: frames.reduce((s, f) => s + f.objects.length, 0) },
+      data: {
+        root: dataset.root,
+        format: dataset.format,
+        frames: frames.length,
+        objects: frames.reduce((s, f) => s + f.objects.length, 0),
+      },
       engine: { engine: engine.engine, device: engine.device },
       calibration: calibrationFile,
       classesUnknownToModel: unknown,

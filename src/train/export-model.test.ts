@@ -69,7 +69,10 @@ describe("exportModelDir / loadLayersModel", () => {
     model.dispose();
     const missing = await loadLayersModel(path.join(root, "nowhere")).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(FoveaInputError);
-    await writeFile(path.join(root, "model.json"), JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ["gone.bin"], weights: [] }] }));
+    await writeFile(
+      path.join(root, "model.json"),
+      JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ["gone.bin"], weights: [] }] }),
+    );
     const err = (await loadLayersModel(path.join(root, "model.json")).catch((e: unknown) => e)) as FoveaInputError;
     expect(err).toBeInstanceOf(FoveaInputError);
     expect(err.where).toBe(path.join(root, "gone.bin"));

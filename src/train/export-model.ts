@@ -62,9 +62,13 @@ async function verifyParity(dir: ModelDir): Promise<Record<string, number>> {
   const reloaded = await loadLayersModel(dir.tfjsPath as string);
   try {
     const out = await session.run({ [meta.input.name]: new ort.Tensor("float32", input, shape) });
-    const predicted = tf.tidy(() => (reloaded.predict(tf.tensor4d(input, shape as [number, number, number, number])) as tf.Tensor[]).map((t) => t.dataSync()));
+    const predicted = tf.tidy(() =>
+      (reloaded.predict(tf.tensor4d(input, shape as [number, number, number, number])) as tf.Tensor[]).map((t) => t.dataSync()),
+    );
     const byName = new Map(reloaded.outputNames.map((n, i) => [n, predicted[i]]));
-    return Object.fromEntries(headOutputs(meta).map(({ name }) => [name, maxAbsDiff(out[name].data as Float32Array, byName.get(name) ?? [])]));
+    return Object.fromEntries(
+      headOutputs(meta).map(({ name }) => [name, maxAbsDiff(out[name].data as Float32Array, byName.get(name) ?? [])]),
+    );
   } finally {
     reloaded.dispose();
     await session.release();
@@ -95,7 +99,8 @@ export async function exportModelDir(
   await writeFile(onnxPath, onnx);
 
   const tfjsPath = path.resolve(dir, meta.files.tfjs);
-  if (path.basename(tfjsPath) !== "model.json") throw new TypeError(`metadata.files.tfjs: expected a path ending in model.json, got '${meta.files.tfjs}'`);
+  if (path.basename(tfjsPath) !== "model.json")
+    throw new TypeError(`metadata.files.tfjs: expected a path ending in model.json, got '${meta.files.tfjs}'`);
   const saved = await model.save(fsSaveHandler(path.dirname(tfjsPath), { weightsDtype: options.weightsDtype }));
 
   await writeFile(path.join(dir, METADATA_FILE), JSON.stringify(meta, null, 2) + "\n");
@@ -104,8 +109,12 @@ export async function exportModelDir(
   if (options.verify ?? true) {
     parity = await verifyParity(loaded);
     if (!Object.values(parity).every((d) => d <= PARITY_TOLERANCE)) {
-      const diffs = Object.entries(parity).map(([n, d]) => `${n} ${d}`).join(", ");
-      throw new Error(`export to ${dir}: model.onnx and tfjs/ disagree (max abs diff ${diffs}, tolerance ${PARITY_TOLERANCE}); the exporter does not support this model`);
+      const diffs = Object.entries(parity)
+        .map(([n, d]) => `${n} ${d}`)
+        .join(", ");
+      throw new Error(
+        `export to ${dir}: model.onnx and tfjs/ disagree (max abs diff ${diffs}, tolerance ${PARITY_TOLERANCE}); the exporter does not support this model`,
+      );
     }
   }
   return {

@@ -46,13 +46,26 @@ describe("buildNetwork", () => {
   });
 
   it("rejects an architecture that consumes the whole input", () => {
-    const meta = defaultMetadata({ architecture: { convFilters: [8, 8, 8, 8, 8, 8], kernelSize: 3, padding: "valid", dense: [16], dropout: 0 } });
+    const meta = defaultMetadata({
+      architecture: { convFilters: [8, 8, 8, 8, 8, 8], kernelSize: 3, padding: "valid", dense: [16], dropout: 0 },
+    });
     expect(() => buildNetwork(meta)).toThrow(/architecture.convFilters: block \d \(8 filters\) leaves no pixels of the 100x100 input/);
   });
 
   it("builds a convolutional head whose cells share one per-cell dense layer, and names the mismatch when the grid does not fit", () => {
-    const head = { kind: "grid" as const, rows: 10, cols: 10, connection: "convolutional" as const, contextFilters: 128, classesOutput: "classes", boxesOutput: "boxes" };
-    const meta = defaultMetadata({ architecture: { convFilters: [32, 32, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 }, head });
+    const head = {
+      kind: "grid" as const,
+      rows: 10,
+      cols: 10,
+      connection: "convolutional" as const,
+      contextFilters: 128,
+      classesOutput: "classes",
+      boxesOutput: "boxes",
+    };
+    const meta = defaultMetadata({
+      architecture: { convFilters: [32, 32, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 },
+      head,
+    });
     const model = buildNetwork(meta, { seed: 1 });
     expect(model.getLayer("conv1").countParams()).toBe(896);
     expect(model.getLayer("pool3").outputShape).toEqual([null, 10, 10, 64]);
@@ -64,6 +77,8 @@ describe("buildNetwork", () => {
     ]);
     model.dispose();
     const misfit = defaultMetadata({ head });
-    expect(() => buildNetwork(misfit)).toThrow(/convolutional head needs the conv blocks to leave rows x cols = 10x10 positions.*leave 4x4/);
+    expect(() => buildNetwork(misfit)).toThrow(
+      /convolutional head needs the conv blocks to leave rows x cols = 10x10 positions.*leave 4x4/,
+    );
   });
 });

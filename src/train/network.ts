@@ -59,15 +59,26 @@ function convolutionalHead(
   let x = features;
   if (head.contextFilters > 0) {
     x = tf.layers
-      .conv2d({ filters: head.contextFilters, kernelSize: 3, padding: "same", activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.context })
+      .conv2d({
+        filters: head.contextFilters,
+        kernelSize: 3,
+        padding: "same",
+        activation: "relu",
+        kernelInitializer: init(),
+        name: LAYER_NAMES.context,
+      })
       .apply(x) as tf.SymbolicTensor;
   }
   arch.dense.forEach((units, i) => {
     if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: `dropout${i + 1}` }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.conv2d({ filters: units, kernelSize: 1, activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.dense(i) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({ filters: units, kernelSize: 1, activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.dense(i) })
+      .apply(x) as tf.SymbolicTensor;
   });
   if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: "dropout_head" }).apply(x) as tf.SymbolicTensor;
-  let cls = tf.layers.conv2d({ filters: classes, kernelSize: 1, kernelInitializer: init(), name: LAYER_NAMES.classesLogits }).apply(x) as tf.SymbolicTensor;
+  let cls = tf.layers
+    .conv2d({ filters: classes, kernelSize: 1, kernelInitializer: init(), name: LAYER_NAMES.classesLogits })
+    .apply(x) as tf.SymbolicTensor;
   cls = tf.layers.reshape({ targetShape: [cells, classes], name: LAYER_NAMES.classesReshape }).apply(cls) as tf.SymbolicTensor;
   cls = tf.layers.softmax({ axis: -1, name: head.classesOutput }).apply(cls) as tf.SymbolicTensor;
   let box = tf.layers
@@ -132,7 +143,14 @@ export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMe
       input: { width: 160, height: 120, channels: 3, name: "input" },
       preprocess: { kernel: "area", fit: "fill", mean: [0, 0, 0], std: [1, 1, 1], whiteBalance: true },
       architecture: { convFilters: [...HEATMAP_CONV_FILTERS], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
-      head: { kind: "heatmap", stride: 4, neckFilters: [...HEATMAP_NECK_FILTERS], headFilters: HEATMAP_HEAD_FILTERS, heatmapOutput: "heatmap", regressionOutput: "regression" },
+      head: {
+        kind: "heatmap",
+        stride: 4,
+        neckFilters: [...HEATMAP_NECK_FILTERS],
+        headFilters: HEATMAP_HEAD_FILTERS,
+        heatmapOutput: "heatmap",
+        regressionOutput: "regression",
+      },
       decode: { scoreThreshold: 0.3, nmsIou: 0.5, maxDetections: 64 },
       ...overrides,
     });
@@ -140,7 +158,15 @@ export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMe
   if (preset !== "cells") throw new RangeError(`preset: expected one of ${NETWORK_PRESETS.join(", ")}, got '${String(preset)}'`);
   return defaultMetadata({
     architecture: { convFilters: [32, 32, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 },
-    head: { kind: "grid", rows: 10, cols: 10, connection: "convolutional", contextFilters: 128, classesOutput: "classes", boxesOutput: "boxes" },
+    head: {
+      kind: "grid",
+      rows: 10,
+      cols: 10,
+      connection: "convolutional",
+      contextFilters: 128,
+      classesOutput: "classes",
+      boxesOutput: "boxes",
+    },
     ...overrides,
   });
 }
@@ -175,7 +201,9 @@ export function featureShape(meta: ModelMetadata): { height: number; width: numb
     h = Math.floor(h / 2);
     w = Math.floor(w / 2);
     if (h < 1 || w < 1) {
-      throw new RangeError(`meta.architecture.convFilters: block ${i + 1} (${f} filters) leaves no pixels of the ${meta.input.width}x${meta.input.height} input`);
+      throw new RangeError(
+        `meta.architecture.convFilters: block ${i + 1} (${f} filters) leaves no pixels of the ${meta.input.width}x${meta.input.height} input`,
+      );
     }
   }
   const channels = convFilters[convFilters.length - 1];
@@ -208,7 +236,14 @@ export function buildNetwork(meta: ModelMetadata, options: BuildNetworkOptions =
   let x: tf.SymbolicTensor = input;
   arch.convFilters.forEach((filters, i) => {
     x = tf.layers
-      .conv2d({ filters, kernelSize: arch.kernelSize, padding: arch.padding, activation: "relu", kernelInitializer: init(), name: LAYER_NAMES.conv(i) })
+      .conv2d({
+        filters,
+        kernelSize: arch.kernelSize,
+        padding: arch.padding,
+        activation: "relu",
+        kernelInitializer: init(),
+        name: LAYER_NAMES.conv(i),
+      })
       .apply(x) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "valid", name: LAYER_NAMES.pool(i) }).apply(x) as tf.SymbolicTensor;
   });
@@ -223,7 +258,9 @@ export function buildNetwork(meta: ModelMetadata, options: BuildNetworkOptions =
   });
   if (arch.dropout > 0) x = tf.layers.dropout({ rate: arch.dropout, name: "dropout_head" }).apply(x) as tf.SymbolicTensor;
 
-  let cls = tf.layers.dense({ units: cells * classes, kernelInitializer: init(), name: LAYER_NAMES.classesLogits }).apply(x) as tf.SymbolicTensor;
+  let cls = tf.layers
+    .dense({ units: cells * classes, kernelInitializer: init(), name: LAYER_NAMES.classesLogits })
+    .apply(x) as tf.SymbolicTensor;
   cls = tf.layers.reshape({ targetShape: [cells, classes], name: LAYER_NAMES.classesReshape }).apply(cls) as tf.SymbolicTensor;
   cls = tf.layers.softmax({ axis: -1, name: head.classesOutput }).apply(cls) as tf.SymbolicTensor;
 

@@ -72,7 +72,11 @@ interface Pending {
 class Replica {
   private waiting = new Map<string, Pending[]>();
   failure: Error | undefined;
-  constructor(readonly worker: Worker, readonly id: number, onFailure: (err: Error) => void) {
+  constructor(
+    readonly worker: Worker,
+    readonly id: number,
+    onFailure: (err: Error) => void,
+  ) {
     worker.on("message", (reply: TrainWorkerReply) => {
       if (reply.type === "error") {
         const err = new Error(`train worker ${id}: ${reply.message}`);
@@ -158,8 +162,21 @@ export class ParallelTrainer {
     };
     for (let id = 0; id < workers; id++) {
       const init: TrainWorkerInit = {
-        id, backend: options.backend, topology, initialWeights, learningRate: options.learningRate, meta: options.meta, loss: options.loss,
-        control, outputs, outOffsets, grads, params, weights: sharedWeights, owner, workers,
+        id,
+        backend: options.backend,
+        topology,
+        initialWeights,
+        learningRate: options.learningRate,
+        meta: options.meta,
+        loss: options.loss,
+        control,
+        outputs,
+        outOffsets,
+        grads,
+        params,
+        weights: sharedWeights,
+        owner,
+        workers,
       };
       const worker = new Worker(entry.url, { workerData: init, execArgv: entry.execArgv });
       replicas.push(new Replica(worker, id, onFailure));
@@ -193,7 +210,17 @@ export class ParallelTrainer {
       const end = w < parts ? Math.floor(((w + 1) * rows) / parts) : rows;
       const input = batch.input.slice(start * perRow, end * perRow);
       r.send(
-        { type: "step", step, input, shape: [end - start, ...batch.shape.slice(1)], start, rows, targets: batch.targets, training: options.training ?? true, learningRate: options.learningRate },
+        {
+          type: "step",
+          step,
+          input,
+          shape: [end - start, ...batch.shape.slice(1)],
+          start,
+          rows,
+          targets: batch.targets,
+          training: options.training ?? true,
+          learningRate: options.learningRate,
+        },
         [input.buffer],
       );
     });

@@ -2,13 +2,24 @@ import { describe, expect, it } from "vitest";
 import { perceptronOutput, trainPerceptron } from "./perceptron.js";
 
 const truth = (f: (a: number, b: number) => number) =>
-  [[0, 0], [0, 1], [1, 0], [1, 1]].map(([a, b]) => ({ input: [a, b], target: f(a, b) as 0 | 1 }));
+  [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ].map(([a, b]) => ({ input: [a, b], target: f(a, b) as 0 | 1 }));
 
 describe("perceptron (delta rule)", () => {
   it.each([
     ["AND", truth((a, b) => a & b)],
     ["OR", truth((a, b) => a | b)],
-    ["NOT", [{ input: [0], target: 1 as const }, { input: [1], target: 0 as const }]],
+    [
+      "NOT",
+      [
+        { input: [0], target: 1 as const },
+        { input: [1], target: 0 as const },
+      ],
+    ],
   ])("learns %s", (_name, examples) => {
     const { perceptron, converged, epochs } = trainPerceptron(examples);
     expect(converged).toBe(true);
@@ -24,6 +35,11 @@ describe("perceptron (delta rule)", () => {
   });
 
   it("rejects inputs of different lengths", () => {
-    expect(() => trainPerceptron([{ input: [0, 1], target: 1 }, { input: [1], target: 0 }])).toThrow(/examples/);
+    expect(() =>
+      trainPerceptron([
+        { input: [0, 1], target: 1 },
+        { input: [1], target: 0 },
+      ]),
+    ).toThrow(/examples/);
   });
 });

@@ -8,8 +8,22 @@ describe("lineChart", () => {
       xLabel: "epoch",
       yLabel: "loss",
       series: [
-        { name: "train", points: [[1, 2], [2, 1], [3, 0.5]] },
-        { name: "val", points: [[1, 2.5], [2, 1.5], [3, NaN]] },
+        {
+          name: "train",
+          points: [
+            [1, 2],
+            [2, 1],
+            [3, 0.5],
+          ],
+        },
+        {
+          name: "val",
+          points: [
+            [1, 2.5],
+            [2, 1.5],
+            [3, NaN],
+          ],
+        },
       ],
     });
     expect(svg.startsWith("<svg")).toBe(true);

@@ -85,7 +85,8 @@ const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.V
 const sizes = variables.map((v) => v.size);
 const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
 const owned = variables.map((_, i) => i).filter((i) => init.owner[i] === init.id);
-if (sizes.reduce((a, b) => a + b, 0) !== init.params) throw new Error(`train worker ${init.id}: ${sizes.reduce((a, b) => a + b, 0)} trainable parameters, main thread has ${init.params}`);
+if (sizes.reduce((a, b) => a + b, 0) !== init.params)
+  throw new Error(`train worker ${init.id}: ${sizes.reduce((a, b) => a + b, 0)} trainable parameters, main thread has ${init.params}`);
 const outShapes = model.outputs.map((o) => o.shape.slice(1) as number[]);
 const outSizes = outShapes.map((s) => s.reduce((a, b) => a * b, 1));
 const optimizer = tf.train.adam(init.learningRate);
@@ -117,7 +118,9 @@ function barrier(label: string): void {
 /** The whole batch's loss and its gradient with respect to each output, from the shared outputs. */
 function outputGradients(rows: number, t: HeadTargets): { terms: number[]; dOut: tf.Tensor[] } {
   return tf.tidy(() => {
-    const full = outShapes.map((s, o) => tf.tensor(outputs.subarray(init.outOffsets[o], init.outOffsets[o] + rows * outSizes[o]), [rows, ...s]));
+    const full = outShapes.map((s, o) =>
+      tf.tensor(outputs.subarray(init.outOffsets[o], init.outOffsets[o] + rows * outSizes[o]), [rows, ...s]),
+    );
     const targets = targetTensors(t);
     let parts: tf.Scalar[] = [];
     const { value, grads: dOut } = tf.valueAndGrads((...outs: tf.Tensor[]) => {
@@ -144,7 +147,14 @@ function step(msg: Extract<TrainWorkerRequest, { type: "step" }>): void {
       timing?.("forward", t0);
       barrier("for outputs");
       const { terms, dOut } = outputGradients(msg.rows, msg.targets);
-      if (init.id === 0) port.postMessage({ type: "loss", step: msg.step, loss: terms[0], classLoss: terms[1], boxLoss: terms[2] } satisfies TrainWorkerReply);
+      if (init.id === 0)
+        port.postMessage({
+          type: "loss",
+          step: msg.step,
+          loss: terms[0],
+          classLoss: terms[1],
+          boxLoss: terms[2],
+        } satisfies TrainWorkerReply);
       let surrogate = tf.scalar(0);
       outs.forEach((o, i) => {
         surrogate = tf.add(surrogate, tf.sum(tf.mul(o, tf.slice(dOut[i], msg.start, mine))));
@@ -178,7 +188,8 @@ function apply(parts: number): void {
   const named = owned.map((i) => ({
     name: variables[i].name,
     tensor: tf.tidy(() => {
-      const shard = (w: number) => tf.tensor(grads.subarray(w * init.params + offsets[i], w * init.params + offsets[i] + sizes[i]), variables[i].shape);
+      const shard = (w: number) =>
+        tf.tensor(grads.subarray(w * init.params + offsets[i], w * init.params + offsets[i] + sizes[i]), variables[i].shape);
       let sum = shard(0);
       for (let w = 1; w < parts; w++) sum = tf.add(sum, shard(w));
       return sum;
@@ -202,14 +213,21 @@ port.on("message", (msg: TrainWorkerRequest) => {
     if (msg.type === "step") step(msg);
     else if (msg.type === "weights") {
       const weights = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
-      port.postMessage({ type: "weights", weights } satisfies TrainWorkerReply, weights.map((w) => w.buffer));
+      port.postMessage(
+        { type: "weights", weights } satisfies TrainWorkerReply,
+        weights.map((w) => w.buffer),
+      );
     } else if (msg.type === "close") {
       optimizer.dispose();
       model.dispose();
       port.close();
     }
   } catch (err) {
-    port.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined } satisfies TrainWorkerReply);
+    port.postMessage({
+      type: "error",
+      message: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    } satisfies TrainWorkerReply);
   }
 });
 port.postMessage({ type: "ready" } satisfies TrainWorkerReply);

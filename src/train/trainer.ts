@@ -161,7 +161,8 @@ export function dataFingerprint(frames: ReadonlyArray<{ image: string; objects: 
   const h = createHash("sha256");
   for (const f of [...frames].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0))) {
     h.update(f.image);
-    for (const o of f.objects) h.update(`|${o.label}:${o.box.xMin.toFixed(5)},${o.box.yMin.toFixed(5)},${o.box.xMax.toFixed(5)},${o.box.yMax.toFixed(5)}`);
+    for (const o of f.objects)
+      h.update(`|${o.label}:${o.box.xMin.toFixed(5)},${o.box.yMin.toFixed(5)},${o.box.xMax.toFixed(5)},${o.box.yMax.toFixed(5)}`);
     h.update("\n");
   }
   return `sha256:${h.digest("hex")}`;
@@ -176,7 +177,10 @@ function shuffle<T>(items: T[], rng: Rng): T[] {
 }
 
 function ratio(a: CellAccuracy): { objects: number; background: number } {
-  return { objects: a.objectCells ? a.objectCorrect / a.objectCells : 0, background: a.backgroundCells ? a.backgroundCorrect / a.backgroundCells : 0 };
+  return {
+    objects: a.objectCells ? a.objectCorrect / a.objectCells : 0,
+    background: a.backgroundCells ? a.backgroundCorrect / a.backgroundCells : 0,
+  };
 }
 
 function addAccuracy(total: CellAccuracy, a: CellAccuracy): void {
@@ -189,10 +193,15 @@ function addAccuracy(total: CellAccuracy, a: CellAccuracy): void {
 function checkOptions(o: TrainOptions): void {
   if (!Array.isArray(o.data) || o.data.length === 0) throw new FoveaInputError("--data", "expected at least one dataset folder");
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new FoveaInputError("--epochs", `expected a positive integer, got ${o.epochs}`);
-  if (o.batch !== undefined && (!Number.isInteger(o.batch) || o.batch < 1)) throw new FoveaInputError("--batch", `expected a positive integer, got ${o.batch}`);
-  if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1)) throw new FoveaInputError("--workers", `expected a positive integer, got ${o.workers}`);
+  if (o.batch !== undefined && (!Number.isInteger(o.batch) || o.batch < 1))
+    throw new FoveaInputError("--batch", `expected a positive integer, got ${o.batch}`);
+  if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1))
+    throw new FoveaInputError("--workers", `expected a positive integer, got ${o.workers}`);
   if (o.fineTune && !o.from) throw new FoveaInputError("--fine-tune", "needs --from MODELDIR (the model whose conv layers are kept)");
-  for (const [k, v] of [["valFraction", o.valFraction], ["testFraction", o.testFraction]] as const) {
+  for (const [k, v] of [
+    ["valFraction", o.valFraction],
+    ["testFraction", o.testFraction],
+  ] as const) {
     if (v !== undefined && !(v >= 0 && v < 0.5)) throw new RangeError(`options.${k}: expected 0 <= value < 0.5, got ${v}`);
   }
 }
@@ -223,7 +232,11 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     meta = (await loadModelDir(options.from)).metadata;
     model = await loadLayersModel(options.from);
   } else {
-    meta = presetMetadata(options.network ?? "heatmap", { classes: datasets[0].classes, id: options.id ?? "fovea-trained", ...options.networkOverrides });
+    meta = presetMetadata(options.network ?? "heatmap", {
+      classes: datasets[0].classes,
+      id: options.id ?? "fovea-trained",
+      ...options.networkOverrides,
+    });
     try {
       model = buildModel(meta, { seed });
     } catch (err) {
@@ -237,23 +250,41 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   for (const ds of datasets) {
     for (const f of ds.frames) {
       const bad = f.objects.find((o) => !classSet.has(o.label));
-      if (bad) throw new FoveaInputError(path.join(ds.root, f.image), `label '${bad.label}' is not a class of the model (${meta.classes.join(", ")})`);
+      if (bad)
+        throw new FoveaInputError(
+          path.join(ds.root, f.image),
+          `label '${bad.label}' is not a class of the model (${meta.classes.join(", ")})`,
+        );
     }
   }
 
   // Seeded split of the pooled frames.
   const rng = new Rng(seed);
-  let frames = shuffle(datasets.flatMap((ds) => ds.frames.map((frame) => ({ frame, root: ds.root }))), rng);
+  let frames = shuffle(
+    datasets.flatMap((ds) => ds.frames.map((frame) => ({ frame, root: ds.root }))),
+    rng,
+  );
   if (options.maxFrames) frames = frames.slice(0, options.maxFrames);
   const nVal = Math.round(frames.length * (options.valFraction ?? 0.1));
   const nTest = Math.round(frames.length * (options.testFraction ?? 0.1));
-  if (frames.length - nVal - nTest < 1) throw new FoveaInputError("--data", `${frames.length} frames leave none for training after the validation/test split`);
+  if (frames.length - nVal - nTest < 1)
+    throw new FoveaInputError("--data", `${frames.length} frames leave none for training after the validation/test split`);
 
   const params = preprocessParams(meta);
-  const bar = options.progress === false ? undefined : new cliProgress.SingleBar(
-    { format: "{stage} |{bar}| {value}/{total} {info}", stream: process.stderr, hideCursor: false, noTTYOutput: true, notTTYSchedule: 15_000, etaBuffer: 50 },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar =
+    options.progress === false
+      ? undefined
+      : new cliProgress.SingleBar(
+          {
+            format: "{stage} |{bar}| {value}/{total} {info}",
+            stream: process.stderr,
+            hideCursor: false,
+            noTTYOutput: true,
+            notTTYSchedule: 15_000,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        );
   bar?.start(frames.length, 0, { stage: "decoding", info: "" });
   let decoded = 0;
   const examples: Example[] = await mapLimited(frames, 4, async ({ frame, root }) => {
@@ -278,7 +309,10 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     const input = new Float32Array(items.length * pixels);
     const objects: LabelledObject[][] = [];
     items.forEach((e, i) => {
-      const s = augmentRng && augmentOptions ? augment({ rgb: e.rgb, width, height, objects: e.frame.objects }, augmentOptions, augmentRng) : { rgb: e.rgb, objects: e.frame.objects };
+      const s =
+        augmentRng && augmentOptions
+          ? augment({ rgb: e.rgb, width, height, objects: e.frame.objects }, augmentOptions, augmentRng)
+          : { rgb: e.rgb, objects: e.frame.objects };
       const mean = normalise(s.rgb, input.subarray(i * pixels, (i + 1) * pixels), meta.preprocess);
       if (augmentRng) {
         for (const m of mean) {
@@ -353,10 +387,21 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
 
   const learningRate = options.learningRate ?? (cachedFeatures ? 3e-3 : 1e-3);
   const optimizer = tf.train.adam(learningRate);
-  const workers = Math.min(options.workers ?? (runtime.backend === "wasm" && !cachedFeatures ? Math.min(8, os.availableParallelism()) : 1), batchSize);
+  const workers = Math.min(
+    options.workers ?? (runtime.backend === "wasm" && !cachedFeatures ? Math.min(8, os.availableParallelism()) : 1),
+    batchSize,
+  );
   let parallel: ParallelTrainer | undefined;
   if (workers > 1) {
-    parallel = await ParallelTrainer.create({ model: trainModel, workers, backend: runtime.backend, learningRate, maxBatch: batchSize, meta, loss: options.loss });
+    parallel = await ParallelTrainer.create({
+      model: trainModel,
+      workers,
+      backend: runtime.backend,
+      learningRate,
+      maxBatch: batchSize,
+      meta,
+      loss: options.loss,
+    });
   }
   log?.info({ workers }, workers > 1 ? "data-parallel training over worker threads" : "training in-process");
   /** The main thread's model holds the trained weights (for validation and checkpoints). */
@@ -382,7 +427,14 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       const data = await Promise.all(outs.map((t) => t.data()));
       tf.dispose(outs);
       const byName = Object.fromEntries(names.map((n, k) => [n, data[k] as Float32Array]));
-      chunk.forEach((e, k) => evaluator.addFrame({ width: e.frame.width, height: e.frame.height, objects: e.frame.objects, detections: detector.detect(byName, e.frame.width, e.frame.height, k) }));
+      chunk.forEach((e, k) =>
+        evaluator.addFrame({
+          width: e.frame.width,
+          height: e.frame.height,
+          objects: e.frame.objects,
+          detections: detector.detect(byName, e.frame.width, e.frame.height, k),
+        }),
+      );
     }
     const report = evaluator.report();
     const ap: Record<string, number> = {};
@@ -419,7 +471,10 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     eval: undefined,
     id: options.id ?? meta.id,
     trained: true,
-    augmentation: augmentOptions && !cachedFeatures ? augmentationEnvelope(augmentOptions, Number.isFinite(meanRange[0]) ? meanRange : undefined) : meta.augmentation,
+    augmentation:
+      augmentOptions && !cachedFeatures
+        ? augmentationEnvelope(augmentOptions, Number.isFinite(meanRange[0]) ? meanRange : undefined)
+        : meta.augmentation,
     training: {
       dataFingerprint: fingerprint,
       data: options.data.map((d) => path.basename(path.resolve(d))),
@@ -467,7 +522,13 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
         const rate = rateAt(globalStep, stepsThisProcess);
         const r = parallel
           ? await parallel.step(batch, { wantPredictions: true, learningRate: rate })
-          : await trainStep(trainModel, ((optimizer as unknown as { learningRate: number }).learningRate = rate, optimizer), batch, head, { trainable, wantPredictions: true });
+          : await trainStep(
+              trainModel,
+              (((optimizer as unknown as { learningRate: number }).learningRate = rate), optimizer),
+              batch,
+              head,
+              { trainable, wantPredictions: true },
+            );
         globalStep++;
         stepsThisProcess++;
         if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${s + 1}: loss ${r.loss}; lower --lr`);
@@ -477,18 +538,33 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
         framesSeen += batch.targets.batch;
         addAccuracy(acc, head.accuracy(r.predClasses!, batch.targets));
         const ips = imagesHere / ((performance.now() - t0 - probeMs) / 1000);
-        bar?.update(s + 1, { info: `loss ${(lossSum / images).toFixed(3)} acc ${ratio(acc).objects.toFixed(3)} lr ${rate.toExponential(2)} ${ips.toFixed(1)} img/s` });
+        bar?.update(s + 1, {
+          info: `loss ${(lossSum / images).toFixed(3)} acc ${ratio(acc).objects.toFixed(3)} lr ${rate.toExponential(2)} ${ips.toFixed(1)} img/s`,
+        });
         if ((s + 1) % probeEvery === 0 && s + 1 < steps) {
           const p0 = performance.now();
           await syncWeights();
           if (valProbe.length) {
             const p = await evaluate(valProbe);
-            curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss, ...(apProbe.length ? { valAp: await validationAp(apProbe) } : {}) });
+            curve.push({
+              frames: framesSeen,
+              valAccuracy: p.accuracy,
+              valLoss: p.loss,
+              ...(apProbe.length ? { valAp: await validationAp(apProbe) } : {}),
+            });
             log?.info({ framesSeen, valLoss: p.loss, valAccuracy: p.accuracy, valAp: curve[curve.length - 1].valAp, lr: rate }, "probe");
           }
           const secondsSoFar = trainSeconds + (performance.now() - t0 - probeMs) / 1000;
           await writeCheckpoint(model, buildMeta({ framesSeen }), checkpointDir, {
-            epoch, step: s + 1, framesSeen, trainSeconds: secondsSoFar, epochLossSum: lossSum, epochImages: images, best, epochs, curve,
+            epoch,
+            step: s + 1,
+            framesSeen,
+            trainSeconds: secondsSoFar,
+            epochLossSum: lossSum,
+            epochImages: images,
+            best,
+            epochs,
+            curve,
           });
           probeMs += performance.now() - p0;
         }
@@ -519,14 +595,30 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       }
       await writeCheckpoint(model, buildMeta({ framesSeen }), checkpointDir, {
         // An interrupted epoch resumes at the step it stopped before; a completed one at the next epoch.
-        ...(stoppedAt < steps ? { epoch, step: stoppedAt, epochLossSum: lossSum, epochImages: images } : { epoch: epoch + 1, step: 0, epochLossSum: 0, epochImages: 0 }),
-        framesSeen, trainSeconds,
-        best: !(v.loss >= best.loss) || val.length === 0 ? { loss: v.loss, epoch } : best, epochs, curve,
+        ...(stoppedAt < steps
+          ? { epoch, step: stoppedAt, epochLossSum: lossSum, epochImages: images }
+          : { epoch: epoch + 1, step: 0, epochLossSum: 0, epochImages: 0 }),
+        framesSeen,
+        trainSeconds,
+        best: !(v.loss >= best.loss) || val.length === 0 ? { loss: v.loss, epoch } : best,
+        epochs,
+        curve,
       });
       // Checkpoint: the best model so far is the output directory's model.
       if (!(v.loss >= best.loss) || val.length === 0) {
         best = { loss: v.loss, epoch };
-        await exportModelDir(model, buildMeta({ epochs: epoch, bestEpoch: epoch, imagesPerSecond: framesSeen / trainSeconds, valLoss: v.loss, valAccuracy: v.accuracy }), options.out, { weightsDtype: options.weights });
+        await exportModelDir(
+          model,
+          buildMeta({
+            epochs: epoch,
+            bestEpoch: epoch,
+            imagesPerSecond: framesSeen / trainSeconds,
+            valLoss: v.loss,
+            valAccuracy: v.accuracy,
+          }),
+          options.out,
+          { weightsDtype: options.weights },
+        );
         log?.info({ out: options.out, epoch }, "checkpoint exported");
       } else if (epoch - best.epoch >= patience) {
         stoppedBy = "early-stopping";
@@ -542,7 +634,8 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   // The test split is scored with the exported (best) weights.
   const bestModel = await loadLayersModel(options.out);
   // A finished run needs no resume; an interrupted one (signal, --max-minutes) keeps it.
-  if (!options.keepCheckpoint && (stoppedBy === "epochs" || stoppedBy === "early-stopping")) await rm(checkpointDir, { recursive: true, force: true });
+  if (!options.keepCheckpoint && (stoppedBy === "epochs" || stoppedBy === "early-stopping"))
+    await rm(checkpointDir, { recursive: true, force: true });
   if (cachedFeatures) {
     // Features are the same for the best model: its conv layers were frozen.
     model.setWeights(bestModel.getWeights());
@@ -554,7 +647,15 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const bestRecord = epochs.find((e) => e.epoch === best.epoch)!;
   await exportModelDir(
     cachedFeatures ? model : bestModel,
-    buildMeta({ epochs: epochs.length, bestEpoch: best.epoch, imagesPerSecond, valLoss: bestRecord.valLoss, valAccuracy: bestRecord.valAccuracy, test: testScore, stoppedBy }),
+    buildMeta({
+      epochs: epochs.length,
+      bestEpoch: best.epoch,
+      imagesPerSecond,
+      valLoss: bestRecord.valLoss,
+      valAccuracy: bestRecord.valAccuracy,
+      test: testScore,
+      stoppedBy,
+    }),
     options.out,
     { weightsDtype: options.weights },
   );
@@ -617,7 +718,10 @@ async function writeCheckpoint(model: tf.LayersModel, meta: ModelMetadata, dir: 
 async function readResumeState(dir: string): Promise<ResumeState> {
   const file = path.join(dir, RESUME_FILE);
   const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
-    throw new FoveaInputError("--resume", `no checkpoint to resume: cannot read ${file} (${err.code ?? err.message}); a run writes it with its first checkpoint`);
+    throw new FoveaInputError(
+      "--resume",
+      `no checkpoint to resume: cannot read ${file} (${err.code ?? err.message}); a run writes it with its first checkpoint`,
+    );
   });
   try {
     return JSON.parse(text, (_k, v) => (v === "Infinity" ? Infinity : v)) as ResumeState;
@@ -663,7 +767,10 @@ async function writeReport(report: TrainReport): Promise<void> {
         title: "Validation AP vs training images seen",
         xLabel: "training images seen",
         yLabel: "AP",
-        series: names.map((name) => ({ name, points: withAp.filter((p) => p.valAp![name] !== undefined).map((p) => [p.frames, p.valAp![name]] as [number, number]) })),
+        series: names.map((name) => ({
+          name,
+          points: withAp.filter((p) => p.valAp![name] !== undefined).map((p) => [p.frames, p.valAp![name]] as [number, number]),
+        })),
       }),
     );
   }

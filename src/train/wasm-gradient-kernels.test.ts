@@ -20,11 +20,25 @@ interface Case {
 async function gradients(backend: string, c: Case): Promise<{ dx: Float32Array; dw: Float32Array }> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
-    const x = tf.tensor4d(values(c.x.reduce((a, b) => a * b), 1), c.x);
-    const w = tf.tensor4d(values(c.filter.reduce((a, b) => a * b), 2), c.filter);
+    const x = tf.tensor4d(
+      values(
+        c.x.reduce((a, b) => a * b),
+        1,
+      ),
+      c.x,
+    );
+    const w = tf.tensor4d(
+      values(
+        c.filter.reduce((a, b) => a * b),
+        2,
+      ),
+      c.filter,
+    );
     const y = tf.conv2d(x, w, c.stride, c.pad);
     const r = tf.tensor(values(y.size, 3), y.shape);
-    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r)))([x, w]);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r)),
+    )([x, w]);
     return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   });
 }
@@ -38,7 +52,12 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 const cases: Case[] = [];
 for (const pad of ["valid", "same"] as const) {
-  for (const [ci, co] of [[1, 1], [3, 8], [8, 5], [16, 32]]) {
+  for (const [ci, co] of [
+    [1, 1],
+    [3, 8],
+    [8, 5],
+    [16, 32],
+  ]) {
     cases.push({ x: [2, 9, 11, ci], filter: [3, 3, ci, co], stride: 1, pad });
   }
   cases.push({ x: [3, 12, 10, 4], filter: [5, 3, 4, 6], stride: 1, pad });
@@ -60,7 +79,7 @@ describe("wasm conv gradient kernels match the cpu backend", () => {
   it.each(cases)("x $x filter $filter stride $stride $pad", async (c) => {
     const cpu = await gradients("cpu", c);
     const wasm = await gradients("wasm", c);
-    const tolerance = 1e-4 * Math.max(1, c.x[0] * c.x[1] * c.x[2] * c.filter[3] / 64);
+    const tolerance = 1e-4 * Math.max(1, (c.x[0] * c.x[1] * c.x[2] * c.filter[3]) / 64);
     expect(maxAbsDiff(cpu.dw, wasm.dw)).toBeLessThan(tolerance);
     expect(maxAbsDiff(cpu.dx, wasm.dx)).toBeLessThan(tolerance);
     // Guards against both being zero (a test that cannot fail).
@@ -75,10 +94,18 @@ describe("wasm conv gradient kernels match the cpu backend", () => {
     const run = async (backend: string) => {
       await tf.setBackend(backend);
       return tf.tidy(() => {
-        const x = tf.tensor4d(values(shape.reduce((a, b) => a * b), 4), shape as [number, number, number, number]);
+        const x = tf.tensor4d(
+          values(
+            shape.reduce((a, b) => a * b),
+            4,
+          ),
+          shape as [number, number, number, number],
+        );
         const y = tf.maxPool(x, k, k, "valid");
         const r = tf.tensor(values(y.size, 5), y.shape);
-        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, k, "valid"), r)))(x).dataSync() as Float32Array;
+        return tf
+          .grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, k, "valid"), r)))(x)
+          .dataSync() as Float32Array;
       });
     };
     const cpu = await run("cpu");
@@ -89,7 +116,11 @@ describe("wasm conv gradient kernels match the cpu backend", () => {
 
   it("MaxPoolGrad gives a tied window's gradient to its first maximum", async () => {
     await tf.setBackend("wasm");
-    const dx = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, "valid")))(tf.ones([1, 2, 2, 1])).dataSync());
+    const dx = tf.tidy(() =>
+      tf
+        .grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, "valid")))(tf.ones([1, 2, 2, 1]))
+        .dataSync(),
+    );
     expect(Array.from(dx)).toEqual([1, 0, 0, 0]);
   });
 
@@ -102,8 +133,20 @@ describe("wasm conv gradient kernels match the cpu backend", () => {
     const run = async (backend: string) => {
       await tf.setBackend(backend);
       return tf.tidy(() => {
-        const a = tf.tensor(values(c.a.reduce((p, q) => p * q), 6), c.a);
-        const b = tf.tensor(values(c.b.reduce((p, q) => p * q), 7), c.b);
+        const a = tf.tensor(
+          values(
+            c.a.reduce((p, q) => p * q),
+            6,
+          ),
+          c.a,
+        );
+        const b = tf.tensor(
+          values(
+            c.b.reduce((p, q) => p * q),
+            7,
+          ),
+          c.b,
+        );
         const f = (p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q, c.ta, c.tb)));
         const [da, db] = tf.grads(f)([a, b]);
         const bias = tf.tensor1d(values(c.tb ? c.b[c.b.length - 2] : c.b[c.b.length - 1], 8));
@@ -172,7 +215,9 @@ describe("ResizeNearestNeighborGrad (the heatmap network's upsampling)", () => {
     const got = tf.tidy(() => {
       const x = tf.tensor4d(values(120, 5), shape as [number, number, number, number]);
       const dy = tf.tensor4d(dyValues, [2, 6, 10, 4]);
-      return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [6, 10]), dy)))(x).dataSync() as Float32Array;
+      return tf
+        .grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [6, 10]), dy)))(x)
+        .dataSync() as Float32Array;
     });
     expect(maxAbsDiff(got, nearestGradReference(dyValues, shape, 6, 10))).toBeLessThan(1e-5);
   });
@@ -192,8 +237,15 @@ describe("the heatmap network's gradients on wasm match the cpu backend", () => 
       backendName: "cpu",
       kernelFunc: ({ inputs, backend }) => {
         const { images, dy } = inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
-        const cpu = backend as tf.KernelBackend & { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
-        return cpu.makeTensorInfo(images.shape, "float32", nearestGradReference(cpu.readSync(dy.dataId) as Float32Array, images.shape, dy.shape[1], dy.shape[2]));
+        const cpu = backend as tf.KernelBackend & {
+          readSync(id: object): Float32Array;
+          makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo;
+        };
+        return cpu.makeTensorInfo(
+          images.shape,
+          "float32",
+          nearestGradReference(cpu.readSync(dy.dataId) as Float32Array, images.shape, dy.shape[1], dy.shape[2]),
+        );
       },
     });
     const { defaultMetadata, buildModel } = await import("./network.js");
@@ -235,4 +287,3 @@ describe("the heatmap network's gradients on wasm match the cpu backend", () => 
     });
   });
 });
-

@@ -33,7 +33,12 @@ function call(backend: WasmBackendLike, kernelName: string, inputs: tf.NamedTens
 }
 
 function conv(backend: WasmBackendLike, x: tf.TensorInfo, filter: tf.TensorInfo, pads: Pads, dilation: [number, number]): tf.TensorInfo {
-  return call(backend, tf.Conv2D, { x, filter }, { strides: [1, 1], pad: pads, dataFormat: "NHWC", dilations: dilation, dimRoundingMode: undefined });
+  return call(
+    backend,
+    tf.Conv2D,
+    { x, filter },
+    { strides: [1, 1], pad: pads, dataFormat: "NHWC", dilations: dilation, dimRoundingMode: undefined },
+  );
 }
 
 /** Drops rows/cols at the bottom/right that the forward conv never read (valid pad, stride > 1). */
@@ -48,7 +53,8 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const dataFormat = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
-  if (dataFormat !== "channelsLast") throw new Error(`wasm Conv2DBackpropFilter: dataFormat ${attrs.dataFormat} unsupported, expected NHWC`);
+  if (dataFormat !== "channelsLast")
+    throw new Error(`wasm Conv2DBackpropFilter: dataFormat ${attrs.dataFormat} unsupported, expected NHWC`);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterShape,
@@ -59,7 +65,16 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
     false,
     dataFormat,
   );
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, inHeight: h, inWidth: w } = info;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    outHeight: ho,
+    outWidth: wo,
+    inHeight: h,
+    inWidth: w,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   // Pad (or crop, when negative) so that the dilated dy "filter" yields exactly kh x kw outputs.
@@ -71,7 +86,12 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
   const xt = call(backend, tf.Transpose, { x: xc }, { perm: [3, 1, 2, 0] }); // [Ci,H,W,N]
   const dyt = call(backend, tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] }); // [Ho,Wo,N,Co]
   temps.push(xt, dyt);
-  const pads: Pads = [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]];
+  const pads: Pads = [
+    [0, 0],
+    [top, Math.max(0, bottom)],
+    [left, Math.max(0, right)],
+    [0, 0],
+  ];
   const g = conv(backend, xt, dyt, pads, [sh, sw]); // [Ci,kh,kw,Co]
   temps.push(g);
   const dw = call(backend, tf.Transpose, { x: g }, { perm: [1, 2, 0, 3] });
@@ -108,12 +128,22 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: tf.
   const right = w - wo + kw - 1 - left;
   const flipped = call(backend, tf.Reverse, { x: filter }, { dims: [0, 1] });
   const ft = call(backend, tf.Transpose, { x: flipped }, { perm: [0, 1, 3, 2] }); // [kh,kw,Co,Ci]
-  const dx = conv(backend, dy, ft, [[0, 0], [top, bottom], [left, right], [0, 0]], [1, 1]);
+  const dx = conv(
+    backend,
+    dy,
+    ft,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    [1, 1],
+  );
   backend.disposeData(flipped.dataId);
   backend.disposeData(ft.dataId);
   return dx;
 }
-
 
 /**
  * MaxPoolGrad for non-overlapping windows (filter == stride, valid padding), the pooling of every
@@ -126,11 +156,23 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBa
   const backend = args.backend as WasmBackendLike;
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const k = info.filterHeight;
   const nonOverlapping =
-    info.filterWidth === k && info.strideHeight === k && info.strideWidth === k && info.padInfo.top === 0 && info.padInfo.left === 0 &&
-    input.dtype === "float32" && dy.dtype === "float32";
+    info.filterWidth === k &&
+    info.strideHeight === k &&
+    info.strideWidth === k &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    input.dtype === "float32" &&
+    dy.dtype === "float32";
   if (!nonOverlapping) {
     if (!stockMaxPoolGrad) throw new Error("wasm MaxPoolGrad: stock kernel missing for overlapping/padded pooling");
     return stockMaxPoolGrad(args) as tf.TensorInfo;
@@ -179,7 +221,17 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBa
  * channel are compared in registers instead of through per-window best/argmax arrays (4-5x faster
  * on the first pooling layer's [32,98,98,32]). Same tie rule: the first maximum in row-major order.
  */
-function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, ho: number, wo: number): void {
+function maxPoolGrad2x2(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  ho: number,
+  wo: number,
+): void {
   let o = 0;
   const down = w * c;
   for (let b = 0; b < n; b++) {
@@ -225,7 +277,14 @@ let stockMaxPoolGrad: tf.KernelFunc | undefined;
  * BatchMatMul (unbatched) and _FusedMatMul as a 1x1 XNNPACK convolution: the stock wasm matmul is
  * a scalar blocked loop, 3-10x slower than XNNPACK's GEMM for the dense layers' shapes.
  */
-function matMulAsConv(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, fused?: { bias?: tf.TensorInfo; activation: string; leakyreluAlpha?: number }): tf.TensorInfo | undefined {
+function matMulAsConv(
+  backend: WasmBackendLike,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  fused?: { bias?: tf.TensorInfo; activation: string; leakyreluAlpha?: number },
+): tf.TensorInfo | undefined {
   const ra = a.shape.length;
   const rb = b.shape.length;
   const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
@@ -247,7 +306,11 @@ function matMulAsConv(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorIn
   temps.push(x, filter);
   const convAttrs = { strides: [1, 1], pad: "valid", dataFormat: "NHWC", dilations: [1, 1], dimRoundingMode: undefined };
   const y = fused
-    ? call(backend, tf.FusedConv2D, fused.bias ? { x, filter, bias: fused.bias } : { x, filter }, { ...convAttrs, activation: fused.activation, leakyreluAlpha: fused.leakyreluAlpha })
+    ? call(backend, tf.FusedConv2D, fused.bias ? { x, filter, bias: fused.bias } : { x, filter }, {
+        ...convAttrs,
+        activation: fused.activation,
+        leakyreluAlpha: fused.leakyreluAlpha,
+      })
     : call(backend, tf.Conv2D, { x, filter }, convAttrs);
   temps.push(y);
   const outBatch = ra >= rb ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
@@ -262,15 +325,26 @@ let stockFusedMatMul: tf.KernelFunc | undefined;
 function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const attrs = args.attrs as unknown as tf.BatchMatMulAttrs;
-  return matMulAsConv(args.backend as WasmBackendLike, a, b, attrs.transposeA, attrs.transposeB) ?? (stockBatchMatMul!(args) as tf.TensorInfo);
+  return (
+    matMulAsConv(args.backend as WasmBackendLike, a, b, attrs.transposeA, attrs.transposeB) ?? (stockBatchMatMul!(args) as tf.TensorInfo)
+  );
 }
 
 function fusedMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const { a, b, bias, preluActivationWeights } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  const { a, b, bias, preluActivationWeights } = args.inputs as {
+    a: tf.TensorInfo;
+    b: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
   const attrs = args.attrs as unknown as tf._FusedMatMulAttrs;
   const fusable = preluActivationWeights == null && (bias == null || bias.shape.length === 1);
   const out = fusable
-    ? matMulAsConv(args.backend as WasmBackendLike, a, b, attrs.transposeA, attrs.transposeB, { bias, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha })
+    ? matMulAsConv(args.backend as WasmBackendLike, a, b, attrs.transposeA, attrs.transposeB, {
+        bias,
+        activation: attrs.activation,
+        leakyreluAlpha: attrs.leakyreluAlpha,
+      })
     : undefined;
   return out ?? (stockFusedMatMul!(args) as tf.TensorInfo);
 }
@@ -294,7 +368,12 @@ function sum(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; a
   const cols = rank >= 3 ? x.shape[rank - 2] : 1;
   const rows = tf.util.sizeFromShape(x.shape) / c / cols;
   const image = call(backend, tf.Reshape, { x }, { shape: [1, rows, cols, c] });
-  const mean = call(backend, tf.AvgPool, { x: image }, { filterSize: [rows, cols], strides: [rows, cols], pad: "valid", dimRoundingMode: undefined });
+  const mean = call(
+    backend,
+    tf.AvgPool,
+    { x: image },
+    { filterSize: [rows, cols], strides: [rows, cols], pad: "valid", dimRoundingMode: undefined },
+  );
   const pixels = call(backend, tf.Fill, {}, { shape: [], value: rows * cols, dtype: "float32" });
   const total = call(backend, tf.Multiply, { a: mean, b: pixels }, {});
   const out = call(backend, tf.Reshape, { x: total }, { shape: attrs.keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c] });

@@ -37,7 +37,13 @@ function processed(seq: number): ProcessedFrame {
 }
 
 async function startView(fps: number): Promise<LiveView> {
-  const view = await LiveView.start({ address: { host: "127.0.0.1", port: 0 }, fps, modelId: "test-model", classes: ["ball", "robot"], cameraId: "cam0" });
+  const view = await LiveView.start({
+    address: { host: "127.0.0.1", port: 0 },
+    fps,
+    modelId: "test-model",
+    classes: ["ball", "robot"],
+    cameraId: "cam0",
+  });
   views.push(view);
   return view;
 }
@@ -55,7 +61,12 @@ async function watch(view: LiveView): Promise<Map<string, Array<{ time: bigint; 
       if (!isBinary) {
         const m = JSON.parse(buf.toString()) as { op: string; channels?: Array<{ id: number; topic: string }> };
         if (m.op === "advertise") {
-          ws.send(JSON.stringify({ op: "subscribe", subscriptions: m.channels!.map((c, i) => (topics.set(i, c.topic), { id: i, channelId: c.id })) }));
+          ws.send(
+            JSON.stringify({
+              op: "subscribe",
+              subscriptions: m.channels!.map((c, i) => (topics.set(i, c.topic), { id: i, channelId: c.id })),
+            }),
+          );
           resolve();
         }
         return;
@@ -100,11 +111,19 @@ describe("LiveView", () => {
     expect(annotations.length).toBe(images.length);
     expect(detections.length).toBe(images.length);
     for (let i = 0; i < images.length; i++) {
-      const img = CompressedImage.toObject(CompressedImage.decode(images[i].data), { longs: String }) as { format: string; data: Uint8Array; frame_id: string; timestamp: { seconds: string } };
+      const img = CompressedImage.toObject(CompressedImage.decode(images[i].data), { longs: String }) as {
+        format: string;
+        data: Uint8Array;
+        frame_id: string;
+        timestamp: { seconds: string };
+      };
       expect([img.format, img.frame_id]).toEqual(["jpeg", "cam0"]);
       const meta = await sharp(img.data).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(["jpeg", W, H]);
-      const ann = ImageAnnotations.toObject(ImageAnnotations.decode(annotations[i].data), { longs: String }) as { timestamp: { seconds: string }; points: Array<{ points: Array<{ x: number; y: number }> }> };
+      const ann = ImageAnnotations.toObject(ImageAnnotations.decode(annotations[i].data), { longs: String }) as {
+        timestamp: { seconds: string };
+        points: Array<{ points: Array<{ x: number; y: number }> }>;
+      };
       // Same frame: same capture stamp inside, same receive time outside.
       expect(ann.timestamp.seconds).toBe(img.timestamp.seconds);
       expect(annotations[i].time).toBe(images[i].time);

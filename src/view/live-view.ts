@@ -51,7 +51,10 @@ interface Sample {
 }
 
 function hex(c: { r: number; g: number; b: number }): string {
-  const byte = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255).toString(16).padStart(2, "0");
+  const byte = (v: number) =>
+    Math.round(Math.min(1, Math.max(0, v)) * 255)
+      .toString(16)
+      .padStart(2, "0");
   return `#${byte(c.r)}${byte(c.g)}${byte(c.b)}`;
 }
 
@@ -86,7 +89,8 @@ export class LiveView implements PipelineObserver {
     const fps = options.fps ?? DEFAULT_VIEW_FPS;
     if (!(Number.isFinite(fps) && fps > 0)) throw new RangeError(`LiveView.start: options.fps must be a positive number, got ${fps}`);
     const q = options.jpegQuality;
-    if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= 100)) throw new RangeError(`LiveView.start: options.jpegQuality must be an integer 1..100, got ${q}`);
+    if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= 100))
+      throw new RangeError(`LiveView.start: options.jpegQuality must be an integer 1..100, got ${q}`);
     // serverInfo carries what the page needs before the first frame; the object stays live so
     // the camera id, known once the source is open, reaches later viewers.
     const metadata: Record<string, string> = {
@@ -180,7 +184,8 @@ export class LiveView implements PipelineObserver {
     if (server.subscribed("annotations")) server.send("annotations", t, imageAnnotationsMessage(s.detections, frame));
     server.send("detections", t, s.message);
     const calibration = this.options.calibration;
-    if (calibration && server.subscribed("calibration")) server.send("calibration", t, cameraCalibrationMessage(calibration, frame, frameId));
+    if (calibration && server.subscribed("calibration"))
+      server.send("calibration", t, cameraCalibrationMessage(calibration, frame, frameId));
     if (image) server.send("image", t, image);
     this.sentCount++;
   }

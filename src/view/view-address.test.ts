@@ -34,11 +34,19 @@ describe("--view [HOST:]PORT", () => {
 
   test("run config: beyond loopback needs --view-token; --view-fps and --view-token need --view", () => {
     expect(parseRunConfig({ view: true })).toMatchObject({ view: true });
-    expect(parseRunConfig({ view: "0.0.0.0:8765", viewToken: "t0ken", viewFps: "5" })).toMatchObject({ view: "0.0.0.0:8765", viewToken: "t0ken", viewFps: 5 });
-    expect(() => parseRunConfig({ view: "0.0.0.0:8765" })).toThrow(/^--view-token: required when --view binds beyond loopback \(0\.0\.0\.0:8765/);
+    expect(parseRunConfig({ view: "0.0.0.0:8765", viewToken: "t0ken", viewFps: "5" })).toMatchObject({
+      view: "0.0.0.0:8765",
+      viewToken: "t0ken",
+      viewFps: 5,
+    });
+    expect(() => parseRunConfig({ view: "0.0.0.0:8765" })).toThrow(
+      /^--view-token: required when --view binds beyond loopback \(0\.0\.0\.0:8765/,
+    );
     expect(() => parseRunConfig({ viewFps: "5" })).toThrow(/^--view-fps: only applies with --view/);
     expect(() => parseRunConfig({ viewToken: "x" })).toThrow(/^--view-token: only applies with --view/);
-    expect(() => parseRunConfig({ view: true, viewFps: "0" })).toThrow(/^--view-fps: expected frames per second, a number in 0\.1\.\.60, got "0"/);
+    expect(() => parseRunConfig({ view: true, viewFps: "0" })).toThrow(
+      /^--view-fps: expected frames per second, a number in 0\.1\.\.60, got "0"/,
+    );
     expect(() => parseRunConfig({ view: true, viewFps: "fast" })).toThrow(/^--view-fps: expected frames per second/);
     expect(() => parseRunConfig({ view: "nope:port" })).toThrow(/^--view: /);
   });

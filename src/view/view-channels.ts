@@ -3,7 +3,19 @@
  * shows a live robot and a recording with the same layout. Schemas go out as base64 serialized
  * FileDescriptorSets, as the Foxglove WebSocket protocol wants them for protobuf channels.
  */
-import { channelSchema, SCHEMA_CAMERA_CALIBRATION, SCHEMA_COMPRESSED_IMAGE, SCHEMA_DETECTION_FRAME, SCHEMA_IMAGE_ANNOTATIONS, SCHEMA_STATUS, TOPIC_ANNOTATIONS, TOPIC_CALIBRATION, TOPIC_DETECTIONS, TOPIC_IMAGE, TOPIC_STATUS } from "../record/recording-format.js";
+import {
+  channelSchema,
+  SCHEMA_CAMERA_CALIBRATION,
+  SCHEMA_COMPRESSED_IMAGE,
+  SCHEMA_DETECTION_FRAME,
+  SCHEMA_IMAGE_ANNOTATIONS,
+  SCHEMA_STATUS,
+  TOPIC_ANNOTATIONS,
+  TOPIC_CALIBRATION,
+  TOPIC_DETECTIONS,
+  TOPIC_IMAGE,
+  TOPIC_STATUS,
+} from "../record/recording-format.js";
 
 /** A channel as `FoxgloveServer.addChannel` takes it. */
 export interface ViewChannel {
@@ -30,7 +42,13 @@ export function viewChannels(): Record<ViewTopic, ViewChannel> {
   const out = {} as Record<ViewTopic, ViewChannel>;
   for (const [role, [topic, schemaName]] of Object.entries(TOPICS) as Array<[ViewTopic, [string, string]]>) {
     const schema = channelSchema(schemaName);
-    out[role] = { topic, encoding: "protobuf", schemaName, schema: Buffer.from(schema.data).toString("base64"), schemaEncoding: "protobuf" };
+    out[role] = {
+      topic,
+      encoding: "protobuf",
+      schemaName,
+      schema: Buffer.from(schema.data).toString("base64"),
+      schemaEncoding: "protobuf",
+    };
   }
   return out;
 }

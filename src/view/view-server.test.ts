@@ -92,7 +92,13 @@ describe("ViewServer", () => {
     await v.until(() => v.json.length >= 2);
     expect(v.ws.protocol).toBe(SUBPROTOCOL);
     expect(v.json[0]).toMatchObject({ op: "serverInfo", name: "fovea", metadata: { modelId: "m1" } });
-    const channels = v.json[1].channels as Array<{ topic: string; schemaName: string; encoding: string; schema: string; schemaEncoding: string }>;
+    const channels = v.json[1].channels as Array<{
+      topic: string;
+      schemaName: string;
+      encoding: string;
+      schema: string;
+      schemaEncoding: string;
+    }>;
     expect(channels.map((c) => [c.topic, c.schemaName])).toEqual([
       ["/camera/image", "foxglove.CompressedImage"],
       ["/camera/annotations", "foxglove.ImageAnnotations"],
@@ -100,7 +106,8 @@ describe("ViewServer", () => {
       ["/fovea/detections", "fovea.v1.DetectionFrame"],
       ["/fovea/status", "fovea.v1.Status"],
     ]);
-    for (const c of channels) expect([c.encoding, c.schemaEncoding, Buffer.from(c.schema, "base64").length > 100]).toEqual(["protobuf", "protobuf", true]);
+    for (const c of channels)
+      expect([c.encoding, c.schemaEncoding, Buffer.from(c.schema, "base64").length > 100]).toEqual(["protobuf", "protobuf", true]);
 
     expect(server.watched).toBe(false);
     server.send("status", 1n, new Uint8Array([1])); // nobody subscribed: nothing goes out
@@ -122,7 +129,9 @@ describe("ViewServer", () => {
   test("refuses a handshake without the subprotocol, and without the token when one is set", async () => {
     const open = await start();
     const noProtocol = connect(wsUrl(open), []);
-    const refused = await new Promise<number>((resolve) => noProtocol.ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)));
+    const refused = await new Promise<number>((resolve) =>
+      noProtocol.ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0)),
+    );
     expect(refused).toBe(400);
 
     const server = await start({ token: "s3cret token" });

@@ -179,7 +179,9 @@ export class ViewServer {
     this.closed ??= (async () => {
       clearInterval(this.pinger);
       const open = [...this.sockets];
-      const gone = Promise.all(open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once("close", () => resolve())))));
+      const gone = Promise.all(
+        open.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once("close", () => resolve())))),
+      );
       for (const ws of open) ws.close(1001, "fovea run stopped");
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -377,4 +379,3 @@ class ClientSocket implements IWebSocket {
     this.ws.send(bytes, { binary: true, fin: true });
   }
 }
-

@@ -69,7 +69,10 @@ describe("stalled camera (in-process pipeline, real ffmpeg)", () => {
         statusIntervalMs: STATUS_MS,
       });
       const running = pipeline.run();
-      await until(() => messages.some((m) => m.topic === "detections") && statuses(messages).some((s) => s.state === "RUNNING"), "frames to flow");
+      await until(
+        () => messages.some((m) => m.topic === "detections") && statuses(messages).some((s) => s.state === "RUNNING"),
+        "frames to flow",
+      );
       const camera = (await childPids(process.pid, "ffmpeg")).filter((p) => !before.has(p));
       expect(camera).toHaveLength(1);
 
@@ -79,18 +82,27 @@ describe("stalled camera (in-process pipeline, real ffmpeg)", () => {
       const degraded = statuses(messages).find((s) => s.state === "DEGRADED")!;
       await until(() => statuses(messages).some((s) => s.state === "RUNNING" && s.timeNs > degraded.timeNs), "RUNNING again");
       const recovered = statuses(messages).find((s) => s.state === "RUNNING" && s.timeNs > degraded.timeNs)!;
-      await until(() => messages.some((m) => m.topic === "detections" && m.frame.captureTimeNs > recovered.timeNs), "frames after the recovery");
+      await until(
+        () => messages.some((m) => m.topic === "detections" && m.frame.captureTimeNs > recovered.timeNs),
+        "frames after the recovery",
+      );
       await pipeline.stop();
       const summary = await running;
       const after = await childPids(process.pid, "ffmpeg");
 
-      expect(degraded.lastError).toMatch(/^head-camera: no frame for \d+ ms \(expected 30 fps; stall timeout 250 ms\); ffmpeg pid \d+ is running but sends nothing, restarting it$/);
+      expect(degraded.lastError).toMatch(
+        /^head-camera: no frame for \d+ ms \(expected 30 fps; stall timeout 250 ms\); ffmpeg pid \d+ is running but sends nothing, restarting it$/,
+      );
       // Within one heartbeat of the stall timeout: no RUNNING beat after it (the watchdog looks
       // every 50 ms, so one beat may have been on its way).
       const timeoutNs = stoppedAt + BigInt(MIN_STALL_MS) * 1_000_000n;
-      const runningAfterTimeout = statuses(messages).filter((s) => s.state === "RUNNING" && s.timeNs > timeoutNs && s.timeNs < degraded.timeNs);
+      const runningAfterTimeout = statuses(messages).filter(
+        (s) => s.state === "RUNNING" && s.timeNs > timeoutNs && s.timeNs < degraded.timeNs,
+      );
       expect(runningAfterTimeout.length).toBeLessThanOrEqual(1);
-      console.log(`SIGSTOP -> DEGRADED status: ${Number(degraded.timeNs - stoppedAt) / 1e6} ms (stall timeout ${MIN_STALL_MS} ms, heartbeat ${STATUS_MS} ms)`);
+      console.log(
+        `SIGSTOP -> DEGRADED status: ${Number(degraded.timeNs - stoppedAt) / 1e6} ms (stall timeout ${MIN_STALL_MS} ms, heartbeat ${STATUS_MS} ms)`,
+      );
 
       expect(recovered.reconnects).toBeGreaterThanOrEqual(1n);
       expect(summary.counters.reconnects).toBeGreaterThanOrEqual(1);
@@ -112,7 +124,11 @@ describe("stalled camera (in-process pipeline, real ffmpeg)", () => {
     // that opens the FIFO alive and silent, as a hung USB camera leaves its driver.
     const fifo = path.join(dir, "camera.fifo");
     await promisify(execFile)("mkfifo", [fifo]);
-    const feeder: ChildProcess = spawn(process.execPath, [path.join(HERE, "support", "fifo-camera.mjs"), fifo, String(160 * 120 * 3), "30"], { stdio: "ignore" });
+    const feeder: ChildProcess = spawn(
+      process.execPath,
+      [path.join(HERE, "support", "fifo-camera.mjs"), fifo, String(160 * 120 * 3), "30"],
+      { stdio: "ignore" },
+    );
     const pub = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
     const { sub, messages, done } = await connectedSubscriber(pub, { receiveHighWaterMark: 0 });
     try {
@@ -136,7 +152,10 @@ describe("stalled camera (in-process pipeline, real ffmpeg)", () => {
         statusIntervalMs: STATUS_MS,
       });
       const running = pipeline.run();
-      await until(() => statuses(messages).some((s) => s.state === "RUNNING") && messages.some((m) => m.topic === "detections"), "frames to flow");
+      await until(
+        () => statuses(messages).some((s) => s.state === "RUNNING") && messages.some((m) => m.topic === "detections"),
+        "frames to flow",
+      );
       feeder.kill("SIGSTOP");
       await until(() => statuses(messages).some((s) => s.state === "DEGRADED"), "DEGRADED");
       // Several restarts find the camera still silent.

@@ -12,8 +12,22 @@ import { subscribeVision } from "../../src/publish/subscriber.js";
 import { until } from "./support/cli.js";
 
 const STATUS: StatusMessage = {
-  state: "RUNNING", fps: 30, framesIn: 1n, framesProcessed: 1n, framesDropped: 0n, framesFailed: 0n, engine: "onnxruntime", device: "cpu",
-  modelId: "m", lastError: "", timeNs: 1n, cameraId: "head", source: "test", reconnects: 0n, recordingDropped: 0n, outOfEnvelope: 0n,
+  state: "RUNNING",
+  fps: 30,
+  framesIn: 1n,
+  framesProcessed: 1n,
+  framesDropped: 0n,
+  framesFailed: 0n,
+  engine: "onnxruntime",
+  device: "cpu",
+  modelId: "m",
+  lastError: "",
+  timeNs: 1n,
+  cameraId: "head",
+  source: "test",
+  reconnects: 0n,
+  recordingDropped: 0n,
+  outOfEnvelope: 0n,
 };
 
 describe("connection flood", () => {

@@ -48,7 +48,13 @@ function randomFrame(rng: Rng, cameraId: string, seq: bigint): DetectionFrameMes
     imageHeight: rng.int(1, 4096),
     modelId: "fuzz-model",
     detections,
-    timings: { captureUs: rng.int(0, 1e6), preprocessUs: rng.int(0, 1e6), inferenceUs: rng.int(0, 1e6), detectUs: rng.int(0, 1e6), totalUs: rng.int(0, 2 ** 32 - 1) },
+    timings: {
+      captureUs: rng.int(0, 1e6),
+      preprocessUs: rng.int(0, 1e6),
+      inferenceUs: rng.int(0, 1e6),
+      detectUs: rng.int(0, 1e6),
+      totalUs: rng.int(0, 2 ** 32 - 1),
+    },
   };
 }
 
@@ -95,11 +101,13 @@ function mutate(rng: Rng, valid: Uint8Array): Uint8Array {
       return b.subarray(0, rng.int(0, b.length - 1));
     case 3: // trailing garbage
       return Uint8Array.from([...b, ...randomBytes(rng, rng.int(1, 32))]);
-    case 4: { // a chunk cut out of the middle
+    case 4: {
+      // a chunk cut out of the middle
       const at = rng.int(0, b.length - 1);
       return Uint8Array.from([...b.subarray(0, at), ...b.subarray(Math.min(b.length, at + rng.int(1, 16)))]);
     }
-    case 5: { // random bytes inserted
+    case 5: {
+      // random bytes inserted
       const at = rng.int(0, b.length);
       return Uint8Array.from([...b.subarray(0, at), ...randomBytes(rng, rng.int(1, 16)), ...b.subarray(at)]);
     }
@@ -111,11 +119,18 @@ function mutate(rng: Rng, valid: Uint8Array): Uint8Array {
 
 /** Garbage payloads: random bytes of every small length, then mutations of real messages. */
 function garbage(rng: Rng, count: number): Uint8Array[] {
-  const out: Uint8Array[] = [new Uint8Array(0), Uint8Array.of(1, 2, 3), Uint8Array.of(0), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)];
+  const out: Uint8Array[] = [
+    new Uint8Array(0),
+    Uint8Array.of(1, 2, 3),
+    Uint8Array.of(0),
+    Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+  ];
   while (out.length < count) {
     if (rng.chance(0.4)) out.push(randomBytes(rng, rng.int(0, rng.chance(0.9) ? 64 : 4096)));
     else {
-      const valid = rng.chance(0.5) ? encodeDetectionFrame(randomFrame(rng, "mutant", randomU64(rng))) : encodeStatus(randomStatus(rng, "mutant"));
+      const valid = rng.chance(0.5)
+        ? encodeDetectionFrame(randomFrame(rng, "mutant", randomU64(rng)))
+        : encodeStatus(randomStatus(rng, "mutant"));
       out.push(mutate(rng, valid));
     }
   }
@@ -132,7 +147,8 @@ function expectUsableFrame(f: DetectionFrameMessage): void {
   for (const d of f.detections) {
     expect(d.label).not.toBe("");
     expect(d.confidence >= 0 && d.confidence <= 1).toBe(true);
-    for (const v of [d.box.xMin, d.box.yMin, d.box.xMax, d.box.yMax, d.ground?.x ?? 0, d.ground?.y ?? 0]) expect(Number.isFinite(v)).toBe(true);
+    for (const v of [d.box.xMin, d.box.yMin, d.box.xMax, d.box.yMax, d.ground?.x ?? 0, d.ground?.y ?? 0])
+      expect(Number.isFinite(v)).toBe(true);
   }
 }
 
@@ -292,9 +308,13 @@ describe("typed subscriber under fuzzed input, over real ZeroMQ (seed 12)", () =
 
   it("a controller process written like the README example survives a 3-byte message and an empty payload", async () => {
     const { pub, endpoint } = await rawPublisher();
-    const child = spawn(process.execPath, ["--import", path.join(HERE, "..", "record-ts-loader.mjs"), path.join(HERE, "support", "readme-controller.ts"), endpoint], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", path.join(HERE, "..", "record-ts-loader.mjs"), path.join(HERE, "support", "readme-controller.ts"), endpoint],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     cleanups.push(() => {
       if (child.exitCode === null) child.kill("SIGKILL");
     });

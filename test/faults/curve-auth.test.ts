@@ -41,8 +41,22 @@ afterAll(async () => {
 });
 
 const STATUS: StatusMessage = {
-  state: "RUNNING", fps: 30, framesIn: 1n, framesProcessed: 1n, framesDropped: 0n, framesFailed: 0n, engine: "onnxruntime", device: "cpu",
-  modelId: "m", lastError: "", timeNs: 1n, cameraId: "head", source: "test", reconnects: 0n, recordingDropped: 0n, outOfEnvelope: 0n,
+  state: "RUNNING",
+  fps: 30,
+  framesIn: 1n,
+  framesProcessed: 1n,
+  framesDropped: 0n,
+  framesFailed: 0n,
+  engine: "onnxruntime",
+  device: "cpu",
+  modelId: "m",
+  lastError: "",
+  timeNs: 1n,
+  cameraId: "head",
+  source: "test",
+  reconnects: 0n,
+  recordingDropped: 0n,
+  outOfEnvelope: 0n,
 };
 
 /** Count what a subscription receives, in the background. */
@@ -75,7 +89,10 @@ describe("CURVE authentication of the detection stream", () => {
     expect((await stat(server.secretFile)).mode & 0o777).toBe(0o600);
     const serverSecret = (await readCertificate(server.secretFile, "server", true)).secretKey!;
 
-    const pub = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*", curve: { secretKey: serverSecret, allowedClientKeys: [controller.publicKey] } });
+    const pub = await DetectionPublisher.create({
+      endpoint: "tcp://127.0.0.1:*",
+      curve: { secretKey: serverSecret, allowedClientKeys: [controller.publicKey] },
+    });
     const subs = {
       allowed: subscribeVision(pub.endpoint, { curve: await curveOf(controller.secretFile, server.publicFile) }),
       plain: subscribeVision(pub.endpoint),
@@ -104,7 +121,11 @@ describe("CURVE authentication of the detection stream", () => {
   it("end to end: fovea keys, fovea run --curve-secret --curve-clients; the TypeScript and Python controllers receive frames, an unauthenticated subscriber nothing", async () => {
     const keys = path.join(dir, "keys");
     const clients = path.join(dir, "clients");
-    for (const [out, name] of [[keys, "server"], [clients, "controller"], [keys, "stranger"]]) {
+    for (const [out, name] of [
+      [keys, "server"],
+      [clients, "controller"],
+      [keys, "stranger"],
+    ]) {
       const made = await runCli(["keys", "--out", out, "--name", name]);
       expect(made.code).toBe(0);
       expect(made.stdout).toMatch(/^public key .{40}\n/);
@@ -116,7 +137,17 @@ describe("CURVE authentication of the detection stream", () => {
     const clip = path.join(dir, "clip.mp4");
     await makeClip(clip, 60);
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const run = startCli(["run", "--source", `file:${clip}`, "--publish", endpoint, "--curve-secret", path.join(keys, "server.secret"), "--curve-clients", clients]);
+    const run = startCli([
+      "run",
+      "--source",
+      `file:${clip}`,
+      "--publish",
+      endpoint,
+      "--curve-secret",
+      path.join(keys, "server.secret"),
+      "--curve-clients",
+      clients,
+    ]);
     const serverPub = path.join(keys, "server.pub");
     const ts = subscribeVision(endpoint, { curve: await curveOf(path.join(clients, "controller.secret"), serverPub) });
     const plain = subscribeVision(endpoint);
@@ -127,10 +158,22 @@ describe("CURVE authentication of the detection stream", () => {
       await until(() => counts.ts.detections() >= 10, "the TypeScript controller to receive 10 frames", 60_000);
       if (!pythonMissing) {
         execFileSync("protoc", ["-I", path.join(PACKAGE_ROOT, "proto"), `--python_out=${dir}`, VISION_PROTO_PATH]);
-        py = spawn(PYTHON, [path.join(PACKAGE_ROOT, "scripts", "subscribe.py"), endpoint, "5", "--curve-server", serverPub, "--curve-client", path.join(clients, "controller.secret")], {
-          env: { ...process.env, PYTHONPATH: dir },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
+        py = spawn(
+          PYTHON,
+          [
+            path.join(PACKAGE_ROOT, "scripts", "subscribe.py"),
+            endpoint,
+            "5",
+            "--curve-server",
+            serverPub,
+            "--curve-client",
+            path.join(clients, "controller.secret"),
+          ],
+          {
+            env: { ...process.env, PYTHONPATH: dir },
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
         const lines: Array<{ topic: string; seq?: number }> = [];
         createInterface({ input: py.stdout! }).on("line", (l) => lines.push(JSON.parse(l)));
         let pyErr = "";

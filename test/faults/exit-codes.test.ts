@@ -33,7 +33,10 @@ describe("fovea run exit codes", () => {
   it("exits 1, naming the input, when the video's ffmpeg is killed mid-run", async () => {
     const run = startCli(["run", "--source", `file:${longClip}`, ...PUBLISH]);
     let ffmpeg: number[] = [];
-    await until(async () => (ffmpeg = await childPids(run.child.pid!, "ffmpeg")).length > 0 && run.stderr().includes("pipeline running"), "the replay to run");
+    await until(
+      async () => (ffmpeg = await childPids(run.child.pid!, "ffmpeg")).length > 0 && run.stderr().includes("pipeline running"),
+      "the replay to run",
+    );
     process.kill(ffmpeg[0], "SIGKILL");
     const { code } = await run.exit;
     expect(run.stderr()).toContain(longClip);

@@ -41,7 +41,10 @@ describe("recording that fails mid-run", () => {
     const sub = subscribeVision(endpoint, { receiveHighWaterMark: 0 });
     const file = path.join(mnt, "match.mcap");
     // Paced at the clip's 30 fps: the disk fills within seconds, while the run goes on.
-    const run = startCli(["run", "--source", `file:${clip}`, "--record", file, "--publish", endpoint], mounted ? {} : { command: ["prlimit", `--fsize=${200 * 1024}`] });
+    const run = startCli(
+      ["run", "--source", `file:${clip}`, "--record", file, "--publish", endpoint],
+      mounted ? {} : { command: ["prlimit", `--fsize=${200 * 1024}`] },
+    );
     try {
       const statuses: StatusMessage[] = [];
       let detectionsAfterDegraded = 0;

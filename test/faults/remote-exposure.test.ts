@@ -22,7 +22,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const WARNING = /^fovea: WARNING: --publish tcp:\/\/0\.0\.0\.0:\* is reachable from the network: anyone who can connect receives the detections and status \(the stream is not authenticated\)/m;
+const WARNING =
+  /^fovea: WARNING: --publish tcp:\/\/0\.0\.0\.0:\* is reachable from the network: anyone who can connect receives the detections and status \(the stream is not authenticated\)/m;
 
 describe("--publish beyond loopback", () => {
   it("warns on stderr, naming the endpoint, unless --allow-remote", async () => {
@@ -41,7 +42,16 @@ describe("--publish beyond loopback", () => {
   });
 
   it("knows which endpoints other machines can reach", () => {
-    for (const e of ["tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://192.168.1.20:5555", "tcp://eth0:5555", "tcp://[::]:5555"]) expect(publishesBeyondLoopback(e)).toBe(true);
-    for (const e of ["tcp://127.0.0.1:5555", "tcp://localhost:*", "tcp://[::1]:5555", "tcp://lo:5555", "ipc:///tmp/fovea.sock", "inproc://x"]) expect(publishesBeyondLoopback(e)).toBe(false);
+    for (const e of ["tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://192.168.1.20:5555", "tcp://eth0:5555", "tcp://[::]:5555"])
+      expect(publishesBeyondLoopback(e)).toBe(true);
+    for (const e of [
+      "tcp://127.0.0.1:5555",
+      "tcp://localhost:*",
+      "tcp://[::1]:5555",
+      "tcp://lo:5555",
+      "ipc:///tmp/fovea.sock",
+      "inproc://x",
+    ])
+      expect(publishesBeyondLoopback(e)).toBe(false);
   });
 });

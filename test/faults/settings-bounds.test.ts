@@ -10,10 +10,19 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.js";
 
 const cases: Array<{ args: string[]; message: RegExp }> = [
-  { args: ["--threads", "100000"], message: new RegExp(`^fovea: --threads: expected 1\\.\\.${availableParallelism() * 2} \\(twice the ${availableParallelism()} cores\\), got "100000"$`, "m") },
+  {
+    args: ["--threads", "100000"],
+    message: new RegExp(
+      `^fovea: --threads: expected 1\\.\\.${availableParallelism() * 2} \\(twice the ${availableParallelism()} cores\\), got "100000"$`,
+      "m",
+    ),
+  },
   { args: ["--threads", String(availableParallelism() * 2 + 1)], message: /^fovea: --threads: expected 1\.\./m },
   { args: ["--fps", "1e9"], message: /^fovea: --fps: expected at most 1000 frames per second, got "1e9"$/m },
-  { args: ["--publish", "tcp://127.0.0.1:99999"], message: /^fovea: --publish: expected a TCP port 1\.\.65535 \(or \* for any free port\), got "tcp:\/\/127\.0\.0\.1:99999"$/m },
+  {
+    args: ["--publish", "tcp://127.0.0.1:99999"],
+    message: /^fovea: --publish: expected a TCP port 1\.\.65535 \(or \* for any free port\), got "tcp:\/\/127\.0\.0\.1:99999"$/m,
+  },
   { args: ["--publish", "tcp://127.0.0.1:0"], message: /^fovea: --publish: expected a TCP port 1\.\.65535/m },
 ];
 

@@ -3,6 +3,8 @@
 // CommonJS (also when imported from ES modules), so every file they load is in require.cache.
 "use strict";
 process.on("exit", () => {
-  const loaded = Object.keys(require.cache).filter((file) => file.includes(`${require("node:path").sep}@tensorflow${require("node:path").sep}`));
+  const loaded = Object.keys(require.cache).filter((file) =>
+    file.includes(`${require("node:path").sep}@tensorflow${require("node:path").sep}`),
+  );
   process.stderr.write(`\nFOVEA_TEST_TENSORFLOW_MODULES=${loaded.length}\n`);
 });

@@ -61,7 +61,9 @@ describe("GridDecoder", () => {
     h.put(3, 3, 1, 0.55, [0.5, 0.5, 0.1, 0.1]); // goal post at 0.55: passes the default
     const dets = new GridDecoder({ ...opts, classScoreThresholds: { ball: 0.25, robot: 0.6 } }).decode(h.out);
     expect(dets.map((d) => d.label)).toEqual(["goal_post", "ball"]);
-    expect(() => new GridDecoder({ ...opts, classScoreThresholds: { football: 0.2 } })).toThrow(/^options\.classScoreThresholds\.football: 'football' is not one of options\.classes/);
+    expect(() => new GridDecoder({ ...opts, classScoreThresholds: { football: 0.2 } })).toThrow(
+      /^options\.classScoreThresholds\.football: 'football' is not one of options\.classes/,
+    );
     expect(() => new GridDecoder({ ...opts, classScoreThresholds: { ball: -1 } })).toThrow(RangeError);
   });
 

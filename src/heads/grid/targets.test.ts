@@ -22,7 +22,13 @@ describe("grid targets", () => {
 
   it("keeps the smaller object when two centres share a cell, and skips centres outside", () => {
     const t = encodeGridTargets(
-      [[{ label: "robot", box: box(0.1, 0.2, 0.2, 0.4) }, { label: "ball", box: box(0.12, 0.25, 0.05, 0.05) }, { label: "ball", box: box(1.2, 0.5, 0.1, 0.1) }]],
+      [
+        [
+          { label: "robot", box: box(0.1, 0.2, 0.2, 0.4) },
+          { label: "ball", box: box(0.12, 0.25, 0.05, 0.05) },
+          { label: "ball", box: box(1.2, 0.5, 0.1, 0.1) },
+        ],
+      ],
       spec,
     );
     expect(Array.from(t.classes.slice(0, 3))).toEqual([1, 0, 0]);
@@ -35,8 +41,16 @@ describe("grid targets", () => {
 
   it("loss is lower for the right prediction than for a wrong one, and counts accuracy", () => {
     const t = encodeGridTargets([[{ label: "ball", box: box(0.1, 0.2, 0.1, 0.1) }]], spec);
-    const targets = { classes: tf.tensor3d(t.classes, [1, 8, 3]), boxes: tf.tensor3d(t.boxes, [1, 8, 4]), positive: tf.tensor2d(t.positive, [1, 8]) };
-    const soft = (p: Float32Array) => tf.tensor3d(p.map((v) => v * 0.9 + 0.1 / 3), [1, 8, 3]);
+    const targets = {
+      classes: tf.tensor3d(t.classes, [1, 8, 3]),
+      boxes: tf.tensor3d(t.boxes, [1, 8, 4]),
+      positive: tf.tensor2d(t.positive, [1, 8]),
+    };
+    const soft = (p: Float32Array) =>
+      tf.tensor3d(
+        p.map((v) => v * 0.9 + 0.1 / 3),
+        [1, 8, 3],
+      );
     const right = soft(t.classes);
     const wrongProbs = new Float32Array(24).map((_, i) => (i % 3 === 2 ? 1 : 0)); // all background
     const wrong = soft(wrongProbs);
@@ -45,7 +59,12 @@ describe("grid targets", () => {
     expect(lr.total.dataSync()[0]).toBeLessThan(lw.total.dataSync()[0]);
     expect(lr.boxes.dataSync()[0]).toBe(0);
     expect(lw.boxes.dataSync()[0]).toBeGreaterThan(0);
-    expect(cellAccuracy(right.dataSync() as Float32Array, t)).toEqual({ objectCorrect: 1, objectCells: 1, backgroundCorrect: 7, backgroundCells: 7 });
+    expect(cellAccuracy(right.dataSync() as Float32Array, t)).toEqual({
+      objectCorrect: 1,
+      objectCells: 1,
+      backgroundCorrect: 7,
+      backgroundCells: 7,
+    });
     expect(cellAccuracy(wrong.dataSync() as Float32Array, t).objectCorrect).toBe(0);
   });
 });

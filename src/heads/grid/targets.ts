@@ -55,7 +55,8 @@ export function encodeGridTargets(frames: ReadonlyArray<readonly LabelledObject[
     area.fill(Infinity);
     for (const o of objects) {
       const cls = index.get(o.label);
-      if (cls === undefined) throw new RangeError(`frames[${b}]: label '${o.label}' is not one of the model classes (${spec.classes.join(", ")})`);
+      if (cls === undefined)
+        throw new RangeError(`frames[${b}]: label '${o.label}' is not one of the model classes (${spec.classes.join(", ")})`);
       const { xMin, yMin, xMax, yMax } = o.box;
       const cx = (xMin + xMax) / 2;
       const cy = (yMin + yMax) / 2;

@@ -29,6 +29,12 @@ export function gridTrainHead(meta: ModelMetadata, options: GridLossOptions = {}
     },
     loss: (outputs, t) => gridLoss(outputs[0], outputs[1], { classes: t.classes, boxes: t.boxes, positive: t.positive }, options),
     accuracy: (pred, t) =>
-      cellAccuracy(pred, { classes: t.arrays.classes.data, boxes: t.arrays.boxes.data, positive: t.arrays.positive.data, batch: t.batch, cells }),
+      cellAccuracy(pred, {
+        classes: t.arrays.classes.data,
+        boxes: t.arrays.boxes.data,
+        positive: t.arrays.positive.data,
+        batch: t.batch,
+        cells,
+      }),
   };
 }

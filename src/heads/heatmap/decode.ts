@@ -74,7 +74,14 @@ export class HeatmapDecoder implements HeadDecoder {
           if (!(v >= thresholds[c])) continue;
           if (!this.isPeak(heat, h0, row, col, c, v)) continue;
           const r = r0 + (row * cols + col) * 4;
-          this.candidates.add(c, v, (col + reg[r]) / cols, (row + reg[r + 1]) / rows, Math.exp(reg[r + 2]) / cols, Math.exp(reg[r + 3]) / rows);
+          this.candidates.add(
+            c,
+            v,
+            (col + reg[r]) / cols,
+            (row + reg[r + 1]) / rows,
+            Math.exp(reg[r + 2]) / cols,
+            Math.exp(reg[r + 3]) / rows,
+          );
         }
       }
     }

@@ -48,9 +48,12 @@ export function heatmapGeometry(meta: ModelMetadata): HeatmapGeometry {
   const blocks = meta.architecture.convFilters.length;
   const deepestStride = 2 ** (blocks - 1);
   const { width, height } = meta.input;
-  if (meta.architecture.padding !== "same") throw new RangeError(`meta.architecture.padding: a heatmap network uses 'same' padding, got '${meta.architecture.padding}'`);
+  if (meta.architecture.padding !== "same")
+    throw new RangeError(`meta.architecture.padding: a heatmap network uses 'same' padding, got '${meta.architecture.padding}'`);
   if (!(head.stride >= 1 && head.stride <= deepestStride && Number.isInteger(Math.log2(head.stride)))) {
-    throw new RangeError(`meta.head.stride: expected a power of two between 1 and the deepest block's stride ${deepestStride}, got ${head.stride}`);
+    throw new RangeError(
+      `meta.head.stride: expected a power of two between 1 and the deepest block's stride ${deepestStride}, got ${head.stride}`,
+    );
   }
   if (width % deepestStride !== 0 || height % deepestStride !== 0) {
     throw new RangeError(`meta.input: ${width}x${height} is not divisible by the deepest stride ${deepestStride} of ${blocks} conv blocks`);
@@ -79,7 +82,10 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
       kernelSize,
       padding: "same",
       activation,
-      kernelInitializer: activation === "relu" ? init() : tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seed === undefined ? undefined : seed++ }),
+      kernelInitializer:
+        activation === "relu"
+          ? init()
+          : tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seed === undefined ? undefined : seed++ }),
       biasInitializer: bias === undefined ? "zeros" : tf.initializers.constant({ value: bias }),
       name,
     });
@@ -90,7 +96,8 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
   filters.forEach((f, i) => {
     x = conv(HEATMAP_LAYERS.conv(i), f, meta.architecture.kernelSize, "relu").apply(x) as tf.SymbolicTensor;
     blockOut.push(x);
-    if (i < filters.length - 1) x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "valid", name: HEATMAP_LAYERS.pool(i) }).apply(x) as tf.SymbolicTensor;
+    if (i < filters.length - 1)
+      x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "valid", name: HEATMAP_LAYERS.pool(i) }).apply(x) as tf.SymbolicTensor;
   });
   head.neckFilters.forEach((f, i) => {
     x = conv(HEATMAP_LAYERS.neck(i), f, 3, "relu").apply(x) as tf.SymbolicTensor;
@@ -99,9 +106,13 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
     x = conv(HEATMAP_LAYERS.lateral(0), head.headFilters, 1, "relu").apply(x) as tf.SymbolicTensor;
   }
   geo.lateralBlocks.forEach((block, i) => {
-    const up = tf.layers.upSampling2d({ size: [2, 2], interpolation: "nearest", name: HEATMAP_LAYERS.up(i) }).apply(
-      i === 0 && x.shape[3] !== head.headFilters ? (conv(`${HEATMAP_LAYERS.up(i)}_proj`, head.headFilters, 1, "relu").apply(x) as tf.SymbolicTensor) : x,
-    ) as tf.SymbolicTensor;
+    const up = tf.layers
+      .upSampling2d({ size: [2, 2], interpolation: "nearest", name: HEATMAP_LAYERS.up(i) })
+      .apply(
+        i === 0 && x.shape[3] !== head.headFilters
+          ? (conv(`${HEATMAP_LAYERS.up(i)}_proj`, head.headFilters, 1, "relu").apply(x) as tf.SymbolicTensor)
+          : x,
+      ) as tf.SymbolicTensor;
     const lateral = conv(HEATMAP_LAYERS.lateral(i), head.headFilters, 1, "linear").apply(blockOut[block]) as tf.SymbolicTensor;
     x = tf.layers.add({ name: HEATMAP_LAYERS.merge(i) }).apply([up, lateral]) as tf.SymbolicTensor;
     x = tf.layers.reLU({ name: HEATMAP_LAYERS.mergeRelu(i) }).apply(x) as tf.SymbolicTensor;

@@ -5,7 +5,8 @@ import { encodeHeatmapTargets, gaussianRadius } from "./targets.js";
 const classes = ["ball", "goal_post", "robot"];
 const spec = { rows: 30, cols: 40, classes };
 const C = classes.length;
-const at = (t: { heat: Float32Array }, b: number, row: number, col: number, c: number) => t.heat[((b * spec.rows + row) * spec.cols + col) * C + c];
+const at = (t: { heat: Float32Array }, b: number, row: number, col: number, c: number) =>
+  t.heat[((b * spec.rows + row) * spec.cols + col) * C + c];
 
 describe("encodeHeatmapTargets", () => {
   it("puts a peak of 1 at the centre cell, the sub-cell offset and log size in cells there", () => {
@@ -64,7 +65,9 @@ describe("encodeHeatmapTargets", () => {
   it("skips objects whose centre is outside the image and names a label the model lacks", () => {
     const t = encodeHeatmapTargets([[{ label: "ball", box: { xMin: 0.98, yMin: 0.5, xMax: 1.1, yMax: 0.55 } }]], spec);
     expect(t.mask.reduce((a, b) => a + b, 0)).toBe(0);
-    expect(() => encodeHeatmapTargets([[], [{ label: "dog", box: { xMin: 0, yMin: 0, xMax: 0.1, yMax: 0.1 } }]], spec)).toThrow(/frames\[1\]: label 'dog'/);
+    expect(() => encodeHeatmapTargets([[], [{ label: "dog", box: { xMin: 0, yMin: 0, xMax: 0.1, yMax: 0.1 } }]], spec)).toThrow(
+      /frames\[1\]: label 'dog'/,
+    );
   });
 
   it("decodes its own targets back to the labelled boxes (targets as network outputs)", () => {

@@ -23,7 +23,9 @@ async function compare(meta: ReturnType<typeof defaultMetadata>, batch: number, 
   const n = meta.input.height * meta.input.width * 3;
   const input = randomInput(batch * n, seed);
   const out = await session.run({ [meta.input.name]: new ort.Tensor("float32", input, [batch, meta.input.height, meta.input.width, 3]) });
-  const [cls, box] = tf.tidy(() => (model.predict(tf.tensor4d(input, [batch, meta.input.height, meta.input.width, 3])) as tfjs.Tensor[]).map((t) => t.dataSync()));
+  const [cls, box] = tf.tidy(() =>
+    (model.predict(tf.tensor4d(input, [batch, meta.input.height, meta.input.width, 3])) as tfjs.Tensor[]).map((t) => t.dataSync()),
+  );
   model.dispose();
   await session.release();
   const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -33,7 +35,13 @@ async function compare(meta: ReturnType<typeof defaultMetadata>, batch: number, 
     return m;
   };
   const [first, second] = headOutputs(meta).map((o) => o.name);
-  return { classes: out[first], boxes: out[second], clsDiff: diff(out[first].data as Float32Array, cls), boxDiff: diff(out[second].data as Float32Array, box), bytes };
+  return {
+    classes: out[first],
+    boxes: out[second],
+    clsDiff: diff(out[first].data as Float32Array, cls),
+    boxDiff: diff(out[second].data as Float32Array, box),
+    bytes,
+  };
 }
 
 describe("exportOnnx", () => {
@@ -80,7 +88,15 @@ describe("exportOnnx", () => {
       classes: ["ball", "goal_post", "robot"],
       input: { width: 30, height: 30, channels: 3, name: "input" },
       architecture: { convFilters: [8, 16], kernelSize: 3, padding: "valid", dense: [24, 12], dropout: 0.2 },
-      head: { kind: "grid", rows: 6, cols: 6, connection: "convolutional", contextFilters: 10, classesOutput: "classes", boxesOutput: "boxes" },
+      head: {
+        kind: "grid",
+        rows: 6,
+        cols: 6,
+        connection: "convolutional",
+        contextFilters: 10,
+        classesOutput: "classes",
+        boxesOutput: "boxes",
+      },
     });
     const r = await compare(meta, 3, 5);
     expect(r.classes.dims).toEqual([3, 36, 4]);
@@ -137,7 +153,9 @@ describe("exportOnnx", () => {
   it("names the layer when the model does not match the metadata", async () => {
     await initTfjs("wasm");
     const model = buildNetwork(defaultMetadata());
-    const other = defaultMetadata({ architecture: { convFilters: [32, 32, 64, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 } });
+    const other = defaultMetadata({
+      architecture: { convFilters: [32, 32, 64, 64], kernelSize: 3, padding: "valid", dense: [512], dropout: 0 },
+    });
     expect(() => exportOnnx(model, other)).toThrow(/layer 'conv4' has kernel shape \[3,3,64,128\]/);
     model.dispose();
   });

@@ -86,7 +86,9 @@ function layerWeights(model: tf.LayersModel, name: string): { kernel: Float32Arr
   try {
     layer = model.getLayer(name);
   } catch {
-    throw new RangeError(`model: expected a layer named '${name}' (a network built by buildNetwork), found ${model.layers.map((l) => l.name).join(", ")}`);
+    throw new RangeError(
+      `model: expected a layer named '${name}' (a network built by buildNetwork), found ${model.layers.map((l) => l.name).join(", ")}`,
+    );
   }
   const [k, b] = layer.getWeights();
   if (!k || !b) throw new RangeError(`model: layer '${name}' has no kernel and bias`);
@@ -128,17 +130,37 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
       return;
     }
     inits.push({ name: `${name}.f16`, dims, dataType: OnnxDataType.FLOAT16, rawData: littleEndianBytes(float32ToFloat16(data)) });
-    nodes.push({ opType: "Cast", name: `${name}.cast`, input: [`${name}.f16`], output: [name], attribute: [intAttr("to", OnnxDataType.FLOAT)] });
+    nodes.push({
+      opType: "Cast",
+      name: `${name}.cast`,
+      input: [`${name}.f16`],
+      output: [name],
+      attribute: [intAttr("to", OnnxDataType.FLOAT)],
+    });
   };
 
-  nodes.push({ opType: "Transpose", name: "to_nchw", input: [meta.input.name], output: ["x_nchw"], attribute: [intsAttr("perm", [0, 3, 1, 2])] });
+  nodes.push({
+    opType: "Transpose",
+    name: "to_nchw",
+    input: [meta.input.name],
+    output: ["x_nchw"],
+    attribute: [intsAttr("perm", [0, 3, 1, 2])],
+  });
   let x = "x_nchw";
   let inChannels = 3;
   // tfjs `same` padding puts the odd pixel at the end; ONNX pads are [top, left, bottom, right].
   const begin = arch.padding === "same" ? Math.floor((k - 1) / 2) : 0;
   const end = arch.padding === "same" ? k - 1 - begin : 0;
   /** Conv (+ Relu) of a tfjs conv2d layer; `pads` [begin, end] per spatial axis. */
-  const convNode = (name: string, input: string, inCh: number, outCh: number, size: number, pads: [number, number], relu: boolean): string => {
+  const convNode = (
+    name: string,
+    input: string,
+    inCh: number,
+    outCh: number,
+    size: number,
+    pads: [number, number],
+    relu: boolean,
+  ): string => {
     const w = layerWeights(model, name);
     expectShape(name, w.kernelShape, [size, size, inCh, outCh]);
     floatInit(`${name}.weight`, [outCh, inCh, size, size], hwioToOihw(w.kernel, w.kernelShape));
@@ -148,7 +170,11 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
       name,
       input: [input, `${name}.weight`, `${name}.bias`],
       output: [`${name}.out`],
-      attribute: [intsAttr("kernel_shape", [size, size]), intsAttr("pads", [pads[0], pads[0], pads[1], pads[1]]), intsAttr("strides", [1, 1])],
+      attribute: [
+        intsAttr("kernel_shape", [size, size]),
+        intsAttr("pads", [pads[0], pads[0], pads[1], pads[1]]),
+        intsAttr("strides", [1, 1]),
+      ],
     });
     if (!relu) return `${name}.out`;
     nodes.push({ opType: "Relu", name: `${name}.relu`, input: [`${name}.out`], output: [`${name}.relu`] });
@@ -164,7 +190,13 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
       inChannels = filters;
       if (i === arch.convFilters.length - 1) return;
       const pool = HEATMAP_LAYERS.pool(i);
-      nodes.push({ opType: "MaxPool", name: pool, input: [x], output: [`${pool}.out`], attribute: [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])] });
+      nodes.push({
+        opType: "MaxPool",
+        name: pool,
+        input: [x],
+        output: [`${pool}.out`],
+        attribute: [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])],
+      });
       x = `${pool}.out`;
     });
     head.neckFilters.forEach((filters, i) => {
@@ -188,7 +220,11 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
         name: up,
         input: [x, "", `${up}.scales`],
         output: [`${up}.out`],
-        attribute: [stringAttr("mode", "nearest"), stringAttr("coordinate_transformation_mode", "asymmetric"), stringAttr("nearest_mode", "floor")],
+        attribute: [
+          stringAttr("mode", "nearest"),
+          stringAttr("coordinate_transformation_mode", "asymmetric"),
+          stringAttr("nearest_mode", "floor"),
+        ],
       });
       const lateral = convNode(HEATMAP_LAYERS.lateral(i), blockOut[block], arch.convFilters[block], head.headFilters, 1, [0, 0], false);
       const merge = HEATMAP_LAYERS.merge(i);
@@ -199,9 +235,21 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     // Outputs NCHW -> NHWC: [N, rows, cols, channels] as tfjs gives them.
     const heat = convNode(head.heatmapOutput, x, inChannels, meta.classes.length, 1, [0, 0], false);
     nodes.push({ opType: "Sigmoid", name: `${head.heatmapOutput}.sigmoid`, input: [heat], output: [`${head.heatmapOutput}.prob`] });
-    nodes.push({ opType: "Transpose", name: `${head.heatmapOutput}.nhwc`, input: [`${head.heatmapOutput}.prob`], output: [head.heatmapOutput], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
+    nodes.push({
+      opType: "Transpose",
+      name: `${head.heatmapOutput}.nhwc`,
+      input: [`${head.heatmapOutput}.prob`],
+      output: [head.heatmapOutput],
+      attribute: [intsAttr("perm", [0, 2, 3, 1])],
+    });
     const reg = convNode(head.regressionOutput, x, inChannels, 4, 1, [0, 0], false);
-    nodes.push({ opType: "Transpose", name: `${head.regressionOutput}.nhwc`, input: [reg], output: [head.regressionOutput], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
+    nodes.push({
+      opType: "Transpose",
+      name: `${head.regressionOutput}.nhwc`,
+      input: [reg],
+      output: [head.regressionOutput],
+      attribute: [intsAttr("perm", [0, 2, 3, 1])],
+    });
     return encodeModel(meta, nodes, inits);
   }
 
@@ -235,10 +283,22 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     // Per-cell outputs NCHW -> NHWC, so cells come out row-major as tfjs's Reshape orders them.
     const cellOutputs = (name: string, channels: number, activation: "Softmax" | "Sigmoid", output: string) => {
       const y = convNode(name, x, inChannels, channels, 1, [0, 0], false);
-      nodes.push({ opType: "Transpose", name: `${name}.nhwc`, input: [y], output: [`${name}.nhwc`], attribute: [intsAttr("perm", [0, 2, 3, 1])] });
+      nodes.push({
+        opType: "Transpose",
+        name: `${name}.nhwc`,
+        input: [y],
+        output: [`${name}.nhwc`],
+        attribute: [intsAttr("perm", [0, 2, 3, 1])],
+      });
       inits.push(int64Init(`${name}.shape`, [-1, cells, channels]));
       nodes.push({ opType: "Reshape", name: `${name}.reshape`, input: [`${name}.nhwc`, `${name}.shape`], output: [`${name}.grid`] });
-      nodes.push({ opType: activation, name: `${name}.${activation.toLowerCase()}`, input: [`${name}.grid`], output: [output], attribute: activation === "Softmax" ? [intAttr("axis", -1)] : [] });
+      nodes.push({
+        opType: activation,
+        name: `${name}.${activation.toLowerCase()}`,
+        input: [`${name}.grid`],
+        output: [output],
+        attribute: activation === "Softmax" ? [intAttr("axis", -1)] : [],
+      });
     };
     cellOutputs(LAYER_NAMES.classesLogits, numClasses, "Softmax", grid.classesOutput);
     cellOutputs(LAYER_NAMES.boxesDense, 4, "Sigmoid", grid.boxesOutput);
@@ -267,7 +327,13 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
   gemm(LAYER_NAMES.classesLogits, cells * numClasses, x, "classes.logits");
   inits.push(int64Init("classes.shape", [-1, cells, numClasses]));
   nodes.push({ opType: "Reshape", name: "classes.reshape", input: ["classes.logits", "classes.shape"], output: ["classes.grid"] });
-  nodes.push({ opType: "Softmax", name: "classes.softmax", input: ["classes.grid"], output: [grid.classesOutput], attribute: [intAttr("axis", -1)] });
+  nodes.push({
+    opType: "Softmax",
+    name: "classes.softmax",
+    input: ["classes.grid"],
+    output: [grid.classesOutput],
+    attribute: [intAttr("axis", -1)],
+  });
 
   gemm(LAYER_NAMES.boxesDense, cells * 4, x, "boxes.logits");
   nodes.push({ opType: "Sigmoid", name: "boxes.sigmoid", input: ["boxes.logits"], output: ["boxes.flat"] });

@@ -149,7 +149,11 @@ function onControl(msg) {
       } catch {
         view.classes = [];
       }
-      $("about").textContent = [msg.metadata?.modelId && `model ${msg.metadata.modelId}`, msg.metadata?.cameraId && `camera ${msg.metadata.cameraId}`, msg.metadata?.viewFps && `view ${msg.metadata.viewFps} fps`]
+      $("about").textContent = [
+        msg.metadata?.modelId && `model ${msg.metadata.modelId}`,
+        msg.metadata?.cameraId && `camera ${msg.metadata.cameraId}`,
+        msg.metadata?.viewFps && `view ${msg.metadata.viewFps} fps`,
+      ]
         .filter(Boolean)
         .join(" · ");
       renderCounts(new Map());
@@ -231,7 +235,8 @@ function drawFrame(bitmap, annotations, msg) {
   view.lastBoxes = boxes;
   view.framesDrawn++;
   const t = new Date(Number(msg.timestamp.seconds) * 1000 + msg.timestamp.nanos / 1e6);
-  $("frame-info").textContent = `${bitmap.width}x${bitmap.height} ${msg.format} · ${msg.frame_id || "camera"} · captured ${t.toLocaleTimeString()} · ${boxes.length} ${boxes.length === 1 ? "box" : "boxes"}`;
+  $("frame-info").textContent =
+    `${bitmap.width}x${bitmap.height} ${msg.format} · ${msg.frame_id || "camera"} · captured ${t.toLocaleTimeString()} · ${boxes.length} ${boxes.length === 1 ? "box" : "boxes"}`;
 }
 
 /** Draw ImageAnnotations as Foxglove does: outlines in their colour, texts above with a background. */

@@ -30,11 +30,16 @@ export function startCli(args: readonly string[], options: { command?: readonly 
   let err = "";
   child.stdout.on("data", (b: Buffer) => (out += b.toString()));
   child.stderr.on("data", (b: Buffer) => (err += b.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("close", (code, signal) => resolve({ code, signal })),
+  );
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-export async function runCli(args: readonly string[], options: { command?: readonly string[] } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: readonly string[],
+  options: { command?: readonly string[] } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const run = startCli(args, options);
   const { code } = await run.exit;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
@@ -61,5 +66,19 @@ export async function childPids(pid: number, command: string): Promise<number[]>
 
 /** Make a test clip with ffmpeg's lavfi generator. */
 export async function makeClip(file: string, seconds: number, size = "320x240", rate = 30): Promise<void> {
-  await promisify(execFile)("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=${rate}`, "-t", String(seconds), "-pix_fmt", "yuv420p", file]);
+  await promisify(execFile)("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=${size}:rate=${rate}`,
+    "-t",
+    String(seconds),
+    "-pix_fmt",
+    "yuv420p",
+    file,
+  ]);
 }

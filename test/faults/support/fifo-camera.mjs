@@ -7,14 +7,17 @@ const [fifo, frameBytes, fps] = process.argv.slice(2);
 const frame = Buffer.alloc(Number(frameBytes));
 let fd = -1;
 let n = 0;
-setInterval(() => {
-  try {
-    // Blocks until a reader opens the FIFO: a camera nobody reads waits.
-    if (fd < 0) fd = openSync(fifo, "w");
-    frame.fill(n++ & 0xff);
-    writeSync(fd, frame);
-  } catch {
-    if (fd >= 0) closeSync(fd);
-    fd = -1;
-  }
-}, 1000 / Number(fps));
+setInterval(
+  () => {
+    try {
+      // Blocks until a reader opens the FIFO: a camera nobody reads waits.
+      if (fd < 0) fd = openSync(fifo, "w");
+      frame.fill(n++ & 0xff);
+      writeSync(fd, frame);
+    } catch {
+      if (fd >= 0) closeSync(fd);
+      fd = -1;
+    }
+  },
+  1000 / Number(fps),
+);
