@@ -15,9 +15,9 @@ import { z } from "zod";
 export const PreprocessSpecSchema = z.object({
   /**
    * Resize kernel used to bring the source image to the input size: a sharp kernel, or `area`
-   * (exact area average, fovea's own resize: preprocess p50 1.9 against 3.2-3.5 ms for sharp
-   * `linear` at 640x480 in `fovea bench`). The kernels give different pixels, so a model keeps
-   * the kernel it was trained with.
+   * (exact area average, fovea's own resize, which camera frames get inside the model's graph
+   * when the frame is a whole multiple of the input). The kernels give different pixels, so a
+   * model keeps the kernel it was trained with.
    */
   kernel: z.enum(["nearest", "linear", "cubic", "mitchell", "lanczos2", "lanczos3", "area"]).default("linear"),
   /** How the source aspect ratio maps to the input: `fill` stretches (no crop, no padding). */

@@ -89,16 +89,9 @@ function convolutionalHead(
 }
 
 /**
- * The seed network's conv filters: first conv 3x3x3x32 = 896 weights, flatten 4*4*128 = 2048.
- *
- * Kept after measuring variants with the same first conv, flatten and dense
- * (`node --import ./test/record-ts-loader.mjs scripts/measure-network.ts --threads 2,1 --tfjs`,
- * onnxruntime-node 1.30 cpu, batch 1, this 2-core machine with other builds still running):
- *   [32,32,64,128]  2 threads p50 0.99-1.06 ms (quietest 100-run burst 0.78-0.84 ms), 1 thread 1.63 ms,
- *                   tfjs wasm 7.0 ms
- *   [32,16,32,128]  2 threads p50 0.67-0.79 ms (quietest burst 0.56-0.60 ms), 1 thread 1.30 ms
- * The seed meets the 1.0 ms bar on a quiet machine (its quiet figure matches the bar table's
- * 0.79 ms) with little margin; [32,16,32,128] is the fallback if the bar must hold under load.
+ * The seed network's conv filters as the lecture has them: first conv 3x3x3x32 = 896 weights,
+ * flatten 4*4*128 = 2048. `scripts/measure-network.ts` times variants (e.g. [32,16,32,128] is
+ * cheaper with the same first conv and flatten).
  */
 export const DEFAULT_CONV_FILTERS = [32, 32, 64, 128];
 

@@ -14,13 +14,11 @@
  *      variables: each variable has one owning worker (balanced by size), which sums its shard
  *      gradients, applies Adam to it and publishes the new values in shared memory; the other
  *      workers copy them in.
- * An earlier version ran step 2 in the main thread and sent `apply` from there: two more
- * thread hand-offs per step, each a scheduler wake-up (42-113 ms per step measured under load).
- * The update runs in the workers, not here: here it would serialise Adam (~60 ms a step for the
- * default net's 1.8M weights on wasm) with every worker idle, then copy all weights (7 MB) to
- * every worker. Running the whole update identically in every worker avoids the copy but spends
- * that Adam time N times (measured: 60-110 ms of CPU per worker and step, with the sum); sharded,
- * each worker sums and updates 1/N of the weights and copies in the rest (a few ms).
+ * Step 2 runs in the workers rather than the main thread: there it would add two thread hand-offs
+ * per step, each a scheduler wake-up. The update runs in the workers too: in the main thread it
+ * would serialise Adam with every worker idle, then copy all weights to every worker; the whole
+ * update in every worker avoids the copy but spends the Adam time N times. Sharded, each worker
+ * sums and updates 1/N of the weights and copies in the rest.
  * The replicas stay bit-identical (each variable's values come from one computation); the main
  * thread's model gets the weights of worker 0 on `syncTo()` (before validation and checkpoints).
  *
