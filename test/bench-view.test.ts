@@ -64,6 +64,9 @@ describe("fovea bench --view", () => {
         "--batches",
         "",
         "--view",
+        // One preprocessing path: the viewer pairing is what this test is about.
+        "--preprocess",
+        "graph",
         "--json",
         json,
       ],
