@@ -19,48 +19,44 @@ export interface EngineFactory {
   }): Promise<InferenceEngine>;
 }
 
-/**
- * Engine names and their devices (execution providers, backends), preferred first. Kept apart
- * from the loaders below so the names' types do not depend on the engines' own types.
- */
-export const ENGINE_DEVICES = {
-  onnxruntime: ["cpu", "webgpu", "cuda", "tensorrt"],
-  tfjs: ["tensorflow", "wasm", "cpu"],
-} as const;
-
-export type EngineName = keyof typeof ENGINE_DEVICES;
-export type DeviceName = (typeof ENGINE_DEVICES)[EngineName][number];
-
 export interface EngineEntry {
-  readonly name: EngineName;
-  readonly devices: readonly DeviceName[];
+  readonly name: string;
+  /** Devices (execution providers, backends) it runs on, preferred first. */
+  readonly devices: readonly string[];
   /** The device `--device auto` asks this engine for. */
   readonly autoDevice: string;
   readonly load: () => Promise<EngineFactory>;
 }
 
 /** In the order `--engine auto` tries them. */
-export const ENGINE_REGISTRY: readonly EngineEntry[] = [
+export const ENGINE_REGISTRY = [
   {
     name: "onnxruntime",
-    devices: ENGINE_DEVICES.onnxruntime,
+    devices: ["cpu", "webgpu", "cuda", "tensorrt"],
     autoDevice: "cpu",
-    load: async () => {
+    load: async (): Promise<EngineFactory> => {
       const { OnnxRuntimeEngine } = await import("./onnxruntime-engine.js");
-      return { create: (o) => OnnxRuntimeEngine.create({ ...o, device: o.device as (typeof ENGINE_DEVICES.onnxruntime)[number] }) };
+      return { create: (o) => OnnxRuntimeEngine.create({ ...o, device: o.device as "cpu" }) };
     },
   },
   {
     name: "tfjs",
-    devices: ENGINE_DEVICES.tfjs,
+    devices: ["tensorflow", "wasm", "cpu"],
     // tfjs's own ladder: tfjs-node(-gpu) when installed, else wasm, else cpu.
     autoDevice: "auto",
-    load: async () => {
+    load: async (): Promise<EngineFactory> => {
       const { TfjsEngine } = await import("./tfjs-engine.js");
       return { create: (o) => TfjsEngine.create({ modelDir: o.modelDir, device: o.device as "auto" }) };
     },
   },
-];
+] as const satisfies readonly EngineEntry[];
+
+export type EngineName = (typeof ENGINE_REGISTRY)[number]["name"];
+export type DeviceName = (typeof ENGINE_REGISTRY)[number]["devices"][number];
+/** Each engine's devices, by engine name. */
+export const ENGINE_DEVICES = Object.fromEntries(ENGINE_REGISTRY.map((e) => [e.name, e.devices])) as {
+  readonly [E in (typeof ENGINE_REGISTRY)[number] as E["name"]]: E["devices"];
+};
 
 export const ENGINE_NAMES = Object.keys(ENGINE_DEVICES) as EngineName[];
 /** Every device of every engine, without repeats, in registry order. */
