@@ -47,7 +47,7 @@ export class Detector {
   }
 
   /** True when a frame's per-channel input mean (0..255) lies outside the training envelope. */
-  outsideEnvelope(channelMean: readonly [number, number, number]): boolean {
+  outsideEnvelope(channelMean: ArrayLike<number>): boolean {
     const r = this.meanRange;
     if (!r) return false;
     return (

@@ -443,11 +443,11 @@ export class Pipeline {
     const { frame, takenNs, t0, t1 } = prepared;
     const inferStart = process.hrtime.bigint();
     let output: EngineOutput;
-    let channelMean: readonly [number, number, number];
+    let channelMean: ArrayLike<number>;
     if (prepared.path) {
       const r = await prepared.path.run(frame.data);
       output = r.output;
-      channelMean = r.channelMean as unknown as readonly [number, number, number];
+      channelMean = r.channelMean;
     } else {
       output = await this.engine.run(prepared.tensor, 1);
       channelMean = prepared.channelMean;
