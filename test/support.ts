@@ -20,6 +20,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A Status as a running pipeline sends it, for tests that publish one themselves. */
+export const RUNNING_STATUS: StatusMessage = {
+  state: "RUNNING",
+  fps: 30,
+  framesIn: 1n,
+  framesProcessed: 1n,
+  framesDropped: 0n,
+  framesFailed: 0n,
+  engine: "onnxruntime",
+  device: "cpu",
+  modelId: "m",
+  lastError: "",
+  timeNs: 1n,
+  cameraId: "head",
+  source: "test",
+  reconnects: 0n,
+  recordingDropped: 0n,
+  outOfEnvelope: 0n,
+};
+
 const PROBE: StatusMessage = {
   state: "STARTING",
   fps: 0,

@@ -225,7 +225,8 @@ export function ball(x: number, y: number, radius: number, pattern: BallPattern)
   };
 }
 
-const BODY_COLOURS: Rgb[] = [
+/** Robot body colours of the default look; the `wide` style draws from them half the time. */
+export const BODY_COLOURS: readonly Rgb[] = [
   [30, 30, 34],
   [60, 60, 66],
   [200, 200, 205],

@@ -15,6 +15,7 @@
  */
 import { deriveSeed, Rng } from "../core/prng.js";
 import {
+  BODY_COLOURS,
   ball,
   goals,
   hsv,
@@ -301,16 +302,6 @@ function mix(frameSeed: number): number {
 function grey(v: number): Rgb {
   return [v, v, v];
 }
-
-const BODY_COLOURS: Rgb[] = [
-  [30, 30, 34],
-  [60, 60, 66],
-  [200, 200, 205],
-  [150, 150, 158],
-  [45, 55, 80],
-  [230, 230, 230],
-  [120, 90, 60],
-];
 
 function texture(rng: Rng, kinds: readonly Texture["kind"][], scale: [number, number], accent: Rgb): Texture {
   return { kind: rng.pick(kinds), scale: rng.range(scale[0], scale[1]), accent, fill: rng.range(0.2, 0.5) };

@@ -6,29 +6,11 @@
  */
 import { connect, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { encodeStatus, type StatusMessage } from "../../src/publish/codec.js";
+import { encodeStatus } from "../../src/publish/codec.js";
 import { DetectionPublisher } from "../../src/publish/publisher.js";
 import { subscribeVision } from "../../src/publish/subscriber.js";
 import { until } from "./support/cli.js";
-
-const STATUS: StatusMessage = {
-  state: "RUNNING",
-  fps: 30,
-  framesIn: 1n,
-  framesProcessed: 1n,
-  framesDropped: 0n,
-  framesFailed: 0n,
-  engine: "onnxruntime",
-  device: "cpu",
-  modelId: "m",
-  lastError: "",
-  timeNs: 1n,
-  cameraId: "head",
-  source: "test",
-  reconnects: 0n,
-  recordingDropped: 0n,
-  outOfEnvelope: 0n,
-};
+import { RUNNING_STATUS } from "../support.js";
 
 describe("connection flood", () => {
   it("51 raw TCP connections that never handshake are closed by the publisher; a subscriber keeps receiving", async () => {
@@ -39,7 +21,7 @@ describe("connection flood", () => {
     const reading = (async () => {
       for await (const _ of sub) received++;
     })();
-    const timer = setInterval(() => pub.publishStatus(encodeStatus(STATUS)), 10);
+    const timer = setInterval(() => pub.publishStatus(encodeStatus(RUNNING_STATUS)), 10);
     const raw: Socket[] = [];
     let closedByServer = 0;
     try {

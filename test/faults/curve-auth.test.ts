@@ -14,12 +14,13 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/core/package-root.js";
-import { encodeStatus, VISION_PROTO_PATH, type StatusMessage } from "../../src/publish/codec.js";
+import { encodeStatus, VISION_PROTO_PATH } from "../../src/publish/codec.js";
 import { readCertificate, writeKeyPair } from "../../src/publish/curve-auth.js";
 import { DetectionPublisher } from "../../src/publish/publisher.js";
 import { subscribeVision, type SubscribeOptions, type VisionSubscription } from "../../src/publish/subscriber.js";
 import { makeClip, runCli, startCli, until } from "./support/cli.js";
 import { freePort } from "../support.js";
+import { RUNNING_STATUS } from "../support.js";
 
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const pythonMissing = (() => {
@@ -39,25 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const STATUS: StatusMessage = {
-  state: "RUNNING",
-  fps: 30,
-  framesIn: 1n,
-  framesProcessed: 1n,
-  framesDropped: 0n,
-  framesFailed: 0n,
-  engine: "onnxruntime",
-  device: "cpu",
-  modelId: "m",
-  lastError: "",
-  timeNs: 1n,
-  cameraId: "head",
-  source: "test",
-  reconnects: 0n,
-  recordingDropped: 0n,
-  outOfEnvelope: 0n,
-};
 
 /** Count what a subscription receives, in the background. */
 function count(sub: VisionSubscription): { detections: () => number; all: () => number; done: Promise<void> } {
@@ -100,7 +82,7 @@ describe("CURVE authentication of the detection stream", () => {
       wrongServerKey: subscribeVision(pub.endpoint, { curve: await curveOf(controller.secretFile, other.publicFile) }),
     };
     const counts = Object.fromEntries(Object.entries(subs).map(([k, s]) => [k, count(s)]));
-    const timer = setInterval(() => pub.publishStatus(encodeStatus(STATUS)), 10);
+    const timer = setInterval(() => pub.publishStatus(encodeStatus(RUNNING_STATUS)), 10);
     try {
       await until(() => counts.allowed.all() >= 50, "the allowed controller to receive 50 messages");
       // The others had as long, and the stranger's handshake was refused by the ZAP handler.
