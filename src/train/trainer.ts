@@ -709,7 +709,7 @@ async function writeCheckpoint(model: tf.LayersModel, meta: ModelMetadata, dir: 
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await model.save(fsSaveHandler(path.join(tmp, "tfjs")));
-  await writeFile(path.join(tmp, "fovea.json"), JSON.stringify({ ...meta, best: undefined }, null, 2) + "\n");
+  await writeFile(path.join(tmp, "fovea.json"), JSON.stringify(meta, null, 2) + "\n");
   await writeFile(path.join(tmp, RESUME_FILE), JSON.stringify(state, (_k, v) => (v === Infinity ? "Infinity" : v), 2) + "\n");
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
