@@ -18,7 +18,14 @@
 import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError, describeIssues } from "../core/errors.js";
-import { CALIBRATION_COPY, listDatasetFiles, prepareOutputDir, storeCalibration, writeDatasetFile } from "./dataset-files.js";
+import {
+  CALIBRATION_COPY,
+  listDatasetFiles,
+  prepareOutputDir,
+  storeCalibration,
+  writeDatasetFile,
+  writeDatasetFileLast,
+} from "./dataset-files.js";
 import { classesProblem } from "./frame-checks.js";
 import { OrderedDatasetWrites } from "./ordered-writes.js";
 import { lineColumnAt, parseJsonText, topLevelArrayElementOffsets } from "./json-text.js";
@@ -120,7 +127,7 @@ export class CocoDatasetWriter implements DatasetWriter {
     const categories = this.classes.map((name, i) => JSON.stringify({ id: i + 1, name, supercategory: "" }));
     const list = (items: string[]) => (items.length ? `[\n    ${items.join(",\n    ")}\n  ]` : "[]");
     const text = `{\n  "info": ${info},\n  "images": ${list(this.images)},\n  "annotations": ${list(this.annotations)},\n  "categories": ${list(categories)}\n}\n`;
-    await writeDatasetFile(this.root, COCO_FILE, text, this.writes.madeDirs);
+    await writeDatasetFileLast(this.root, COCO_FILE, text);
   }
 }
 

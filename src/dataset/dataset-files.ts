@@ -2,7 +2,7 @@
  * File-system conventions shared by the dataset readers and writers: which files are images,
  * how a dataset's files are listed, and where a writer may put a frame's files.
  */
-import { copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FoveaInputError } from "../core/errors.js";
 
@@ -66,6 +66,19 @@ export async function writeDatasetFile(root: string, rel: string, data: Buffer |
     madeDirs?.add(dir);
   }
   await writeFile(abs, data);
+}
+
+/**
+ * Write the file that marks a dataset finished (manifest, classes file, COCO annotations), the
+ * last one a writer writes: into a hidden file beside it, then renamed into place, so a writer
+ * stopped mid-write (killed, power lost) never leaves a cut-off marker that reads as finished.
+ */
+export async function writeDatasetFileLast(root: string, rel: string, data: Buffer | string): Promise<void> {
+  const abs = path.join(root, rel);
+  const partial = path.join(path.dirname(abs), `.${path.basename(abs)}.partial`);
+  await mkdir(path.dirname(abs), { recursive: true });
+  await writeFile(partial, data);
+  await rename(partial, abs);
 }
 
 /**

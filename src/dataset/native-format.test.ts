@@ -69,18 +69,19 @@ describe("native dataset format", () => {
     expect((await readDataset(dir)).frames[0].mount).toEqual(mount);
   });
 
-  it("is refused as incomplete until its writer finished (native and YOLO write their manifest last)", async () => {
-    for (const format of ["native", "yolo"] as const) {
+  it("is refused as incomplete until its writer finished (each format writes its manifest or labels file last)", async () => {
+    const problem = {
+      native: /incomplete native dataset/,
+      yolo: /incomplete YOLO dataset/,
+      coco: /incomplete dataset: images\/ without labels/,
+    };
+    for (const format of ["native", "yolo", "coco"] as const) {
       const root = path.join(dir, format);
       const w = await openDatasetWriter(root, format, CLASSES);
       await w.add(FRAMES[0], await pngImage(FRAMES[0].width, FRAMES[0].height));
       // An interrupted writer (fovea synth killed) leaves the frames written so far and no manifest.
       await new Promise((r) => setTimeout(r, 50));
-      await expectInputError(
-        readDataset(root),
-        new RegExp(format),
-        new RegExp(`incomplete ${format === "yolo" ? "YOLO" : "native"} dataset`),
-      );
+      await expectInputError(readDataset(root), new RegExp(format), problem[format]);
       await w.close();
       expect((await readDataset(root)).frames).toHaveLength(1);
     }

@@ -24,7 +24,14 @@ import { open, readFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError, describeIssues } from "../core/errors.js";
-import { CALIBRATION_COPY, listDatasetFiles, prepareOutputDir, storeCalibration, writeDatasetFile } from "./dataset-files.js";
+import {
+  CALIBRATION_COPY,
+  listDatasetFiles,
+  prepareOutputDir,
+  storeCalibration,
+  writeDatasetFile,
+  writeDatasetFileLast,
+} from "./dataset-files.js";
 import { boxProblem, classesProblem } from "./frame-checks.js";
 import { OrderedDatasetWrites } from "./ordered-writes.js";
 import { parseJsonText } from "./json-text.js";
@@ -134,7 +141,7 @@ export class NativeDatasetWriter implements DatasetWriter {
   async close(): Promise<void> {
     if (!(await this.writes.close())) return;
     await this.labels.close();
-    await writeDatasetFile(this.root, NATIVE_MANIFEST_FILE, this.manifestText);
+    await writeDatasetFileLast(this.root, NATIVE_MANIFEST_FILE, this.manifestText);
   }
 }
 

@@ -4,7 +4,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { FoveaInputError } from "../core/errors.js";
-import { findCocoFiles, readCocoDataset } from "./coco-format.js";
+import { COCO_FILE, findCocoFiles, readCocoDataset } from "./coco-format.js";
 import { listDatasetFiles } from "./dataset-files.js";
 import { NATIVE_LABELS_FILE, NATIVE_MANIFEST_FILE, readNativeDataset } from "./native-format.js";
 import { DATASET_FORMATS, type Dataset, type DatasetFormat } from "./tagged-frame.js";
@@ -45,6 +45,14 @@ export async function detectDatasetFormat(target: string, where = target): Promi
     throw new FoveaInputError(
       where,
       `incomplete YOLO dataset: labels/ without a classes file (${YOLO_CLASSES_FILE}), which is written when the dataset is finished (was fovea synth interrupted?); write it again`,
+    );
+  }
+  // COCO writes its one labels file last, so an interrupted COCO writer (or one stopped before its
+  // first label) leaves only images/.
+  if (files.some((f) => f.startsWith("images/"))) {
+    throw new FoveaInputError(
+      where,
+      `incomplete dataset: images/ without labels (no ${NATIVE_MANIFEST_FILE}, classes file or COCO ${COCO_FILE}; fovea's writers add it when the dataset is finished, was fovea synth interrupted?); write it again`,
     );
   }
   throw new FoveaInputError(

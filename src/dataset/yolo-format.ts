@@ -20,7 +20,7 @@
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { FoveaInputError } from "../core/errors.js";
-import { isImagePath, listDatasetFiles, prepareOutputDir, withExtension, writeDatasetFile } from "./dataset-files.js";
+import { isImagePath, listDatasetFiles, prepareOutputDir, withExtension, writeDatasetFile, writeDatasetFileLast } from "./dataset-files.js";
 import { classesProblem } from "./frame-checks.js";
 import { OrderedDatasetWrites } from "./ordered-writes.js";
 import { imageSize, mapLimited } from "./image-size.js";
@@ -92,7 +92,7 @@ export class YoloDatasetWriter implements DatasetWriter {
   }
 
   async close(): Promise<void> {
-    if (await this.writes.close()) await writeDatasetFile(this.root, YOLO_CLASSES_FILE, this.classesText);
+    if (await this.writes.close()) await writeDatasetFileLast(this.root, YOLO_CLASSES_FILE, this.classesText);
   }
 }
 
