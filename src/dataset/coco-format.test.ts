@@ -111,6 +111,30 @@ describe("COCO import", () => {
     }
   });
 
+  it("refuses an image size that contradicts the image, naming the file, the line and both sizes", async () => {
+    await writeImages();
+    // b.png is 200x100; this file says 400x200, in which every box of it would be half as large.
+    const text = cocoText({
+      images: [
+        { id: 7, file_name: "a.png", width: 200, height: 100 },
+        { id: 8, file_name: "b.png", width: 400, height: 200 },
+      ],
+      annotations: [{ id: 1, image_id: 8, category_id: 3, bbox: [300, 100, 40, 50] }],
+    });
+    await put("instances.json", text);
+    const err = await inputError(readDataset(dir));
+    expect(err.problem).toBe(
+      `images.1: width x height 400x200 contradicts the image ${path.join(dir, "images", "b.png")}, which is 200x100; expected the image's own size (the boxes are in its pixels)`,
+    );
+    const [, line] = /instances\.json:(\d+)$/.exec(err.where)!;
+    expect(
+      text
+        .split("\n")
+        .slice(Number(line), Number(line) + 2)
+        .join(""),
+    ).toMatch(/"id": 8,/);
+  });
+
   it("rejects a missing image, duplicate ids and invalid JSON with its position", async () => {
     await writeImages();
     await put(

@@ -8,9 +8,9 @@
  * Read: a `.json` file given directly, or the COCO files found in the folder, `annotations/`
  * or first-level split folders (Roboflow's `train/_annotations.coco.json`); several files are
  * merged when their categories agree. `file_name` is looked up relative to the JSON's folder,
- * then the dataset root, then `images/`. Boxes may overshoot the image by up to 1 px (rounding
- * in annotation tools) and are clamped; anything else wrong is a FoveaInputError naming the
- * file, line and field. Segmentations, keypoints and `iscrowd` are not used.
+ * then the dataset root, then `images/`; its `width` and `height` must be the image's own (read
+ * from its header). Boxes may overshoot the image by up to 1 px (rounding in annotation tools)
+ * and are clamped; anything else wrong is a FoveaInputError naming the file, line and field. Segmentations, keypoints and `iscrowd` are not used.
  *
  * Written: `annotations.json` in the root, one image/annotation/category per line (diffable,
  * and the line numbers in error messages point at one object).
@@ -27,6 +27,7 @@ import {
   writeDatasetFileLast,
 } from "./dataset-files.js";
 import { classesProblem } from "./frame-checks.js";
+import { imageSize, mapLimited } from "./image-size.js";
 import { OrderedDatasetWrites } from "./ordered-writes.js";
 import { lineColumnAt, parseJsonText, topLevelArrayElementOffsets } from "./json-text.js";
 import { readInputFile, type DatasetWriterOptions } from "./native-format.js";
@@ -209,6 +210,18 @@ async function readCocoFile(file: string, root: string, rootFiles: ReadonlySet<s
     const frame = { image: "", abs, width: img.width, height: img.height, objects: [] };
     frameOf.set(img.id, frame);
     frames.push(frame);
+  });
+  // The boxes are in pixels of the size written here: one that contradicts the image would scale
+  // every box of it wrongly, without any box lying outside. Checked before the boxes, so a box
+  // beyond a wrong size is reported as the size it is. Headers only (sharp reads no pixels).
+  const actual = await mapLimited(frames, 16, (f) => imageSize(f.abs));
+  frames.forEach((f, i) => {
+    const { width, height } = actual[i];
+    if (width !== f.width || height !== f.height)
+      throw new FoveaInputError(
+        lineOf("images", i),
+        `images.${i}: width x height ${f.width}x${f.height} contradicts the image ${f.abs}, which is ${width}x${height}; expected the image's own size (the boxes are in its pixels)`,
+      );
   });
 
   coco.annotations.forEach((a, i) => {
