@@ -32,7 +32,10 @@ const INCOMPLETE = {
 async function killedSynth(format: keyof typeof INCOMPLETE): Promise<string> {
   const out = path.join(dir, format);
   const run = startCli(["synth", "--out", out, "--frames", "5000", "--size", "64x48", "--format", format, "--image-format", "png"]);
-  await until(async () => (await readdir(path.join(out, "images")).catch(() => [])).length >= 3, `synth --format ${format} to write frames`);
+  await until(
+    async () => (await readdir(path.join(out, "images")).catch(() => [])).length >= 3,
+    `synth --format ${format} to write frames`,
+  );
   run.child.kill("SIGKILL");
   expect((await run.exit).signal).toBe("SIGKILL");
   return out;
