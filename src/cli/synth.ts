@@ -12,7 +12,10 @@ import cliProgress from "cli-progress";
 import { DEFAULT_CALIBRATION_FILE, loadCalibration } from "../calib/calibration.js";
 import { DEFAULT_CLASSES } from "../core/detection.js";
 import { FoveaInputError } from "../core/errors.js";
+import { COCO_FILE } from "../dataset/coco-format.js";
+import { NATIVE_MANIFEST_FILE } from "../dataset/native-format.js";
 import { openDatasetWriter } from "../dataset/open-dataset-writer.js";
+import { YOLO_CLASSES_FILE } from "../dataset/yolo-format.js";
 import type { DatasetFormat, DatasetWriter } from "../dataset/tagged-frame.js";
 import { contactSheet, type SheetFrame } from "../synth/contact-sheet.js";
 import { frameJobs } from "../synth/frame-jobs.js";
@@ -22,6 +25,8 @@ import type { FrameOutput, RenderedFrame } from "../synth/render-frame.js";
 import { isSynthStyle, SYNTH_STYLES, type SynthStyle } from "../synth/style.js";
 
 const VIDEO_EXTENSIONS = new Set([".mp4", ".mkv", ".avi", ".mov"]);
+/** The file each dataset writer adds when it finishes. */
+const LAST_FILE: Record<DatasetFormat, string> = { native: NATIVE_MANIFEST_FILE, yolo: YOLO_CLASSES_FILE, coco: COCO_FILE };
 /** Frames shown on a contact sheet (the first ones rendered). */
 const SHEET_FRAMES = 16;
 
@@ -100,11 +105,35 @@ export function registerSynth(program: Command): void {
         .default("default"),
     )
     .action(async (flags: SynthFlags) => {
-      await runSynth(flags);
+      // A requested stop: the frame being rendered is the last; a second signal kills at once.
+      const abort = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => abort.abort(signal);
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        await runSynth(flags, { signal: abort.signal });
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
     });
 }
 
-export async function runSynth(flags: SynthFlags): Promise<{ frames: number; seconds: number }> {
+export interface SynthRun {
+  /** Frames rendered and handed to the output. */
+  frames: number;
+  seconds: number;
+  /** Stopped by the signal before all frames were rendered. */
+  stopped: boolean;
+}
+
+/**
+ * Render the frames `flags` ask for. When `options.signal` aborts (SIGINT/SIGTERM), rendering
+ * stops after the current frame: a dataset is left without the file its writer adds last, so it
+ * stays incomplete and `fovea eval`/`train` refuse it; a video clip is finished with the frames so far.
+ */
+export async function runSynth(flags: SynthFlags, options: { signal?: AbortSignal } = {}): Promise<SynthRun> {
+  const { signal } = options;
   if (!flags.out && !flags.contactSheet)
     throw new FoveaInputError("--out", "expected a dataset folder or video file to write (or --contact-sheet FILE.png)");
   const frames = parseInteger(flags.frames, "--frames", 1);
@@ -137,6 +166,7 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
   );
   const sheet: SheetFrame[] = [];
   const started = performance.now();
+  let done = 0;
   bar.start(frames, 0, { fps: "-" });
   try {
     for await (const frame of pool.renderAll(
@@ -151,27 +181,46 @@ export async function runSynth(flags: SynthFlags): Promise<{ frames: number; sec
         style,
       }),
     )) {
+      if (signal?.aborted) break;
       if (sink) await sink.add(frame);
       if (flags.contactSheet && sheet.length < SHEET_FRAMES) sheet.push({ ...frame, raw: output === "rgb" });
-      const done = frame.index + 1;
+      done = frame.index + 1;
       bar.update(done, { fps: (done / ((performance.now() - started) / 1000)).toFixed(1) });
+      // Rendering on this thread (--threads 0, or from the TypeScript sources) can resolve frame
+      // after frame in microtasks: a turn of the event loop lets a signal's handler run.
+      if (pool.threads === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (signal?.aborted) break;
     }
-    await sink?.close();
+    if (signal?.aborted) await sink?.abandon();
+    else await sink?.close();
   } finally {
     bar.stop();
     await pool.close();
   }
   const seconds = (performance.now() - started) / 1000;
+  if (signal?.aborted) {
+    const what = !flags.out
+      ? ""
+      : video
+        ? `; ${flags.out} holds them`
+        : `; the dataset in ${flags.out} is incomplete (its ${LAST_FILE[flags.format]} is written last and was not): fovea eval and train refuse it, write it again`;
+    process.stderr.write(
+      `fovea synth: stopped by ${String(signal.reason)} after ${done} of ${frames} frames in ${seconds.toFixed(1)} s${what}\n`,
+    );
+    return { frames: done, seconds, stopped: true };
+  }
   if (flags.contactSheet) await writeFile(flags.contactSheet, await contactSheet(sheet, { columns: 4 }));
   process.stderr.write(
     `fovea synth: ${frames} frames ${width}x${height} style ${style} in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(1)} frames/s, ${pool.threads || 1} thread(s))\n`,
   );
-  return { frames, seconds };
+  return { frames, seconds, stopped: false };
 }
 
 interface FrameSink {
   add(frame: RenderedFrame): Promise<void>;
   close(): Promise<void>;
+  /** A requested stop: keep what is written, in the state the stop leaves it (see runSynth). */
+  abandon(): Promise<void>;
 }
 
 class DatasetSink implements FrameSink {
@@ -202,6 +251,11 @@ class DatasetSink implements FrameSink {
 
   close(): Promise<void> {
     return this.writer.close();
+  }
+
+  async abandon(): Promise<void> {
+    // Not closed: the writer's last file (manifest, classes file, COCO annotations) marks the
+    // dataset finished, and this one is not.
   }
 }
 
@@ -271,5 +325,13 @@ class VideoSink implements FrameSink {
     this.labels.end();
     const [code] = await Promise.all([this.exited, once(this.labels, "finish")]);
     if (code !== 0) throw new FoveaInputError("--out", `ffmpeg could not write ${this.file} (exit ${code}): ${this.stderr.trim()}`);
+  }
+
+  async abandon(): Promise<void> {
+    // The clip is finished with the frames so far (a terminal's Ctrl-C reaches ffmpeg too, which
+    // then finishes it itself and exits non-zero: not a failure here).
+    this.ffmpeg.stdin!.end();
+    this.labels.end();
+    await Promise.all([this.exited, once(this.labels, "finish")]);
   }
 }
