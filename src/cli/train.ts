@@ -151,12 +151,12 @@ export function registerTrain(program: Command): void {
       const log = createLogger({ name: "train" });
       const abort = new AbortController();
       // First Ctrl-C: finish the batch, export the best model and write the report.
-      const onSignal = () => abort.abort();
+      const onSignal = (signal: NodeJS.Signals) => abort.abort(signal);
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
       try {
         // Imported here: loading the trainer loads TensorFlow.js (~1 s), which `--help` should not pay.
-        const { train } = await import("../train/trainer.js");
+        const { train, TrainingStopped } = await import("../train/trainer.js");
         const report = await train({
           data: flags.data,
           out: flags.out,
@@ -188,7 +188,13 @@ export function registerTrain(program: Command): void {
               : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight },
           log,
           signal: abort.signal,
+        }).catch((err: unknown) => {
+          // A stop asked for before anything was trained is still a requested stop: exit 0.
+          if (!(err instanceof TrainingStopped)) throw err;
+          process.stderr.write(`fovea train: ${err.message} (${String(abort.signal.reason)})\n`);
+          return null;
         });
+        if (!report) return;
         const last = report.epochs[report.epochs.length - 1];
         process.stdout.write(
           `trained ${report.mode} on ${report.frames.train} frames (${report.backend}${report.workers > 1 ? ` x ${report.workers} workers` : ""}, ${report.imagesPerSecond.toFixed(1)} images/s): ` +

@@ -36,6 +36,7 @@ import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
 import { headOutputs } from "../core/head-outputs.js";
+import { registerTrainingBatchNorm } from "../heads/heatmap/batch-norm.js";
 import { DetectionEvaluator } from "./eval-metrics.js";
 
 /** Lowest score decoded for the AP curve (as `fovea eval` decodes). */
@@ -206,21 +207,40 @@ function checkOptions(o: TrainOptions): void {
   }
 }
 
+/**
+ * `options.signal` aborted before the first training step of this process: nothing was trained
+ * and nothing written (a checkpoint being resumed is left as it was). A requested stop, not a failure.
+ */
+export class TrainingStopped extends Error {
+  constructor(when: string) {
+    super(`stopped ${when}, before the first training step: nothing trained, nothing written`);
+    this.name = "TrainingStopped";
+  }
+}
+
 /** Train a model; see TrainOptions. Resolves with the report also written to `out`. */
 export async function train(options: TrainOptions): Promise<TrainReport> {
   checkOptions(options);
+  // Reading and decoding a large data set takes a while: a stop asked for meanwhile ends it there.
+  const stopIfAsked = (when: string) => {
+    if (options.signal?.aborted) throw new TrainingStopped(when);
+  };
   const seed = options.seed ?? 1;
   const batchSize = options.batch ?? 32;
   const patience = options.patience ?? 5;
   const log = options.log;
   const runtime = await initTfjs(options.backend ?? "auto");
   if (runtime.backend === "wasm") registerWasmGradientKernels();
+  // A checkpoint loaded to resume trains its batch norms with the fast gradient too.
+  registerTrainingBatchNorm();
   log?.info({ backend: runtime.backend, skipped: runtime.skipped }, "tfjs backend");
+  stopIfAsked("while loading TensorFlow.js");
 
   // Model and metadata: a shipped model to continue from, or a fresh default network.
   let meta: ModelMetadata;
   let model: tf.LayersModel;
   const datasets = await Promise.all(options.data.map((d) => readDataset(d, { where: "--data" })));
+  stopIfAsked("while reading --data");
   const checkpointDir = path.join(options.out, CHECKPOINT_DIR);
   let resumed: ResumeState | undefined;
   if (options.resume) {
@@ -287,12 +307,18 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
         );
   bar?.start(frames.length, 0, { stage: "decoding", info: "" });
   let decoded = 0;
-  const examples: Example[] = await mapLimited(frames, 4, async ({ frame, root }) => {
-    const rgb = await resizeToInput({ file: path.join(root, frame.image) }, params);
-    bar?.update(++decoded);
-    return { frame, root, rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length) };
-  });
-  bar?.stop();
+  let examples: Example[];
+  try {
+    examples = await mapLimited(frames, 4, async ({ frame, root }) => {
+      stopIfAsked("while decoding the frames");
+      const rgb = await resizeToInput({ file: path.join(root, frame.image) }, params);
+      bar?.update(++decoded);
+      return { frame, root, rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length) };
+    });
+  } finally {
+    // Its redraw timer would keep the process alive after a failed or stopped decode.
+    bar?.stop();
+  }
   const test = examples.slice(0, nTest);
   const val = examples.slice(nTest, nTest + nVal);
   const trainSet = examples.slice(nTest + nVal);
@@ -629,6 +655,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   } finally {
     await parallel?.close();
   }
+  if (stepsThisProcess === 0 && stoppedBy === "signal") throw new TrainingStopped("while preparing");
   if (epochs.length === 0) throw new Error("training stopped before the first epoch completed; no model written");
 
   // The test split is scored with the exported (best) weights.
