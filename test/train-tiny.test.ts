@@ -157,6 +157,42 @@ describe("fovea train (tiny)", () => {
     await expect(readFile(path.join(out, "checkpoint", "resume.json"))).rejects.toThrow(/ENOENT/);
   });
 
+  it("trains a batch-normed heatmap network over two workers: loss falls, moving statistics are learned", async () => {
+    const out = path.join(dir, "heatmap-bn");
+    const report = await train({
+      data: [path.join(dir, "data")],
+      out,
+      epochs: 12,
+      batch: 4,
+      learningRate: 1e-2,
+      schedule: "constant",
+      valFraction: 0.17,
+      testFraction: 0.17,
+      augment: false,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+      workers: 2,
+      networkOverrides: {
+        input: { width: 32, height: 24, channels: 3, name: "input" },
+        architecture: { convFilters: [4, 8, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+        head: { kind: "heatmap", stride: 2, neckFilters: [8], headFilters: 8, batchNorm: true },
+      },
+    });
+    expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss * 0.8);
+    const { loadLayersModel } = await import("../src/train/export-model.js");
+    const model = await loadLayersModel(out);
+    // The moving statistics come from the workers' forward passes; left at their initial 0 and 1
+    // the exported (folded) model would see wrongly scaled features.
+    const [, , mean, variance] = model
+      .getLayer("conv1_bn")
+      .getWeights()
+      .map((w) => Array.from(w.dataSync()));
+    expect(mean.some((m) => Math.abs(m) > 1e-3)).toBe(true);
+    expect(variance.some((v) => Math.abs(v - 1) > 1e-3)).toBe(true);
+    expect((await loadModelDir(out)).metadata.head).toMatchObject({ kind: "heatmap", batchNorm: true });
+  });
+
   it("fine-tunes a heatmap model: conv blocks frozen, neck and outputs retrained", async () => {
     const from = path.join(dir, "heatmap"); // written by the test above
     const out = path.join(dir, "heatmap-fine");

@@ -92,6 +92,12 @@ export const HeatmapHeadSchema = z.object({
   neckFilters: z.array(z.number().int().positive()).default([]),
   /** Channels of the upsampled + lateral features the outputs are computed from. */
   headFilters: z.number().int().positive(),
+  /**
+   * Batch norm after every conv but the outputs (conv -> BN -> ReLU): trains a deep stack much
+   * faster from scratch. Folded into the convs' weights at ONNX export, so inference costs nothing
+   * more; the tfjs model keeps the layers (`<conv>_bn`) with their moving statistics.
+   */
+  batchNorm: z.boolean().default(false),
   /** ONNX / tfjs output names. */
   heatmapOutput: z.string().default("heatmap"),
   regressionOutput: z.string().default("regression"),

@@ -11,10 +11,14 @@
  *   -> 1x1 conv -> sigmoid  = layer `heatmapOutput`    [N, H/s, W/s, classes]
  *   -> 1x1 conv (linear)    = layer `regressionOutput` [N, H/s, W/s, 4]  (dx, dy, log w, log h in cells)
  *
- * The ONNX exporter (./onnx.ts) walks the layers by the names given here.
+ * With head.batchNorm every conv but the two outputs is bias-free and followed by a batch norm
+ * layer `<conv>_bn` (and `<conv>_relu` where the conv had a ReLU).
+ *
+ * The ONNX exporter (src/train/onnx/export-onnx.ts) walks the layers by the names given here.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HeatmapHead, ModelMetadata } from "../../core/model-metadata.js";
+import { trainingBatchNorm } from "./batch-norm.js";
 
 export const HEATMAP_LAYERS = {
   conv: (i: number) => `conv${i + 1}`,
@@ -24,6 +28,10 @@ export const HEATMAP_LAYERS = {
   lateral: (i: number) => `lateral${i + 1}`,
   merge: (i: number) => `merge${i + 1}`,
   mergeRelu: (i: number) => `merge${i + 1}_relu`,
+  /** Batch norm of conv layer `conv` (head.batchNorm), folded into it at ONNX export. */
+  batchNorm: (conv: string) => `${conv}_bn`,
+  /** ReLU after a batch-normed conv. */
+  relu: (conv: string) => `${conv}_relu`,
 } as const;
 
 /**
@@ -76,19 +84,37 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
   let seed = options.seed;
   // He init: every conv is followed by a ReLU.
   const init = () => tf.initializers.heNormal({ seed: seed === undefined ? undefined : seed++ });
-  const conv = (name: string, filters: number, kernelSize: number, activation: "relu" | "linear" | "sigmoid", bias?: number) =>
-    tf.layers.conv2d({
+  /**
+   * A conv layer, or with head.batchNorm a bias-free conv -> batch norm (-> ReLU) for every conv
+   * but the outputs (`bias` given): the outputs' biases carry the heatmap prior.
+   */
+  const conv = (name: string, filters: number, kernelSize: number, activation: "relu" | "linear" | "sigmoid", bias?: number) => {
+    const normed = head.batchNorm && bias === undefined && activation !== "sigmoid" && !isOutput(name);
+    const layer = tf.layers.conv2d({
       filters,
       kernelSize,
       padding: "same",
-      activation,
-      kernelInitializer:
-        activation === "relu"
-          ? init()
-          : tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seed === undefined ? undefined : seed++ }),
+      activation: normed ? "linear" : activation,
+      useBias: !normed,
+      // He init for convs that feed a ReLU (the linear lateral is added to a ReLU'd path and
+      // ReLU'd after the merge); small normal for the outputs.
+      kernelInitializer: isOutput(name)
+        ? tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seed === undefined ? undefined : seed++ })
+        : init(),
       biasInitializer: bias === undefined ? "zeros" : tf.initializers.constant({ value: bias }),
       name,
     });
+    if (!normed) return layer;
+    const bn = trainingBatchNorm({ axis: -1, momentum: 0.99, epsilon: 1e-3, name: HEATMAP_LAYERS.batchNorm(name) });
+    const relu = activation === "relu" ? tf.layers.reLU({ name: HEATMAP_LAYERS.relu(name) }) : undefined;
+    return {
+      apply: (x: tf.SymbolicTensor) => {
+        const y = bn.apply(layer.apply(x)) as tf.SymbolicTensor;
+        return relu ? (relu.apply(y) as tf.SymbolicTensor) : y;
+      },
+    };
+  };
+  const isOutput = (name: string) => name === head.heatmapOutput || name === head.regressionOutput;
   const input = tf.input({ shape: [meta.input.height, meta.input.width, 3], name: meta.input.name });
   const blockOut: tf.SymbolicTensor[] = [];
   let x: tf.SymbolicTensor = input;

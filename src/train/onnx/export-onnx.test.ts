@@ -15,9 +15,15 @@ function randomInput(n: number, seed: number): Float32Array {
   return new Rng(seed).fill(new Float32Array(n));
 }
 
-async function compare(meta: ReturnType<typeof defaultMetadata>, batch: number, seed: number) {
+async function compare(
+  meta: ReturnType<typeof defaultMetadata>,
+  batch: number,
+  seed: number,
+  prepare?: (model: tfjs.LayersModel, tf: typeof tfjs) => void,
+) {
   const { tf } = await initTfjs("wasm");
   const model = buildModel(meta, { seed });
+  prepare?.(model, tf);
   const bytes = exportOnnx(model, meta);
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
   const n = meta.input.height * meta.input.width * 3;
@@ -124,6 +130,34 @@ describe("exportOnnx", () => {
       ["heatmap", ["N", 16, 24, 3]],
       ["regression", ["N", 16, 24, 4]],
     ]);
+  });
+
+  it("folds batch norm into the convs (trained statistics) with the same outputs as tfjs in inference mode", async () => {
+    const meta = defaultMetadata({
+      id: "heatmap-bn",
+      classes: ["ball", "goal_post", "robot"],
+      input: { width: 48, height: 32, channels: 3, name: "input" },
+      architecture: { convFilters: [4, 8, 8, 12], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+      head: { kind: "heatmap", stride: 2, neckFilters: [12, 10], headFilters: 6, batchNorm: true },
+    });
+    const rng = new Rng(4);
+    let norms = 0;
+    const r = await compare(meta, 2, 9, (model, tf) => {
+      // Fresh statistics (mean 0, variance 1, gamma 1, beta 0) would fold into almost nothing:
+      // give every norm values a trained one could have.
+      for (const layer of model.layers.filter((l) => l.name.endsWith("_bn"))) {
+        norms++;
+        const n = layer.getWeights()[0].size;
+        const vals = (lo: number, hi: number) => tf.tensor1d(Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next()));
+        // gamma, beta, moving mean, moving variance
+        layer.setWeights([vals(0.5, 2), vals(-0.5, 0.5), vals(-0.3, 0.3), vals(0.2, 3)]);
+      }
+    });
+    // conv1-4, neck1-2, up1_proj, lateral1-2
+    expect(norms).toBe(9);
+    expect(readOnnxSignature(r.bytes).outputs.map((o) => o.name)).toEqual(["heatmap", "regression"]);
+    expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
   });
 
   it("stores float16 weights whose Cast nodes onnxruntime folds away (float32 inference, no extra ops)", async () => {

@@ -81,6 +81,12 @@ function tensorValueInfo(name: string, shape: Array<number | string>) {
   };
 }
 
+/**
+ * Kernel and bias of conv layer `name`; when the model has a batch norm `<name>_bn` after it
+ * (head.batchNorm), the norm is folded in: y = gamma * (conv(x) + b - mean) / sqrt(var + eps) + beta
+ * is a conv with kernel * s and bias (b - mean) * s + beta, s = gamma / sqrt(var + eps) per output
+ * channel. ONNX, OpenCV DNN and onnxruntime then see plain convs.
+ */
 function layerWeights(model: tf.LayersModel, name: string): { kernel: Float32Array; kernelShape: number[]; bias: Float32Array } {
   let layer: tf.layers.Layer;
   try {
@@ -91,8 +97,28 @@ function layerWeights(model: tf.LayersModel, name: string): { kernel: Float32Arr
     );
   }
   const [k, b] = layer.getWeights();
-  if (!k || !b) throw new RangeError(`model: layer '${name}' has no kernel and bias`);
-  return { kernel: k.dataSync() as Float32Array, kernelShape: k.shape, bias: b.dataSync() as Float32Array };
+  const bnName = HEATMAP_LAYERS.batchNorm(name);
+  const bn = model.layers.find((l) => l.name === bnName);
+  if (!k || (!b && !bn)) throw new RangeError(`model: layer '${name}' has no kernel and bias`);
+  const kernel = k.dataSync() as Float32Array;
+  const outCh = k.shape[k.shape.length - 1];
+  const bias = b ? (b.dataSync() as Float32Array) : new Float32Array(outCh);
+  if (!bn) return { kernel, kernelShape: k.shape, bias };
+  const [gamma, beta, mean, variance] = bn.getWeights().map((w) => w.dataSync() as Float32Array);
+  const epsilon = (bn.getConfig().epsilon as number | undefined) ?? 1e-3;
+  if (!gamma || !beta || !mean || !variance || gamma.length !== outCh) {
+    throw new RangeError(`model: layer '${bnName}' must have gamma, beta, moving mean and variance of ${outCh} channels`);
+  }
+  const folded = new Float32Array(kernel.length);
+  const foldedBias = new Float32Array(outCh);
+  const scale = new Float32Array(outCh);
+  for (let c = 0; c < outCh; c++) {
+    scale[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
+    foldedBias[c] = (bias[c] - mean[c]) * scale[c] + beta[c];
+  }
+  // HWIO: the output channel is the fastest axis.
+  for (let i = 0; i < kernel.length; i++) folded[i] = kernel[i] * scale[i % outCh];
+  return { kernel: folded, kernelShape: k.shape, bias: foldedBias };
 }
 
 /** HWIO (tfjs conv2d kernel) -> OIHW (ONNX Conv weight). */
