@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import sharp from "sharp";
 import { McapWriter } from "@mcap/core";
-import { McapSource } from "./mcap-source.js";
+import { McapSource, recordedRate } from "./mcap-source.js";
 import { McapRecorder } from "../record/mcap-recorder.js";
 import { FileWritable } from "../record/file-writable.js";
 import { FoveaInputError } from "../core/errors.js";
@@ -65,6 +65,19 @@ afterAll(async () => {
 });
 
 describe("McapSource", () => {
+  test("states the recorded rate as the median interval: a start-up gap or a dropped frame does not change it", () => {
+    const ms = (v: number) => BigInt(v) * 1_000_000n;
+    expect(recordedRate([0, 400, 440, 480, 560, 600, 640].map(ms))).toBe(25);
+    expect(recordedRate([ms(5), ms(5)])).toBeUndefined();
+    expect(recordedRate([ms(5)])).toBeUndefined();
+  });
+
+  test("says its capture times are recorded ones, not this machine's clock", async () => {
+    const source = await McapSource.open(jpegFile, { unpaced: true });
+    expect(source.info.recordedTimes).toBe(true);
+    await source.close();
+  });
+
   test("unpaced replay gives every recorded frame with its seq, capture time and size", async () => {
     const source = await McapSource.open(jpegFile, { unpaced: true });
     expect(source.info.mode).toBe("pull");

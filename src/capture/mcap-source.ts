@@ -36,6 +36,12 @@ export interface McapSourceOptions {
 }
 
 const IMAGE_TOPICS = new Set([TOPIC_IMAGE]);
+/**
+ * Frames read at open for the recorded frame rate: the median of their intervals. Two frames are
+ * not enough: a camera's first interval is often its start-up, and a recorder that dropped a
+ * frame leaves a double interval.
+ */
+const RATE_SAMPLE_FRAMES = 31;
 
 export class McapSource implements FrameSource {
   readonly counters: SourceCounters = { corrupt: 0, reconnects: 0 };
@@ -64,13 +70,15 @@ export class McapSource implements FrameSource {
    */
   static async open(file: string, options: McapSourceOptions = {}): Promise<McapSource> {
     const reader = await RecordingReader.open(file);
-    // The first two frames give the image size, the schema and the recorded frame rate.
-    const firstTwo: RecordingMessage[] = [];
+    // The first frames give the image size, the schema and the recorded frame rate.
+    let firstMessage: RecordingMessage | undefined;
+    const logTimes: bigint[] = [];
     for await (const m of reader.messages(IMAGE_TOPICS)) {
-      firstTwo.push(m);
-      if (firstTwo.length === 2) break;
+      firstMessage ??= m;
+      logTimes.push(m.logTime);
+      if (logTimes.length === RATE_SAMPLE_FRAMES) break;
     }
-    if (firstTwo.length === 0) {
+    if (!firstMessage) {
       if (!reader.topics.has(TOPIC_IMAGE)) {
         const found = [...reader.topics.keys()];
         const why = reader.end?.problem ? ` (${reader.end.problem})` : "";
@@ -81,18 +89,15 @@ export class McapSource implements FrameSource {
       }
       throw new FoveaInputError(file, `has no readable frame on ${TOPIC_IMAGE}${reader.end?.problem ? ` (${reader.end.problem})` : ""}`);
     }
-    const schemaName = firstTwo[0].schemaName;
+    const schemaName = firstMessage.schemaName;
     if (schemaName !== SCHEMA_COMPRESSED_IMAGE && schemaName !== SCHEMA_RAW_IMAGE) {
       throw new FoveaInputError(
         file,
         `${TOPIC_IMAGE} has schema ${JSON.stringify(schemaName)}; expected ${SCHEMA_COMPRESSED_IMAGE} or ${SCHEMA_RAW_IMAGE}`,
       );
     }
-    const first = await decodeImage(firstTwo[0], channelSchema(schemaName), file);
-    const fps =
-      firstTwo.length === 2 && firstTwo[1].logTime > firstTwo[0].logTime
-        ? 1e9 / Number(firstTwo[1].logTime - firstTwo[0].logTime)
-        : undefined;
+    const first = await decodeImage(firstMessage, channelSchema(schemaName), file);
+    const fps = recordedRate(logTimes);
     const recorded = reader.metadata.get(RECORDING_METADATA_NAME);
     const cameraId = options.cameraId ?? (recorded?.get("cameraId") || file.split(/[\\/]/).pop()!);
     const truncated = !reader.endsCleanly;
@@ -103,6 +108,7 @@ export class McapSource implements FrameSource {
       cameraId,
       ...(fps ? { fps } : {}),
       mode: options.unpaced ? "pull" : "live",
+      recordedTimes: true,
     };
     return new McapSource(info, reader, options);
   }
@@ -169,6 +175,17 @@ export class McapSource implements FrameSource {
       timeOffsetNs += lastLogTime - passFirstLogTime + (frameIntervalNs || 1n);
     }
   }
+}
+
+/** Frames per second from recorded capture times: the median interval, or undefined without one. */
+export function recordedRate(logTimes: readonly bigint[]): number | undefined {
+  const intervals: bigint[] = [];
+  for (let i = 1; i < logTimes.length; i++) if (logTimes[i] > logTimes[i - 1]) intervals.push(logTimes[i] - logTimes[i - 1]);
+  if (intervals.length === 0) return undefined;
+  intervals.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const mid = intervals.length >> 1;
+  const median = intervals.length % 2 ? Number(intervals[mid]) : (Number(intervals[mid - 1]) + Number(intervals[mid])) / 2;
+  return 1e9 / median;
 }
 
 /**

@@ -36,6 +36,12 @@ export interface SourceInfo {
    * it is ready, nothing is dropped.
    */
   readonly mode: "live" | "pull";
+  /**
+   * The frames' `captureTimeNs` are times recorded with them (a replayed recording), not readings
+   * of this machine's clock: the pipeline then times a frame from when it reached the loop, not
+   * from a capture that happened minutes or days ago.
+   */
+  readonly recordedTimes?: boolean;
 }
 
 /** Counters a source keeps about what it could not deliver. */

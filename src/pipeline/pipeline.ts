@@ -458,11 +458,11 @@ export class Pipeline {
     const t3 = process.hrtime.bigint();
 
     const publishTimeNs = epochNowNs();
-    // Replayed footage may carry its recorded capture time (over an hour ago, beyond the wire's
-    // uint32 microseconds): then the capture stage is unknown (0) and the end-to-end figure
-    // starts when the frame reached the loop.
+    // A replayed recording carries its recorded capture times (the source says so; one beyond the
+    // wire's uint32 microseconds, over an hour ago, can only be one too): then the capture stage
+    // is unknown (0) and the end-to-end figure starts when the frame reached the loop.
     const sinceCapture = usBetween(frame.captureTimeNs, takenNs);
-    const replayed = sinceCapture === US_MAX;
+    const replayed = this.source.info.recordedTimes === true || sinceCapture === US_MAX;
     const timings: FrameTimings = {
       captureUs: replayed ? 0 : sinceCapture,
       preprocessUs: usBetween(t0, t1),
