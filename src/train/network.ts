@@ -141,6 +141,7 @@ export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMe
         stride: 4,
         neckFilters: [...HEATMAP_NECK_FILTERS],
         headFilters: HEATMAP_HEAD_FILTERS,
+        batchNorm: true,
         heatmapOutput: "heatmap",
         regressionOutput: "regression",
       },
@@ -165,15 +166,17 @@ export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMe
 }
 
 /**
- * The heatmap preset's backbone: 3x3 conv -> ReLU blocks with 2x2 max-pools between them, strides
- * 1, 2, 4 and 8 at 160x120 (the camera's 640x480 over 4, an exact area average). The full-size
- * block is kept narrow: it dominates the cost of both training and inference.
+ * The heatmap preset's backbone: 3x3 conv -> batch norm -> ReLU blocks with 2x2 max-pools between
+ * them, strides 1, 2, 4 and 8 at 160x120 (the camera's 640x480 over 4, an exact area average).
+ * Inference time follows the multiply-adds, which the two full-size blocks and the stride-8
+ * context convs dominate; the widths keep the model near the cost of the grid-head networks
+ * (docs/models.md has the measured trade-off).
  */
-export const HEATMAP_CONV_FILTERS = [16, 24, 64, 128];
+export const HEATMAP_CONV_FILTERS = [16, 24, 48, 64];
 /** Context convs at stride 8 before the upsampling back to stride 4. */
-export const HEATMAP_NECK_FILTERS = [128, 64];
+export const HEATMAP_NECK_FILTERS = [64, 64];
 /** Channels of the stride-4 features the outputs are computed from. */
-export const HEATMAP_HEAD_FILTERS = 48;
+export const HEATMAP_HEAD_FILTERS = 32;
 
 /** Build the untrained network of any head for `meta`. */
 export function buildModel(meta: ModelMetadata, options: BuildNetworkOptions = {}): tf.LayersModel {
