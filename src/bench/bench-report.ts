@@ -117,6 +117,15 @@ export const PipelineRunSchema = z.object({
     })
     .nullable()
     .optional(),
+  /** `--idle-subscribers N`: N ZeroMQ subscribers connected to the publisher during the run, never reading. */
+  idleSubscribers: z
+    .object({
+      count: z.number().int().positive(),
+      /** Of them, connected (ZeroMQ handshake done) before the source opened. */
+      connected: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .optional(),
 });
 export type PipelineRun = z.infer<typeof PipelineRunSchema>;
 
@@ -209,6 +218,8 @@ export const BenchReportSchema = z.object({
     preprocess: z.array(PreprocessPathSchema).optional(),
     /** `--view`: every pipeline run was repeated with a live viewer connected. */
     view: z.boolean().optional(),
+    /** `--idle-subscribers N`: every pipeline run was repeated with N idle subscribers connected (0: not). */
+    idleSubscribers: z.number().int().nonnegative().optional(),
   }),
   pipelineRuns: z.array(PipelineRunSchema),
   inference: z.array(InferenceRunSchema),

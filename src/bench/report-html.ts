@@ -94,7 +94,7 @@ export function renderHtml(report: BenchReport): string {
   const sections = report.pipelineRuns
     .map(
       (run) =>
-        `<section><h2>${esc(`${run.engine}/${run.device} ${run.width}x${run.height} ${run.mode}${run.preprocess ? ` preprocess ${run.preprocess}` : ""}`)}</h2>` +
+        `<section><h2>${esc(`${run.engine}/${run.device} ${run.width}x${run.height} ${run.mode}${run.preprocess ? ` preprocess ${run.preprocess}` : ""}${run.viewer ? " with a viewer" : ""}${run.idleSubscribers ? ` with ${run.idleSubscribers.count} idle subscribers` : ""}`)}</h2>` +
         `<p>${run.measuredFrames} measured frames after ${run.warmupFrames} warm-up; ${run.sustainedFps.toFixed(1)} fps; ` +
         `${run.droppedFrames} dropped; p50 ${fmt(run.stages.total.p50)} ms, p99 ${fmt(run.stages.total.p99)} ms, max ${fmt(run.stages.total.max)} ms</p>` +
         histogramSvg(run) +

@@ -47,7 +47,7 @@ function modeCell(p: BenchReport["pipelineRuns"][number]): string {
     p.sourceFps !== null && p.targetFps !== null && Math.abs(p.sourceFps - p.targetFps) > 0.01
       ? `${p.mode}@${+p.sourceFps.toFixed(2)}`
       : p.mode;
-  return p.viewer ? `${mode}+viewer` : mode;
+  return `${mode}${p.viewer ? "+viewer" : ""}${p.idleSubscribers ? `+${p.idleSubscribers.count} idle` : ""}`;
 }
 
 export function formatReport(r: BenchReport): string {
@@ -121,7 +121,7 @@ export function formatReport(r: BenchReport): string {
         ),
       );
     }
-    if (r.pipelineRuns.some((p) => modeCell(p) !== p.mode))
+    if (r.pipelineRuns.some((p) => modeCell(p).includes("@")))
       out.push("mode@N: the source ran at its own N fps (a video file replays at its recorded rate), not the mode's.");
     for (const p of r.pipelineRuns.filter((p) => p.truncated)) {
       const why = p.endReason === "time-limit" ? `stopped at the ${r.settings.maxSecondsPerRun} s per-run limit` : "the source ended";
@@ -140,6 +140,10 @@ export function formatReport(r: BenchReport): string {
       );
     }
     out.push("src fps: frames the source delivered per second; fps: frames processed and published per second.");
+    if (r.pipelineRuns.some((p) => p.idleSubscribers))
+      out.push(
+        "+N idle: the run repeated with N ZeroMQ subscribers connected to the publisher, subscribed to everything and never reading.",
+      );
     out.push("End to end: capture time stamp until the DetectionFrame was handed to ZeroMQ (wire total_us + publish).");
   }
 

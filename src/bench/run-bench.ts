@@ -25,6 +25,7 @@ import {
   type PreprocessPath,
   type Skipped,
 } from "./bench-report.js";
+import { IdleSubscribers } from "./idle-subscribers.js";
 import { benchInference, benchInput } from "./inference-bench.js";
 import { machineInfo } from "./machine-info.js";
 import { ResourceMonitor } from "./resource-usage.js";
@@ -95,6 +96,11 @@ export interface BenchOptions {
    * and a viewer subscribed to every channel, right after the run without: the cost of watching.
    */
   view?: boolean;
+  /**
+   * Repeat every pipeline run with this many ZeroMQ subscribers connected to the publisher that
+   * never read, right after the run without: the cost of a crowd of idle clients. 0 or absent: none.
+   */
+  idleSubscribers?: number;
 }
 
 export const DEFAULT_PREPROCESS: readonly PreprocessPath[] = ["graph", "js"];
@@ -166,6 +172,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
                 options.onEvent?.(`${what} ${choice.engine}/${choice.device} with a viewer connected`);
                 pipelineRuns.push(await benchPipeline(engine, size, mode, options, true, pre));
               }
+              const idle = options.idleSubscribers ?? 0;
+              if (idle > 0) {
+                options.onEvent?.(`${what} ${choice.engine}/${choice.device} with ${idle} idle subscribers connected`);
+                pipelineRuns.push(await benchPipeline(engine, size, mode, options, false, pre, idle));
+              }
             } catch (err) {
               // Bad input (source, flags) ends the benchmark; an engine failing mid-run costs only its run.
               if (err instanceof FoveaInputError) throw err;
@@ -221,6 +232,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       inferenceRuns: options.inferenceRuns,
       preprocess: [...(options.preprocess ?? DEFAULT_PREPROCESS)],
       view: options.view ?? false,
+      idleSubscribers: options.idleSubscribers ?? 0,
     },
     pipelineRuns,
     inference,
@@ -271,10 +283,11 @@ export async function benchPipeline(
   options: BenchOptions,
   withViewer = false,
   preprocess: PreprocessPath = "graph",
+  idleSubscribers = 0,
 ): Promise<PipelineRun> {
   const targetFps = MODE_FPS[mode];
   const wanted = options.warmup + options.frames;
-  const label = `${engine.engine}/${engine.device} ${size.width}x${size.height} ${mode} ${preprocess}${withViewer ? "+viewer" : ""}`;
+  const label = `${engine.engine}/${engine.device} ${size.width}x${size.height} ${mode} ${preprocess}${withViewer ? "+viewer" : ""}${idleSubscribers ? `+${idleSubscribers} idle` : ""}`;
   const gc = new GcPauses();
   const histograms = new StageHistograms({ warmup: options.warmup });
   let monitor: ResourceMonitor | null = null;
@@ -311,7 +324,8 @@ export async function benchPipeline(
   };
 
   const publisher = await DetectionPublisher.create({ endpoint: "tcp://127.0.0.1:*" });
-  const watching = withViewer ? await startWatching(engine) : null;
+  let idle: IdleSubscribers | null = null;
+  let watching: Awaited<ReturnType<typeof startWatching>> | null = null;
   let viewer: PipelineRun["viewer"] = null;
   let truncated = false;
   let sourceFps: number | null = null;
@@ -319,6 +333,9 @@ export async function benchPipeline(
   let endReason: PipelineRun["endReason"] = "source-ended";
   let pipeline: Pipeline | undefined;
   try {
+    // All connected before the source opens: the run measures them idle, not connecting.
+    if (idleSubscribers > 0) idle = await IdleSubscribers.connect(publisher.endpoint, idleSubscribers);
+    if (withViewer) watching = await startWatching(engine);
     const source = await openSource(options.source, {
       unpaced: targetFps === null,
       fps: targetFps ?? undefined,
@@ -363,6 +380,7 @@ export async function benchPipeline(
       clearTimeout(limit);
     }
   } finally {
+    await idle?.close();
     await publisher.close();
     if (watching) {
       const received = await watching.viewer.stop();
@@ -415,6 +433,7 @@ export async function benchPipeline(
     gc: gcPauses,
     totalSeriesMs: histograms.totalSeriesMs.map((v) => Math.round(v * 1000) / 1000),
     viewer,
+    idleSubscribers: idle ? { count: idleSubscribers, connected: (idle as IdleSubscribers).connected } : null,
   };
 }
 

@@ -34,6 +34,7 @@ export interface BenchFlags {
   preprocess: string;
   frameThreads?: string;
   spin?: boolean;
+  idleSubscribers?: string;
 }
 
 const DEFAULT_DEVICE: Record<EngineName, DeviceName> = { onnxruntime: "cpu", tfjs: "wasm" };
@@ -44,6 +45,15 @@ function intFlag(flag: string, value: string, min: number): number {
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
     throw new FoveaInputError(flag, `expected an integer >= ${min}, got '${value}'`);
   }
+  return n;
+}
+
+/** Most idle subscribers a run takes: each is a TCP connection and file descriptors on both ends. */
+export const MAX_IDLE_SUBSCRIBERS = 2000;
+
+function idleSubscribersFlag(value: string): number {
+  const n = intFlag("--idle-subscribers", value, 1);
+  if (n > MAX_IDLE_SUBSCRIBERS) throw new FoveaInputError("--idle-subscribers", `expected 1..${MAX_IDLE_SUBSCRIBERS}, got '${value}'`);
   return n;
 }
 
@@ -171,6 +181,7 @@ export async function benchCommand(
       maxSecondsPerRun,
       peers: Boolean(flags.peers),
       view: Boolean(flags.view),
+      idleSubscribers: flags.idleSubscribers === undefined ? undefined : idleSubscribersFlag(flags.idleSubscribers),
       preprocess: parsePreprocess(flags.preprocess),
       framePathThreads: flags.frameThreads === undefined ? undefined : intFlag("--frame-threads", flags.frameThreads, 1),
       framePathSpinning: flags.spin ? true : undefined,
@@ -254,6 +265,10 @@ export function registerBench(program: Command): void {
     .option("--frame-threads <n>", "intra-op threads of the graph path's session (default: all cores)")
     .option("--spin", "let the graph path's onnxruntime threads spin between runs")
     .option("--view", "repeat each pipeline run with a live view (fovea run --view, 10 fps) and a viewer subscribed to every channel")
+    .option(
+      "--idle-subscribers <n>",
+      `repeat each pipeline run with N ZeroMQ subscribers connected to the publisher that never read (1..${MAX_IDLE_SUBSCRIBERS}): the latency a crowd of idle clients costs`,
+    )
     .action(async (flags: BenchFlags) => {
       const raw = process.argv;
       const at = raw.indexOf("bench");
