@@ -198,6 +198,55 @@ describe("fovea bench (smoke)", () => {
     if (report.peers!.peers.length === 0) expect(report.peers!.skipped).toBeTruthy();
   });
 
+  it("with --baseline measures another model's inference alone call by call beside the model's, with the ratio", async () => {
+    const { initTfjs } = await import("../src/engine/tfjs-backend.js");
+    const { buildModel, presetMetadata } = await import("../src/train/network.js");
+    const { exportModelDir } = await import("../src/train/export-model.js");
+    await initTfjs("wasm");
+    const baseline = path.join(dir, "baseline-cells");
+    const meta = presetMetadata("cells", { id: "baseline-cells" });
+    await exportModelDir(buildModel(meta, { seed: 1 }), meta, baseline);
+    const json = path.join(dir, "baseline.json");
+    await fovea(
+      "--source",
+      `file:${clip}`,
+      "--frames",
+      "20",
+      "--warmup",
+      "5",
+      "--sizes",
+      "320x240",
+      "--modes",
+      "unpaced",
+      "--preprocess",
+      "js",
+      "--batches",
+      "1,2",
+      "--inference-runs",
+      "15",
+      "--threads",
+      "1",
+      "--baseline",
+      baseline,
+      "--json",
+      json,
+    );
+    const report = BenchReportSchema.parse(JSON.parse(await readFile(json, "utf8")));
+    expect(report.inference.map((i) => [i.batch, i.model ?? report.model.id])).toEqual([
+      [1, report.model.id],
+      [1, "baseline-cells"],
+      [2, report.model.id],
+      [2, "baseline-cells"],
+    ]);
+    for (const [mine, theirs] of [report.inference.slice(0, 2), report.inference.slice(2)]) {
+      expect(mine.p50VsBaseline).toBeCloseTo(mine.perCall.p50 / theirs.perCall.p50, 9);
+      expect(theirs.measuredRuns).toBe(15);
+    }
+    // The pipeline ran for the model only.
+    expect(report.pipelineRuns).toHaveLength(1);
+    await expect(fovea("--baseline", path.join(dir, "nowhere"))).rejects.toThrow(/--baseline: .*nowhere: model directory not found/);
+  });
+
   it("skips an engine/device that does not load, with the reason, and fails when none is left", async () => {
     // No GPU adapter on these machines: webgpu cannot load (a GPU machine would run it instead).
     const attempt = fovea(

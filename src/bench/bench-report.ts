@@ -143,6 +143,10 @@ export const InferenceRunSchema = z.object({
   perFrameP50: z.number().nonnegative(),
   /** Frames per second at the p50 call latency. */
   framesPerSecond: z.number().nonnegative(),
+  /** Id of the model of this series when it is the baseline (`--baseline`), not the report's model. */
+  model: z.string().optional(),
+  /** With `--baseline`: this series' p50 over the baseline's, the two measured call by call in turn. */
+  p50VsBaseline: z.number().positive().optional(),
 });
 export type InferenceRun = z.infer<typeof InferenceRunSchema>;
 

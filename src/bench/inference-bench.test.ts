@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine } from "../engine/create-engine.js";
 import type { InferenceEngine } from "../engine/engine.js";
 import { PACKAGE_ROOT } from "../core/package-root.js";
-import { benchInference, benchInput } from "./inference-bench.js";
+import { benchInference, benchInferenceSideBySide, benchInput } from "./inference-bench.js";
 
 describe("benchInput", () => {
   it("is deterministic per seed and in the 0..1 range preprocessing produces", () => {
@@ -50,5 +50,32 @@ describe("benchInference (onnxruntime cpu, shipped model)", () => {
     await expect(benchInference(engine, { batch: 1, warmup: 0, runs: 1, input: new Float32Array(5) })).rejects.toThrow(
       new RegExp(`options\\.input: expected ${engine.metadata.input.width * engine.metadata.input.height * 3} floats`),
     );
+  });
+
+  it("measures two engines call by call in turn, each on its own input", async () => {
+    const other = await createEngine({ modelDir: path.join(PACKAGE_ROOT, "models", "default"), engine: "onnxruntime", device: "cpu" });
+    try {
+      const order: string[] = [];
+      // The real engines, with their calls recorded.
+      const traced = (e: InferenceEngine, name: string): InferenceEngine =>
+        Object.assign(Object.create(e) as InferenceEngine, {
+          run: (input: Float32Array, batch: number) => {
+            order.push(name);
+            return e.run(input, batch);
+          },
+        });
+      const elements = other.metadata.input.width * other.metadata.input.height * 3;
+      const [a, b] = await benchInferenceSideBySide(
+        [{ engine: traced(engine, "a") }, { engine: traced(other, "b"), input: benchInput(elements, 9) }],
+        { batch: 2, warmup: 2, runs: 5 },
+      );
+      expect(order.join("")).toBe("ab".repeat(7));
+      for (const r of [a, b]) expect(r).toMatchObject({ engine: "onnxruntime", batch: 2, warmupRuns: 2, measuredRuns: 5 });
+      await expect(
+        benchInferenceSideBySide([{ engine }, { engine: other, input: new Float32Array(3) }], { batch: 1, warmup: 0, runs: 1 }),
+      ).rejects.toThrow(/entries\[1\]\.input: expected/);
+    } finally {
+      await other.dispose();
+    }
   });
 });

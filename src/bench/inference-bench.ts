@@ -39,16 +39,43 @@ export interface InferenceBenchOptions {
 }
 
 export async function benchInference(engine: InferenceEngine, options: InferenceBenchOptions): Promise<InferenceRun> {
+  return (await benchInferenceSideBySide([{ engine, input: options.input }], options))[0];
+}
+
+/** One engine of a side-by-side inference series, with its batch-1 input (default {@link benchInput}). */
+export interface SideBySideEntry {
+  engine: InferenceEngine;
+  input?: Float32Array;
+}
+
+/**
+ * Inference alone for several engines (e.g. two models) call by call in turn: engine 1, engine
+ * 2, ..., engine 1, ... Measured one after the other, a model's figure also measures what else
+ * the machine did meanwhile; interleaved, every engine sees the same machine, so their ratio holds
+ * even where the absolute figures do not. `options.input` is ignored; each entry brings its own.
+ */
+export async function benchInferenceSideBySide(
+  entries: readonly SideBySideEntry[],
+  options: Omit<InferenceBenchOptions, "input">,
+): Promise<InferenceRun[]> {
   const { batch, warmup, runs } = options;
+  if (entries.length === 0) throw new RangeError("entries: expected at least one engine");
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`options.batch: expected an integer >= 1, got ${batch}`);
   if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`options.warmup: expected an integer >= 0, got ${warmup}`);
   if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`options.runs: expected an integer >= 1, got ${runs}`);
-  const { width, height } = engine.metadata.input;
-  const one = width * height * 3;
-  const single = options.input ?? benchInput(one);
-  if (single.length !== one) throw new RangeError(`options.input: expected ${one} floats (${width}x${height}x3), got ${single.length}`);
-  const input = new Float32Array(one * batch);
-  for (let b = 0; b < batch; b++) input.set(single, b * one);
+  const inputs = entries.map(({ engine, input }, e) => {
+    const { width, height } = engine.metadata.input;
+    const one = width * height * 3;
+    const single = input ?? benchInput(one);
+    if (single.length !== one) {
+      throw new RangeError(
+        `${entries.length > 1 ? `entries[${e}].input` : "options.input"}: expected ${one} floats (${width}x${height}x3), got ${single.length}`,
+      );
+    }
+    const full = new Float32Array(one * batch);
+    for (let b = 0; b < batch; b++) full.set(single, b * one);
+    return full;
+  });
 
   const maxSeconds = options.maxSeconds ?? 1e6;
   if (!(maxSeconds > 0)) throw new RangeError(`options.maxSeconds: expected > 0, got ${maxSeconds}`);
@@ -56,29 +83,33 @@ export async function benchInference(engine: InferenceEngine, options: Inference
   const warmupDeadline = process.hrtime.bigint() + BigInt(Math.round(maxSeconds * 1e8));
   let warmed = 0;
   while (warmed < warmup) {
-    await engine.run(input, batch);
+    for (let e = 0; e < entries.length; e++) await entries[e].engine.run(inputs[e], batch);
     warmed++;
     if (process.hrtime.bigint() > warmupDeadline) break;
   }
-  const histogram = new LatencyHistogram();
+  const histograms = entries.map(() => new LatencyHistogram());
   const deadline = process.hrtime.bigint() + BigInt(Math.round(maxSeconds * 1e9));
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    await engine.run(input, batch);
-    const t1 = process.hrtime.bigint();
-    histogram.recordNs(Number(t1 - t0));
-    if (t1 > deadline) break;
+  for (let i = 0, late = false; i < runs && !late; i++) {
+    for (let e = 0; e < entries.length; e++) {
+      const t0 = process.hrtime.bigint();
+      await entries[e].engine.run(inputs[e], batch);
+      const t1 = process.hrtime.bigint();
+      histograms[e].recordNs(Number(t1 - t0));
+      if (t1 > deadline) late = true;
+    }
   }
-  const perCall = histogram.summary();
-  return {
-    engine: engine.engine,
-    device: engine.device,
-    threads: engine.threads,
-    batch,
-    warmupRuns: warmed,
-    measuredRuns: perCall.count,
-    perCall,
-    perFrameP50: perCall.p50 / batch,
-    framesPerSecond: perCall.p50 > 0 ? (1000 * batch) / perCall.p50 : 0,
-  };
+  return entries.map(({ engine }, e) => {
+    const perCall = histograms[e].summary();
+    return {
+      engine: engine.engine,
+      device: engine.device,
+      threads: engine.threads,
+      batch,
+      warmupRuns: warmed,
+      measuredRuns: perCall.count,
+      perCall,
+      perFrameP50: perCall.p50 / batch,
+      framesPerSecond: perCall.p50 > 0 ? (1000 * batch) / perCall.p50 : 0,
+    };
+  });
 }

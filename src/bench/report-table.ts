@@ -148,12 +148,28 @@ export function formatReport(r: BenchReport): string {
   }
 
   if (r.inference.length > 0) {
-    out.push("", "Inference alone (engine.run on a fixed input), ms per call:");
+    const baseline = r.inference.find((i) => i.model !== undefined)?.model;
+    out.push(
+      "",
+      `Inference alone (engine.run on a fixed input), ms per call${baseline ? `; ${baseline} measured call by call in turn with ${r.model.id}` : ""}:`,
+    );
     out.push(
       formatTable(
-        ["engine/device", "batch", "runs", "p50", "p90", "p99", "max", "per frame p50", "frames/s"],
+        [
+          "engine/device",
+          ...(baseline ? ["model", "vs baseline"] : []),
+          "batch",
+          "runs",
+          "p50",
+          "p90",
+          "p99",
+          "max",
+          "per frame p50",
+          "frames/s",
+        ],
         r.inference.map((i) => [
           `${i.engine}/${i.device}${i.threads ? ` x${i.threads}` : ""}`,
+          ...(baseline ? [i.model ?? r.model.id, i.p50VsBaseline === undefined ? "" : `${i.p50VsBaseline.toFixed(2)}x`] : []),
           String(i.batch),
           String(i.measuredRuns),
           ms(i.perCall.p50),

@@ -26,7 +26,7 @@ import {
   type Skipped,
 } from "./bench-report.js";
 import { IdleSubscribers } from "./idle-subscribers.js";
-import { benchInference, benchInput } from "./inference-bench.js";
+import { benchInference, benchInferenceSideBySide, benchInput } from "./inference-bench.js";
 import { machineInfo } from "./machine-info.js";
 import { ResourceMonitor } from "./resource-usage.js";
 import { runPeers } from "./run-peers.js";
@@ -53,6 +53,12 @@ export interface InputSize {
 export interface BenchOptions {
   /** Model directory (fovea.json, model.onnx, tfjs/). */
   modelDir: string;
+  /**
+   * A second model directory whose inference alone is measured beside the model's, call by call in
+   * turn on every engine and batch (benchInferenceSideBySide): the cost of a new model against
+   * the one it replaces, on one machine at one time. Its pipeline is not run.
+   */
+  baselineModelDir?: string;
   /** Measured frames per pipeline run (after the warm-up). */
   frames: number;
   /** Frames per pipeline run processed first and excluded from every figure. */
@@ -137,17 +143,30 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         options.onEvent?.(`skipping ${choice.engine}/${choice.device}: ${reason}`);
         continue;
       }
-      for (const batch of options.batches) {
-        options.onEvent?.(`inference alone ${choice.engine}/${choice.device} batch ${batch}`);
-        inference.push(
-          await benchInference(engine, {
-            batch,
-            warmup: Math.min(options.warmup, 50),
-            runs: options.inferenceRuns,
-            input,
-            maxSeconds: options.maxSecondsPerRun,
-          }),
-        );
+      const baseline =
+        options.baselineModelDir && options.batches.length > 0
+          ? await createEngine({
+              modelDir: options.baselineModelDir,
+              engine: choice.engine,
+              device: choice.device,
+              threads: options.threads,
+            })
+          : undefined;
+      try {
+        for (const batch of options.batches) {
+          options.onEvent?.(
+            `inference alone ${choice.engine}/${choice.device} batch ${batch}${baseline ? `, beside ${baseline.metadata.id}` : ""}`,
+          );
+          const series = { batch, warmup: Math.min(options.warmup, 50), runs: options.inferenceRuns, maxSeconds: options.maxSecondsPerRun };
+          if (!baseline) {
+            inference.push(await benchInference(engine, { ...series, input }));
+            continue;
+          }
+          const [mine, theirs] = await benchInferenceSideBySide([{ engine, input }, { engine: baseline }], series);
+          inference.push({ ...mine, p50VsBaseline: mine.perCall.p50 / theirs.perCall.p50 }, { ...theirs, model: baseline.metadata.id });
+        }
+      } finally {
+        await baseline?.dispose();
       }
       // Inference alone ran on all cores (as the brief's bar table measures it); the pipeline
       // runs as `fovea run` does, leaving a core to preprocessing.
@@ -195,7 +214,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   let peers: BenchReport["peers"] = null;
   if (options.peers) {
     options.onEvent?.("peers: OpenCV DNN and PyTorch via scripts/peers.py");
-    let reference = inference.find((i) => i.engine === "onnxruntime" && i.device === "cpu" && i.batch === 1) ?? null;
+    let reference =
+      inference.find((i) => i.engine === "onnxruntime" && i.device === "cpu" && i.batch === 1 && i.model === undefined) ?? null;
     if (!reference) reference = await referenceInference(options, input, inference, skipped);
     peers = await runPeers({
       onnxPath: modelDir.onnxPath ?? path.join(modelDir.dir, metadata.files.onnx),

@@ -11,6 +11,7 @@ import { FoveaInputError } from "../core/errors.js";
 import { createLogger } from "../core/log.js";
 import type { DeviceName, EngineName } from "../engine/engine.js";
 import { PACKAGE_ROOT } from "../core/package-root.js";
+import { loadModelDir } from "../core/model-dir.js";
 
 /** Flags of `fovea bench` as commander hands them over. */
 export interface BenchFlags {
@@ -35,6 +36,7 @@ export interface BenchFlags {
   frameThreads?: string;
   spin?: boolean;
   idleSubscribers?: string;
+  baseline?: string;
 }
 
 const DEFAULT_DEVICE: Record<EngineName, DeviceName> = { onnxruntime: "cpu", tfjs: "wasm" };
@@ -151,6 +153,13 @@ export async function benchCommand(
   const sizes = parseSizes(flags.sizes);
   const modes = parseModes(flags.modes);
   const batches = parseBatches(flags.batches);
+  if (flags.baseline !== undefined) {
+    // Checked before anything runs: a wrong path must not cost the minutes of the pipeline runs first.
+    await loadModelDir(flags.baseline).catch((err: unknown) => {
+      throw err instanceof FoveaInputError ? new FoveaInputError("--baseline", err.message) : err;
+    });
+    if (batches.length === 0) throw new FoveaInputError("--baseline", "measures inference alone: give --batches at least one batch size");
+  }
 
   // Pipeline logging would interleave with the table; warnings still show (FOVEA_LOG_LEVEL overrides).
   const log = createLogger({ level: process.env.FOVEA_LOG_LEVEL ?? "warn", name: "fovea-bench" });
@@ -170,6 +179,7 @@ export async function benchCommand(
   try {
     const report = await runBench({
       modelDir: flags.model,
+      baselineModelDir: flags.baseline,
       frames,
       warmup,
       source: flags.source,
@@ -242,6 +252,10 @@ export function registerBench(program: Command): void {
     .addOption(new Option("--engine <engine>", "inference engine").choices([...ENGINE_NAMES]).default("onnxruntime"))
     .addOption(
       new Option("--device <device>", "device of the engine (default: cpu for onnxruntime, wasm for tfjs)").choices([...DEVICE_NAMES]),
+    )
+    .option(
+      "--baseline <dir>",
+      "also measure this model's inference alone, call by call in turn with --model's on each engine and batch: the ratio of the two holds on a busy machine",
     )
     .option("--all", "try every engine/device; those that do not load are listed with the reason")
     .option("--sizes <list>", "source resolutions, WIDTHxHEIGHT comma-separated", "640x480")
