@@ -150,10 +150,18 @@ export function registerTrain(program: Command): void {
     .action(async (flags: TrainFlags) => {
       const log = createLogger({ name: "train" });
       const abort = new AbortController();
-      // First Ctrl-C: finish the batch, export the best model and write the report.
-      const onSignal = (signal: NodeJS.Signals) => abort.abort(signal);
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      // First SIGINT/SIGTERM: finish the current step, write the checkpoint and the report, and
+      // nothing more (no validation, test or export), so the stop takes about a second whatever the
+      // data. Both handlers go at once: a second signal of either kind finds none and its default
+      // action ends the process there.
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        log.info({ signal }, "stopping after the current step (a second signal ends the process at once)");
+        abort.abort(signal);
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       try {
         // Imported here: loading the trainer loads TensorFlow.js (~1 s), which `--help` should not pay.
         const { train, TrainingStopped } = await import("../train/trainer.js");
@@ -198,10 +206,22 @@ export function registerTrain(program: Command): void {
         const last = report.epochs[report.epochs.length - 1];
         process.stdout.write(
           `trained ${report.mode} on ${report.frames.train} frames (${report.backend}${report.workers > 1 ? ` x ${report.workers} workers` : ""}, ${report.imagesPerSecond.toFixed(1)} images/s): ` +
-            `${report.epochs.length} epoch(s), best ${report.bestEpoch}, stopped by ${report.stoppedBy}; ` +
-            `last val loss ${last.valLoss.toFixed(4)}, val object-cell accuracy ${last.valAccuracy.toFixed(3)}; ` +
-            `test loss ${report.test.loss.toFixed(4)}, test object-cell accuracy ${report.test.accuracy.toFixed(3)}\n${report.out}\n`,
+            `${report.epochs.length} epoch(s), best ${report.exported ? report.bestEpoch : "none"}, stopped by ${report.stoppedBy}; ` +
+            (last ? `last val loss ${last.valLoss.toFixed(4)}, val object-cell accuracy ${last.valAccuracy.toFixed(3)}; ` : "") +
+            (report.test
+              ? `test loss ${report.test.loss.toFixed(4)}, test object-cell accuracy ${report.test.accuracy.toFixed(3)}`
+              : "test split not scored") +
+            `\n${report.out}\n`,
         );
+        if (report.stoppedBy === "signal") {
+          process.stderr.write(
+            `fovea train: stopped by ${String(abort.signal.reason)} after ${report.framesSeen} training images; ` +
+              `checkpoint kept: ${report.checkpoint} (the same command with --resume continues from it); ` +
+              (report.exported
+                ? `the model in ${report.out} is the best so far, as exported after epoch ${report.bestEpoch} (no test score)\n`
+                : `no model exported yet (the first epoch was not validated): resume from the checkpoint\n`),
+          );
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);

@@ -4,8 +4,9 @@
  *   datasets -> seeded train/val/test split -> each image decoded and resized ONCE with the
  *   runtime's resizeToInput (cached bytes) -> per epoch: augment + normalise (the runtime's
  *   preprocessing) -> Adam steps -> validation -> early stopping; the best model so far is
- *   exported to the output directory after every improvement (the checkpoint), so an
- *   interrupted run still leaves a usable model.
+ *   exported to the output directory after every improvement, so an interrupted run still
+ *   leaves a usable model once an epoch was validated. `<out>/checkpoint` (weights and position)
+ *   is written every quarter epoch and on a stop, for `--resume`.
  *
  * Fine-tune mode keeps the conv layers of a shipped model, computes the conv features of every
  * frame once, and retrains only the dense layers on the cached features.
@@ -109,7 +110,12 @@ export interface TrainOptions {
   /** Weight storage type of the exported model files. Default float32. */
   weights?: "float32" | "float16";
   log?: Logger;
-  /** Stops training at the next batch boundary (e.g. on SIGINT); the best model is still exported. */
+  /**
+   * A requested stop (SIGINT/SIGTERM): the current step is finished, a validation pass under way is
+   * abandoned, the checkpoint and the report (stoppedBy "signal") are written, and nothing else
+   * runs: no validation or test pass, no export. The model exported at the last improving epoch
+   * stays as it is; before one, `out` holds only the checkpoint and the report.
+   */
   signal?: AbortSignal;
   /** Keep `<out>/checkpoint` after a run that ended (default: removed; kept when interrupted). */
   keepCheckpoint?: boolean;
@@ -143,11 +149,30 @@ export interface TrainReport {
   epochs: EpochRecord[];
   /** Validation accuracy (and AP where measured) against the number of training frames seen so far. */
   accuracyVsFrames: Array<{ frames: number; valAccuracy: number; valLoss: number; valAp?: Record<string, number> }>;
+  /** Epoch of the model exported to `out` (0: none yet). */
   bestEpoch: number;
-  test: { loss: number; accuracy: number; backgroundAccuracy: number };
+  /** Whether `out` holds a model this run exported (false: stopped before the first validated epoch). */
+  exported: boolean;
+  /** The test split's score with the best weights; null when a signal stopped the run (no test pass). */
+  test: { loss: number; accuracy: number; backgroundAccuracy: number } | null;
   imagesPerSecond: number;
+  /** Training images seen over the whole run (resumed processes included). */
+  framesSeen: number;
   stoppedBy: "epochs" | "early-stopping" | "time" | "signal";
+  /** `<out>/checkpoint` when the run left one to `--resume` from (a stop by signal or time), else null. */
+  checkpoint: string | null;
   dataFingerprint: string;
+}
+
+/**
+ * Thrown between the chunks of a validation or test pass when `options.signal` aborted: on a large
+ * split a pass takes far longer than the second a stop may take, so it is abandoned.
+ */
+class PassAbandoned extends Error {
+  constructor() {
+    super("validation pass abandoned: a stop was asked for");
+    this.name = "PassAbandoned";
+  }
 }
 
 interface Example {
@@ -380,6 +405,12 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     features = new Map();
     bar?.start(examples.length, 0, { stage: "conv features", info: "" });
     for (let i = 0; i < examples.length; i += 64) {
+      // Every frame's features take minutes on a large data set: a stop asked for meanwhile ends it.
+      await macrotask();
+      if (options.signal?.aborted) {
+        bar?.stop();
+        stopIfAsked("while computing the conv features");
+      }
       const chunk = examples.slice(i, i + 64);
       const out = tf.tidy(() => extractor.predict(tf.tensor(imageBatch(chunk).input, [chunk.length, height, width, 3])) as tf.Tensor);
       const data = (await out.data()) as Float32Array;
@@ -398,10 +429,17 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   };
   const makeBatch = (items: Example[], augmentRng?: Rng) => (cachedFeatures ? featureBatch(items) : imageBatch(items, augmentRng));
 
+  /** Between the chunks of a pass: let a signal's handler run, and abandon the pass if it asked for a stop. */
+  const abandonIfAsked = async () => {
+    await macrotask();
+    if (options.signal?.aborted) throw new PassAbandoned();
+  };
+
   const evaluate = async (items: Example[]) => {
     let loss = 0;
     const acc = emptyAccuracy();
     for (let i = 0; i < items.length; i += 64) {
+      await abandonIfAsked();
       const b = makeBatch(items.slice(i, i + 64));
       const r = await evaluateBatch(trainModel, b, head);
       loss += r.loss * b.targets.batch;
@@ -428,6 +466,11 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       meta,
       loss: options.loss,
     });
+    // The workers take a while to load TensorFlow.js; a stop asked for meanwhile must not leave them running.
+    if (options.signal?.aborted) {
+      await parallel.close();
+      stopIfAsked("while starting the training workers");
+    }
   }
   log?.info({ workers }, workers > 1 ? "data-parallel training over worker threads" : "training in-process");
   /** The main thread's model holds the trained weights (for validation and checkpoints). */
@@ -448,6 +491,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     const evaluator = new DetectionEvaluator({ classes: meta.classes, scoreThreshold: meta.decode.scoreThreshold });
     const names = headOutputs(meta).map((o) => o.name);
     for (let i = 0; i < items.length; i += 32) {
+      await abandonIfAsked();
       const chunk = items.slice(i, i + 32);
       const outs = tf.tidy(() => model.predict(tf.tensor(imageBatch(chunk).input, [chunk.length, height, width, 3])) as tf.Tensor[]);
       const data = await Promise.all(outs.map((t) => t.data()));
@@ -516,34 +560,74 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     },
   });
 
+  /** Where the run is: what a checkpoint written now records. */
+  let at = {
+    epoch: resumed?.epoch ?? 1,
+    step: resumed?.step ?? 0,
+    lossSum: resumed?.epochLossSum ?? 0,
+    images: resumed?.epochImages ?? 0,
+    seconds: resumed?.epochSeconds ?? 0,
+    accuracy: resumed?.epochAccuracy ?? emptyAccuracy(),
+  };
+  /** globalStep of the checkpoint on disk (written, or resumed from): a stop there need not write it again. */
+  let checkpointAt = resumed ? globalStep : -1;
+  /** Whether this process wrote a checkpoint or a model: a stop then ends with a report, not TrainingStopped. */
+  let wrote = false;
+  const saveCheckpoint = async (bestNow = best) => {
+    await writeCheckpoint(model, buildMeta({ framesSeen }), checkpointDir, {
+      epoch: at.epoch,
+      step: at.step,
+      framesSeen,
+      trainSeconds,
+      epochLossSum: at.lossSum,
+      epochImages: at.images,
+      epochSeconds: at.seconds,
+      epochAccuracy: at.accuracy,
+      best: bestNow,
+      epochs,
+      curve,
+    });
+    checkpointAt = globalStep;
+    wrote = true;
+  };
+
   try {
     training: for (let epoch = resumed?.epoch ?? 1; epoch <= options.epochs; epoch++) {
       const epochRng = new Rng(seed * 1000 + epoch);
       const order = shuffle(trainSet.slice(), epochRng);
-      const firstStep = resumed && epoch === resumed.epoch ? resumed.step : 0;
-      let lossSum = resumed && epoch === resumed.epoch ? resumed.epochLossSum : 0;
-      let images = resumed && epoch === resumed.epoch ? resumed.epochImages : 0;
-      const acc: CellAccuracy = emptyAccuracy();
+      /** The checkpoint's state when this is the epoch it stopped in. */
+      const here = resumed?.epoch === epoch ? resumed : undefined;
+      const firstStep = here?.step ?? 0;
+      // This epoch's training before the stop that this process resumes (older checkpoints lack its time).
+      const before =
+        here?.epochSeconds !== undefined ? { seconds: here.epochSeconds, images: here.epochImages } : { seconds: 0, images: 0 };
+      at = {
+        epoch,
+        step: firstStep,
+        lossSum: here?.epochLossSum ?? 0,
+        images: here?.epochImages ?? 0,
+        seconds: before.seconds,
+        accuracy: here?.epochAccuracy ?? emptyAccuracy(),
+      };
+      const secondsBefore = trainSeconds;
       const t0 = performance.now();
       let imagesHere = 0;
+      let secondsHere = 0;
       let probeMs = 0;
       bar?.start(steps, firstStep, { stage: `epoch ${epoch}/${options.epochs}`, info: "" });
-      /** The step this epoch stopped before (steps when it completed). */
-      let stoppedAt = steps;
       for (let s = firstStep; s < steps; s++) {
-        if (options.signal?.aborted) {
-          stoppedBy = "signal";
-          stoppedAt = s;
-          break;
-        }
         if (performance.now() > deadline) {
           stoppedBy = "time";
-          stoppedAt = s;
           break;
         }
         // wasm tensor downloads resolve as microtasks: without a macrotask turn per step, timers
         // (the progress bar's redraw) and signal handlers would never run during an epoch.
-        await new Promise((resolve) => setImmediate(resolve));
+        await macrotask();
+        // Checked after the turn in which a signal's handler runs, so a stop never starts another step.
+        if (options.signal?.aborted) {
+          stoppedBy = "signal";
+          break;
+        }
         const batch = makeBatch(order.slice(s * batchSize, (s + 1) * batchSize), epochRng);
         const rate = rateAt(globalStep, stepsThisProcess);
         const r = parallel
@@ -558,80 +642,81 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
         globalStep++;
         stepsThisProcess++;
         if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch}, step ${s + 1}: loss ${r.loss}; lower --lr`);
-        lossSum += r.loss * batch.targets.batch;
-        images += batch.targets.batch;
+        at.step = s + 1;
+        at.lossSum += r.loss * batch.targets.batch;
+        at.images += batch.targets.batch;
         imagesHere += batch.targets.batch;
         framesSeen += batch.targets.batch;
-        addAccuracy(acc, head.accuracy(r.predClasses!, batch.targets));
-        const ips = imagesHere / ((performance.now() - t0 - probeMs) / 1000);
+        addAccuracy(at.accuracy, head.accuracy(r.predClasses!, batch.targets));
+        // Training time only: the validation probes are not part of the images/s figure.
+        secondsHere = (performance.now() - t0 - probeMs) / 1000;
+        at.seconds = before.seconds + secondsHere;
+        trainSeconds = secondsBefore + secondsHere;
         bar?.update(s + 1, {
-          info: `loss ${(lossSum / images).toFixed(3)} acc ${ratio(acc).objects.toFixed(3)} lr ${rate.toExponential(2)} ${ips.toFixed(1)} img/s`,
+          info: `loss ${(at.lossSum / at.images).toFixed(3)} acc ${ratio(at.accuracy).objects.toFixed(3)} lr ${rate.toExponential(2)} ${(imagesHere / secondsHere).toFixed(1)} img/s`,
         });
         if ((s + 1) % probeEvery === 0 && s + 1 < steps) {
           const p0 = performance.now();
-          await syncWeights();
-          if (valProbe.length) {
-            const p = await evaluate(valProbe);
-            curve.push({
-              frames: framesSeen,
-              valAccuracy: p.accuracy,
-              valLoss: p.loss,
-              ...(apProbe.length ? { valAp: await validationAp(apProbe) } : {}),
-            });
-            log?.info({ framesSeen, valLoss: p.loss, valAccuracy: p.accuracy, valAp: curve[curve.length - 1].valAp, lr: rate }, "probe");
+          try {
+            await syncWeights();
+            if (valProbe.length) {
+              const p = await evaluate(valProbe);
+              const valAp = apProbe.length ? await validationAp(apProbe) : undefined;
+              curve.push({ frames: framesSeen, valAccuracy: p.accuracy, valLoss: p.loss, ...(valAp ? { valAp } : {}) });
+              log?.info({ framesSeen, valLoss: p.loss, valAccuracy: p.accuracy, valAp, lr: rate }, "probe");
+            }
+            await saveCheckpoint();
+          } catch (err) {
+            // A stop during the probe abandons it; the stop's checkpoint is written below.
+            if (!(err instanceof PassAbandoned)) throw err;
+            stoppedBy = "signal";
+            break;
+          } finally {
+            probeMs += performance.now() - p0;
           }
-          const secondsSoFar = trainSeconds + (performance.now() - t0 - probeMs) / 1000;
-          await writeCheckpoint(model, buildMeta({ framesSeen }), checkpointDir, {
-            epoch,
-            step: s + 1,
-            framesSeen,
-            trainSeconds: secondsSoFar,
-            epochLossSum: lossSum,
-            epochImages: images,
-            best,
-            epochs,
-            curve,
-          });
-          probeMs += performance.now() - p0;
         }
       }
       bar?.stop();
-      // Training time only: the validation probes are not part of the images/s figure.
-      const seconds = (performance.now() - t0 - probeMs) / 1000;
-      trainSeconds += seconds;
-      if (imagesHere === 0) break;
-      await syncWeights();
-      const v = await evaluate(val);
+      if (stoppedBy === "signal") break;
+      // Stopped by --max-minutes before this epoch's first step: nothing new to validate.
+      if (imagesHere === 0 && firstStep < steps) break;
+      let v: Awaited<ReturnType<typeof evaluate>>;
+      let valAp: Record<string, number> | undefined;
+      try {
+        await syncWeights();
+        log?.info({ epoch, frames: val.length }, "validating");
+        v = await evaluate(val);
+        valAp = apProbe.length ? await validationAp(apProbe) : undefined;
+      } catch (err) {
+        // A stop during the validation pass abandons it; the stop's checkpoint records this
+        // epoch's steps as done, so --resume validates the epoch and goes on.
+        if (!(err instanceof PassAbandoned)) throw err;
+        stoppedBy = "signal";
+        break;
+      }
+      const seconds = before.seconds + secondsHere;
       const record: EpochRecord = {
         epoch,
-        trainLoss: lossSum / images,
-        trainAccuracy: ratio(acc).objects,
+        trainLoss: at.lossSum / at.images,
+        trainAccuracy: ratio(at.accuracy).objects,
         valLoss: v.loss,
         valAccuracy: v.accuracy,
         valBackgroundAccuracy: v.backgroundAccuracy,
-        imagesPerSecond: imagesHere / seconds,
+        imagesPerSecond: (before.images + imagesHere) / seconds,
         seconds,
       };
       epochs.push(record);
       log?.info(record, "epoch");
-      if (apProbe.length) {
-        const valAp = await validationAp(apProbe);
+      if (valAp) {
         curve.push({ frames: framesSeen, valAccuracy: v.accuracy, valLoss: v.loss, valAp });
         log?.info({ framesSeen, valAp }, "validation AP");
       }
-      await writeCheckpoint(model, buildMeta({ framesSeen }), checkpointDir, {
-        // An interrupted epoch resumes at the step it stopped before; a completed one at the next epoch.
-        ...(stoppedAt < steps
-          ? { epoch, step: stoppedAt, epochLossSum: lossSum, epochImages: images }
-          : { epoch: epoch + 1, step: 0, epochLossSum: 0, epochImages: 0 }),
-        framesSeen,
-        trainSeconds,
-        best: !(v.loss >= best.loss) || val.length === 0 ? { loss: v.loss, epoch } : best,
-        epochs,
-        curve,
-      });
-      // Checkpoint: the best model so far is the output directory's model.
-      if (!(v.loss >= best.loss) || val.length === 0) {
+      const improved = !(v.loss >= best.loss) || val.length === 0;
+      // An epoch stopped by --max-minutes resumes at the step it stopped before; a completed one at the next epoch.
+      if (at.step >= steps) at = { epoch: epoch + 1, step: 0, lossSum: 0, images: 0, seconds: 0, accuracy: emptyAccuracy() };
+      await saveCheckpoint(improved ? { loss: v.loss, epoch } : best);
+      // The best model so far is the output directory's model.
+      if (improved) {
         best = { loss: v.loss, epoch };
         await exportModelDir(
           model,
@@ -652,60 +737,95 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       }
       if (stoppedBy !== "epochs") break;
     }
+    // A stop keeps the position after the last finished step, unless the checkpoint on disk has it.
+    if (stoppedBy === "signal" && stepsThisProcess > 0 && checkpointAt !== globalStep) {
+      await syncWeights();
+      await saveCheckpoint();
+      log?.info({ checkpoint: checkpointDir, epoch: at.epoch, step: at.step, framesSeen }, "checkpoint written on stop");
+    }
   } finally {
     await parallel?.close();
   }
-  if (stepsThisProcess === 0 && stoppedBy === "signal") throw new TrainingStopped("while preparing");
+  if (stoppedBy === "signal" && stepsThisProcess === 0 && !wrote) throw new TrainingStopped("while preparing");
+
+  const finish = async (testScore: TrainReport["test"]): Promise<TrainReport> => {
+    const ended = stoppedBy === "epochs" || stoppedBy === "early-stopping";
+    const report: TrainReport = {
+      out: path.resolve(options.out),
+      backend: runtime.backend,
+      workers,
+      mode: fineTune ? "fine-tune" : "full",
+      frames: { train: trainSet.length, val: val.length, test: test.length },
+      epochs,
+      accuracyVsFrames: curve,
+      bestEpoch: best.epoch,
+      exported: best.epoch > 0,
+      test: testScore,
+      imagesPerSecond: framesSeen / trainSeconds,
+      framesSeen,
+      stoppedBy,
+      checkpoint: ended && !options.keepCheckpoint ? null : path.resolve(checkpointDir),
+      dataFingerprint: fingerprint,
+    };
+    await writeReport(report);
+    if (trainModel !== model) trainModel.dispose();
+    model.dispose();
+    optimizer.dispose();
+    return report;
+  };
+  // A stop by signal runs no validation, test or export: the checkpoint and the report are what it keeps.
+  if (stoppedBy === "signal") return finish(null);
   if (epochs.length === 0) throw new Error("training stopped before the first epoch completed; no model written");
 
   // The test split is scored with the exported (best) weights.
   const bestModel = await loadLayersModel(options.out);
-  // A finished run needs no resume; an interrupted one (signal, --max-minutes) keeps it.
-  if (!options.keepCheckpoint && (stoppedBy === "epochs" || stoppedBy === "early-stopping"))
-    await rm(checkpointDir, { recursive: true, force: true });
   if (cachedFeatures) {
     // Features are the same for the best model: its conv layers were frozen.
     model.setWeights(bestModel.getWeights());
   } else {
     trainModel = bestModel;
   }
-  const testScore = await evaluate(test);
-  const imagesPerSecond = framesSeen / trainSeconds;
-  const bestRecord = epochs.find((e) => e.epoch === best.epoch)!;
-  await exportModelDir(
-    cachedFeatures ? model : bestModel,
-    buildMeta({
-      epochs: epochs.length,
-      bestEpoch: best.epoch,
-      imagesPerSecond,
-      valLoss: bestRecord.valLoss,
-      valAccuracy: bestRecord.valAccuracy,
-      test: testScore,
-      stoppedBy,
-    }),
-    options.out,
-    { weightsDtype: options.weights },
-  );
-  const report: TrainReport = {
-    out: path.resolve(options.out),
-    backend: runtime.backend,
-    workers,
-    mode: fineTune ? "fine-tune" : "full",
-    frames: { train: trainSet.length, val: val.length, test: test.length },
-    epochs,
-    accuracyVsFrames: curve,
-    bestEpoch: best.epoch,
-    test: testScore,
-    imagesPerSecond,
-    stoppedBy,
-    dataFingerprint: fingerprint,
-  };
-  await writeReport(report);
-  bestModel.dispose();
-  if (trainModel !== model && trainModel !== bestModel) trainModel.dispose();
-  model.dispose();
-  optimizer.dispose();
+  let testScore: TrainReport["test"] = null;
+  try {
+    log?.info({ frames: test.length, bestEpoch: best.epoch }, "scoring the test split");
+    testScore = await evaluate(test);
+  } catch (err) {
+    // A stop during the test pass: the model stays as exported, the checkpoint stays for --resume.
+    if (!(err instanceof PassAbandoned)) throw err;
+    stoppedBy = "signal";
+  }
+  if (testScore) {
+    const bestRecord = epochs.find((e) => e.epoch === best.epoch)!;
+    await exportModelDir(
+      cachedFeatures ? model : bestModel,
+      buildMeta({
+        epochs: epochs.length,
+        bestEpoch: best.epoch,
+        imagesPerSecond: framesSeen / trainSeconds,
+        valLoss: bestRecord.valLoss,
+        valAccuracy: bestRecord.valAccuracy,
+        test: testScore,
+        stoppedBy,
+      }),
+      options.out,
+      { weightsDtype: options.weights },
+    );
+    // A finished run needs no resume; an interrupted one (--max-minutes) keeps it. Removed only
+    // now: a stop during the test pass leaves it to resume from.
+    if (!options.keepCheckpoint && (stoppedBy === "epochs" || stoppedBy === "early-stopping"))
+      await rm(checkpointDir, { recursive: true, force: true });
+  }
+  const report = await finish(testScore);
+  if (cachedFeatures) bestModel.dispose();
   return report;
+}
+
+/**
+ * A turn of the event loop: wasm tensor downloads resolve as microtasks, so without one a signal's
+ * handler (and the progress bar's timer) would not run until the loop awaiting them ends.
+ */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Where a run keeps what `--resume` needs, inside the output directory. */
@@ -714,13 +834,19 @@ const RESUME_FILE = "resume.json";
 
 /** The trainer's position in a run, written with every checkpoint. */
 interface ResumeState {
-  /** Epoch to continue in (1-based) and the step within it to start at. */
+  /**
+   * Epoch to continue in (1-based) and the step within it to start at. A step past the epoch's
+   * last (a stop during its validation pass) resumes with that validation.
+   */
   epoch: number;
   step: number;
   framesSeen: number;
   trainSeconds: number;
   epochLossSum: number;
   epochImages: number;
+  /** Training seconds and cell accuracy of `epoch` so far (absent in older checkpoints). */
+  epochSeconds?: number;
+  epochAccuracy?: CellAccuracy;
   best: { loss: number; epoch: number };
   epochs: EpochRecord[];
   curve: TrainReport["accuracyVsFrames"];
