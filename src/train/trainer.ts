@@ -12,6 +12,7 @@
  * frame once, and retrains only the dense layers on the cached features.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -854,8 +855,10 @@ interface ResumeState {
 
 /**
  * The current weights (tfjs only: cheap, and the exporter's parity check runs on the best model)
- * with metadata and position. Written to a temporary folder and renamed, so an interrupted write
- * leaves the previous checkpoint intact.
+ * with metadata and position. Written to a temporary folder (resume.json last) and renamed, so an
+ * interrupted write leaves the previous checkpoint intact; a process killed between removing the
+ * previous one and the rename leaves the new one complete in the temporary folder, which
+ * readResumeState then puts in place.
  */
 async function writeCheckpoint(model: tf.LayersModel, meta: ModelMetadata, dir: string, state: ResumeState): Promise<void> {
   const tmp = `${dir}.tmp`;
@@ -870,6 +873,19 @@ async function writeCheckpoint(model: tf.LayersModel, meta: ModelMetadata, dir: 
 
 async function readResumeState(dir: string): Promise<ResumeState> {
   const file = path.join(dir, RESUME_FILE);
+  const tmp = `${dir}.tmp`;
+  const complete = (text: string | undefined) => {
+    try {
+      return text !== undefined && JSON.parse(text) !== null;
+    } catch {
+      return false;
+    }
+  };
+  // A second signal during a stop can kill the process between writeCheckpoint's rm and rename.
+  if (!existsSync(file) && complete(await readFile(path.join(tmp, RESUME_FILE), "utf8").catch(() => undefined))) {
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  }
   const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
     throw new FoveaInputError(
       "--resume",

@@ -12,7 +12,7 @@
  * worker), so each step takes milliseconds; the time from the signal to the exit is printed, not
  * asserted.
  */
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -197,6 +197,9 @@ describe("fovea train stopped inside a validation or test pass", () => {
     expect(stopped).toMatchObject({ stoppedBy: "signal", exported: false, test: null, epochs: [], framesSeen: STEPS * 2 });
     const state = await readJson<ResumeState>(out, "checkpoint", "resume.json");
     expect(state).toMatchObject({ epoch: 1, step: STEPS, framesSeen: STEPS * 2 });
+    // As a second signal can leave it, killing the process between the removal of the previous
+    // checkpoint and the rename of the new one into place: --resume takes the complete new one.
+    await rename(path.join(out, "checkpoint"), path.join(out, "checkpoint.tmp"));
 
     const messages: string[] = [];
     const resumed = await train({ ...tinyOptions(out, 2), resume: true, log: listen((msg) => messages.push(msg)) });
@@ -206,6 +209,7 @@ describe("fovea train stopped inside a validation or test pass", () => {
     expect(resumed.framesSeen).toBe(2 * STEPS * 2);
     expect(messages.slice(messages.indexOf("resuming"), messages.indexOf("epoch") + 1)).not.toContain("probe");
     await expect(stat(path.join(out, "checkpoint"))).rejects.toThrow(/ENOENT/);
+    await expect(stat(path.join(out, "checkpoint.tmp"))).rejects.toThrow(/ENOENT/);
   });
 
   it("abandons the test pass of a finished schedule: the model stays as exported, --resume scores it", async () => {
