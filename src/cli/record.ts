@@ -4,6 +4,7 @@
  *   fovea compare  a recording's detections against a re-run with a model, or another recording
  *   fovea retag    a recording's frames into a tagged-frame dataset, detections as pre-tags
  */
+import { onStopSignals } from "./stop-signals.js";
 import { DEVICE_NAMES, ENGINE_NAMES } from "../engine/registry.js";
 import { type Command, Option } from "commander";
 import { loadCalibration, type Calibration } from "../calib/calibration.js";
@@ -90,14 +91,12 @@ export function registerRecord(program: Command): void {
         throw err;
       }
       log.info({ source: source.info.description, out }, "recording");
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      // First signal: stop capturing and close the recording; a second one ends the process at once.
+      const stop = onStopSignals();
       try {
         const p = await recordCapture(source, recorder, {
           maxFrames,
-          signal: abort.signal,
+          signal: stop.signal,
           onProgress: (q) => log.info(q, "recording progress"),
         });
         if (recorder.error) throw new Error(`recording ${out} failed: ${recorder.error.message}`);
@@ -105,8 +104,7 @@ export function registerRecord(program: Command): void {
           `recorded ${p.framesWritten} frames to ${out} (${p.framesIn} from the source, ${p.recordingDropped} dropped by the recorder)\n`,
         );
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        stop.dispose();
       }
     });
 

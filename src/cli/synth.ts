@@ -2,6 +2,7 @@
  * `fovea synth`: synthetic soccer frames with exact ground truth, as a tagged-frame dataset
  * (native, YOLO or COCO), a video clip (`--out clip.mp4`, via ffmpeg) and/or a contact sheet.
  */
+import { onStopSignals } from "./stop-signals.js";
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
@@ -106,15 +107,11 @@ export function registerSynth(program: Command): void {
     )
     .action(async (flags: SynthFlags) => {
       // A requested stop: the frame being rendered is the last; a second signal kills at once.
-      const abort = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => abort.abort(signal);
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      const stop = onStopSignals();
       try {
-        await runSynth(flags, { signal: abort.signal });
+        await runSynth(flags, { signal: stop.signal });
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        stop.dispose();
       }
     });
 }

@@ -3,6 +3,7 @@
  *  [--from MODEL --fine-tune] [--workers N]`: train a grid-head network on tagged frames (native, YOLO or COCO)
  * and write the model directory with its training report (JSON + SVG learning curves).
  */
+import { onStopSignals } from "./stop-signals.js";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { createLogger } from "../core/log.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
@@ -149,19 +150,12 @@ export function registerTrain(program: Command): void {
     )
     .action(async (flags: TrainFlags) => {
       const log = createLogger({ name: "train" });
-      const abort = new AbortController();
       // First SIGINT/SIGTERM: finish the current step, write the checkpoint and the report, and
       // nothing more (no validation, test or export), so the stop takes about a second whatever the
-      // data. Both handlers go at once: a second signal of either kind finds none and its default
-      // action ends the process there.
-      const onSignal = (signal: NodeJS.Signals) => {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-        log.info({ signal }, "stopping after the current step (a second signal ends the process at once)");
-        abort.abort(signal);
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+      // data; a second signal ends the process at once.
+      const stop = onStopSignals((signal) =>
+        log.info({ signal }, "stopping after the current step (a second signal ends the process at once)"),
+      );
       try {
         // Imported here: loading the trainer loads TensorFlow.js (~1 s), which `--help` should not pay.
         const { train, TrainingStopped } = await import("../train/trainer.js");
@@ -195,11 +189,11 @@ export function registerTrain(program: Command): void {
               ? undefined
               : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight },
           log,
-          signal: abort.signal,
+          signal: stop.signal,
         }).catch((err: unknown) => {
           // A stop asked for before anything was trained is still a requested stop: exit 0.
           if (!(err instanceof TrainingStopped)) throw err;
-          process.stderr.write(`fovea train: ${err.message} (${String(abort.signal.reason)})\n`);
+          process.stderr.write(`fovea train: ${err.message} (${String(stop.signal.reason)})\n`);
           return null;
         });
         if (!report) return;
@@ -215,7 +209,7 @@ export function registerTrain(program: Command): void {
         );
         if (report.stoppedBy === "signal") {
           process.stderr.write(
-            `fovea train: stopped by ${String(abort.signal.reason)} after ${report.framesSeen} training images; ` +
+            `fovea train: stopped by ${String(stop.signal.reason)} after ${report.framesSeen} training images; ` +
               `checkpoint kept: ${report.checkpoint} (the same command with --resume continues from it); ` +
               (report.exported
                 ? `the model in ${report.out} is the best so far, as exported after epoch ${report.bestEpoch} (no test score)\n`
@@ -223,8 +217,7 @@ export function registerTrain(program: Command): void {
           );
         }
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        stop.dispose();
       }
     });
 }
