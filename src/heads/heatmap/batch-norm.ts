@@ -27,7 +27,7 @@ interface BatchNormInternals {
   movingVariance: { read(): tf.Tensor; write(v: tf.Tensor): void };
 }
 
-type BatchNormClass = new (args: tf.layers.Layer extends never ? never : Record<string, unknown>) => tf.layers.Layer;
+type BatchNormClass = new (args: Record<string, unknown>) => tf.layers.Layer;
 const BatchNormalization = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as BatchNormClass & {
   className: string;
 };

@@ -86,10 +86,10 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
   const init = () => tf.initializers.heNormal({ seed: seed === undefined ? undefined : seed++ });
   /**
    * A conv layer, or with head.batchNorm a bias-free conv -> batch norm (-> ReLU) for every conv
-   * but the outputs (`bias` given): the outputs' biases carry the heatmap prior.
+   * but the two outputs, whose biases carry the heatmap prior and the regression's offset.
    */
   const conv = (name: string, filters: number, kernelSize: number, activation: "relu" | "linear" | "sigmoid", bias?: number) => {
-    const normed = head.batchNorm && bias === undefined && activation !== "sigmoid" && !isOutput(name);
+    const normed = head.batchNorm && !isOutput(name);
     const layer = tf.layers.conv2d({
       filters,
       kernelSize,
