@@ -121,6 +121,8 @@ export class Pipeline {
   private readonly whiteBalance?: WhiteBalanceGains;
   private readonly observers: readonly PipelineObserver[];
   private readonly cameraId: string;
+  /** The source replays recorded capture times (SourceInfo.recordedTimes): fixed for the run. */
+  private readonly recordedTimes: boolean;
   private readonly log: Logger;
   private running: Promise<PipelineSummary> | null = null;
 
@@ -140,6 +142,7 @@ export class Pipeline {
     this.whiteBalance = options.calibration?.whiteBalance;
     this.observers = options.observers ?? [];
     this.cameraId = options.cameraId ?? source.info.cameraId;
+    this.recordedTimes = source.info.recordedTimes === true;
     this.log = options.log;
   }
 
@@ -462,7 +465,7 @@ export class Pipeline {
     // wire's uint32 microseconds, over an hour ago, can only be one too): then the capture stage
     // is unknown (0) and the end-to-end figure starts when the frame reached the loop.
     const sinceCapture = usBetween(frame.captureTimeNs, takenNs);
-    const replayed = this.source.info.recordedTimes === true || sinceCapture === US_MAX;
+    const replayed = this.recordedTimes || sinceCapture === US_MAX;
     const timings: FrameTimings = {
       captureUs: replayed ? 0 : sinceCapture,
       preprocessUs: usBetween(t0, t1),
