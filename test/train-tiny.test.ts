@@ -75,6 +75,30 @@ function fineTune(from: string, out: string) {
   });
 }
 
+/** A fresh small heatmap network (the default preset's layers) trained on the tiny data set without augmentation. */
+function trainTinyHeatmap(out: string, o: { epochs: number; workers?: number; batchNorm?: boolean }) {
+  return train({
+    data: [path.join(dir, "data")],
+    out,
+    epochs: o.epochs,
+    batch: 4,
+    learningRate: 1e-2,
+    schedule: "constant",
+    valFraction: 0.17,
+    testFraction: 0.17,
+    augment: false,
+    backend: "wasm",
+    progress: false,
+    patience: 100,
+    workers: o.workers,
+    networkOverrides: {
+      input: { width: 32, height: 24, channels: 3, name: "input" },
+      architecture: { convFilters: [4, 8, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+      head: { kind: "heatmap", stride: 2, neckFilters: [8], headFilters: 8, batchNorm: o.batchNorm ?? false },
+    },
+  });
+}
+
 describe("fovea train (tiny)", () => {
   it("lowers the loss and writes a loadable model with its report", async () => {
     const out = path.join(dir, "model");
@@ -130,25 +154,7 @@ describe("fovea train (tiny)", () => {
 
   it("trains a fresh heatmap network (the default preset's layers, small) and lowers the loss", async () => {
     const out = path.join(dir, "heatmap");
-    const report = await train({
-      data: [path.join(dir, "data")],
-      out,
-      epochs: 20,
-      batch: 4,
-      learningRate: 1e-2,
-      schedule: "constant",
-      valFraction: 0.17,
-      testFraction: 0.17,
-      augment: false,
-      backend: "wasm",
-      progress: false,
-      patience: 100,
-      networkOverrides: {
-        input: { width: 32, height: 24, channels: 3, name: "input" },
-        architecture: { convFilters: [4, 8, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
-        head: { kind: "heatmap", stride: 2, neckFilters: [8], headFilters: 8 },
-      },
-    });
+    const report = await trainTinyHeatmap(out, { epochs: 20 });
     expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss * 0.8);
     const model = await loadModelDir(out);
     expect(model.metadata.head.kind).toBe("heatmap");
@@ -159,26 +165,7 @@ describe("fovea train (tiny)", () => {
 
   it("trains a batch-normed heatmap network over two workers: loss falls, moving statistics are learned", async () => {
     const out = path.join(dir, "heatmap-bn");
-    const report = await train({
-      data: [path.join(dir, "data")],
-      out,
-      epochs: 12,
-      batch: 4,
-      learningRate: 1e-2,
-      schedule: "constant",
-      valFraction: 0.17,
-      testFraction: 0.17,
-      augment: false,
-      backend: "wasm",
-      progress: false,
-      patience: 100,
-      workers: 2,
-      networkOverrides: {
-        input: { width: 32, height: 24, channels: 3, name: "input" },
-        architecture: { convFilters: [4, 8, 8], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
-        head: { kind: "heatmap", stride: 2, neckFilters: [8], headFilters: 8, batchNorm: true },
-      },
-    });
+    const report = await trainTinyHeatmap(out, { epochs: 12, workers: 2, batchNorm: true });
     expect(report.epochs[report.epochs.length - 1].trainLoss).toBeLessThan(report.epochs[0].trainLoss * 0.8);
     const { loadLayersModel } = await import("../src/train/export-model.js");
     const model = await loadLayersModel(out);
