@@ -6,7 +6,7 @@
  *   node --import ./test/record-ts-loader.mjs scripts/heatmap-widths.ts \
  *     --reference models/default/model.onnx --width 16-24-48-64/64-64/32 --width 16-32-64-128/128-128/64
  *
- * A width is conv/neck/head filters. Prints a markdown table: weights, multiply-adds of the convs,
+ * A width is conv/neck/head filters; a neck conv written `64d2` is dilated by 2. Prints a markdown table: weights, multiply-adds of the convs,
  * p50 and the ratio to the reference.
  */
 import { readFileSync } from "node:fs";
@@ -55,13 +55,15 @@ async function add(name: string, bytes: Uint8Array, weights?: number, macs?: num
 await initTfjs("wasm");
 await add(`reference ${values.reference}`, readFileSync(values.reference));
 for (const spec of values.width) {
-  const m = /^(\d+(?:-\d+)*)\/(\d+(?:-\d+)*)?\/(\d+)$/.exec(spec);
-  if (!m) throw new Error(`--width: expected conv/neck/head filters like 16-24-48-64/64-64/32, got '${spec}'`);
-  const [conv, neck, head] = [m[1].split("-").map(Number), m[2] ? m[2].split("-").map(Number) : [], Number(m[3])];
+  const m = /^(\d+(?:-\d+)*)\/(\d+(?:d\d+)?(?:-\d+(?:d\d+)?)*)?\/(\d+)$/.exec(spec);
+  if (!m) throw new Error(`--width: expected conv/neck/head filters like 16-24-48-64/64-64d2/32, got '${spec}'`);
+  const neckSpec = m[2] ? m[2].split("-").map((n) => n.split("d").map(Number)) : [];
+  const [conv, neck, head] = [m[1].split("-").map(Number), neckSpec.map(([f]) => f), Number(m[3])];
+  const neckDilations = neckSpec.map(([, d]) => d ?? 1);
   const preset = presetMetadata("heatmap");
   const meta = presetMetadata("heatmap", {
     architecture: { ...preset.architecture, convFilters: conv },
-    head: { ...(preset.head as Extract<typeof preset.head, { kind: "heatmap" }>), neckFilters: neck, headFilters: head },
+    head: { ...(preset.head as Extract<typeof preset.head, { kind: "heatmap" }>), neckFilters: neck, neckDilations, headFilters: head },
   });
   const model = buildModel(meta, { seed: 1 });
   let macs = 0;

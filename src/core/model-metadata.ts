@@ -90,6 +90,12 @@ export const HeatmapHeadSchema = z.object({
   stride: z.number().int().positive(),
   /** 3x3 conv -> ReLU layers at the deepest stride, widening the view (context). */
   neckFilters: z.array(z.number().int().positive()).default([]),
+  /**
+   * Dilation of each neck conv (same length as neckFilters; default 1 each). A dilated 3x3 conv
+   * sees a (2d+1)-cell square at the same multiply-adds: the view a close robot or goal post that
+   * fills the frame needs.
+   */
+  neckDilations: z.array(z.number().int().positive()).optional(),
   /** Channels of the upsampled + lateral features the outputs are computed from. */
   headFilters: z.number().int().positive(),
   /**
@@ -184,6 +190,13 @@ export const ModelMetadataSchema = z
           message: `'${name}' is not one of the model's classes (${m.classes.join(", ")})`,
         });
       }
+    }
+    if (m.head.kind === "heatmap" && m.head.neckDilations && m.head.neckDilations.length !== m.head.neckFilters.length) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["head", "neckDilations"],
+        message: `expected one dilation per neck conv (${m.head.neckFilters.length}), got ${m.head.neckDilations.length}`,
+      });
     }
   });
 export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;

@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initTfjs, type TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import type { ModelMetadata } from "../core/model-metadata.js";
 import { targetTensors, trainHeadFor, type HeadLossOptions, type HeadTargets } from "../heads/train-head.js";
-import { registerTrainingBatchNorm } from "../heads/heatmap/batch-norm.js";
+import { registerHeatmapTrainingLayers } from "../heads/heatmap/network.js";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
 
 export interface TrainWorkerInit {
@@ -81,7 +81,7 @@ const shared = new Float32Array(init.weights);
 const runtime = await initTfjs(init.backend);
 if (runtime.backend === "wasm") registerWasmGradientKernels();
 // A checkpoint loaded to resume trains its batch norms with the fast gradient too.
-registerTrainingBatchNorm();
+registerHeatmapTrainingLayers();
 const model = await tf.models.modelFromJSON({ modelTopology: init.topology as tf.io.ModelJSON["modelTopology"] });
 model.setWeights(init.initialWeights.map((w) => tf.tensor(w.data, w.shape)));
 const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);

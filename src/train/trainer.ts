@@ -38,7 +38,7 @@ import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
 import { headOutputs } from "../core/head-outputs.js";
-import { registerTrainingBatchNorm } from "../heads/heatmap/batch-norm.js";
+import { registerHeatmapTrainingLayers } from "../heads/heatmap/network.js";
 import { DetectionEvaluator } from "./eval-metrics.js";
 
 /** Lowest score decoded for the AP curve (as `fovea eval` decodes). */
@@ -258,7 +258,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const runtime = await initTfjs(options.backend ?? "auto");
   if (runtime.backend === "wasm") registerWasmGradientKernels();
   // A checkpoint loaded to resume trains its batch norms with the fast gradient too.
-  registerTrainingBatchNorm();
+  registerHeatmapTrainingLayers();
   log?.info({ backend: runtime.backend, skipped: runtime.skipped }, "tfjs backend");
   stopIfAsked("while loading TensorFlow.js");
 

@@ -5,7 +5,8 @@
  *   input [N, H, W, 3]
  *   -> for each f in architecture.convFilters: 3x3 same conv (f) -> ReLU, then a 2x2 max-pool
  *      after every block but the last                                    (deepest stride 2^(n-1))
- *   -> for each f in head.neckFilters: 3x3 same conv (f) -> ReLU         (context at that stride)
+ *   -> for each f in head.neckFilters: 3x3 same conv (f, dilation head.neckDilations) -> ReLU
+ *                                                                        (context at that stride)
  *   -> nearest 2x upsampling while the stride is above head.stride, each added to a 1x1 lateral
  *      conv of the block output at the same stride -> ReLU               (head.headFilters)
  *   -> 1x1 conv -> sigmoid  = layer `heatmapOutput`    [N, H/s, W/s, classes]
@@ -18,7 +19,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HeatmapHead, ModelMetadata } from "../../core/model-metadata.js";
-import { trainingBatchNorm } from "./batch-norm.js";
+import { registerTrainingBatchNorm, trainingBatchNorm } from "./batch-norm.js";
+import { registerTrainingConv2D, trainingConv2d } from "./dilated-conv.js";
+
+/**
+ * Models deserialised after this call (a checkpoint to resume, `--from`) train with the layers
+ * built here: batch norm's closed-form gradient and convolutions that back-propagate at any
+ * dilation. For training processes only.
+ */
+export function registerHeatmapTrainingLayers(): void {
+  registerTrainingBatchNorm();
+  registerTrainingConv2D();
+}
 
 export const HEATMAP_LAYERS = {
   conv: (i: number) => `conv${i + 1}`,
@@ -88,12 +100,21 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
    * A conv layer, or with head.batchNorm a bias-free conv -> batch norm (-> ReLU) for every conv
    * but the two outputs, whose biases carry the heatmap prior and the regression's offset.
    */
-  const conv = (name: string, filters: number, kernelSize: number, activation: "relu" | "linear" | "sigmoid", bias?: number) => {
+  const conv = (
+    name: string,
+    filters: number,
+    kernelSize: number,
+    activation: "relu" | "linear" | "sigmoid",
+    bias?: number,
+    dilationRate = 1,
+  ) => {
     const normed = head.batchNorm && !isOutput(name);
-    const layer = tf.layers.conv2d({
+    // tfjs's own Conv2D cannot back-propagate a dilation above 1 (dilated-conv.ts).
+    const layer = (dilationRate > 1 ? trainingConv2d : tf.layers.conv2d)({
       filters,
       kernelSize,
       padding: "same",
+      dilationRate,
       activation: normed ? "linear" : activation,
       useBias: !normed,
       // He init for convs that feed a ReLU (the linear lateral is added to a ReLU'd path and
@@ -126,7 +147,7 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
       x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "valid", name: HEATMAP_LAYERS.pool(i) }).apply(x) as tf.SymbolicTensor;
   });
   head.neckFilters.forEach((f, i) => {
-    x = conv(HEATMAP_LAYERS.neck(i), f, 3, "relu").apply(x) as tf.SymbolicTensor;
+    x = conv(HEATMAP_LAYERS.neck(i), f, 3, "relu", undefined, head.neckDilations?.[i] ?? 1).apply(x) as tf.SymbolicTensor;
   });
   if (geo.lateralBlocks.length === 0) {
     x = conv(HEATMAP_LAYERS.lateral(0), head.headFilters, 1, "relu").apply(x) as tf.SymbolicTensor;

@@ -132,6 +132,30 @@ describe("exportOnnx", () => {
     ]);
   });
 
+  it("exports dilated neck convs (with batch norm) with the same outputs as tfjs", async () => {
+    const meta = defaultMetadata({
+      id: "heatmap-dilated",
+      classes: ["ball", "goal_post", "robot"],
+      input: { width: 64, height: 48, channels: 3, name: "input" },
+      architecture: { convFilters: [4, 8, 8, 12], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+      head: { kind: "heatmap", stride: 4, neckFilters: [12, 10], neckDilations: [2, 3], headFilters: 6, batchNorm: true },
+    });
+    const r = await compare(meta, 2, 5);
+    expect(r.classes.dims).toEqual([2, 12, 16, 3]);
+    expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+    const m = ModelProto.toObject(ModelProto.decode(r.bytes), { longs: Number }) as {
+      graph: { node: Array<{ opType: string; attribute: Array<{ name: string; ints?: number[] }> }> };
+    };
+    const dilations = m.graph.node
+      .filter((n) => n.opType === "Conv")
+      .map((n) => n.attribute.find((a) => a.name === "dilations")?.ints ?? [1, 1]);
+    expect(dilations.filter((d) => d[0] > 1)).toEqual([
+      [2, 2],
+      [3, 3],
+    ]);
+  });
+
   it("folds batch norm into the convs (trained statistics) with the same outputs as tfjs in inference mode", async () => {
     const meta = defaultMetadata({
       id: "heatmap-bn",

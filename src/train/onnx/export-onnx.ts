@@ -186,6 +186,7 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     size: number,
     pads: [number, number],
     relu: boolean,
+    dilation = 1,
   ): string => {
     const w = layerWeights(model, name);
     expectShape(name, w.kernelShape, [size, size, inCh, outCh]);
@@ -200,6 +201,7 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
         intsAttr("kernel_shape", [size, size]),
         intsAttr("pads", [pads[0], pads[0], pads[1], pads[1]]),
         intsAttr("strides", [1, 1]),
+        intsAttr("dilations", [dilation, dilation]),
       ],
     });
     if (!relu) return `${name}.out`;
@@ -226,7 +228,8 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
       x = `${pool}.out`;
     });
     head.neckFilters.forEach((filters, i) => {
-      x = convNode(HEATMAP_LAYERS.neck(i), x, inChannels, filters, 3, [1, 1], true);
+      const d = head.neckDilations?.[i] ?? 1;
+      x = convNode(HEATMAP_LAYERS.neck(i), x, inChannels, filters, 3, [d, d], true, d);
       inChannels = filters;
     });
     if (geo.lateralBlocks.length === 0) {
