@@ -252,7 +252,12 @@ describe("fovea train (tiny)", () => {
     const state = JSON.parse(await readFile(path.join(out, "checkpoint", "resume.json"), "utf8"));
     expect(state.epoch).toBe(2);
     expect(state.step).toBeGreaterThan(0);
-    const resumed = await train({ ...options, resume: true });
+    // Another batch would re-cut the epoch under the checkpoint's step: refused, naming the flag.
+    await expect(train({ ...options, batch: 4, resume: true })).rejects.toThrow(/--batch: .*uses batch 2, got 4/);
+    // Without --batch and --lr the run keeps its own.
+    const { batch: _batch, ...withoutBatch } = options;
+    const resumed = await train({ ...withoutBatch, resume: true });
+    expect((await loadModelDir(out)).metadata.training).toMatchObject({ batch: 2, learningRate: 2e-3 });
     expect(resumed.stoppedBy).toBe("epochs");
     expect(resumed.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
     // Only epoch 1 was validated before the stop: a stop runs no validation pass of its own.

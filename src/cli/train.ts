@@ -53,7 +53,7 @@ interface TrainFlags {
   epochs: number;
   out: string;
   seed: number;
-  batch: number;
+  batch?: number;
   lr?: number;
   patience: number;
   from?: string;
@@ -111,8 +111,16 @@ export function registerTrain(program: Command): void {
       positiveInt("--checkpoint-every"),
     )
     .option("--seed <n>", "seed of the split, shuffling, augmentation and initial weights", positiveInt("--seed"), 1)
-    .option("--batch <n>", "batch size", positiveInt("--batch"), 32)
-    .option("--lr <rate>", "Adam learning rate (default 1e-3, fine-tune 3e-3)", positiveNumber("--lr"))
+    .option(
+      "--batch <n>",
+      "batch size (default 16 for a heatmap network, 32 for a grid head; --resume keeps the run's)",
+      positiveInt("--batch"),
+    )
+    .option(
+      "--lr <rate>",
+      "Adam learning rate (default 2e-3 for a heatmap network, 1e-3 for a grid head, 3e-3 to fine-tune a grid head; --resume keeps the run's)",
+      positiveNumber("--lr"),
+    )
     .option("--patience <n>", "early stopping: epochs without validation improvement", positiveInt("--patience"), 5)
     .option("--from <model>", "start from this model directory (architecture, classes, weights)")
     .addOption(

@@ -53,9 +53,12 @@ export interface TrainOptions {
   epochs: number;
   /** Seed of the split, shuffling, augmentation and weight init. Default 1. */
   seed?: number;
-  /** Default 32. */
+  /**
+   * Default: the network's measured recipe (TRAINING_DEFAULTS), or with `resume` the run's own;
+   * a resumed run refuses another.
+   */
   batch?: number;
-  /** Adam learning rate. Default 1e-3 (3e-3 when fine-tuning). */
+  /** Adam learning rate. Default as `batch`. */
   learningRate?: number;
   /** Epochs without validation improvement before stopping. Default 5. */
   patience?: number;
@@ -252,7 +255,6 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     if (options.signal?.aborted) throw new TrainingStopped(when);
   };
   const seed = options.seed ?? 1;
-  const batchSize = options.batch ?? 32;
   const patience = options.patience ?? 5;
   const log = options.log;
   const runtime = await initTfjs(options.backend ?? "auto");
@@ -382,6 +384,14 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   // Grid heads fine-tune on cached conv features (dense layers only); a heatmap head keeps its
   // conv blocks frozen and retrains neck and outputs on images, augmentation included.
   const cachedFeatures = fineTune && meta.head.kind === "grid";
+  const recipe = cachedFeatures ? TRAINING_DEFAULTS.gridFineTune : TRAINING_DEFAULTS[meta.head.kind];
+  const ran = resumed ? (meta.training as { batch?: unknown; learningRate?: unknown } | undefined) : undefined;
+  const ranBatch = typeof ran?.batch === "number" ? ran.batch : undefined;
+  const ranRate = typeof ran?.learningRate === "number" ? ran.learningRate : undefined;
+  // Another batch would re-cut the epoch's steps under the checkpoint's position in it.
+  if (ranBatch !== undefined && options.batch !== undefined && options.batch !== ranBatch)
+    throw new FoveaInputError("--batch", `the run in ${checkpointDir} uses batch ${ranBatch}, got ${options.batch}: resume with its batch`);
+  const batchSize = options.batch ?? ranBatch ?? recipe.batch;
   let trainModel = model;
   let features: Map<Example, Float32Array> | undefined;
   let trainable: tf.Variable[] | undefined;
@@ -450,7 +460,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     return { loss: items.length ? loss / items.length : NaN, accuracy: r.objects, backgroundAccuracy: r.background };
   };
 
-  const learningRate = options.learningRate ?? (cachedFeatures ? 3e-3 : 1e-3);
+  const learningRate = options.learningRate ?? ranRate ?? recipe.learningRate;
   const optimizer = tf.train.adam(learningRate);
   const workers = Math.min(
     options.workers ?? (runtime.backend === "wasm" && !cachedFeatures ? Math.min(8, os.availableParallelism()) : 1),
@@ -552,6 +562,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       frames: { train: trainSet.length, val: val.length, test: test.length },
       seed,
       batch: batchSize,
+      learningRate,
       mode: fineTune ? "fine-tune" : "full",
       from: options.from ? path.basename(path.resolve(options.from)) : undefined,
       backend: runtime.backend,
@@ -831,6 +842,18 @@ function macrotask(): Promise<void> {
 
 /** Where a run keeps what `--resume` needs, inside the output directory. */
 export const CHECKPOINT_DIR = "checkpoint";
+/**
+ * Batch and Adam learning rate of a run that names neither, per head. The heatmap network's is
+ * its measured recipe (models/default/README.md): with batch norm, smaller batches at a higher
+ * rate reach a given validation AP in fewer images.
+ */
+export const TRAINING_DEFAULTS = {
+  heatmap: { batch: 16, learningRate: 2e-3 },
+  grid: { batch: 32, learningRate: 1e-3 },
+  /** A grid head's dense layers retrained on cached conv features (`fineTune`). */
+  gridFineTune: { batch: 32, learningRate: 3e-3 },
+} as const;
+
 const RESUME_FILE = "resume.json";
 
 /** The trainer's position in a run, written with every checkpoint. */
