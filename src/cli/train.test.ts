@@ -26,4 +26,26 @@ describe("fovea train flags", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${flag}: expected a positive number, got '${value}'`);
   });
+
+  it("--fit takes fill, letterbox or crop, for a fresh model only", async () => {
+    const bad = await fovea(["train", "--data", "nowhere", "--epochs", "1", "--out", "nowhere-out", "--fit", "stretch"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--fit <rule>.*'stretch'.*fill, letterbox, crop/);
+    const from = await fovea([
+      "train",
+      "--data",
+      "nowhere",
+      "--epochs",
+      "1",
+      "--out",
+      "nowhere-out",
+      "--from",
+      "models/default",
+      "--fit",
+      "crop",
+    ]);
+    expect(from.code).toBe(2);
+    expect(from.stderr).toContain("--fit");
+    expect(from.stderr).toContain("--from keeps the model's own");
+  });
 });

@@ -1,10 +1,11 @@
 /**
  * `fovea train --data DIR [--data DIR2] --epochs N --out MODELDIR [--seed S] [--batch B]
- *  [--from MODEL --fine-tune] [--workers N]`: train a grid-head network on tagged frames (native, YOLO or COCO)
+ *  [--input WxH] [--fit RULE] [--from MODEL --fine-tune] [--workers N]`: train a grid-head network on tagged frames (native, YOLO or COCO)
  * and write the model directory with its training report (JSON + SVG learning curves).
  */
 import { onStopSignals } from "./stop-signals.js";
 import { InvalidArgumentError, Option, type Command } from "commander";
+import { FIT_RULES, type FitRule } from "../core/fit.js";
 import { createLogger } from "../core/log.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import { NETWORK_PRESETS, type NetworkPreset } from "../train/network-presets.js";
@@ -71,6 +72,7 @@ interface TrainFlags {
   boxWeight?: number;
   resume?: boolean;
   input?: { width: number; height: number };
+  fit?: FitRule;
   valFraction?: number;
   testFraction?: number;
   warmupSteps?: number;
@@ -97,6 +99,12 @@ export function registerTrain(program: Command): void {
       "--input <WxH>",
       "network input size of a fresh model (default: the preset's, 160x120 for heatmap; a heatmap input must divide by 8)",
       inputSize,
+    )
+    .addOption(
+      new Option(
+        "--fit <rule>",
+        "how frames are fitted to the input of a fresh model: fill = stretch, letterbox = keep the aspect ratio and pad with black, crop = keep the aspect ratio and cut the overflow (default fill; --from and --resume keep the model's)",
+      ).choices([...FIT_RULES]),
     )
     .option("--val-fraction <f>", "fraction of frames held out for validation (default 0.1)", fraction("--val-fraction"))
     .option("--test-fraction <f>", "fraction of frames held out for the test split (default 0.1)", fraction("--test-fraction"))
@@ -187,6 +195,7 @@ export function registerTrain(program: Command): void {
           workers: flags.workers,
           network: flags.network,
           networkOverrides: flags.input ? { input: { ...flags.input, channels: 3 } } : undefined,
+          fit: flags.fit,
           resume: flags.resume,
           valFraction: flags.valFraction,
           testFraction: flags.testFraction,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FIT_RULES } from "./fit.js";
 
 /**
  * The metadata file `fovea.json` of a model directory `models/<name>/`. It carries everything
@@ -20,8 +21,18 @@ export const PreprocessSpecSchema = z.object({
    * model keeps the kernel it was trained with.
    */
   kernel: z.enum(["nearest", "linear", "cubic", "mitchell", "lanczos2", "lanczos3", "area"]).default("linear"),
-  /** How the source aspect ratio maps to the input: `fill` stretches (no crop, no padding). */
-  fit: z.enum(["fill"]).default("fill"),
+  /**
+   * How a source image is fitted to the input (geometry: src/core/fit.ts):
+   * - `fill` stretches it to the input size (a 16:9 camera's objects come out squashed in a 4:3
+   *   input);
+   * - `letterbox` scales the whole image to fit inside the input keeping its aspect ratio,
+   *   centred, and pads the bands with black;
+   * - `crop` scales it to cover the input keeping its aspect ratio and cuts the overflow off
+   *   centrally (objects there are not seen).
+   * Detections are mapped back to the source image. At the input's own aspect ratio all three
+   * give the same pixels.
+   */
+  fit: z.enum(FIT_RULES).default("fill"),
   /** Per-channel mean subtracted after scaling to 0..1 (RGB order). */
   mean: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
   /** Per-channel std the value is divided by after mean subtraction (RGB order). */

@@ -107,6 +107,12 @@ describe("preprocessing graph", () => {
       whiteBalance: { r: 1.3, g: 1.1, b: 1 },
     },
     { name: "160x120 -> 160x120 (no resize)", width: 160, height: 120, params: area(), whiteBalance: { r: 2, g: 1, b: 1 } },
+    {
+      name: "640x480 -> 160x120 letterbox (the input's aspect ratio: no bands)",
+      width: 640,
+      height: 480,
+      params: area({ fit: "letterbox" }),
+    },
   ];
   for (const c of cases) {
     it.each(["pool", "reduce"] as const)(`gives the trainer's pixels (layout %s): ${c.name}`, async (layout) => {
@@ -128,6 +134,11 @@ describe("preprocessing graph", () => {
     expect(frameGraphPlan(1280, 960, area())).toEqual({ fx: 8, fy: 8 });
     expect(frameGraphPlan(640, 400, area())).toBeNull();
     expect(frameGraphPlan(100, 100, area())).toBeNull();
+    // Letterbox and crop place the frame as fill does only at the input's aspect ratio.
+    expect(frameGraphPlan(640, 480, area({ fit: "letterbox" }))).toEqual({ fx: 4, fy: 4 });
+    expect(frameGraphPlan(1280, 960, area({ fit: "crop" }))).toEqual({ fx: 8, fy: 8 });
+    expect(frameGraphPlan(1280, 720, area({ fit: "letterbox" }))).toBeNull();
+    expect(frameGraphPlan(1280, 720, area({ fit: "crop" }))).toBeNull();
     expect(() => frameGraphModel({ width: 650, height: 480, params: area() })).toThrow(/650x480 -> model input 160x120 \(kernel area\)/);
   });
 });

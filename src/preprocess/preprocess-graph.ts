@@ -20,6 +20,7 @@
  * Hand-written because nothing on npm builds ONNX graphs in JS; it uses the same protobufjs
  * schema as fovea's exporter (src/core/onnx-proto.ts), opset 13 like the models it extends.
  */
+import { coversInput, fitTransform } from "../core/fit.js";
 import { ModelProto, OnnxAttributeType, OnnxDataType } from "../core/onnx-proto.js";
 import type { PreprocessParams, WhiteBalanceGains } from "./preprocess.js";
 
@@ -42,12 +43,14 @@ export interface FrameGraphPlan {
 
 /**
  * Whether (and how) frames of `width` x `height` can be preprocessed in the graph with exactly the
- * trainer's pixels: kernel `area`, fit `fill`, and whole reduction factors on both axes.
+ * trainer's pixels: kernel `area`, a frame that fills the input (fit `fill`, or a letterbox or
+ * crop at the input's aspect ratio, which place nothing) and whole reduction factors on both axes.
  */
 export function frameGraphPlan(width: number, height: number, params: PreprocessParams): FrameGraphPlan | null {
   const { spec } = params;
-  if (spec.kernel !== "area" || spec.fit !== "fill") return null;
+  if (spec.kernel !== "area") return null;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) return null;
+  if (spec.fit !== "fill" && !coversInput(fitTransform(spec.fit, width, height, params.width, params.height))) return null;
   if (width % params.width !== 0 || height % params.height !== 0) return null;
   return { fx: width / params.width, fy: height / params.height };
 }

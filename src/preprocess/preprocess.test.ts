@@ -4,6 +4,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FoveaInputError } from "../core/errors.js";
+import { fitTransform, LETTERBOX_PAD, toInputX, toInputY } from "../core/fit.js";
 import { PreprocessSpecSchema } from "../core/model-metadata.js";
 import { AreaResizer } from "./area-resize.js";
 import { preprocess, resizeToInput, type PreprocessParams } from "./preprocess.js";
@@ -168,5 +169,137 @@ describe("preprocess with kernel area", () => {
     const err = await preprocess({ file: junk }, area).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FoveaInputError);
     expect((err as FoveaInputError).where).toBe(junk);
+  });
+});
+
+describe("preprocess with letterbox and crop", () => {
+  // A 16:9 frame: green field, a red rectangle at source pixels x 100..200, y 50..130.
+  const W = 320;
+  const H = 180;
+  const RECT = { x0: 100, y0: 50, x1: 200, y1: 130 };
+  const frameRgb = Buffer.alloc(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const red = x >= RECT.x0 && x < RECT.x1 && y >= RECT.y0 && y < RECT.y1;
+      frameRgb.set(red ? [220, 30, 30] : [40, 160, 40], (y * W + x) * 3);
+    }
+  }
+  const frame = { width: W, height: H, encoding: "rgb24" as const, data: frameRgb };
+  const input = (kernel: "linear" | "area", fit: "fill" | "letterbox" | "crop"): PreprocessParams => ({
+    width: 64,
+    height: 48,
+    spec: PreprocessSpecSchema.parse({ kernel, fit }),
+  });
+
+  /** Bounding box of the red pixels of an input-size image, in input pixels (end exclusive). */
+  function redBox(rgb: Uint8Array, width: number, height: number) {
+    let x0 = width;
+    let y0 = height;
+    let x1 = 0;
+    let y1 = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 3;
+        if (rgb[i] > 128 && rgb[i + 1] < 100) {
+          x0 = Math.min(x0, x);
+          y0 = Math.min(y0, y);
+          x1 = Math.max(x1, x + 1);
+          y1 = Math.max(y1, y + 1);
+        }
+      }
+    }
+    return { x0, y0, x1, y1 };
+  }
+
+  /** Where fitTransform puts the rectangle, in input pixels. */
+  function expectedBox(fit: "letterbox" | "crop") {
+    const t = fitTransform(fit, W, H, 64, 48);
+    return {
+      x0: toInputX(t, RECT.x0 / W) * 64,
+      y0: toInputY(t, RECT.y0 / H) * 48,
+      x1: toInputX(t, RECT.x1 / W) * 64,
+      y1: toInputY(t, RECT.y1 / H) * 48,
+    };
+  }
+
+  /** Rows (input pixels, end exclusive) that are pure letterbox padding. */
+  function bandRows(rgb: Uint8Array, from: number, to: number): boolean {
+    for (let i = from * 64 * 3; i < to * 64 * 3; i++) if (rgb[i] !== LETTERBOX_PAD) return false;
+    return true;
+  }
+
+  for (const kernel of ["linear", "area"] as const) {
+    it(`letterboxes (kernel ${kernel}): the rectangle lands where fitTransform says, the bands are padding`, async () => {
+      // 320x180 -> 64x48: content 64x36 at row 6, so rows 0..5 and 42..47 are bands.
+      const rgb = await resizeToInput(frame, input(kernel, "letterbox"));
+      const e = expectedBox("letterbox");
+      expect(e).toEqual({ x0: 20, y0: 16, x1: 40, y1: 32 });
+      const got = redBox(rgb, 64, 48);
+      // Whole input pixels here: the area average is exact, the linear kernel blurs an edge by at most a pixel.
+      const tol = kernel === "area" ? 0 : 1;
+      for (const k of ["x0", "y0", "x1", "y1"] as const) expect(Math.abs(got[k] - e[k])).toBeLessThanOrEqual(tol);
+      expect(bandRows(rgb, 0, 6)).toBe(true);
+      expect(bandRows(rgb, 42, 48)).toBe(true);
+      expect(rgb[6 * 64 * 3 + 1]).toBeGreaterThan(100);
+      expect(rgb[41 * 64 * 3 + 1]).toBeGreaterThan(100);
+    });
+
+    it(`crops (kernel ${kernel}): the rectangle lands where fitTransform says`, async () => {
+      const rgb = await resizeToInput(frame, input(kernel, "crop"));
+      const e = expectedBox("crop");
+      const got = redBox(rgb, 64, 48);
+      // Edges fall inside input pixels (a scale of 85/320): a pixel is red when mostly covered.
+      for (const k of ["x0", "y0", "x1", "y1"] as const) expect(Math.abs(got[k] - e[k])).toBeLessThanOrEqual(1);
+      expect(e.x0).toBeCloseTo((100 * 85) / 320 - 11, 9);
+      // No padding anywhere: every pixel is field or rectangle.
+      for (let i = 0; i < rgb.length; i += 3) expect(rgb[i + 1] > 100 || rgb[i] > 128).toBe(true);
+    });
+
+    it(`gives frames, encoded frames and files the same letterboxed and cropped pixels (kernel ${kernel})`, async () => {
+      const file = path.join(dir, `fit-${kernel}.png`);
+      const png = await sharp(frameRgb, { raw: { width: W, height: H, channels: 3 } })
+        .png()
+        .toBuffer();
+      await writeFile(file, png);
+      for (const fit of ["letterbox", "crop"] as const) {
+        const fromFrame = await resizeToInput(frame, input(kernel, fit));
+        expect((await resizeToInput({ file }, input(kernel, fit))).equals(fromFrame)).toBe(true);
+        expect((await resizeToInput({ width: W, height: H, encoding: "encoded", data: png }, input(kernel, fit))).equals(fromFrame)).toBe(
+          true,
+        );
+      }
+    });
+
+    it(`keeps fill's pixels for a frame at the input's aspect ratio (kernel ${kernel})`, async () => {
+      const p = (fit: "fill" | "letterbox" | "crop"): PreprocessParams => ({
+        ...params,
+        spec: PreprocessSpecSchema.parse({ kernel, fit }),
+      });
+      // 320x240 into 100x100 is no aspect match; into 160x120 it is.
+      const same = (fit: "fill" | "letterbox" | "crop") => ({ ...p(fit), width: 160, height: 120 });
+      const fill = await resizeToInput({ file: pngPath }, same("fill"));
+      expect((await resizeToInput({ file: pngPath }, same("letterbox"))).equals(fill)).toBe(true);
+      expect((await resizeToInput({ file: pngPath }, same("crop"))).equals(fill)).toBe(true);
+    });
+  }
+
+  it("letterboxes as sharp's own contain does where sharp's rounding agrees", async () => {
+    const ours = await resizeToInput(frame, input("linear", "letterbox"));
+    const theirs = await sharp(frameRgb, { raw: { width: W, height: H, channels: 3 } })
+      .resize(64, 48, { kernel: "linear", fit: "contain", background: { r: 0, g: 0, b: 0 } })
+      .raw()
+      .toBuffer();
+    expect(ours.equals(theirs)).toBe(true);
+  });
+
+  it("leaves fill as it was: a stretch of the whole frame", async () => {
+    const ours = await resizeToInput(frame, input("linear", "fill"));
+    const theirs = await sharp(frameRgb, { raw: { width: W, height: H, channels: 3 } })
+      .resize(64, 48, { kernel: "linear", fit: "fill" })
+      .raw()
+      .toBuffer();
+    expect(ours.equals(theirs)).toBe(true);
+    const area = await resizeToInput(frame, input("area", "fill"));
+    expect(area.equals(Buffer.from(new AreaResizer(W, H, 64, 48).resize(frameRgb, new Uint8Array(64 * 48 * 3))))).toBe(true);
   });
 });

@@ -3,15 +3,18 @@
  * calls it on every tagged image, so a model always sees pixels prepared exactly as it was
  * trained with (parameters from the model's metadata).
  *
- * pixels (rgb24 or encoded) -> resize (metadata kernel, fit=fill) -> raw RGB bytes
+ * pixels (rgb24 or encoded) -> resize (metadata kernel and fit) -> raw RGB bytes
  * -> white-balance gains -> /255 -> (x - mean) / std -> Float32Array NHWC.
  *
  * The resize is sharp's for sharp kernels; kernel `area` decodes with sharp (files, encoded
- * frames) and resizes with AreaResizer, so rgb24 camera frames skip sharp altogether.
+ * frames) and resizes with AreaResizer, so rgb24 camera frames skip sharp altogether. Fits other
+ * than `fill` resize the image to the scaled size `fitTransform` gives and then pad it (letterbox)
+ * or cut the input out of it (crop), so the pixels land exactly where the transform says.
  */
 import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { FoveaInputError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
+import { coversInput, LETTERBOX_PAD, reuseFitTransform, type FitTransform } from "../core/fit.js";
 import type { ModelMetadata, PreprocessSpec } from "../core/model-metadata.js";
 import { AreaResizer } from "./area-resize.js";
 
@@ -97,39 +100,73 @@ function decodeError(input: PreprocessInput, err: unknown): FoveaInputError {
   });
 }
 
+/** An area resizer with its output bytes and, for letterbox and crop, the input-size bytes. */
+interface AreaEntry {
+  resizer: AreaResizer;
+  rgb: Uint8Array;
+  placed?: Uint8Array;
+}
+
 /**
- * Area resizers with their output bytes, by input and output size. Few sizes occur (one camera,
- * a dataset's image sizes); the bound only stops a dataset of many sizes from growing it.
+ * Area resizers by input and output size. Few sizes occur (one camera, a dataset's image sizes);
+ * the bound only stops a dataset of many sizes from growing it.
  */
-const areaResizers = new Map<string, { resizer: AreaResizer; rgb: Uint8Array }>();
+const areaResizers = new Map<string, AreaEntry>();
 const MAX_AREA_RESIZERS = 16;
 
 /** The last resizer used: a camera's frames all take this path, which builds no map key. */
-let lastAreaResizer: { resizer: AreaResizer; rgb: Uint8Array } | undefined;
+let lastAreaResizer: AreaEntry | undefined;
 
-function areaResizer(inWidth: number, inHeight: number, params: PreprocessParams): { resizer: AreaResizer; rgb: Uint8Array } {
+function areaResizer(inWidth: number, inHeight: number, outWidth: number, outHeight: number): AreaEntry {
   const last = lastAreaResizer?.resizer;
-  if (
-    last &&
-    last.inWidth === inWidth &&
-    last.inHeight === inHeight &&
-    last.outWidth === params.width &&
-    last.outHeight === params.height
-  ) {
+  if (last && last.inWidth === inWidth && last.inHeight === inHeight && last.outWidth === outWidth && last.outHeight === outHeight) {
     return lastAreaResizer!;
   }
-  const key = `${inWidth}x${inHeight}>${params.width}x${params.height}`;
+  const key = `${inWidth}x${inHeight}>${outWidth}x${outHeight}`;
   let entry = areaResizers.get(key);
   if (!entry) {
     if (areaResizers.size >= MAX_AREA_RESIZERS) areaResizers.delete(areaResizers.keys().next().value!);
-    entry = {
-      resizer: new AreaResizer(inWidth, inHeight, params.width, params.height),
-      rgb: new Uint8Array(params.width * params.height * 3),
-    };
+    entry = { resizer: new AreaResizer(inWidth, inHeight, outWidth, outHeight), rgb: new Uint8Array(outWidth * outHeight * 3) };
     areaResizers.set(key, entry);
   }
   lastAreaResizer = entry;
   return entry;
+}
+
+/** The transform of the last image that was not fitted with `fill` (a camera's frames: computed once). */
+let lastFit: FitTransform | undefined;
+
+function fitFor(width: number, height: number, params: PreprocessParams): FitTransform {
+  return (lastFit = reuseFitTransform(lastFit, params.spec.fit, width, height, params.width, params.height));
+}
+
+/**
+ * Writes the scaled image `content` (t.width x t.height) into `out` (the input size) at its place:
+ * the bands of a letterbox become LETTERBOX_PAD, the overflow of a crop is skipped. Every byte of
+ * `out` is written.
+ */
+function placeScaled(content: Uint8Array, t: FitTransform, out: Uint8Array): Uint8Array {
+  const rowBytes = t.dstWidth * 3;
+  // Input columns the content covers, and the content column at the first of them.
+  const x0 = Math.max(0, t.left);
+  const x1 = Math.min(t.dstWidth, t.left + t.width);
+  const runBytes = (x1 - x0) * 3;
+  const contentRowBytes = t.width * 3;
+  const skipBytes = (x0 - t.left) * 3;
+  for (let y = 0; y < t.dstHeight; y++) {
+    const row = y * rowBytes;
+    const cy = y - t.top;
+    if (cy < 0 || cy >= t.height) {
+      out.fill(LETTERBOX_PAD, row, row + rowBytes);
+      continue;
+    }
+    out.fill(LETTERBOX_PAD, row, row + x0 * 3);
+    const from = cy * contentRowBytes + skipBytes;
+    const to = row + x0 * 3;
+    for (let i = 0; i < runBytes; i++) out[to + i] = content[from + i];
+    out.fill(LETTERBOX_PAD, to + runBytes, row + rowBytes);
+  }
+  return out;
 }
 
 /**
@@ -157,8 +194,29 @@ async function areaResize(input: PreprocessInput, params: PreprocessParams): Pro
     ({ data } = decoded);
     ({ width, height } = decoded.info);
   }
-  const { resizer, rgb } = areaResizer(width, height, params);
-  return resizer.resize(data, rgb);
+  if (params.spec.fit === "fill") {
+    const { resizer, rgb } = areaResizer(width, height, params.width, params.height);
+    return resizer.resize(data, rgb);
+  }
+  const t = fitFor(width, height, params);
+  const entry = areaResizer(width, height, t.width, t.height);
+  const scaled = entry.resizer.resize(data, entry.rgb);
+  if (coversInput(t)) return scaled;
+  // One scaled size can belong to inputs of different sizes: the buffer follows the input's.
+  const n = params.width * params.height * 3;
+  if (entry.placed?.length !== n) entry.placed = new Uint8Array(n);
+  return placeScaled(scaled, t, entry.placed);
+}
+
+/**
+ * Pixel size of the image as sharp's pipeline sees it: an rgb24 frame's own, else the header's
+ * (the pipeline does not apply EXIF orientation, so neither does this).
+ */
+async function sourceSize(input: PreprocessInput, image: Sharp): Promise<[number, number]> {
+  if (!("file" in input) && input.encoding === "rgb24") return [input.width, input.height];
+  const { width, height } = await image.metadata();
+  if (!width || !height) throw new FoveaInputError(describeInput(input), "expected an image with a width and height in its header");
+  return [width, height];
 }
 
 /**
@@ -174,10 +232,30 @@ export async function resizeToInput(input: PreprocessInput, params: PreprocessPa
     // Greyscale or alpha inputs become plain 3-channel sRGB so the tensor layout never varies;
     // rgb24 frames already are, and skip the extra pipeline stages.
     if ("file" in input || input.encoding === "encoded") image = image.removeAlpha().toColourspace("srgb");
-    result = await image
-      .resize(params.width, params.height, { kernel: params.spec.kernel, fit: params.spec.fit })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    let t: FitTransform | undefined;
+    if (params.spec.fit !== "fill") {
+      const [width, height] = await sourceSize(input, image);
+      t = fitFor(width, height, params);
+    }
+    const kernel = params.spec.kernel;
+    if (!t || coversInput(t)) {
+      image = image.resize(params.width, params.height, { kernel, fit: "fill" });
+    } else {
+      // sharp's own contain/cover would round the scaled size and place it by its own rules: the
+      // exact scaled size is resized to and placed here, so the pixels follow `fitTransform`.
+      image = image.resize(t.width, t.height, { kernel, fit: "fill" });
+      image =
+        t.fit === "letterbox"
+          ? image.extend({
+              left: t.left,
+              top: t.top,
+              right: params.width - t.width - t.left,
+              bottom: params.height - t.height - t.top,
+              background: { r: LETTERBOX_PAD, g: LETTERBOX_PAD, b: LETTERBOX_PAD },
+            })
+          : image.extract({ left: -t.left, top: -t.top, width: params.width, height: params.height });
+    }
+    result = await image.raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     if (err instanceof FoveaInputError) throw err;
     throw decodeError(input, err);

@@ -2,7 +2,8 @@
  * Training of a fovea grid-head network from tagged-frame datasets (native, YOLO, COCO).
  *
  *   datasets -> seeded train/val/test split -> each image decoded and resized ONCE with the
- *   runtime's resizeToInput (cached bytes) -> per epoch: augment + normalise (the runtime's
+ *   runtime's resizeToInput (cached bytes; labels moved into the input by the model's fit,
+ *   src/core/fit.ts) -> per epoch: augment + normalise (the runtime's
  *   preprocessing) -> Adam steps -> validation -> early stopping; the best model so far is
  *   exported to the output directory after every improvement, so an interrupted run still
  *   leaves a usable model once an epoch was validated. `<out>/checkpoint` (weights and position)
@@ -21,12 +22,13 @@ import cliProgress from "cli-progress";
 import { FoveaInputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { loadModelDir } from "../core/model-dir.js";
+import { fitTransform, objectsToInput, type FitRule } from "../core/fit.js";
 import type { ModelMetadata, ModelMetadataInput } from "../core/model-metadata.js";
 import { mapLimited } from "../dataset/image-size.js";
 import { readDataset } from "../dataset/read-dataset.js";
 import type { LabelledObject, TaggedFrame } from "../dataset/tagged-frame.js";
 import { initTfjs, type TfjsBackendPreference } from "../engine/tfjs-backend.js";
-import { normalise, preprocessParams, resizeToInput } from "../preprocess/preprocess.js";
+import { normalise, preprocessParams, resizeToInput, type PreprocessParams } from "../preprocess/preprocess.js";
 import { Rng } from "../core/prng.js";
 import { DEFAULT_AUGMENT, augment, augmentationEnvelope, type AugmentOptions } from "./augment.js";
 import { exportModelDir, loadLayersModel } from "./export-model.js";
@@ -71,6 +73,11 @@ export interface TrainOptions {
   network?: NetworkPreset;
   /** Replaces fields of the preset's metadata (e.g. `architecture`, `head`, `input`) for a fresh model. */
   networkOverrides?: Partial<ModelMetadataInput>;
+  /**
+   * How frames are fitted to the input of a fresh model (`preprocess.fit`; default the preset's,
+   * `fill`). A model from `from` or `resume` keeps its own.
+   */
+  fit?: FitRule;
   /**
    * With `from`: keep the conv blocks. A grid head retrains only its dense layers on cached conv
    * features; a heatmap head retrains its neck and outputs (conv blocks frozen) on images.
@@ -184,6 +191,8 @@ interface Example {
   root: string;
   /** Input-size RGB bytes from resizeToInput. */
   rgb: Uint8Array;
+  /** The frame's labels moved into the input as resizeToInput placed its pixels (the model's fit). */
+  objects: LabelledObject[];
 }
 
 /** sha256 over every frame's image path and labels: identifies the training data whatever its format. */
@@ -196,6 +205,14 @@ export function dataFingerprint(frames: ReadonlyArray<{ image: string; objects: 
     h.update("\n");
   }
   return `sha256:${h.digest("hex")}`;
+}
+
+/**
+ * A tagged frame's labels in the model input, placed as resizeToInput places its pixels (the
+ * model's fit): what the head's targets are built from. A crop drops the objects it cuts off.
+ */
+export function labelsAtInput(frame: Pick<TaggedFrame, "width" | "height" | "objects">, params: PreprocessParams): LabelledObject[] {
+  return objectsToInput(frame.objects, fitTransform(params.spec.fit, frame.width, frame.height, params.width, params.height));
 }
 
 function shuffle<T>(items: T[], rng: Rng): T[] {
@@ -228,6 +245,12 @@ function checkOptions(o: TrainOptions): void {
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1))
     throw new FoveaInputError("--workers", `expected a positive integer, got ${o.workers}`);
   if (o.fineTune && !o.from) throw new FoveaInputError("--fine-tune", "needs --from MODELDIR (the model whose conv layers are kept)");
+  // The weights learned the pixels of the model's own fit: another would show them other images.
+  if (o.fit !== undefined && (o.from || o.resume))
+    throw new FoveaInputError(
+      "--fit",
+      `sets the fit of a fresh model; ${o.resume ? "--resume" : "--from"} keeps the model's own (preprocess.fit)`,
+    );
   for (const [k, v] of [
     ["valFraction", o.valFraction],
     ["testFraction", o.testFraction],
@@ -285,6 +308,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       id: options.id ?? "fovea-trained",
       ...options.networkOverrides,
     });
+    if (options.fit) meta = { ...meta, preprocess: { ...meta.preprocess, fit: options.fit } };
     try {
       model = buildModel(meta, { seed });
     } catch (err) {
@@ -341,7 +365,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       stopIfAsked("while decoding the frames");
       const rgb = await resizeToInput({ file: path.join(root, frame.image) }, params);
       bar?.update(++decoded);
-      return { frame, root, rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length) };
+      return { frame, root, rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), objects: labelsAtInput(frame, params) };
     });
   } finally {
     // Its redraw timer would keep the process alive after a failed or stopped decode.
@@ -365,8 +389,8 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     items.forEach((e, i) => {
       const s =
         augmentRng && augmentOptions
-          ? augment({ rgb: e.rgb, width, height, objects: e.frame.objects }, augmentOptions, augmentRng)
-          : { rgb: e.rgb, objects: e.frame.objects };
+          ? augment({ rgb: e.rgb, width, height, objects: e.objects }, augmentOptions, augmentRng)
+          : { rgb: e.rgb, objects: e.objects };
       const mean = normalise(s.rgb, input.subarray(i * pixels, (i + 1) * pixels), meta.preprocess);
       if (augmentRng) {
         for (const m of mean) {
@@ -436,7 +460,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     const n = features!.get(items[0])!.length;
     const input = new Float32Array(items.length * n);
     items.forEach((e, i) => input.set(features!.get(e)!, i * n));
-    return { input, shape: [items.length, ...featureDims], targets: head.encode(items.map((e) => e.frame.objects)) };
+    return { input, shape: [items.length, ...featureDims], targets: head.encode(items.map((e) => e.objects)) };
   };
   const makeBatch = (items: Example[], augmentRng?: Rng) => (cachedFeatures ? featureBatch(items) : imageBatch(items, augmentRng));
 
