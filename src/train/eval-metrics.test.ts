@@ -185,6 +185,42 @@ describe("DetectionEvaluator", () => {
     expect(r.ground).toEqual({ count: 1, median: 0.5, p90: 0.5, max: 0.5 });
   });
 
+  it("sorts recall at the threshold by object size (longer side in image pixels)", () => {
+    const ev = new DetectionEvaluator({ classes: ["ball", "robot"], scoreThreshold: 0.5 });
+    // 640x480: balls of 10 px (missed), 20 px (found below the threshold only: missed), 20 px
+    // (found), and a robot 300 px tall (found).
+    ev.addFrame({
+      width: 640,
+      height: 480,
+      objects: [
+        { label: "ball", box: { xMin: 0.1, yMin: 0.1, xMax: 0.1 + 10 / 640, yMax: 0.1 + 5 / 480 } },
+        { label: "ball", box: { xMin: 0.3, yMin: 0.3, xMax: 0.3 + 20 / 640, yMax: 0.3 + 20 / 480 } },
+        { label: "ball", box: { xMin: 0.6, yMin: 0.6, xMax: 0.6 + 20 / 640, yMax: 0.6 + 20 / 480 } },
+        { label: "robot", box: { xMin: 0.8, yMin: 0.2, xMax: 0.8 + 60 / 640, yMax: 0.2 + 300 / 480 } },
+      ],
+      detections: [
+        { label: "ball", confidence: 0.4, box: at(0.3 + 10 / 640, 0.3 + 10 / 480) },
+        { label: "ball", confidence: 0.9, box: at(0.6 + 10 / 640, 0.6 + 10 / 480) },
+        { label: "robot", confidence: 0.8, box: at(0.8 + 30 / 640, 0.2 + 150 / 480) },
+      ],
+    });
+    const [ball, robot] = ev.report().classes;
+    expect(ball.recallBySize).toEqual([
+      { minPixels: 0, maxPixels: 16, objects: 1, recall: 0 },
+      { minPixels: 16, maxPixels: 32, objects: 2, recall: 0.5 },
+      { minPixels: 32, maxPixels: 64, objects: 0, recall: null },
+      { minPixels: 64, maxPixels: 128, objects: 0, recall: null },
+      { minPixels: 128, maxPixels: null, objects: 0, recall: null },
+    ]);
+    expect(robot.recallBySize.map((b) => [b.objects, b.recall])).toEqual([
+      [0, null],
+      [0, null],
+      [0, null],
+      [0, null],
+      [1, 1],
+    ]);
+  });
+
   it("reports undefined precision/recall/AP as null, never as 0 or 1", () => {
     const ev = new DetectionEvaluator({ classes: ["ball", "robot"], scoreThreshold: 0.5 });
     ev.addFrame({ width: 10, height: 10, objects: [{ label: "ball", box: at(0.5, 0.5) }], detections: [] });

@@ -1,7 +1,7 @@
 /**
  * The figures `fovea eval` reports, accumulated frame by frame: per class precision, recall and
- * average precision, a confusion matrix with background and missed, and the ground-position
- * error of matched detections.
+ * average precision, recall by object size, a confusion matrix with background and missed, and
+ * the ground-position error of matched detections.
  */
 import type { Detection } from "../core/detection.js";
 import type { LabelledObject } from "../dataset/tagged-frame.js";
@@ -23,6 +23,23 @@ export interface EvaluatorOptions {
   classScoreThresholds?: Readonly<Record<string, number>>;
   /** Objects' boxes are enlarged to at least this fraction of the image width for matching (default 0.05). */
   minBoxFraction?: number;
+}
+
+/**
+ * Upper bounds (exclusive) of the object-size bins of `recallBySize`, in pixels of the longer side
+ * of the labelled box in the source image; the last bin is open. A model's misses sort by size
+ * (a ball of a few pixels at the input, a robot that fills the frame), and so do their remedies.
+ */
+export const SIZE_BINS_PX: readonly number[] = [16, 32, 64, 128];
+
+/** Recall at the class's threshold of the objects of one size bin. */
+export interface SizeBinRecall {
+  /** Longer side of the labelled box, source-image pixels: minPixels <= side < maxPixels (null: open). */
+  minPixels: number;
+  maxPixels: number | null;
+  objects: number;
+  /** Found / objects; null without objects. */
+  recall: number | null;
 }
 
 export interface GroundErrorStats {
@@ -59,6 +76,8 @@ export interface ClassMetrics {
    */
   bestF1: OperatingPoint | null;
   ground: GroundErrorStats | null;
+  /** Recall at `scoreThreshold` per size bin (SIZE_BINS_PX). */
+  recallBySize: SizeBinRecall[];
 }
 
 export interface ConfusionMatrix {
@@ -115,6 +134,8 @@ export class DetectionEvaluator {
   private readonly objects: number[];
   private readonly groundErrors: number[][];
   private readonly confusion: number[][];
+  /** Per class, per size bin: [objects, found at the threshold]. */
+  private readonly sizes: Array<Array<[number, number]>>;
   private frames = 0;
   readonly minBoxFraction: number;
   /** Threshold per class index. */
@@ -136,6 +157,7 @@ export class DetectionEvaluator {
     this.objects = classes.map(() => 0);
     this.groundErrors = classes.map(() => []);
     this.confusion = Array.from({ length: classes.length + 1 }, () => new Array<number>(classes.length + 1).fill(0));
+    this.sizes = classes.map(() => Array.from({ length: SIZE_BINS_PX.length + 1 }, (): [number, number] => [0, 0]));
   }
 
   private indexOf(label: string, where: string): number {
@@ -188,6 +210,14 @@ export class DetectionEvaluator {
     objects.forEach((_, oi) => {
       if (!matchedObj[oi] && cross.detectionOfObject[oi] < 0) this.confusion[objClass[oi]][B]++;
     });
+    objects.forEach((o, oi) => {
+      const side = Math.max((o.box.xMax - o.box.xMin) * width, (o.box.yMax - o.box.yMin) * height);
+      let bin = 0;
+      while (bin < SIZE_BINS_PX.length && side >= SIZE_BINS_PX[bin]) bin++;
+      const counts = this.sizes[objClass[oi]][bin];
+      counts[0]++;
+      if (matchedObj[oi]) counts[1]++;
+    });
   }
 
   report(): EvalMetrics {
@@ -209,6 +239,12 @@ export class DetectionEvaluator {
         averagePrecision: averagePrecision(this.scored[c], objects),
         bestF1: bestF1(this.scored[c], objects),
         ground: groundStats(this.groundErrors[c]),
+        recallBySize: this.sizes[c].map(([n, found], b) => ({
+          minPixels: b === 0 ? 0 : SIZE_BINS_PX[b - 1],
+          maxPixels: b < SIZE_BINS_PX.length ? SIZE_BINS_PX[b] : null,
+          objects: n,
+          recall: n > 0 ? found / n : null,
+        })),
       };
     });
     const aps = perClass.map((c) => c.averagePrecision).filter((ap): ap is number => ap !== null);

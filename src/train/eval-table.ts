@@ -74,6 +74,17 @@ export function formatEvalTable(r: EvalReport): string {
     );
   else lines.push("ground position error: - (no matched detection with a labelled ground position)");
   lines.push("");
+  lines.push("recall at the threshold by object size (longer side in image pixels), recall (objects)");
+  const bins = r.classes[0].recallBySize;
+  lines.push(
+    columns([
+      ["class", ...bins.map((b) => (b.maxPixels === null ? `>= ${b.minPixels}` : `${b.minPixels}-${b.maxPixels}`))],
+      ...r.classes
+        .filter((c) => c.objects > 0)
+        .map((c) => [c.label, ...c.recallBySize.map((b) => (b.objects ? `${num(b.recall, 2)} (${b.objects})` : "-"))]),
+    ]),
+  );
+  lines.push("");
   lines.push("confusion matrix (rows: labelled, columns: detected)");
   const m = r.confusion;
   // background x missed is not a thing (nothing detected, nothing there): shown as "-".
