@@ -8,7 +8,7 @@
  *
  *   y[i]  = sum_a x[i + a*d - p] w[a]                    ('same' padding p = d*(k-1)/2, stride 1)
  *   dx    = conv(dy, w rotated 180 degrees, in/out channels swapped, dilation d, 'same')
- *   dw[a] = sum_i x[i + a*d - p]^T dy[i]                 (one matrix product per kernel tap)
+ *   dw[a] = sum_i x[i + a*d - p]^T dy[i]                 (a conv of the padded x with dy, stride d)
  *
  * Inference and serialisation are the layer's own: the class keeps the name `Conv2D`, so a saved
  * model loads as a plain tfjs Conv2D anywhere (the runtime's tfjs engine included), and
@@ -36,7 +36,7 @@ const Conv2D = Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 
  * with the gradient above. `k` must be odd (the padding is then the same on both sides).
  */
 export function dilatedConv2d(x: tf.Tensor4D, w: tf.Tensor4D, d: number): tf.Tensor4D {
-  const [kh, kw, ci, co] = w.shape;
+  const [kh, kw] = w.shape;
   if (kh % 2 === 0 || kw % 2 === 0) throw new RangeError(`dilatedConv2d: w: expected an odd kernel size, got ${kh}x${kw}`);
   const ph = (d * (kh - 1)) / 2;
   const pw = (d * (kw - 1)) / 2;
@@ -50,22 +50,17 @@ export function dilatedConv2d(x: tf.Tensor4D, w: tf.Tensor4D, d: number): tf.Ten
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const wT = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
         const dx = tf.conv2d(g, wT, 1, "same", "NHWC", d);
-        const [n, h, wd] = xs.shape;
+        // dw as one convolution (the backend's fast kernel, as for undilated convs): over the
+        // padded input with batch and channels swapped, dy as the filter, stride d.
         const xp = tf.pad(xs, [
           [0, 0],
           [ph, ph],
           [pw, pw],
           [0, 0],
         ]);
-        const g2 = tf.reshape(g, [-1, co]) as tf.Tensor2D;
-        const taps: tf.Tensor2D[] = [];
-        for (let a = 0; a < kh; a++) {
-          for (let b = 0; b < kw; b++) {
-            const xa = tf.reshape(tf.slice(xp, [0, a * d, b * d, 0], [n, h, wd, ci]), [-1, ci]) as tf.Tensor2D;
-            taps.push(tf.matMul(xa, g2, true, false));
-          }
-        }
-        const dw = tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
+        const xT = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D;
+        const gT = tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D;
+        const dw = tf.transpose(tf.conv2d(xT, gT, d, "valid"), [1, 2, 0, 3]);
         return [dx, dw];
       },
     };
