@@ -17,6 +17,7 @@ import { OnnxRuntimeEngine } from "./onnxruntime-engine.js";
 import { initTfjs } from "./tfjs-backend.js";
 import { TfjsEngine } from "./tfjs-engine.js";
 import { Rng } from "../core/prng.js";
+import { maxAbsDiff } from "../core/max-abs-diff.js";
 
 let root: string;
 const dirs: Record<"f32" | "f16", string> = { f32: "", f16: "" };
@@ -25,13 +26,6 @@ const N = 100 * 100 * 3;
 
 function randomInput(n: number, seed: number): Float32Array {
   return new Rng(seed).fill(new Float32Array(n));
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 beforeAll(async () => {
@@ -90,6 +84,7 @@ describe("engine parity", () => {
     buf.set(randomInput(N, 6));
     const second = (await e.run(buf)).classes;
     const fresh = (await e.run(randomInput(N, 6))).classes;
+    expect(first.length).toBe(second.length);
     expect(maxAbsDiff(first, second)).toBeGreaterThan(1e-4);
     expect(maxAbsDiff(second, fresh)).toBe(0);
     await expect(e.run(new Float32Array(10))).rejects.toThrow(/input: expected 30000 floats/);

@@ -12,6 +12,7 @@ import { exportModelDir } from "../train/export-model.js";
 import { buildModel, presetMetadata } from "../train/network.js";
 import { OnnxRuntimeEngine } from "./onnxruntime-engine.js";
 import { initTfjs } from "./tfjs-backend.js";
+import { maxAbsDiff } from "../core/max-abs-diff.js";
 
 let root: string;
 let heatmapDir: string;
@@ -37,13 +38,6 @@ function frameBytes(width: number, height: number, seed: number): Buffer {
   const buf = Buffer.alloc(width * height * 3);
   for (let i = 0; i < buf.length; i++) buf[i] = rng.nextUint32() & 0xff;
   return buf;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe("onnxruntime frame path", () => {

@@ -13,6 +13,7 @@ import { PreprocessSpecSchema } from "../core/model-metadata.js";
 import { Rng } from "../core/prng.js";
 import { normalise, resizeToInput, type PreprocessParams, type WhiteBalanceGains } from "./preprocess.js";
 import { CHANNEL_MEAN_OUTPUT, FRAME_INPUT, frameGraphModel, frameGraphPlan, type FrameGraphLayout } from "./preprocess-graph.js";
+import { maxAbsDiff } from "../core/max-abs-diff.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -73,13 +74,6 @@ async function trainerInput(frame: Buffer, width: number, height: number, params
   const tensor = new Float32Array(params.width * params.height * 3);
   const channelMean = normalise(rgb, tensor, params.spec, whiteBalance);
   return { tensor, channelMean };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe("preprocessing graph", () => {

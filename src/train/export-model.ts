@@ -14,6 +14,7 @@ import { headOutputs } from "../core/head-outputs.js";
 import { fsSaveHandler, loadLayersModel } from "../engine/tfjs-fs-io.js";
 import { exportOnnx, type WeightsDtype } from "./onnx/export-onnx.js";
 import { Rng } from "../core/prng.js";
+import { maxAbsDiff } from "../core/max-abs-diff.js";
 
 export { loadLayersModel };
 
@@ -39,13 +40,6 @@ export interface ExportedModel extends ModelDir {
   sizes: Record<string, number>;
   /** Max abs difference between onnxruntime and tfjs per output name (absent when verify is false). */
   parity?: Record<string, number>;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return Number.isNaN(m) ? Number.POSITIVE_INFINITY : m;
 }
 
 /**

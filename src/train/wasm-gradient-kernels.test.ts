@@ -3,6 +3,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerWasmGradientKernels } from "./wasm-gradient-kernels.js";
 import { Rng } from "../core/prng.js";
+import { maxAbsDiff } from "../core/max-abs-diff.js";
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
 function values(n: number, seed: number): Float32Array {
@@ -41,13 +42,6 @@ async function gradients(backend: string, c: Case): Promise<{ dx: Float32Array; 
     )([x, w]);
     return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   });
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 const cases: Case[] = [];

@@ -3,6 +3,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../core/prng.js";
 import { batchNormTraining, TrainingBatchNorm, trainingBatchNorm } from "./batch-norm.js";
+import { maxAbsDiff } from "../../core/max-abs-diff.js";
 
 function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   return new Rng(seed).fill(new Float32Array(n), lo, hi);
@@ -36,13 +37,6 @@ async function gradients(backend: string, fast: boolean): Promise<Float32Array[]
     const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, gamma, beta]);
     return [Float32Array.of(value), ...grads.map((g) => g.dataSync() as Float32Array)];
   });
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe("training batch norm", () => {

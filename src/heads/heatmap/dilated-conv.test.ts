@@ -3,16 +3,10 @@ import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../core/prng.js";
 import { dilatedConv2d, TrainingConv2D, trainingConv2d } from "./dilated-conv.js";
+import { maxAbsDiff } from "../../core/max-abs-diff.js";
 
 function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   return new Rng(seed).fill(new Float32Array(n), lo, hi);
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 const xShape: [number, number, number, number] = [2, 9, 11, 4];
