@@ -3,7 +3,7 @@
  * gradient kernels -> a model directory that loads, with the report and plots beside it.
  * A small network (32x32 input, 4x4 grid) keeps it fast; the loss must go down.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -254,8 +254,16 @@ describe("fovea train (tiny)", () => {
     expect(state.step).toBeGreaterThan(0);
     // Another batch would re-cut the epoch under the checkpoint's step: refused, naming the flag.
     await expect(train({ ...options, batch: 4, resume: true })).rejects.toThrow(/--batch: .*uses batch 2, got 4/);
-    // Without --batch and --lr the run keeps its own.
     const { batch: _batch, ...withoutBatch } = options;
+    // A checkpoint that does not record its rate needs --lr.
+    const metaFile = path.join(out, "checkpoint", "fovea.json");
+    const written = await readFile(metaFile, "utf8");
+    const meta = JSON.parse(written);
+    delete meta.training.learningRate;
+    await writeFile(metaFile, JSON.stringify(meta));
+    await expect(train({ ...withoutBatch, resume: true })).rejects.toThrow(/--lr: .*does not record its learning rate/);
+    await writeFile(metaFile, written);
+    // Without --batch and --lr the run keeps its own.
     const resumed = await train({ ...withoutBatch, resume: true });
     expect((await loadModelDir(out)).metadata.training).toMatchObject({ batch: 2, learningRate: 2e-3 });
     expect(resumed.stoppedBy).toBe("epochs");

@@ -416,6 +416,9 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   if (ranBatch !== undefined && options.batch !== undefined && options.batch !== ranBatch)
     throw new FoveaInputError("--batch", `the run in ${checkpointDir} uses batch ${ranBatch}, got ${options.batch}: resume with its batch`);
   const batchSize = options.batch ?? ranBatch ?? recipe.batch;
+  // A checkpoint without its run's rate: the default may not be that rate, so ask rather than guess.
+  if (resumed && ranRate === undefined && options.learningRate === undefined)
+    throw new FoveaInputError("--lr", `the run in ${checkpointDir} does not record its learning rate: give the run's --lr to resume it`);
   let trainModel = model;
   let features: Map<Example, Float32Array> | undefined;
   let trainable: tf.Variable[] | undefined;
