@@ -318,6 +318,23 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     }
   }
   const head = trainHeadFor(meta, options.loss);
+  // Batch and rate, resolved before the frames are decoded so a bad flag fails at once.
+  const fineTune = options.fineTune === true;
+  // Grid heads fine-tune on cached conv features (dense layers only); a heatmap head keeps its
+  // conv blocks frozen and retrains neck and outputs on images, augmentation included.
+  const cachedFeatures = fineTune && meta.head.kind === "grid";
+  const recipe = cachedFeatures ? TRAINING_DEFAULTS.gridFineTune : TRAINING_DEFAULTS[meta.head.kind];
+  const ran = resumed ? (meta.training as { batch?: unknown; learningRate?: unknown } | undefined) : undefined;
+  const ranBatch = typeof ran?.batch === "number" ? ran.batch : undefined;
+  const ranRate = typeof ran?.learningRate === "number" ? ran.learningRate : undefined;
+  // Another batch would re-cut the epoch's steps under the checkpoint's position in it.
+  if (ranBatch !== undefined && options.batch !== undefined && options.batch !== ranBatch)
+    throw new FoveaInputError("--batch", `the run in ${checkpointDir} uses batch ${ranBatch}, got ${options.batch}: resume with its batch`);
+  const batchSize = options.batch ?? ranBatch ?? recipe.batch;
+  // A checkpoint without its run's rate: the default may not be that rate, so ask rather than guess.
+  if (resumed && ranRate === undefined && options.learningRate === undefined)
+    throw new FoveaInputError("--lr", `the run in ${checkpointDir} does not record its learning rate: give the run's --lr to resume it`);
+  const learningRate = options.learningRate ?? ranRate ?? recipe.learningRate;
   const classSet = new Set(meta.classes);
   for (const ds of datasets) {
     for (const f of ds.frames) {
@@ -404,21 +421,6 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   };
 
   // Fine-tune: a head model sharing the dense layers, fed with conv features computed once.
-  const fineTune = options.fineTune === true;
-  // Grid heads fine-tune on cached conv features (dense layers only); a heatmap head keeps its
-  // conv blocks frozen and retrains neck and outputs on images, augmentation included.
-  const cachedFeatures = fineTune && meta.head.kind === "grid";
-  const recipe = cachedFeatures ? TRAINING_DEFAULTS.gridFineTune : TRAINING_DEFAULTS[meta.head.kind];
-  const ran = resumed ? (meta.training as { batch?: unknown; learningRate?: unknown } | undefined) : undefined;
-  const ranBatch = typeof ran?.batch === "number" ? ran.batch : undefined;
-  const ranRate = typeof ran?.learningRate === "number" ? ran.learningRate : undefined;
-  // Another batch would re-cut the epoch's steps under the checkpoint's position in it.
-  if (ranBatch !== undefined && options.batch !== undefined && options.batch !== ranBatch)
-    throw new FoveaInputError("--batch", `the run in ${checkpointDir} uses batch ${ranBatch}, got ${options.batch}: resume with its batch`);
-  const batchSize = options.batch ?? ranBatch ?? recipe.batch;
-  // A checkpoint without its run's rate: the default may not be that rate, so ask rather than guess.
-  if (resumed && ranRate === undefined && options.learningRate === undefined)
-    throw new FoveaInputError("--lr", `the run in ${checkpointDir} does not record its learning rate: give the run's --lr to resume it`);
   let trainModel = model;
   let features: Map<Example, Float32Array> | undefined;
   let trainable: tf.Variable[] | undefined;
@@ -487,7 +489,6 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     return { loss: items.length ? loss / items.length : NaN, accuracy: r.objects, backgroundAccuracy: r.background };
   };
 
-  const learningRate = options.learningRate ?? ranRate ?? recipe.learningRate;
   const optimizer = tf.train.adam(learningRate);
   const workers = Math.min(
     options.workers ?? (runtime.backend === "wasm" && !cachedFeatures ? Math.min(8, os.availableParallelism()) : 1),
