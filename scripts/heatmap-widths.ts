@@ -6,8 +6,8 @@
  *   node --import ./test/record-ts-loader.mjs scripts/heatmap-widths.ts \
  *     --reference models/default/model.onnx --width 16-24-48-64/64-64/32 --width 16-32-64-128/128-128/64
  *
- * A width is conv/neck/head filters; a neck conv written `64d2` is dilated by 2. Prints a markdown table: weights, multiply-adds of the convs,
- * p50 and the ratio to the reference.
+ * A width is conv/neck/head filters; a neck conv written `64d2` is dilated by 2. Prints a markdown
+ * table: weights, multiply-adds of the convs, p50 and the ratio to the reference.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";

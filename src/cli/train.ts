@@ -1,7 +1,8 @@
 /**
  * `fovea train --data DIR [--data DIR2] --epochs N --out MODELDIR [--seed S] [--batch B]
- *  [--input WxH] [--fit RULE] [--from MODEL --fine-tune] [--workers N]`: train a grid-head network on tagged frames (native, YOLO or COCO)
- * and write the model directory with its training report (JSON + SVG learning curves).
+ *  [--input WxH] [--fit RULE] [--from MODEL --fine-tune] [--workers N]`: train a detection network
+ * on tagged frames (native, YOLO or COCO) and write the model directory with its training report
+ * (JSON + SVG learning curves).
  */
 import { onStopSignals } from "./stop-signals.js";
 import { InvalidArgumentError, Option, type Command } from "commander";

@@ -80,7 +80,7 @@ const shared = new Float32Array(init.weights);
 
 const runtime = await initTfjs(init.backend);
 if (runtime.backend === "wasm") registerWasmGradientKernels();
-// A checkpoint loaded to resume trains its batch norms with the fast gradient too.
+// A checkpoint loaded to resume trains with the heatmap network's own layers too (batch norm, dilated convs).
 registerHeatmapTrainingLayers();
 const model = await tf.models.modelFromJSON({ modelTopology: init.topology as tf.io.ModelJSON["modelTopology"] });
 model.setWeights(init.initialWeights.map((w) => tf.tensor(w.data, w.shape)));

@@ -282,7 +282,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   const log = options.log;
   const runtime = await initTfjs(options.backend ?? "auto");
   if (runtime.backend === "wasm") registerWasmGradientKernels();
-  // A checkpoint loaded to resume trains its batch norms with the fast gradient too.
+  // A checkpoint loaded to resume trains with the heatmap network's own layers too (batch norm, dilated convs).
   registerHeatmapTrainingLayers();
   log?.info({ backend: runtime.backend, skipped: runtime.skipped }, "tfjs backend");
   stopIfAsked("while loading TensorFlow.js");

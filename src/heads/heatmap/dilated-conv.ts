@@ -18,7 +18,6 @@
 import * as tf from "@tensorflow/tfjs";
 
 interface ConvInternals {
-  rank: number;
   kernel: { read(): tf.Tensor4D };
   bias: { read(): tf.Tensor1D } | null;
   strides: number[];
@@ -78,7 +77,6 @@ export class TrainingConv2D extends Conv2D {
     if (
       (dh === 1 && dw === 1) ||
       dh !== dw ||
-      self.rank !== 2 ||
       self.padding !== "same" ||
       self.dataFormat !== "channelsLast" ||
       self.strides.some((s) => s !== 1)
