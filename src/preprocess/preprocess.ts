@@ -209,11 +209,12 @@ async function areaResize(input: PreprocessInput, params: PreprocessParams): Pro
 }
 
 /**
- * Pixel size of the image as sharp's pipeline sees it: an rgb24 frame's own, else the header's
- * (the pipeline does not apply EXIF orientation, so neither does this).
+ * Pixel size of the image: a frame's own (rgb24 or encoded), the size the Detector maps its boxes
+ * back with, so a camera's frames cost no header parse; a file's from its header (sharp's pipeline
+ * does not apply EXIF orientation, so neither does this).
  */
 async function sourceSize(input: PreprocessInput, image: Sharp): Promise<[number, number]> {
-  if (!("file" in input) && input.encoding === "rgb24") return [input.width, input.height];
+  if (!("file" in input)) return [input.width, input.height];
   const { width, height } = await image.metadata();
   if (!width || !height) throw new FoveaInputError(describeInput(input), "expected an image with a width and height in its header");
   return [width, height];
