@@ -15,6 +15,7 @@ import * as ort from "onnxruntime-node";
 import { initTfjs } from "../src/engine/tfjs-backend.js";
 import { buildModel, presetMetadata } from "../src/train/network.js";
 import { exportOnnx } from "../src/train/onnx/export-onnx.js";
+import { parseHeatmapWidths, withHeatmapWidths } from "../src/train/heatmap-widths.js";
 
 const { values } = parseArgs({
   options: {
@@ -55,16 +56,7 @@ async function add(name: string, bytes: Uint8Array, weights?: number, macs?: num
 await initTfjs("wasm");
 await add(`reference ${values.reference}`, readFileSync(values.reference));
 for (const spec of values.width) {
-  const m = /^(\d+(?:-\d+)*)\/(\d+(?:d\d+)?(?:-\d+(?:d\d+)?)*)?\/(\d+)$/.exec(spec);
-  if (!m) throw new Error(`--width: expected conv/neck/head filters like 16-24-48-64/64-64d2/32, got '${spec}'`);
-  const neckSpec = m[2] ? m[2].split("-").map((n) => n.split("d").map(Number)) : [];
-  const [conv, neck, head] = [m[1].split("-").map(Number), neckSpec.map(([f]) => f), Number(m[3])];
-  const neckDilations = neckSpec.map(([, d]) => d ?? 1);
-  const preset = presetMetadata("heatmap");
-  const meta = presetMetadata("heatmap", {
-    architecture: { ...preset.architecture, convFilters: conv },
-    head: { ...(preset.head as Extract<typeof preset.head, { kind: "heatmap" }>), neckFilters: neck, neckDilations, headFilters: head },
-  });
+  const meta = withHeatmapWidths(presetMetadata("heatmap"), parseHeatmapWidths("--width", spec));
   const model = buildModel(meta, { seed: 1 });
   let macs = 0;
   for (const layer of model.layers) {

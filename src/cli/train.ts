@@ -10,6 +10,7 @@ import { FIT_RULES, type FitRule } from "../core/fit.js";
 import { createLogger } from "../core/log.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import { NETWORK_PRESETS, type NetworkPreset } from "../train/network-presets.js";
+import { parseHeatmapWidths, type HeatmapWidths } from "../train/heatmap-widths.js";
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -52,6 +53,7 @@ function nonNegativeInt(flag: string) {
 
 interface TrainFlags {
   data: string[];
+  widths?: HeatmapWidths;
   epochs: number;
   out: string;
   seed: number;
@@ -132,6 +134,17 @@ export function registerTrain(program: Command): void {
     )
     .option("--patience <n>", "early stopping: epochs without validation improvement", positiveInt("--patience"), 5)
     .option("--from <model>", "start from this model directory (architecture, classes, weights)")
+    .option(
+      "--widths <conv/neck/head>",
+      "filters of a heatmap network, e.g. 16-24-48-64/64-64/32 (a neck conv written 64d2 is dilated by 2); with --from, the model is grown to them: its weights kept, the new channels starting without effect",
+      (v: string) => {
+        try {
+          return parseHeatmapWidths("--widths", v);
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message);
+        }
+      },
+    )
     .addOption(
       new Option(
         "--network <preset>",
@@ -195,6 +208,7 @@ export function registerTrain(program: Command): void {
           progress: flags.progress,
           workers: flags.workers,
           network: flags.network,
+          widths: flags.widths,
           networkOverrides: flags.input ? { input: { ...flags.input, channels: 3 } } : undefined,
           fit: flags.fit,
           resume: flags.resume,

@@ -36,6 +36,8 @@ import { emptyAccuracy, trainHeadFor, type CellAccuracy, type HeadLossOptions } 
 import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
 import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
+import { growHeatmapNetwork } from "./grow-network.js";
+import { growthProblem, heatmapWidths, withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
@@ -73,6 +75,11 @@ export interface TrainOptions {
   network?: NetworkPreset;
   /** Replaces fields of the preset's metadata (e.g. `architecture`, `head`, `input`) for a fresh model. */
   networkOverrides?: Partial<ModelMetadataInput>;
+  /**
+   * Filters of the heatmap network (`--widths`): a fresh one's, or with `from` the widths the
+   * model is grown to (grow-network.ts: its weights kept, the new channels added without effect).
+   */
+  widths?: HeatmapWidths;
   /**
    * How frames are fitted to the input of a fresh model (`preprocess.fit`; default the preset's,
    * `fill`). A model from `from` or `resume` keeps its own.
@@ -245,6 +252,13 @@ function checkOptions(o: TrainOptions): void {
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1))
     throw new FoveaInputError("--workers", `expected a positive integer, got ${o.workers}`);
   if (o.fineTune && !o.from) throw new FoveaInputError("--fine-tune", "needs --from MODELDIR (the model whose conv layers are kept)");
+  if (o.widths && (o.resume || o.fineTune))
+    throw new FoveaInputError(
+      "--widths",
+      `${o.resume ? "--resume" : "--fine-tune"} keeps the model's network; --widths sets a fresh or grown one`,
+    );
+  if (o.widths && !o.from && (o.network ?? "heatmap") !== "heatmap")
+    throw new FoveaInputError("--widths", `sets the filters of a heatmap network, not of --network ${o.network}`);
   // The weights learned the pixels of the model's own fit: another would show them other images.
   if (o.fit !== undefined && (o.from || o.resume))
     throw new FoveaInputError(
@@ -302,6 +316,16 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   } else if (options.from) {
     meta = (await loadModelDir(options.from)).metadata;
     model = await loadLayersModel(options.from);
+    if (options.widths) {
+      if (meta.head.kind !== "heatmap")
+        throw new FoveaInputError("--widths", `grows a heatmap network; ${options.from} has a ${meta.head.kind} head`);
+      const problem = growthProblem(heatmapWidths(meta), options.widths, "--widths");
+      if (problem) throw new FoveaInputError("--widths", problem.replace(/^--widths: /, ""));
+      const grownMeta = withHeatmapWidths(meta, options.widths);
+      const grown = growHeatmapNetwork(model, meta, grownMeta, seed);
+      model.dispose();
+      [meta, model] = [grownMeta, grown];
+    }
   } else {
     meta = presetMetadata(options.network ?? "heatmap", {
       classes: datasets[0].classes,
@@ -309,6 +333,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       ...options.networkOverrides,
     });
     if (options.fit) meta = { ...meta, preprocess: { ...meta.preprocess, fit: options.fit } };
+    if (options.widths) meta = withHeatmapWidths(meta, options.widths);
     try {
       model = buildModel(meta, { seed });
     } catch (err) {

@@ -1,0 +1,91 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initTfjs } from "../engine/tfjs-backend.js";
+import { maxAbsDiff } from "../core/max-abs-diff.js";
+import { growHeatmapNetwork } from "./grow-network.js";
+import { formatHeatmapWidths, growthProblem, heatmapWidths, parseHeatmapWidths, withHeatmapWidths } from "./heatmap-widths.js";
+import { buildModel, presetMetadata } from "./network.js";
+
+const small = presetMetadata("heatmap", { input: { width: 32, height: 24, channels: 3, name: "input" } });
+const narrow = withHeatmapWidths(small, parseHeatmapWidths("w", "4-6-8-8/8-8d2/4"));
+const wide = withHeatmapWidths(small, parseHeatmapWidths("w", "5-8-12-16/12-10d2/8"));
+
+/** Random weights everywhere, moving variances positive, so every layer's values matter. */
+function randomise(model: tf.LayersModel, seed: number): void {
+  for (const layer of model.layers) {
+    const ws = layer.getWeights();
+    if (ws.length === 0) continue;
+    layer.setWeights(
+      ws.map((w, i) => {
+        const r = tf.randomUniform(w.shape, -0.5, 0.5, "float32", seed++);
+        // A batch norm layer's weights are gamma, beta, moving mean, moving variance.
+        return layer.getClassName() === "BatchNormalization" && i === 3 ? r.abs().add(0.5) : r;
+      }),
+    );
+  }
+}
+
+describe("heatmap widths", () => {
+  it("parses and formats conv/neck/head filters with dilations", () => {
+    const w = parseHeatmapWidths("--widths", "16-24-48-64/64-64d2/32");
+    expect(w).toEqual({ convFilters: [16, 24, 48, 64], neckFilters: [64, 64], neckDilations: [1, 2], headFilters: 32 });
+    expect(formatHeatmapWidths(w)).toBe("16-24-48-64/64-64d2/32");
+    expect(heatmapWidths(withHeatmapWidths(small, w))).toEqual(w);
+  });
+
+  it("names the flag and the expected form on bad input", () => {
+    expect(() => parseHeatmapWidths("--widths", "16-24/32")).toThrow(/--widths: expected conv\/neck\/head filters .* got '16-24\/32'/);
+    expect(() => parseHeatmapWidths("--widths", "0-24/8/4")).toThrow(/--widths/);
+  });
+
+  it("refuses a growth that drops a layer, narrows one or changes a dilation", () => {
+    const from = heatmapWidths(narrow);
+    expect(growthProblem(from, heatmapWidths(wide), "--widths")).toBeUndefined();
+    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8/8-8d2/4"), "--widths")).toMatch(/number of conv or neck layers/);
+    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8d2/3"), "--widths")).toMatch(/narrower/);
+    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8/4"), "--widths")).toMatch(/dilates/);
+  });
+});
+
+describe("growHeatmapNetwork", () => {
+  beforeAll(async () => {
+    await initTfjs("cpu");
+  });
+
+  it("computes what the narrower network computed, and its new channels can learn", () => {
+    const from = buildModel(narrow, { seed: 1 });
+    randomise(from, 10);
+    const grown = growHeatmapNetwork(from, narrow, wide, 3);
+    expect(grown.getLayer("conv2").getWeights()[0].shape).toEqual([3, 3, 5, 8]);
+    const x = tf.randomUniform([2, 24, 32, 3], 0, 1, "float32", 7);
+    const a = from.predict(x) as tf.Tensor[];
+    const b = grown.predict(x) as tf.Tensor[];
+    for (let i = 0; i < 2; i++) {
+      expect(b[i].shape).toEqual(a[i].shape);
+      expect(maxAbsDiff(a[i].dataSync(), b[i].dataSync())).toBeLessThan(1e-5);
+    }
+    // The new filters of conv2 are the fresh initialiser's, not zeros: they carry a signal.
+    const k = grown.getLayer("conv2").getWeights()[0].arraySync() as number[][][][];
+    expect(Math.max(...k.flat(2).map((row) => Math.abs(row[7])))).toBeGreaterThan(0.01);
+    // ... and it reaches the output once the zero weights reading it move: their gradient is not zero.
+    const grads = tf.variableGrads(
+      () => {
+        const [heat] = grown.apply(x, { training: true }) as tf.Tensor[];
+        return heat.sum() as tf.Scalar;
+      },
+      grown.getLayer("conv3").trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+    );
+    const g = Object.values(grads.grads)[0].arraySync() as number[][][][];
+    // conv3's weights reading conv2's new channel 7 into its old filter 0.
+    expect(Math.max(...g.flat(1).map((row) => Math.abs(row[7][0])))).toBeGreaterThan(0);
+    tf.dispose([x, ...a, ...b, ...Object.values(grads.grads)]);
+    from.dispose();
+    grown.dispose();
+  });
+
+  it("throws on a growth that does not hold the model", () => {
+    const from = buildModel(narrow, { seed: 1 });
+    expect(() => growHeatmapNetwork(from, wide, narrow)).toThrow(/narrower/);
+    from.dispose();
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Heatmap network widths: the `conv/neck/head` filters of `--widths` and of
+ * scripts/heatmap-widths.ts, e.g. `16-24-64-96/96-96/48`. Free of TensorFlow.js so the CLI can
+ * check the flag before loading it.
+ */
+import type { HeatmapHead, ModelMetadata } from "../core/model-metadata.js";
+
+/** Filters of a heatmap network: conv blocks, neck convs (with their dilations) and head. */
+export interface HeatmapWidths {
+  convFilters: number[];
+  neckFilters: number[];
+  /** One per neck conv; 1 = undilated. */
+  neckDilations: number[];
+  headFilters: number;
+}
+
+const WIDTHS = /^(\d+(?:-\d+)*)\/(\d+(?:d\d+)?(?:-\d+(?:d\d+)?)*)?\/(\d+)$/;
+
+/**
+ * Parse `conv/neck/head` filters such as `16-24-48-64/64-64/32`; a neck conv written `64d2` is
+ * dilated by 2. `flag` names the option in the error.
+ */
+export function parseHeatmapWidths(flag: string, spec: string): HeatmapWidths {
+  const m = WIDTHS.exec(spec.trim());
+  const bad = () => new RangeError(`${flag}: expected conv/neck/head filters like 16-24-48-64/64-64d2/32, got '${spec}'`);
+  if (!m) throw bad();
+  const neckSpec = m[2] ? m[2].split("-").map((n) => n.split("d").map(Number)) : [];
+  const widths: HeatmapWidths = {
+    convFilters: m[1].split("-").map(Number),
+    neckFilters: neckSpec.map(([f]) => f),
+    neckDilations: neckSpec.map(([, d]) => d ?? 1),
+    headFilters: Number(m[3]),
+  };
+  const all = [...widths.convFilters, ...widths.neckFilters, ...widths.neckDilations, widths.headFilters];
+  if (all.some((n) => !Number.isInteger(n) || n < 1)) throw bad();
+  return widths;
+}
+
+/** The widths of a heatmap model's metadata. */
+export function heatmapWidths(meta: ModelMetadata): HeatmapWidths {
+  const head = heatmapHead(meta, "meta.head");
+  return {
+    convFilters: [...meta.architecture.convFilters],
+    neckFilters: [...head.neckFilters],
+    neckDilations: head.neckFilters.map((_, i) => head.neckDilations?.[i] ?? 1),
+    headFilters: head.headFilters,
+  };
+}
+
+/** `conv/neck/head`, the form parseHeatmapWidths reads. */
+export function formatHeatmapWidths(w: HeatmapWidths): string {
+  const neck = w.neckFilters.map((f, i) => (w.neckDilations[i] > 1 ? `${f}d${w.neckDilations[i]}` : `${f}`));
+  return `${w.convFilters.join("-")}/${neck.join("-")}/${w.headFilters}`;
+}
+
+/** `meta` with other widths (the metadata's dilations field only where a neck conv is dilated). */
+export function withHeatmapWidths(meta: ModelMetadata, w: HeatmapWidths): ModelMetadata {
+  const head = heatmapHead(meta, "meta.head");
+  const { neckDilations: _dropped, ...rest } = head;
+  return {
+    ...meta,
+    architecture: { ...meta.architecture, convFilters: [...w.convFilters] },
+    head: {
+      ...rest,
+      neckFilters: [...w.neckFilters],
+      ...(w.neckDilations.some((d) => d > 1) ? { neckDilations: [...w.neckDilations] } : {}),
+      headFilters: w.headFilters,
+    },
+  };
+}
+
+/**
+ * Why `to` cannot hold `from` (other depth, dilations or a narrower layer), or undefined when
+ * it can. `flag` names the option in the message.
+ */
+export function growthProblem(from: HeatmapWidths, to: HeatmapWidths, flag: string): string | undefined {
+  const f = formatHeatmapWidths(from);
+  const t = formatHeatmapWidths(to);
+  if (from.convFilters.length !== to.convFilters.length || from.neckFilters.length !== to.neckFilters.length)
+    return `${flag}: ${t} has another number of conv or neck layers than the model's ${f}; growing keeps the layers and widens them`;
+  if (from.neckDilations.some((d, i) => d !== to.neckDilations[i])) return `${flag}: ${t} dilates the neck otherwise than the model's ${f}`;
+  const narrower = [
+    ...from.convFilters.map((n, i) => [n, to.convFilters[i]]),
+    ...from.neckFilters.map((n, i) => [n, to.neckFilters[i]]),
+    [from.headFilters, to.headFilters],
+  ].some(([a, b]) => b < a);
+  if (narrower) return `${flag}: ${t} is narrower than the model's ${f} somewhere; every layer must keep at least its filters`;
+  return undefined;
+}
+
+function heatmapHead(meta: ModelMetadata, where: string): HeatmapHead {
+  if (meta.head.kind !== "heatmap") throw new RangeError(`${where}.kind: expected 'heatmap', got '${meta.head.kind}'`);
+  return meta.head;
+}
