@@ -4,14 +4,14 @@
  * engine) and `fovea.json` (metadata, validated). The one way models/default and every trained
  * model are produced.
  */
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { METADATA_FILE, loadModelDir, type ModelDir } from "../core/model-dir.js";
 import { ModelMetadataSchema, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
 import { headOutputs } from "../core/head-outputs.js";
-import { fsSaveHandler, loadLayersModel } from "../engine/tfjs-fs-io.js";
+import { TFJS_WEIGHTS_FILE, fsSaveHandler, loadLayersModel } from "../engine/tfjs-fs-io.js";
 import { exportOnnx, type WeightsDtype } from "./onnx/export-onnx.js";
 import { Rng } from "../core/prng.js";
 import { maxAbsDiff } from "../core/max-abs-diff.js";
@@ -31,6 +31,9 @@ export interface ExportModelOptions {
    */
   verify?: boolean;
 }
+
+/** Folder inside a model directory where an export is written and checked before it replaces the model. */
+export const STAGING_DIR = ".export-staging";
 
 /** Largest difference between the two engines' outputs an export accepts. */
 export const PARITY_TOLERANCE = 1e-4;
@@ -86,23 +89,27 @@ export async function exportModelDir(
   const existing = await stat(dir).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new TypeError(`outDir: expected a directory, '${outDir}' is a file`);
   await mkdir(dir, { recursive: true });
+  // Everything is written and checked in a staging folder inside the directory, then moved into
+  // place file by file (a rename replaces a file atomically): a process ended mid-export (a second
+  // stop signal, a kill) leaves the previous model.onnx, tfjs/ and fovea.json in step, not a mix.
+  const staging = path.join(dir, STAGING_DIR);
+  await rm(staging, { recursive: true, force: true });
+  const onnxRel = meta.files.onnx;
+  const tfjsDirRel = path.dirname(meta.files.tfjs);
+  if (path.basename(meta.files.tfjs) !== "model.json")
+    throw new TypeError(`metadata.files.tfjs: expected a path ending in model.json, got '${meta.files.tfjs}'`);
 
   const onnx = exportOnnx(model, meta, { weightsDtype: options.weightsDtype });
-  const onnxPath = path.resolve(dir, meta.files.onnx);
-  await mkdir(path.dirname(onnxPath), { recursive: true });
-  await writeFile(onnxPath, onnx);
+  await mkdir(path.dirname(path.join(staging, onnxRel)), { recursive: true });
+  await writeFile(path.join(staging, onnxRel), onnx);
+  const saved = await model.save(fsSaveHandler(path.join(staging, tfjsDirRel), { weightsDtype: options.weightsDtype }));
+  await writeFile(path.join(staging, METADATA_FILE), JSON.stringify(meta, null, 2) + "\n");
 
-  const tfjsPath = path.resolve(dir, meta.files.tfjs);
-  if (path.basename(tfjsPath) !== "model.json")
-    throw new TypeError(`metadata.files.tfjs: expected a path ending in model.json, got '${meta.files.tfjs}'`);
-  const saved = await model.save(fsSaveHandler(path.dirname(tfjsPath), { weightsDtype: options.weightsDtype }));
-
-  await writeFile(path.join(dir, METADATA_FILE), JSON.stringify(meta, null, 2) + "\n");
-  const loaded = await loadModelDir(dir);
   let parity: Record<string, number> | undefined;
   if (options.verify ?? true) {
-    parity = await verifyParity(loaded);
+    parity = await verifyParity(await loadModelDir(staging));
     if (!Object.values(parity).every((d) => d <= PARITY_TOLERANCE)) {
+      await rm(staging, { recursive: true, force: true });
       const diffs = Object.entries(parity)
         .map(([n, d]) => `${n} ${d}`)
         .join(", ");
@@ -111,6 +118,14 @@ export async function exportModelDir(
       );
     }
   }
+  // The weights before the model.json naming them, fovea.json last: it is what a loader opens first.
+  const moves = [path.join(tfjsDirRel, TFJS_WEIGHTS_FILE), path.join(tfjsDirRel, "model.json"), onnxRel, METADATA_FILE];
+  for (const rel of moves) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await rename(path.join(staging, rel), path.join(dir, rel));
+  }
+  await rm(staging, { recursive: true, force: true });
+  const loaded = await loadModelDir(dir);
   return {
     ...loaded,
     ...(parity ? { parity } : {}),
