@@ -1,6 +1,6 @@
 /**
  * Child process of export-crash.test.ts: exports two different networks in turn into one model
- * directory forever, reporting each finished export on stdout, until the test SIGKILLs it.
+ * directory forever, reporting each finished export on stdout, until the test ends it with SIGTERM.
  */
 import { initTfjs } from "../src/engine/tfjs-backend.js";
 import { exportModelDir } from "../src/train/export-model.js";

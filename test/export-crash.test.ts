@@ -1,6 +1,6 @@
 /**
  * Crash safety of a model export (`fovea train` exports while it trains; a second stop signal or
- * a kill can end it at any moment): a real exporting process is SIGKILLed at several points, and
+ * a kill can end it at any moment): a real exporting process is ended by a signal at several points, and
  * the directory left behind always holds one model, its model.onnx and tfjs/ in step.
  */
 import { spawn } from "node:child_process";
@@ -26,7 +26,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Start the exporting child; once it has finished `exports`, SIGKILL it `afterMs` later. */
+/** Start the exporting child; once it has finished `exports`, SIGTERM it `afterMs` later (it has no handler: the signal ends it at once, as a second stop signal ends `fovea train`). */
 async function exportAndKill(dir: string, exports: number, afterMs: number): Promise<void> {
   const child = spawn(
     process.execPath,
@@ -42,9 +42,9 @@ async function exportAndKill(dir: string, exports: number, afterMs: number): Pro
     child.stdout.on("data", (b: Buffer) => {
       if (armed || Number(b.toString().trim().split("\n").pop()) < exports) return;
       armed = true;
-      setTimeout(() => child.kill("SIGKILL"), afterMs);
+      setTimeout(() => child.kill("SIGTERM"), afterMs);
     });
-    child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`export child exited ${code}: ${stderr}`))));
+    child.on("exit", (code, signal) => (signal === "SIGTERM" ? resolve() : reject(new Error(`export child exited ${code}: ${stderr}`))));
   });
 }
 

@@ -4,7 +4,8 @@
  * engine) and `fovea.json` (metadata, validated). The one way models/default and every trained
  * model are produced.
  */
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { renameSync } from "node:fs";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
@@ -73,6 +74,33 @@ async function verifyParity(dir: ModelDir): Promise<Record<string, number>> {
 }
 
 /**
+ * Rename `files` (relative paths) from `staging` into `dir`, as one step for a stop signal: the
+ * renames run synchronously, and a SIGINT/SIGTERM that arrives meanwhile and would end the process
+ * (no other handler: a second stop, or a process that never asked for a graceful one) is held
+ * and raised again once every file is in place. Hand-written: neither Node nor a kept library
+ * renames several files atomically.
+ */
+async function moveIntoPlace(staging: string, dir: string, files: string[]): Promise<void> {
+  for (const rel of files) await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+  const held: NodeJS.Signals[] = [];
+  const hold = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) === 1) held.push(signal);
+  };
+  process.on("SIGINT", hold);
+  process.on("SIGTERM", hold);
+  try {
+    for (const rel of files) renameSync(path.join(staging, rel), path.join(dir, rel));
+  } finally {
+    // A signal caught during the renames reaches the handler on a later turn of the event loop;
+    // two turns take it past the poll phase that reads it.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    process.off("SIGINT", hold);
+    process.off("SIGTERM", hold);
+  }
+  if (held.length > 0) process.kill(process.pid, held[0]);
+}
+
+/**
  * Write `model` with `metadata` to `outDir` (created if needed; existing model files are
  * replaced). Returns the directory as `loadModelDir` sees it, so a broken export fails here.
  */
@@ -118,12 +146,12 @@ export async function exportModelDir(
       );
     }
   }
-  // The weights before the model.json naming them, fovea.json last: it is what a loader opens first.
-  const moves = [path.join(tfjsDirRel, TFJS_WEIGHTS_FILE), path.join(tfjsDirRel, "model.json"), onnxRel, METADATA_FILE];
-  for (const rel of moves) {
-    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await rename(path.join(staging, rel), path.join(dir, rel));
-  }
+  await moveIntoPlace(
+    staging,
+    dir,
+    // The weights before the model.json naming them, fovea.json last: it is what a loader opens first.
+    [path.join(tfjsDirRel, TFJS_WEIGHTS_FILE), path.join(tfjsDirRel, "model.json"), onnxRel, METADATA_FILE],
+  );
   await rm(staging, { recursive: true, force: true });
   const loaded = await loadModelDir(dir);
   return {
