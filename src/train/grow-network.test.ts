@@ -31,6 +31,11 @@ describe("heatmap widths", () => {
     expect(w).toEqual({ convFilters: [16, 24, 48, 64], neckFilters: [64, 64], neckDilations: [1, 2], headFilters: 32 });
     expect(formatHeatmapWidths(w)).toBe("16-24-48-64/64-64d2/32");
     expect(heatmapWidths(withHeatmapWidths(small, w))).toEqual(w);
+    expect(withHeatmapWidths(small, w).description).toBe(
+      "Heatmap detector (CenterNet-style head) on the seed lecture blocks with batch norm: 3x3 conv -> BN -> ReLU -> 2x2 max-pool " +
+        "(16, 24, 48, 64 filters), 2 context convs of 64, 64 (dilations 1, 2) at stride 8, nearest upsampling + lateral to stride 4 (32); " +
+        "input 32x24 (area resize, fill); batch norm folded into the convs in model.onnx.",
+    );
   });
 
   it("names the flag and the expected form on bad input", () => {

@@ -53,11 +53,14 @@ export function formatHeatmapWidths(w: HeatmapWidths): string {
   return `${w.convFilters.join("-")}/${neck.join("-")}/${w.headFilters}`;
 }
 
-/** `meta` with other widths (the metadata's dilations field only where a neck conv is dilated). */
+/**
+ * `meta` with other widths (the metadata's dilations field only where a neck conv is dilated)
+ * and the description of the network they make (describeHeatmapNetwork).
+ */
 export function withHeatmapWidths(meta: ModelMetadata, w: HeatmapWidths): ModelMetadata {
   const head = heatmapHead(meta, "meta.head");
   const { neckDilations: _dropped, ...rest } = head;
-  return {
+  const widened: ModelMetadata = {
     ...meta,
     architecture: { ...meta.architecture, convFilters: [...w.convFilters] },
     head: {
@@ -67,6 +70,27 @@ export function withHeatmapWidths(meta: ModelMetadata, w: HeatmapWidths): ModelM
       headFilters: w.headFilters,
     },
   };
+  return { ...widened, description: describeHeatmapNetwork(widened) };
+}
+
+/** A model's `description` for its heatmap network, written from the metadata. */
+export function describeHeatmapNetwork(meta: ModelMetadata): string {
+  const head = heatmapHead(meta, "meta.head");
+  const w = heatmapWidths(meta);
+  const bn = head.batchNorm === true;
+  const deepest = 2 ** (w.convFilters.length - 1);
+  const dilated = w.neckDilations.some((d) => d > 1) ? ` (dilations ${w.neckDilations.join(", ")})` : "";
+  const neck =
+    w.neckFilters.length === 0
+      ? ""
+      : `, ${w.neckFilters.length === 1 ? "a context conv" : `${w.neckFilters.length} context convs`} of ${w.neckFilters.join(", ")}${dilated} at stride ${deepest}`;
+  const input = `input ${meta.input.width}x${meta.input.height} (${meta.preprocess.kernel} resize, ${meta.preprocess.fit})`;
+  return (
+    `Heatmap detector (CenterNet-style head) on the seed lecture blocks${bn ? " with batch norm" : ""}: ` +
+    `3x3 conv -> ${bn ? "BN -> " : ""}ReLU -> 2x2 max-pool (${w.convFilters.join(", ")} filters)${neck}, ` +
+    `nearest upsampling + lateral to stride ${head.stride} (${w.headFilters}); ${input}` +
+    `${bn ? "; batch norm folded into the convs in model.onnx" : ""}.`
+  );
 }
 
 /**

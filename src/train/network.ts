@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_CLASSES } from "../core/detection.js";
+import { describeHeatmapNetwork } from "./heatmap-widths.js";
 import { NETWORK_PRESETS, type NetworkPreset } from "./network-presets.js";
 import { ModelMetadataSchema, type GridHead, type ModelMetadata, type ModelMetadataInput } from "../core/model-metadata.js";
 import { buildHeatmapNetwork } from "../heads/heatmap/network.js";
@@ -132,7 +133,7 @@ export { NETWORK_PRESETS, type NetworkPreset };
 export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMetadataInput> = {}): ModelMetadata {
   if (preset === "seed") return defaultMetadata(overrides);
   if (preset === "heatmap") {
-    return defaultMetadata({
+    const meta = defaultMetadata({
       input: { width: 160, height: 120, channels: 3, name: "input" },
       preprocess: { kernel: "area", fit: "fill", mean: [0, 0, 0], std: [1, 1, 1], whiteBalance: true },
       architecture: { convFilters: [...HEATMAP_CONV_FILTERS], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
@@ -148,6 +149,7 @@ export function presetMetadata(preset: NetworkPreset, overrides: Partial<ModelMe
       decode: { scoreThreshold: 0.3, nmsIou: 0.5, maxDetections: 64 },
       ...overrides,
     });
+    return overrides.description === undefined ? { ...meta, description: describeHeatmapNetwork(meta) } : meta;
   }
   if (preset !== "cells") throw new RangeError(`preset: expected one of ${NETWORK_PRESETS.join(", ")}, got '${String(preset)}'`);
   return defaultMetadata({
