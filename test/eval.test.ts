@@ -7,7 +7,7 @@
  * and the figures can be worked out by hand (see the comments).
  */
 import { execFile } from "node:child_process";
-import { cp, readFile } from "node:fs/promises";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import * as tf from "@tensorflow/tfjs";
@@ -262,5 +262,18 @@ describe("fovea eval CLI", () => {
     await runEvalCommand({ ...base, minBox: "0.3" }, (t) => (table += t));
     expect(table).toContain("enlarged to >= 30% of the image width");
     await expect(runEvalCommand({ ...base, data: path.join(dir, "model", "fovea.json") })).rejects.toThrow(/fovea\.json: .*images/);
+    // A native dataset whose labels record another size than its image has.
+    const wrong = path.join(dir, "native-wrong-size");
+    await cp(path.join(dir, "native"), wrong, { recursive: true });
+    const labels = path.join(wrong, "labels.jsonl");
+    const lines = (await readFile(labels, "utf8")).trimEnd().split("\n");
+    const rewritten = lines.map((l) => {
+      const row = JSON.parse(l) as { image?: string; width?: number };
+      return row.image === "images/a.png" ? JSON.stringify({ ...row, width: W * 2 }) : l;
+    });
+    await writeFile(labels, rewritten.join("\n") + "\n");
+    const sized = await cli(["--model", path.join(dir, "model"), "--data", wrong]);
+    expect(sized.code).toBe(2);
+    expect(sized.stderr).toContain(`images/a.png: the dataset records ${W * 2}x${H} for this image, but it is ${W}x${H}`);
   });
 });

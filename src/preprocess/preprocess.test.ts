@@ -170,6 +170,16 @@ describe("preprocess with kernel area", () => {
     expect(err).toBeInstanceOf(FoveaInputError);
     expect((err as FoveaInputError).where).toBe(junk);
   });
+
+  it("checks a file against the size its dataset records, on both resize paths", async () => {
+    for (const p of [area, params]) {
+      const ok = await resizeToInput({ file: pngPath, size: { width: SRC_W, height: SRC_H } }, p);
+      expect(ok.equals(await resizeToInput({ file: pngPath }, p))).toBe(true);
+      await expect(resizeToInput({ file: pngPath, size: { width: 640, height: 480 } }, p)).rejects.toThrow(
+        new FoveaInputError(pngPath, `the dataset records 640x480 for this image, but it is ${SRC_W}x${SRC_H}`),
+      );
+    }
+  });
 });
 
 describe("preprocess with letterbox and crop", () => {

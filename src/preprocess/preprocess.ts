@@ -38,7 +38,16 @@ export interface PreprocessParams {
  * An image to preprocess: a frame as sources deliver it (rgb24 or encoded), or an image file on
  * disk (the training path reads tagged images this way).
  */
-export type PreprocessInput = Pick<Frame, "width" | "height" | "encoding" | "data" | "origin"> | { file: string };
+export type PreprocessInput =
+  | Pick<Frame, "width" | "height" | "encoding" | "data" | "origin">
+  | {
+      file: string;
+      /**
+       * The size a dataset records for the image: decoding throws a FoveaInputError naming the
+       * file when the image is another size (its labels' pixel sizes and the fit would be wrong).
+       */
+      size?: { width: number; height: number };
+    };
 
 export interface PreprocessOptions {
   /**
@@ -70,6 +79,16 @@ export function preprocessParams(metadata: ModelMetadata): PreprocessParams {
 
 function describeInput(input: PreprocessInput): string {
   return "file" in input ? input.file : (input.origin ?? "frame");
+}
+
+/** Throws unless a file's decoded size is the size its dataset records (when it records one). */
+function checkRecordedSize(input: PreprocessInput, width: number, height: number): void {
+  if (!("file" in input) || !input.size) return;
+  if (input.size.width !== width || input.size.height !== height)
+    throw new FoveaInputError(
+      input.file,
+      `the dataset records ${input.size.width}x${input.size.height} for this image, but it is ${width}x${height}`,
+    );
 }
 
 /** Throws unless an rgb24 frame's size and byte count agree. */
@@ -193,6 +212,7 @@ async function areaResize(input: PreprocessInput, params: PreprocessParams): Pro
     }
     ({ data } = decoded);
     ({ width, height } = decoded.info);
+    checkRecordedSize(input, width, height);
   }
   if (params.spec.fit === "fill") {
     const { resizer, rgb } = areaResizer(width, height, params.width, params.height);
@@ -234,9 +254,10 @@ export async function resizeToInput(input: PreprocessInput, params: PreprocessPa
     // rgb24 frames already are, and skip the extra pipeline stages.
     if ("file" in input || input.encoding === "encoded") image = image.removeAlpha().toColourspace("srgb");
     let t: FitTransform | undefined;
-    if (params.spec.fit !== "fill") {
+    if (params.spec.fit !== "fill" || ("file" in input && input.size)) {
       const [width, height] = await sourceSize(input, image);
-      t = fitFor(width, height, params);
+      checkRecordedSize(input, width, height);
+      if (params.spec.fit !== "fill") t = fitFor(width, height, params);
     }
     const kernel = params.spec.kernel;
     if (!t || coversInput(t)) {

@@ -118,7 +118,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       const chunk = frames.slice(start, start + batch);
       await Promise.all(
         chunk.map((f, i) =>
-          preprocess({ file: path.join(dataset.root, f.image) }, params, {
+          preprocess({ file: path.join(dataset.root, f.image), size: f }, params, {
             whiteBalance: calibration.whiteBalance,
             out: input.subarray(i * inputSize, (i + 1) * inputSize),
           }),

@@ -405,7 +405,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   try {
     examples = await mapLimited(frames, 4, async ({ frame, root }) => {
       stopIfAsked("while decoding the frames");
-      const rgb = await resizeToInput({ file: path.join(root, frame.image) }, params);
+      const rgb = await resizeToInput({ file: path.join(root, frame.image), size: frame }, params);
       bar?.update(++decoded);
       return { frame, root, rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), objects: labelsAtInput(frame, params) };
     });
