@@ -214,6 +214,45 @@ describe("fovea train (tiny)", () => {
     expect(weights(b, "heatmap")).not.toEqual(weights(a, "heatmap"));
   });
 
+  it("grows a trained heatmap model to wider filters and trains it on (--from --widths)", async () => {
+    const from = path.join(dir, "heatmap"); // written by the test above
+    const out = path.join(dir, "heatmap-grown");
+    const { parseHeatmapWidths } = await import("../src/train/heatmap-widths.js");
+    const report = await train({
+      data: [path.join(dir, "data")],
+      from,
+      widths: parseHeatmapWidths("--widths", "6-8-12/12/12"),
+      out,
+      epochs: 3,
+      batch: 4,
+      learningRate: 1e-2,
+      schedule: "constant",
+      augment: false,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+    });
+    expect(report.mode).toBe("full");
+    const meta = JSON.parse(await readFile(path.join(out, "fovea.json"), "utf8"));
+    expect(meta.architecture.convFilters).toEqual([6, 8, 12]);
+    expect(meta.head).toMatchObject({ neckFilters: [12], headFilters: 12 });
+    expect(meta.description).toContain("(6, 8, 12 filters), a context conv of 12 at stride 4");
+    const { loadLayersModel } = await import("../src/train/export-model.js");
+    const grown = await loadLayersModel(out);
+    expect(grown.getLayer("conv2").getWeights()[0].shape).toEqual([3, 3, 6, 8]);
+    grown.dispose();
+    const bad = await train({
+      data: [path.join(dir, "data")],
+      from: path.join(dir, "heatmap-grown"),
+      widths: parseHeatmapWidths("w", "4-8-8/8/8"),
+      out: path.join(dir, "x"),
+      epochs: 1,
+      backend: "wasm",
+      progress: false,
+    }).catch((e: unknown) => e);
+    expect(String(bad)).toMatch(/--widths: .*narrower than the model's 6-8-12\/12\/12/);
+  });
+
   it("resumes an interrupted run from its checkpoint and finishes the schedule", async () => {
     const out = path.join(dir, "resume");
     const options = {

@@ -48,4 +48,14 @@ describe("fovea train flags", () => {
     expect(from.stderr).toContain("--fit");
     expect(from.stderr).toContain("--from keeps the model's own");
   });
+
+  it("--widths takes conv/neck/head filters, for a fresh or grown model only", async () => {
+    const base = ["train", "--data", "nowhere", "--epochs", "1", "--out", "nowhere-out"];
+    const bad = await fovea([...base, "--widths", "16-24"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--widths: expected conv/neck/head filters like 16-24-48-64/64-64d2/32, got '16-24'");
+    const resumed = await fovea([...base, "--resume", "--widths", "16-24-48-64/64-64/32"]);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain("--widths: --resume keeps the model's network");
+  });
 });

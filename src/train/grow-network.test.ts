@@ -49,6 +49,7 @@ describe("heatmap widths", () => {
     expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8/8-8d2/4"), "--widths")).toMatch(/number of conv or neck layers/);
     expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8d2/3"), "--widths")).toMatch(/narrower/);
     expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8/4"), "--widths")).toMatch(/dilates/);
+    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8d2/8"), "--widths")).toMatch(/drops the 1x1 projection/);
   });
 });
 
