@@ -2,8 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTfjs } from "../engine/tfjs-backend.js";
 import { maxAbsDiff } from "../core/max-abs-diff.js";
-import { growHeatmapNetwork } from "./grow-network.js";
-import { formatHeatmapWidths, growthProblem, heatmapWidths, parseHeatmapWidths, withHeatmapWidths } from "./heatmap-widths.js";
+import { growHeatmapNetwork, growthProblem } from "./grow-network.js";
+import { formatHeatmapWidths, heatmapWidths, parseHeatmapWidths, withHeatmapWidths } from "./heatmap-widths.js";
 import { buildModel, presetMetadata } from "./network.js";
 
 const small = presetMetadata("heatmap", { input: { width: 32, height: 24, channels: 3, name: "input" } });
@@ -44,12 +44,12 @@ describe("heatmap widths", () => {
   });
 
   it("refuses a growth that drops a layer, narrows one or changes a dilation", () => {
-    const from = heatmapWidths(narrow);
-    expect(growthProblem(from, heatmapWidths(wide), "--widths")).toBeUndefined();
-    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8/8-8d2/4"), "--widths")).toMatch(/number of conv or neck layers/);
-    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8d2/3"), "--widths")).toMatch(/narrower/);
-    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8/4"), "--widths")).toMatch(/dilates/);
-    expect(growthProblem(from, parseHeatmapWidths("w", "4-6-8-8/8-8d2/8"), "--widths")).toMatch(/drops the 1x1 projection/);
+    const grow = (spec: string) => growthProblem(narrow, withHeatmapWidths(small, parseHeatmapWidths("w", spec)));
+    expect(growthProblem(narrow, wide)).toBeUndefined();
+    expect(grow("4-6-8/8-8d2/4")).toMatch(/number of conv or neck layers/);
+    expect(grow("4-6-8-8/8-8d2/3")).toMatch(/narrower/);
+    expect(grow("4-6-8-8/8-8/4")).toMatch(/dilates/);
+    expect(grow("4-6-8-8/8-8d2/8")).toMatch(/drops the 1x1 projection/);
   });
 });
 

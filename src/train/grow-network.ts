@@ -10,8 +10,35 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelMetadata } from "../core/model-metadata.js";
-import { growthProblem, heatmapWidths } from "./heatmap-widths.js";
+import { heatmapGeometry } from "../heads/heatmap/network.js";
+import { formatHeatmapWidths, heatmapWidths } from "./heatmap-widths.js";
 import { buildModel } from "./network.js";
+
+/**
+ * Why `toMeta`'s network cannot hold `fromMeta`'s (another number of layers, other dilations,
+ * an upsampling projection added or dropped, a narrower layer), or undefined when it can.
+ */
+export function growthProblem(fromMeta: ModelMetadata, toMeta: ModelMetadata): string | undefined {
+  const from = heatmapWidths(fromMeta);
+  const to = heatmapWidths(toMeta);
+  const f = formatHeatmapWidths(from);
+  const t = formatHeatmapWidths(to);
+  if (from.convFilters.length !== to.convFilters.length || from.neckFilters.length !== to.neckFilters.length)
+    return `${t} has another number of conv or neck layers than the model's ${f}; growing keeps the layers and widens them`;
+  if (from.neckDilations.some((d, i) => d !== to.neckDilations[i])) return `${t} dilates the neck otherwise than the model's ${f}`;
+  const projects = heatmapGeometry(toMeta).projectsBeforeUpsampling;
+  if (projects !== heatmapGeometry(fromMeta).projectsBeforeUpsampling)
+    return `${t} ${projects ? "adds" : "drops"} the 1x1 projection before the upsampling of the model's ${f} (the deepest filters equal the head's in one and not the other)`;
+  const layers: Array<[string, number, number]> = [
+    ...from.convFilters.map((n, i): [string, number, number] => [`conv${i + 1}`, n, to.convFilters[i]]),
+    ...from.neckFilters.map((n, i): [string, number, number] => [`neck${i + 1}`, n, to.neckFilters[i]]),
+    ["head", from.headFilters, to.headFilters],
+  ];
+  const narrower = layers.find(([, a, b]) => b < a);
+  if (narrower)
+    return `${t} is narrower than the model's ${f}: ${narrower[0]} has ${narrower[2]} filters, expected at least ${narrower[1]}`;
+  return undefined;
+}
 
 /**
  * A network of `toMeta`'s (wider) widths that computes what `from` computes: `from`'s weights in
@@ -21,8 +48,8 @@ import { buildModel } from "./network.js";
  * `fromMeta` (growthProblem).
  */
 export function growHeatmapNetwork(from: tf.LayersModel, fromMeta: ModelMetadata, toMeta: ModelMetadata, seed?: number): tf.LayersModel {
-  const problem = growthProblem(heatmapWidths(fromMeta), heatmapWidths(toMeta), "widths");
-  if (problem) throw new RangeError(problem);
+  const problem = growthProblem(fromMeta, toMeta);
+  if (problem) throw new RangeError(`toMeta: ${problem}`);
   const grown = buildModel(toMeta, { seed });
   const fromLayers = new Map(from.layers.map((l) => [l.name, l]));
   for (const layer of grown.layers) {

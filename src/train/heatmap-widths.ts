@@ -93,30 +93,6 @@ export function describeHeatmapNetwork(meta: ModelMetadata): string {
   );
 }
 
-/**
- * Why `to` cannot hold `from` (other depth, dilations or a narrower layer), or undefined when
- * it can. `flag` names the option in the message.
- */
-export function growthProblem(from: HeatmapWidths, to: HeatmapWidths, flag: string): string | undefined {
-  const f = formatHeatmapWidths(from);
-  const t = formatHeatmapWidths(to);
-  if (from.convFilters.length !== to.convFilters.length || from.neckFilters.length !== to.neckFilters.length)
-    return `${flag}: ${t} has another number of conv or neck layers than the model's ${f}; growing keeps the layers and widens them`;
-  if (from.neckDilations.some((d, i) => d !== to.neckDilations[i])) return `${flag}: ${t} dilates the neck otherwise than the model's ${f}`;
-  // The upsampling takes the deepest features as they are when their filters equal the head's, else
-  // through a 1x1 projection (heads/heatmap/network.ts): growing cannot add or drop that layer.
-  const projected = (w: HeatmapWidths) => (w.neckFilters.at(-1) ?? w.convFilters.at(-1)) !== w.headFilters;
-  if (projected(from) !== projected(to))
-    return `${flag}: ${t} ${projected(to) ? "adds" : "drops"} the 1x1 projection before the upsampling of the model's ${f} (the deepest filters equal the head's in one and not the other)`;
-  const narrower = [
-    ...from.convFilters.map((n, i) => [n, to.convFilters[i]]),
-    ...from.neckFilters.map((n, i) => [n, to.neckFilters[i]]),
-    [from.headFilters, to.headFilters],
-  ].some(([a, b]) => b < a);
-  if (narrower) return `${flag}: ${t} is narrower than the model's ${f} somewhere; every layer must keep at least its filters`;
-  return undefined;
-}
-
 function heatmapHead(meta: ModelMetadata, where: string): HeatmapHead {
   if (meta.head.kind !== "heatmap") throw new RangeError(`${where}.kind: expected 'heatmap', got '${meta.head.kind}'`);
   return meta.head;

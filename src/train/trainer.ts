@@ -36,8 +36,8 @@ import { emptyAccuracy, trainHeadFor, type CellAccuracy, type HeadLossOptions } 
 import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
 import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
-import { growHeatmapNetwork } from "./grow-network.js";
-import { growthProblem, heatmapWidths, withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
+import { growHeatmapNetwork, growthProblem } from "./grow-network.js";
+import { withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
@@ -319,9 +319,9 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     if (options.widths) {
       if (meta.head.kind !== "heatmap")
         throw new FoveaInputError("--widths", `grows a heatmap network; ${options.from} has a ${meta.head.kind} head`);
-      const problem = growthProblem(heatmapWidths(meta), options.widths, "--widths");
-      if (problem) throw new FoveaInputError("--widths", problem.replace(/^--widths: /, ""));
       const grownMeta = withHeatmapWidths(meta, options.widths);
+      const problem = growthProblem(meta, grownMeta);
+      if (problem) throw new FoveaInputError("--widths", problem);
       const grown = growHeatmapNetwork(model, meta, grownMeta, seed);
       model.dispose();
       [meta, model] = [grownMeta, grown];

@@ -61,6 +61,11 @@ export interface HeatmapGeometry {
   /** Output grid. */
   rows: number;
   cols: number;
+  /**
+   * Whether the first upsampling takes the deepest features through a 1x1 conv `up1_proj` (their
+   * filters differ from head.headFilters) rather than as they are.
+   */
+  projectsBeforeUpsampling: boolean;
 }
 
 export function heatmapGeometry(meta: ModelMetadata): HeatmapGeometry {
@@ -80,7 +85,14 @@ export function heatmapGeometry(meta: ModelMetadata): HeatmapGeometry {
   }
   const lateralBlocks: number[] = [];
   for (let s = deepestStride / 2; s >= head.stride; s /= 2) lateralBlocks.push(Math.log2(s));
-  return { deepestStride, lateralBlocks, rows: height / head.stride, cols: width / head.stride };
+  const deepestFilters = head.neckFilters.at(-1) ?? meta.architecture.convFilters[blocks - 1];
+  return {
+    deepestStride,
+    lateralBlocks,
+    rows: height / head.stride,
+    cols: width / head.stride,
+    projectsBeforeUpsampling: lateralBlocks.length > 0 && deepestFilters !== head.headFilters,
+  };
 }
 
 export interface BuildHeatmapOptions {
@@ -156,7 +168,7 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
     const up = tf.layers
       .upSampling2d({ size: [2, 2], interpolation: "nearest", name: HEATMAP_LAYERS.up(i) })
       .apply(
-        i === 0 && x.shape[3] !== head.headFilters
+        i === 0 && geo.projectsBeforeUpsampling
           ? (conv(`${HEATMAP_LAYERS.up(i)}_proj`, head.headFilters, 1, "relu").apply(x) as tf.SymbolicTensor)
           : x,
       ) as tf.SymbolicTensor;

@@ -238,7 +238,7 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     }
     geo.lateralBlocks.forEach((block, i) => {
       const up = HEATMAP_LAYERS.up(i);
-      if (i === 0 && inChannels !== head.headFilters) {
+      if (i === 0 && geo.projectsBeforeUpsampling) {
         x = convNode(`${up}_proj`, x, inChannels, head.headFilters, 1, [0, 0], true);
         inChannels = head.headFilters;
       }
