@@ -214,7 +214,7 @@ describe("fovea train (tiny)", () => {
     expect(weights(b, "heatmap")).not.toEqual(weights(a, "heatmap"));
   });
 
-  it("grows a trained heatmap model to wider filters and trains it on (--from --widths)", async () => {
+  it("grows a trained heatmap model to wider filters, or narrows it, and trains it on (--from --widths)", async () => {
     const from = path.join(dir, "heatmap"); // written by the test above
     const out = path.join(dir, "heatmap-grown");
     const { parseHeatmapWidths } = await import("../src/train/heatmap-widths.js");
@@ -241,16 +241,32 @@ describe("fovea train (tiny)", () => {
     const grown = await loadLayersModel(out);
     expect(grown.getLayer("conv2").getWeights()[0].shape).toEqual([3, 3, 6, 8]);
     grown.dispose();
+    const narrowedOut = path.join(dir, "heatmap-narrowed");
+    await train({
+      data: [path.join(dir, "data")],
+      from: out,
+      widths: parseHeatmapWidths("w", "4-8-8/8/8"),
+      out: narrowedOut,
+      epochs: 1,
+      batch: 4,
+      augment: false,
+      backend: "wasm",
+      progress: false,
+    });
+    const narrowed = await loadLayersModel(narrowedOut);
+    expect(narrowed.getLayer("conv2").getWeights()[0].shape).toEqual([3, 3, 4, 8]);
+    expect(narrowed.getLayer("conv3").getWeights()[0].shape).toEqual([3, 3, 8, 8]);
+    narrowed.dispose();
     const bad = await train({
       data: [path.join(dir, "data")],
-      from: path.join(dir, "heatmap-grown"),
-      widths: parseHeatmapWidths("w", "4-8-8/8/8"),
+      from: out,
+      widths: parseHeatmapWidths("w", "4-8/8/8"),
       out: path.join(dir, "x"),
       epochs: 1,
       backend: "wasm",
       progress: false,
     }).catch((e: unknown) => e);
-    expect(String(bad)).toMatch(/--widths: .*narrower than the model's 6-8-12\/12\/12/);
+    expect(String(bad)).toMatch(/--widths: 4-8\/8\/8 has another number of conv or neck layers than the model's 6-8-12\/12\/12/);
   });
 
   it("resumes an interrupted run from its checkpoint and finishes the schedule", async () => {

@@ -49,7 +49,7 @@ describe("fovea train flags", () => {
     expect(from.stderr).toContain("--from keeps the model's own");
   });
 
-  it("--widths takes conv/neck/head filters, for a fresh or grown model only", async () => {
+  it("--widths takes conv/neck/head filters, for a fresh or resized model only", async () => {
     const base = ["train", "--data", "nowhere", "--epochs", "1", "--out", "nowhere-out"];
     const bad = await fovea([...base, "--widths", "16-24"]);
     expect(bad.code).toBe(2);

@@ -136,7 +136,7 @@ export function registerTrain(program: Command): void {
     .option("--from <model>", "start from this model directory (architecture, classes, weights)")
     .option(
       "--widths <conv/neck/head>",
-      "filters of a heatmap network, e.g. 16-24-48-64/64-64/32 (a neck conv written 64d2 is dilated by 2); with --from, the model is grown to them: its weights kept, the new channels starting without effect",
+      "filters of a heatmap network, e.g. 16-24-48-64/64-64/32 (a neck conv written 64d2 is dilated by 2); with --from, the trained model is resized to them: a wider layer keeps its weights and its new channels start without effect, a narrower one keeps its strongest filters (train on to recover)",
       (v: string) => {
         try {
           return parseHeatmapWidths("--widths", v);

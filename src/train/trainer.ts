@@ -36,7 +36,7 @@ import { emptyAccuracy, trainHeadFor, type CellAccuracy, type HeadLossOptions } 
 import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
 import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
-import { growHeatmapNetwork, growthProblem } from "./grow-network.js";
+import { resizeHeatmapNetwork, resizeProblem } from "./resize-network.js";
 import { withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
@@ -77,7 +77,8 @@ export interface TrainOptions {
   networkOverrides?: Partial<ModelMetadataInput>;
   /**
    * Filters of the heatmap network (`--widths`): a fresh one's, or with `from` the widths the
-   * model is grown to (grow-network.ts: its weights kept, the new channels added without effect).
+   * model is resized to (resize-network.ts: a wider layer keeps its weights and adds channels without
+   * effect, a narrower one keeps its strongest filters).
    */
   widths?: HeatmapWidths;
   /**
@@ -255,7 +256,7 @@ function checkOptions(o: TrainOptions): void {
   if (o.widths && (o.resume || o.fineTune))
     throw new FoveaInputError(
       "--widths",
-      `${o.resume ? "--resume" : "--fine-tune"} keeps the model's network; --widths sets a fresh or grown one`,
+      `${o.resume ? "--resume" : "--fine-tune"} keeps the model's network; --widths sets a fresh or resized one`,
     );
   if (o.widths && !o.from && (o.network ?? "heatmap") !== "heatmap")
     throw new FoveaInputError("--widths", `sets the filters of a heatmap network, not of --network ${o.network}`);
@@ -318,13 +319,13 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     model = await loadLayersModel(options.from);
     if (options.widths) {
       if (meta.head.kind !== "heatmap")
-        throw new FoveaInputError("--widths", `grows a heatmap network; ${options.from} has a ${meta.head.kind} head`);
-      const grownMeta = withHeatmapWidths(meta, options.widths);
-      const problem = growthProblem(meta, grownMeta);
+        throw new FoveaInputError("--widths", `resizes a heatmap network; ${options.from} has a ${meta.head.kind} head`);
+      const resizedMeta = withHeatmapWidths(meta, options.widths);
+      const problem = resizeProblem(meta, resizedMeta);
       if (problem) throw new FoveaInputError("--widths", problem);
-      const grown = growHeatmapNetwork(model, meta, grownMeta, seed);
+      const resized = resizeHeatmapNetwork(model, meta, resizedMeta, seed);
       model.dispose();
-      [meta, model] = [grownMeta, grown];
+      [meta, model] = [resizedMeta, resized];
     }
   } else {
     meta = presetMetadata(options.network ?? "heatmap", {
