@@ -148,6 +148,7 @@ function pickChannels(strengths: number[], width: number): ChannelMap {
 /** Per conv, per output channel: L1 norm of its filter times its batch norm's scale (if any). */
 function filterStrengths(model: tf.LayersModel): Map<string, number[]> {
   const out = new Map<string, number[]>();
+  const byName = new Map(model.layers.map((l) => [l.name, l]));
   for (const layer of model.layers) {
     if (!hasKernel(layer)) continue;
     const kernel = layer.getWeights()[0];
@@ -155,7 +156,7 @@ function filterStrengths(model: tf.LayersModel): Map<string, number[]> {
     const k = kernel.dataSync();
     const s = new Array<number>(co).fill(0);
     for (let i = 0; i < k.length; i++) s[i % co] += Math.abs(k[i]);
-    const bn = model.layers.find((l) => l.name === HEATMAP_LAYERS.batchNorm(layer.name));
+    const bn = byName.get(HEATMAP_LAYERS.batchNorm(layer.name));
     if (bn) {
       const [gamma, , , variance] = bn.getWeights().map((w) => w.dataSync());
       // Keras' epsilon (the trainer's batch norm uses 1e-3), the same the exporter folds with.

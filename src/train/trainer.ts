@@ -36,8 +36,8 @@ import { emptyAccuracy, trainHeadFor, type CellAccuracy, type HeadLossOptions } 
 import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
 import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
-import { resizeHeatmapNetwork, resizeProblem } from "./resize-network.js";
-import { withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
+import { isGrowth, resizeHeatmapNetwork, resizeProblem } from "./resize-network.js";
+import { formatHeatmapWidths, withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
@@ -324,6 +324,11 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       const problem = resizeProblem(meta, resizedMeta);
       if (problem) throw new FoveaInputError("--widths", problem);
       const resized = resizeHeatmapNetwork(model, meta, resizedMeta, seed);
+      const grown = isGrowth(meta, resizedMeta);
+      log?.info(
+        { widths: formatHeatmapWidths(options.widths), preservesOutput: grown },
+        grown ? "network grown: it starts at the model's accuracy" : "network narrowed: training on recovers what the cut lost",
+      );
       model.dispose();
       [meta, model] = [resizedMeta, resized];
     }
