@@ -11,6 +11,7 @@ import { runSynth } from "../src/cli/synth.js";
 import { loadModelDir } from "../src/core/model-dir.js";
 import { initTfjs } from "../src/engine/tfjs-backend.js";
 import { exportModelDir } from "../src/train/export-model.js";
+import { parseHeatmapWidths } from "../src/train/heatmap-widths.js";
 import { buildNetwork, defaultMetadata } from "../src/train/network.js";
 import { train } from "../src/train/trainer.js";
 
@@ -318,8 +319,13 @@ describe("fovea train (tiny)", () => {
     await writeFile(metaFile, JSON.stringify(meta));
     await expect(train({ ...withoutBatch, resume: true })).rejects.toThrow(/--lr: .*does not record its learning rate/);
     await writeFile(metaFile, written);
+    // --widths and --fit may repeat the run's own ("the same command with --resume"), not change them.
+    await expect(train({ ...withoutBatch, resume: true, widths: parseHeatmapWidths("--widths", "4-8//8") })).rejects.toThrow(
+      /--widths: the run in .*checkpoint trains 4-8\/\/4, got 4-8\/\/8/,
+    );
+    await expect(train({ ...withoutBatch, resume: true, fit: "crop" })).rejects.toThrow(/--fit: .* fits frames by 'fill', got 'crop'/);
     // Without --batch and --lr the run keeps its own.
-    const resumed = await train({ ...withoutBatch, resume: true });
+    const resumed = await train({ ...withoutBatch, resume: true, widths: parseHeatmapWidths("--widths", "4-8//4"), fit: "fill" });
     expect((await loadModelDir(out)).metadata.training).toMatchObject({ batch: 2, learningRate: 2e-3 });
     expect(resumed.stoppedBy).toBe("epochs");
     expect(resumed.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);

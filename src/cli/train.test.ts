@@ -54,8 +54,8 @@ describe("fovea train flags", () => {
     const bad = await fovea([...base, "--widths", "16-24"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--widths: expected conv/neck/head filters like 16-24-48-64/64-64d2/32, got '16-24'");
-    const resumed = await fovea([...base, "--resume", "--widths", "16-24-48-64/64-64/32"]);
-    expect(resumed.code).toBe(2);
-    expect(resumed.stderr).toContain("--widths: --resume keeps the model's network");
+    const fineTune = await fovea([...base, "--from", "models/default", "--fine-tune", "--widths", "16-24-48-64/64-64/32"]);
+    expect(fineTune.code).toBe(2);
+    expect(fineTune.stderr).toContain("--widths: --fine-tune keeps the model's network");
   });
 });

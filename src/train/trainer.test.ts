@@ -9,7 +9,6 @@ describe("trainer input checks", () => {
     await expect(train({ data: ["d"], out: "x", epochs: 0 })).rejects.toThrow(/--epochs/);
     await expect(train({ data: ["d"], out: "x", epochs: 1, fineTune: true })).rejects.toThrow(/--fine-tune.*--from/);
     await expect(train({ data: ["d"], out: "x", epochs: 1, from: "m", fit: "crop" })).rejects.toThrow(/--fit.*--from/);
-    await expect(train({ data: ["d"], out: "x", epochs: 1, resume: true, fit: "letterbox" })).rejects.toThrow(/--fit.*--resume/);
     await expect(train({ data: ["/nonexistent/fovea-data"], out: "x", epochs: 1, backend: "cpu", progress: false })).rejects.toBeInstanceOf(
       FoveaInputError,
     );

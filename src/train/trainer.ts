@@ -37,7 +37,7 @@ import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
 import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
 import { isGrowth, resizeHeatmapNetwork, resizeProblem } from "./resize-network.js";
-import { formatHeatmapWidths, withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
+import { formatHeatmapWidths, heatmapWidths, withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
@@ -253,25 +253,40 @@ function checkOptions(o: TrainOptions): void {
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1))
     throw new FoveaInputError("--workers", `expected a positive integer, got ${o.workers}`);
   if (o.fineTune && !o.from) throw new FoveaInputError("--fine-tune", "needs --from MODELDIR (the model whose conv layers are kept)");
-  if (o.widths && (o.resume || o.fineTune))
-    throw new FoveaInputError(
-      "--widths",
-      `${o.resume ? "--resume" : "--fine-tune"} keeps the model's network; --widths sets a fresh or resized one`,
-    );
+  // Under --resume, --widths and --fit may repeat the run's own (the stop message says "the same
+  // command with --resume"); train() checks them against the checkpoint.
+  if (o.widths && o.fineTune)
+    throw new FoveaInputError("--widths", "--fine-tune keeps the model's network; --widths sets a fresh or resized one");
   if (o.widths && !o.from && (o.network ?? "heatmap") !== "heatmap")
     throw new FoveaInputError("--widths", `sets the filters of a heatmap network, not of --network ${o.network}`);
   // The weights learned the pixels of the model's own fit: another would show them other images.
-  if (o.fit !== undefined && (o.from || o.resume))
-    throw new FoveaInputError(
-      "--fit",
-      `sets the fit of a fresh model; ${o.resume ? "--resume" : "--from"} keeps the model's own (preprocess.fit)`,
-    );
+  if (o.fit !== undefined && o.from && !o.resume)
+    throw new FoveaInputError("--fit", "sets the fit of a fresh model; --from keeps the model's own (preprocess.fit)");
   for (const [k, v] of [
     ["valFraction", o.valFraction],
     ["testFraction", o.testFraction],
   ] as const) {
     if (v !== undefined && !(v >= 0 && v < 0.5)) throw new RangeError(`options.${k}: expected 0 <= value < 0.5, got ${v}`);
   }
+}
+
+/** A resumed run keeps its network and fit: --widths and --fit may only repeat them. */
+function checkResumedNetwork(o: TrainOptions, meta: ModelMetadata, checkpointDir: string): void {
+  if (o.widths) {
+    const ran = meta.head.kind === "heatmap" ? formatHeatmapWidths(heatmapWidths(meta)) : `a ${meta.head.kind} head`;
+    const asked = formatHeatmapWidths(o.widths);
+    if (ran !== asked)
+      throw new FoveaInputError(
+        "--widths",
+        `the run in ${checkpointDir} trains ${ran}, got ${asked}: resume with its widths or without --widths`,
+      );
+  }
+  const fit = meta.preprocess.fit;
+  if (o.fit !== undefined && o.fit !== fit)
+    throw new FoveaInputError(
+      "--fit",
+      `the run in ${checkpointDir} fits frames by '${fit}', got '${o.fit}': resume with its fit or without --fit`,
+    );
 }
 
 /**
@@ -312,6 +327,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   if (options.resume) {
     resumed = await readResumeState(checkpointDir);
     meta = (await loadModelDir(checkpointDir)).metadata;
+    checkResumedNetwork(options, meta, checkpointDir);
     model = await loadLayersModel(checkpointDir);
     log?.info({ checkpoint: checkpointDir, framesSeen: resumed.framesSeen, epoch: resumed.epoch, step: resumed.step }, "resuming");
   } else if (options.from) {
