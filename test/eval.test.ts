@@ -134,6 +134,8 @@ function expectKnownAnswer(r: EvalReport): void {
 describe("fovea eval on a model with known outputs", () => {
   it("scores the onnxruntime engine's detections as worked out by hand, with the ground error", async () => {
     const r = await evaluateModel({ modelDir: path.join(dir, "model"), data: path.join(dir, "native"), engine: "onnxruntime" });
+    // The model's own suppression overlap unless --nms-iou gives another.
+    expect(r.nmsIou).toBe(0.3);
     expect(r.engine).toEqual({ engine: "onnxruntime", device: "cpu" });
     expect(r.data).toMatchObject({ format: "native", frames: 2, objects: 3 });
     expectKnownAnswer(r);
@@ -258,6 +260,10 @@ describe("fovea eval CLI", () => {
     await expect(runEvalCommand({ ...base, threshold: "1.5" })).rejects.toThrow(/^--threshold: expected a number 0\.\.1, got '1\.5'$/);
     await expect(runEvalCommand({ ...base, batch: "0" })).rejects.toThrow(/^--batch: expected a positive integer, got '0'$/);
     await expect(runEvalCommand({ ...base, minBox: "5%" })).rejects.toThrow(/^--min-box: expected a number 0\.\.1, got '5%'$/);
+    await expect(runEvalCommand({ ...base, nmsIou: "2" })).rejects.toThrow(/^--nms-iou: expected a number 0\.\.1, got '2'$/);
+    let json = "";
+    await runEvalCommand({ ...base, nmsIou: "0.7", json: true }, (t) => (json += t));
+    expect((JSON.parse(json) as EvalReport).nmsIou).toBe(0.7);
     let table = "";
     await runEvalCommand({ ...base, minBox: "0.3" }, (t) => (table += t));
     expect(table).toContain("enlarged to >= 30% of the image width");

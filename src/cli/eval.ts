@@ -27,6 +27,7 @@ export interface EvalCommandOptions {
   out?: string;
   setThresholds?: boolean;
   minBox?: string;
+  nmsIou?: string;
 }
 
 function parseFraction(flag: string, value: string): number {
@@ -43,6 +44,7 @@ export async function runEvalCommand(
 ): Promise<void> {
   const scoreThreshold = flags.threshold === undefined ? undefined : parseFraction("--threshold", flags.threshold);
   const minBoxFraction = flags.minBox === undefined ? undefined : parseFraction("--min-box", flags.minBox);
+  const nmsIou = flags.nmsIou === undefined ? undefined : parseFraction("--nms-iou", flags.nmsIou);
   const batch = Number(flags.batch);
   if (!Number.isInteger(batch) || batch <= 0) throw new FoveaInputError("--batch", `expected a positive integer, got '${flags.batch}'`);
   const log = createLogger({ name: "eval" });
@@ -62,6 +64,7 @@ export async function runEvalCommand(
       calibration: flags.calibration,
       scoreThreshold,
       minBoxFraction,
+      nmsIou,
       batch,
       log,
       onProgress: (done, total) => {
@@ -105,6 +108,10 @@ export function registerEval(program: Command): void {
     .option(
       "--min-box <fraction>",
       "match a detection whose point lies in the object's box enlarged to at least this fraction of the image width (default 0.05); a larger value separates position errors from missed objects",
+    )
+    .option(
+      "--nms-iou <iou>",
+      "decode with this overlap above which a weaker detection of the same class is dropped (default: the model's decode.nmsIou); measure on a validation set before setting it in fovea.json",
     )
     .option("--json", "print the JSON report instead of the table")
     .option("--out <file>", "also write the JSON report to this file")

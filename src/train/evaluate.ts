@@ -49,6 +49,11 @@ export interface EvaluateOptions {
    * of its detections rather than to finding the objects.
    */
   minBoxFraction?: number;
+  /**
+   * Overlap above which the decoder drops a weaker detection of the same class (default: the
+   * model's decode.nmsIou), to measure another before setting it in the model.
+   */
+  nmsIou?: number;
   /** Frames per engine run (default 16). */
   batch?: number;
   /** Called after each batch. */
@@ -66,6 +71,8 @@ export interface EvalReport extends EvalMetrics {
   calibration: string;
   /** Dataset classes the model does not predict (their objects all count as missed; not in the mean AP). */
   classesUnknownToModel: string[];
+  /** The decoder's non-maximum suppression overlap used. */
+  nmsIou: number;
   /** Wall time of the whole evaluation, seconds (information, not a benchmark). */
   seconds: number;
 }
@@ -92,6 +99,8 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
   try {
     const meta = engine.metadata;
     const scoreThreshold = options.scoreThreshold ?? meta.decode.scoreThreshold;
+    const nmsIou = options.nmsIou ?? meta.decode.nmsIou;
+    if (!(nmsIou >= 0 && nmsIou <= 1)) throw new RangeError(`options.nmsIou: expected 0..1, got ${nmsIou}`);
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
     // An explicit threshold is one threshold for every class; otherwise the model's own.
     const classScoreThresholds = options.scoreThreshold === undefined ? (meta.decode.classScoreThresholds ?? {}) : {};
@@ -107,7 +116,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
     });
     const detector = new Detector(meta, {
       calibration,
-      decode: { scoreThreshold: Math.min(curveFloor, lowestThreshold), classScoreThresholds: {} },
+      decode: { scoreThreshold: Math.min(curveFloor, lowestThreshold), classScoreThresholds: {}, nmsIou },
     });
     const params = preprocessParams(meta);
     const inputSize = params.width * params.height * 3;
@@ -148,6 +157,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
       engine: { engine: engine.engine, device: engine.device },
       calibration: calibrationFile,
       classesUnknownToModel: unknown,
+      nmsIou,
       ...metrics,
       meanAveragePrecision,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
