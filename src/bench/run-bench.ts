@@ -6,6 +6,8 @@
 import { engineMatrix } from "../engine/registry.js";
 import os from "node:os";
 import path from "node:path";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { openSource } from "../capture/open-source.js";
@@ -381,6 +383,7 @@ export async function benchPipeline(
       log: options.log,
       framePath: preprocess === "graph",
     });
+    collectGarbage();
     if (options.warmup === 0) {
       monitor = ResourceMonitor.start({ cores: os.cpus().length });
       gc.start();
@@ -472,6 +475,17 @@ async function startWatching(engine: InferenceEngine): Promise<{ view: LiveView;
     await view.close();
     throw err;
   }
+}
+
+/**
+ * A full collection before a run, so the run does not collect garbage the bench made before it
+ * (an earlier run's decoded clip and outputs, the inference-alone calls, start-up): a `fovea run`
+ * process has none of it. V8 exposes `gc` only behind a flag; setting the flag at run time and
+ * taking the function from a fresh context spares every caller starting node with --expose-gc.
+ */
+function collectGarbage(): void {
+  v8.setFlagsFromString("--expose-gc");
+  (vm.runInNewContext("gc") as () => void)();
 }
 
 /**

@@ -203,7 +203,8 @@ export class OnnxRuntimeEngine implements InferenceEngine {
 /**
  * The merged session of one frame size. Reuses its input tensor while frames arrive in the same
  * buffers and writes into the same output buffers on every run (onnxruntime fills pre-allocated
- * fetches), so a frame allocates no tensor memory.
+ * fetches), which the decoder reads. onnxruntime-node (1.30) still returns a fresh copy of every
+ * output from run(); that result is dropped unread, short-lived garbage this loop cannot avoid.
  */
 class OnnxFramePath implements FrameInference {
   private readonly fetches: Record<string, ort.Tensor> = {};
