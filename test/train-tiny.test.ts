@@ -324,7 +324,7 @@ describe("fovea train (tiny)", () => {
       /--widths: the run in .*checkpoint trains 4-8\/\/4, got 4-8\/\/8/,
     );
     await expect(train({ ...withoutBatch, resume: true, fit: "crop" })).rejects.toThrow(/--fit: .* fits frames by 'fill', got 'crop'/);
-    // Without --batch and --lr the run keeps its own.
+    // Without --batch and --lr the run keeps its own; its own --widths and --fit are accepted.
     const resumed = await train({ ...withoutBatch, resume: true, widths: parseHeatmapWidths("--widths", "4-8//4"), fit: "fill" });
     expect((await loadModelDir(out)).metadata.training).toMatchObject({ batch: 2, learningRate: 2e-3 });
     expect(resumed.stoppedBy).toBe("epochs");
