@@ -24,6 +24,7 @@ export interface DetectorOptions {
 export class Detector {
   readonly decoder: HeadDecoder;
   private readonly cameras = new Map<string, CameraModel>();
+  private lastCamera: { width: number; height: number; camera: CameraModel } | undefined;
   private readonly meanRange?: readonly [number, number];
   /** Fit of the last frame size (a camera's frames: computed once). */
   private fit?: FitTransform;
@@ -85,9 +86,13 @@ export class Detector {
   }
 
   private cameraFor(width: number, height: number): CameraModel {
+    // A camera's frames keep their size: the last one answers without building a key per frame.
+    const last = this.lastCamera;
+    if (last && last.width === width && last.height === height) return last.camera;
     const key = `${width}x${height}`;
     let cam = this.cameras.get(key);
     if (!cam) this.cameras.set(key, (cam = new CameraModel(this.options.calibration!, width, height)));
+    this.lastCamera = { width, height, camera: cam };
     return cam;
   }
 }
