@@ -33,6 +33,49 @@ describe("wire codec", () => {
     expect(back.detections[1].ground).toBeUndefined();
   });
 
+  it("writes the bytes protobufjs's fromObject path writes, at the edges of every field", () => {
+    const viaFromObject = (m: DetectionFrameMessage) =>
+      DetectionFrameType.encode(
+        DetectionFrameType.fromObject({
+          ...m,
+          seq: m.seq.toString(),
+          captureTimeNs: m.captureTimeNs.toString(),
+          publishTimeNs: m.publishTimeNs.toString(),
+        }),
+      ).finish();
+    const base: DetectionFrameMessage = {
+      seq: 0n,
+      cameraId: "",
+      captureTimeNs: 0n,
+      publishTimeNs: 0n,
+      imageWidth: 0,
+      imageHeight: 0,
+      modelId: "",
+      detections: [],
+      timings: { captureUs: 0, preprocessUs: 0, inferenceUs: 0, detectUs: 0, totalUs: 0 },
+    };
+    const cases: DetectionFrameMessage[] = [
+      base,
+      {
+        ...base,
+        seq: 2n ** 64n - 1n,
+        captureTimeNs: 2n ** 63n + 12345n,
+        publishTimeNs: 1_795_000_000_124_456_789n,
+        imageWidth: 4_294_967_295,
+        imageHeight: 480,
+        cameraId: "kopf-kamera",
+        detections: [
+          { label: "ball", confidence: 1, box: { xMin: -0.5, yMin: 0, xMax: 1.5, yMax: 1 }, ground: { x: 0, y: -1e9 } },
+          { label: "robot", confidence: 0, box: { xMin: 0, yMin: 0, xMax: 0, yMax: 0 }, ground: null },
+          { label: "goal_post", confidence: 0.3, box: { xMin: 0.1, yMin: 0.2, xMax: 0.3, yMax: 0.4 } },
+        ],
+        timings: { captureUs: 4_294_967_295, preprocessUs: 1, inferenceUs: 800, detectUs: 20, totalUs: 1200 },
+      },
+    ];
+    for (const m of cases) expect(Buffer.from(encodeDetectionFrame(m))).toEqual(Buffer.from(viaFromObject(m)));
+    expect(decodeDetectionFrame(encodeDetectionFrame(cases[1])).seq).toBe(2n ** 64n - 1n);
+  });
+
   it("round-trips a Status with its state name", () => {
     const s: StatusMessage = {
       state: "DEGRADED",

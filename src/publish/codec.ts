@@ -88,15 +88,19 @@ function toLongString(v: bigint | number): string {
   return typeof v === "bigint" ? v.toString() : String(Math.trunc(v));
 }
 
+/** A uint64 as the low and high 32 bits protobufjs's writer takes (LongBits.from). */
+function toLongBits(v: bigint): { low: number; high: number } {
+  return { low: Number(v & 0xffffffffn), high: Number((v >> 32n) & 0xffffffffn) };
+}
+
+/**
+ * Encodes the plain object as it is, once per frame on the loop thread: fromObject would copy
+ * every nested message and take each uint64 through a string and Long.fromString. The message
+ * has no enum or map field, the only kinds encode() needs fromObject to convert.
+ */
 export function encodeDetectionFrame(m: DetectionFrameMessage): Uint8Array {
-  return DetectionFrameType.encode(
-    DetectionFrameType.fromObject({
-      ...m,
-      seq: toLongString(m.seq),
-      captureTimeNs: toLongString(m.captureTimeNs),
-      publishTimeNs: toLongString(m.publishTimeNs),
-    }),
-  ).finish();
+  const wire = { ...m, seq: toLongBits(m.seq), captureTimeNs: toLongBits(m.captureTimeNs), publishTimeNs: toLongBits(m.publishTimeNs) };
+  return DetectionFrameType.encode(wire as unknown as protobuf.Message).finish();
 }
 
 /**
