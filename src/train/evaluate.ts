@@ -99,8 +99,8 @@ export async function evaluateModel(options: EvaluateOptions): Promise<EvalRepor
   try {
     const meta = engine.metadata;
     const scoreThreshold = options.scoreThreshold ?? meta.decode.scoreThreshold;
+    // The decoder validates it (checkDecodeOptions), as it does the model's own.
     const nmsIou = options.nmsIou ?? meta.decode.nmsIou;
-    if (!(nmsIou >= 0 && nmsIou <= 1)) throw new RangeError(`options.nmsIou: expected 0..1, got ${nmsIou}`);
     if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError(`options.scoreThreshold: expected 0..1, got ${scoreThreshold}`);
     // An explicit threshold is one threshold for every class; otherwise the model's own.
     const classScoreThresholds = options.scoreThreshold === undefined ? (meta.decode.classScoreThresholds ?? {}) : {};
