@@ -270,6 +270,42 @@ describe("fovea train (tiny)", () => {
     expect(String(bad)).toMatch(/--widths: 4-8\/8\/8 has another number of conv or neck layers than the model's 6-8-12\/12\/12/);
   });
 
+  it("adds a stride-2 first conv at twice the input and trains it on (--from --stem), workers included", async () => {
+    const from = path.join(dir, "heatmap"); // written by the test above
+    const out = path.join(dir, "heatmap-stem");
+    const { parseHeatmapStem } = await import("../src/train/heatmap-widths.js");
+    const before = (await loadModelDir(from)).metadata;
+    const report = await train({
+      data: [path.join(dir, "data")],
+      from,
+      stem: parseHeatmapStem("--stem", "4s2"),
+      out,
+      epochs: 2,
+      batch: 4,
+      augment: false,
+      backend: "wasm",
+      progress: false,
+      patience: 100,
+      workers: 2,
+    });
+    expect(report.epochs.length).toBe(2);
+    expect(report.epochs.every((e) => Number.isFinite(e.trainLoss))).toBe(true);
+    const { metadata, onnxPath } = await loadModelDir(out);
+    expect(metadata.input).toMatchObject({ width: 2 * before.input.width, height: 2 * before.input.height });
+    expect(metadata.head).toMatchObject({ stride: 2 * (before.head as { stride: number }).stride, stem: { kernelSize: 4, stride: 2 } });
+    expect(metadata.description).toContain("the first a 4x4 conv at stride 2");
+    // The exported graph takes the doubled input and gives the same grid of cells as before.
+    const ort = await import("onnxruntime-node");
+    const session = await ort.InferenceSession.create(onnxPath!);
+    const { width, height } = metadata.input;
+    const outs = await session.run({
+      [metadata.input.name]: new ort.Tensor("float32", new Float32Array(height * width * 3).fill(0.5), [1, height, width, 3]),
+    });
+    const stride = (before.head as { stride: number }).stride;
+    expect(outs.heatmap.dims).toEqual([1, before.input.height / stride, before.input.width / stride, metadata.classes.length]);
+    await session.release();
+  });
+
   it("resumes an interrupted run from its checkpoint and finishes the schedule", async () => {
     const out = path.join(dir, "resume");
     const options = {
@@ -324,6 +360,9 @@ describe("fovea train (tiny)", () => {
       /--widths: the run in .*checkpoint trains 4-8\/\/4, got 4-8\/\/8/,
     );
     await expect(train({ ...withoutBatch, resume: true, fit: "crop" })).rejects.toThrow(/--fit: .* fits frames by 'fill', got 'crop'/);
+    await expect(train({ ...withoutBatch, resume: true, stem: { kernelSize: 4, stride: 2 } })).rejects.toThrow(
+      /--stem: the run in .*checkpoint trains no stride-2 first conv, got 4s2/,
+    );
     // Without --batch and --lr the run keeps its own; its own --widths and --fit are accepted.
     const resumed = await train({ ...withoutBatch, resume: true, widths: parseHeatmapWidths("--widths", "4-8//4"), fit: "fill" });
     expect((await loadModelDir(out)).metadata.training).toMatchObject({ batch: 2, learningRate: 2e-3 });

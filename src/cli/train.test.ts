@@ -58,4 +58,14 @@ describe("fovea train flags", () => {
     expect(fineTune.code).toBe(2);
     expect(fineTune.stderr).toContain("--widths: --fine-tune keeps the model's network");
   });
+
+  it("--stem takes a kernel at stride 2, for a heatmap network only", async () => {
+    const base = ["train", "--data", "nowhere", "--epochs", "1", "--out", "nowhere-out"];
+    const bad = await fovea([...base, "--stem", "4s4"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--stem: expected a first conv of kernel 2 to 8 at stride 2 like 4s2, got '4s4'");
+    const grid = await fovea([...base, "--network", "cells", "--stem", "4s2"]);
+    expect(grid.code).toBe(2);
+    expect(grid.stderr).toContain("--stem: sets the first conv of a heatmap network, not of --network cells");
+  });
 });

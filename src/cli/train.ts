@@ -10,7 +10,7 @@ import { FIT_RULES, type FitRule } from "../core/fit.js";
 import { createLogger } from "../core/log.js";
 import type { TfjsBackendPreference } from "../engine/tfjs-backend.js";
 import { NETWORK_PRESETS, type NetworkPreset } from "../train/network-presets.js";
-import { parseHeatmapWidths, type HeatmapWidths } from "../train/heatmap-widths.js";
+import { parseHeatmapStem, parseHeatmapWidths, type HeatmapStem, type HeatmapWidths } from "../train/heatmap-widths.js";
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -54,6 +54,7 @@ function nonNegativeInt(flag: string) {
 interface TrainFlags {
   data: string[];
   widths?: HeatmapWidths;
+  stem?: HeatmapStem;
   epochs: number;
   out: string;
   seed: number;
@@ -145,6 +146,17 @@ export function registerTrain(program: Command): void {
         }
       },
     )
+    .option(
+      "--stem <KsS>",
+      "first conv of a heatmap network at stride 2, e.g. 4s2 (a 4x4 kernel): it reads the input at full resolution and the blocks run at half of it; with --from, the input doubles and the trained first conv is spread over it (6s2 computes exactly what the model did; train on after a smaller kernel); a fresh model takes the larger size from --input",
+      (v: string) => {
+        try {
+          return parseHeatmapStem("--stem", v);
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message);
+        }
+      },
+    )
     .addOption(
       new Option(
         "--network <preset>",
@@ -209,6 +221,7 @@ export function registerTrain(program: Command): void {
           workers: flags.workers,
           network: flags.network,
           widths: flags.widths,
+          stem: flags.stem,
           networkOverrides: flags.input ? { input: { ...flags.input, channels: 3 } } : undefined,
           fit: flags.fit,
           resume: flags.resume,

@@ -99,6 +99,19 @@ export const HeatmapHeadSchema = z.object({
   kind: z.literal("heatmap"),
   /** Input pixels per output cell (a power of two the conv blocks reach). */
   stride: z.number().int().positive(),
+  /**
+   * The first block's conv, when it is not architecture.kernelSize at stride 1: a stride-2 first
+   * conv reads the input at full resolution and hands the blocks half of it, so the network sees
+   * a 320x240 input's detail (a small ball's pattern) at about the cost of a 160x120 input beyond
+   * that one conv. Every block's stride, and `stride`, then count input pixels: twice the stride
+   * of the same block without it.
+   */
+  stem: z
+    .object({
+      kernelSize: z.number().int().min(2),
+      stride: z.literal(2),
+    })
+    .optional(),
   /** 3x3 conv -> ReLU layers at the deepest stride, widening the view (context). */
   neckFilters: z.array(z.number().int().positive()).default([]),
   /**

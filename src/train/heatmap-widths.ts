@@ -78,7 +78,9 @@ export function describeHeatmapNetwork(meta: ModelMetadata): string {
   const head = heatmapHead(meta, "meta.head");
   const w = heatmapWidths(meta);
   const bn = head.batchNorm === true;
-  const deepest = 2 ** (w.convFilters.length - 1);
+  const stemStride = head.stem?.stride ?? 1;
+  const deepest = stemStride * 2 ** (w.convFilters.length - 1);
+  const stem = head.stem ? `, the first a ${head.stem.kernelSize}x${head.stem.kernelSize} conv at stride ${head.stem.stride}` : "";
   const dilated = w.neckDilations.some((d) => d > 1) ? ` (dilations ${w.neckDilations.join(", ")})` : "";
   const neck =
     w.neckFilters.length === 0
@@ -87,10 +89,39 @@ export function describeHeatmapNetwork(meta: ModelMetadata): string {
   const input = `input ${meta.input.width}x${meta.input.height} (${meta.preprocess.kernel} resize, ${meta.preprocess.fit})`;
   return (
     `Heatmap detector (CenterNet-style head) on the seed lecture blocks${bn ? " with batch norm" : ""}: ` +
-    `3x3 conv -> ${bn ? "BN -> " : ""}ReLU -> 2x2 max-pool (${w.convFilters.join(", ")} filters)${neck}, ` +
+    `3x3 conv -> ${bn ? "BN -> " : ""}ReLU -> 2x2 max-pool (${w.convFilters.join(", ")} filters${stem})${neck}, ` +
     `nearest upsampling + lateral to stride ${head.stride} (${w.headFilters}); ${input}` +
     `${bn ? "; batch norm folded into the convs in model.onnx" : ""}.`
   );
+}
+
+/** A first conv (head.stem) as `--stem` writes it: `4s2` is a 4x4 kernel at stride 2. */
+export interface HeatmapStem {
+  kernelSize: number;
+  stride: 2;
+}
+
+/** Parse `--stem`'s `<kernel>s<stride>`, e.g. `4s2`. `flag` names the option in the error. */
+export function parseHeatmapStem(flag: string, spec: string): HeatmapStem {
+  const m = /^(\d+)s(\d+)$/.exec(spec.trim());
+  const kernelSize = Number(m?.[1]);
+  if (!m || Number(m[2]) !== 2 || !(kernelSize >= 2 && kernelSize <= 8))
+    throw new RangeError(`${flag}: expected a first conv of kernel 2 to 8 at stride 2 like 4s2, got '${spec}'`);
+  return { kernelSize, stride: 2 };
+}
+
+/**
+ * `meta` with a stride-2 first conv and its description. Every stride doubles; with `scaleInput`
+ * the input doubles too (a trained model's layers then see what they saw, at twice the detail),
+ * else it stays (a fresh model: give the larger input with --input).
+ */
+export function withHeatmapStem(meta: ModelMetadata, stem: HeatmapStem, scaleInput: boolean): ModelMetadata {
+  const head = heatmapHead(meta, "meta.head");
+  const from = head.stem?.stride ?? 1;
+  const scale = stem.stride / from;
+  const input = scaleInput ? { ...meta.input, width: meta.input.width * scale, height: meta.input.height * scale } : meta.input;
+  const stemmed: ModelMetadata = { ...meta, input, head: { ...head, stride: head.stride * scale, stem: { ...stem } } };
+  return { ...stemmed, description: describeHeatmapNetwork(stemmed) };
 }
 
 function heatmapHead(meta: ModelMetadata, where: string): HeatmapHead {

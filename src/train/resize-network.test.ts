@@ -3,7 +3,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initTfjs } from "../engine/tfjs-backend.js";
 import { maxAbsDiff } from "../core/max-abs-diff.js";
 import { isGrowth, resizeHeatmapNetwork, resizeProblem } from "./resize-network.js";
-import { formatHeatmapWidths, heatmapWidths, parseHeatmapWidths, withHeatmapWidths } from "./heatmap-widths.js";
+import {
+  formatHeatmapWidths,
+  heatmapWidths,
+  parseHeatmapStem,
+  parseHeatmapWidths,
+  withHeatmapStem,
+  withHeatmapWidths,
+} from "./heatmap-widths.js";
 import { buildModel, presetMetadata } from "./network.js";
 
 const small = presetMetadata("heatmap", { input: { width: 32, height: 24, channels: 3, name: "input" } });
@@ -54,6 +61,34 @@ describe("heatmap widths", () => {
     expect(isGrowth(narrow, wide)).toBe(true);
     expect(isGrowth(narrow, to("4-6-8-8/8-8d2/3"))).toBe(false);
     expect(isGrowth(wide, narrow)).toBe(false);
+  });
+});
+
+describe("a stride-2 first conv (--stem)", () => {
+  it("parses kernel and stride, names the flag on bad input, and describes the network", () => {
+    expect(parseHeatmapStem("--stem", "4s2")).toEqual({ kernelSize: 4, stride: 2 });
+    for (const bad of ["4", "4s1", "1s2", "4s3", "s2", "9s2"])
+      expect(() => parseHeatmapStem("--stem", bad)).toThrow(new RegExp(`--stem: expected .*4s2, got '${bad}'`));
+    const stemmed = withHeatmapStem(narrow, { kernelSize: 4, stride: 2 }, true);
+    expect([stemmed.input.width, stemmed.input.height, stemmed.head.kind === "heatmap" && stemmed.head.stride]).toEqual([64, 48, 8]);
+    expect(stemmed.description).toMatch(
+      /\(4, 6, 8, 8 filters, the first a 4x4 conv at stride 2\), .* at stride 16, .* lateral to stride 8 .* input 64x48/,
+    );
+    expect(withHeatmapStem(narrow, { kernelSize: 4, stride: 2 }, false).input).toEqual(narrow.input);
+  });
+
+  it("is added only from a stride-1 first conv at twice the input, and not taken away", () => {
+    const stemmed = withHeatmapStem(narrow, { kernelSize: 4, stride: 2 }, true);
+    expect(resizeProblem(narrow, stemmed)).toBeUndefined();
+    expect(isGrowth(narrow, stemmed)).toBe(false);
+    expect(isGrowth(narrow, withHeatmapStem(narrow, { kernelSize: 6, stride: 2 }, true))).toBe(true);
+    expect(resizeProblem(narrow, withHeatmapStem(narrow, { kernelSize: 4, stride: 2 }, false))).toMatch(
+      /reads twice the model's 32x24 input, 64x48, got 32x24/,
+    );
+    expect(resizeProblem(stemmed, narrow)).toMatch(/can only replace a stride-1 first conv, and the model's is 4x4 at stride 2/);
+    expect(resizeProblem(narrow, { ...narrow, input: { ...narrow.input, width: 64 } })).toMatch(
+      /input 64x24 differs from the model's 32x24/,
+    );
   });
 });
 
@@ -154,6 +189,38 @@ describe("resizeHeatmapNetwork", () => {
     const from = buildModel(narrow, { seed: 1 });
     const fewer = withHeatmapWidths(small, parseHeatmapWidths("w", "4-6-8/8-8d2/4"));
     expect(() => resizeHeatmapNetwork(from, narrow, fewer)).toThrow(/number of conv or neck layers/);
+    from.dispose();
+  });
+
+  it("spreads the first conv over twice the input: a 6x6 stem computes what the model did on the 2x2 area average", () => {
+    const from = buildModel(narrow, { seed: 1 });
+    randomise(from, 40);
+    const x = tf.randomUniform([2, 48, 64, 3], 0, 1, "float32", 11);
+    const half = tf.avgPool(x as tf.Tensor4D, 2, 2, "valid");
+    const upsampled = tf.image.resizeNearestNeighbor(half, [48, 64]);
+    const a = from.predict(half) as tf.Tensor[];
+    for (const k of [6, 4, 3]) {
+      const to = withHeatmapStem(narrow, { kernelSize: k, stride: 2 }, true);
+      const stemmed = resizeHeatmapNetwork(from, narrow, to, 3);
+      expect(stemmed.getLayer("conv1").getWeights()[0].shape).toEqual([k, k, 3, 4]);
+      const onAny = stemmed.predict(x) as tf.Tensor[];
+      const onFlat = stemmed.predict(upsampled) as tf.Tensor[];
+      const diffs = [0, 1].map((i) => [
+        maxAbsDiff(a[i].dataSync(), onAny[i].dataSync()),
+        maxAbsDiff(a[i].dataSync(), onFlat[i].dataSync()),
+      ]);
+      // 6x6: exact on any input. 4x4: exact where each 2x2 block is one colour. 3x3 drops the
+      // trained conv's first row and column of taps: close at best.
+      for (const [any, flat] of diffs) {
+        if (k === 6) expect(any).toBeLessThan(1e-4);
+        else expect(any).toBeGreaterThan(1e-3);
+        if (k === 4) expect(flat).toBeLessThan(1e-4);
+        if (k === 3) expect(flat).toBeGreaterThan(1e-3);
+      }
+      tf.dispose([...onAny, ...onFlat]);
+      stemmed.dispose();
+    }
+    tf.dispose([x, half, upsampled, ...a]);
     from.dispose();
   });
 });

@@ -12,10 +12,16 @@
  * and every layer reading it keeps only the weights of the kept channels. That changes what the
  * network computes; a short training recovers it far sooner than training from scratch, which is
  * how a trained network is trimmed to an inference budget.
+ *
+ * A stride-2 first conv (head.stem) can be added the same way, at twice the input size: each tap of
+ * the trained first conv, which read one pixel of the half-size input (the 2x2 area average of the
+ * full-size one), is spread over the full-size pixels under it. A 6x6 stem computes exactly what
+ * the trained network did; a smaller kernel covers some of those pixels once, not twice, and gives
+ * that one pixel both shares: exact on smooth areas, close elsewhere.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelMetadata } from "../core/model-metadata.js";
-import { HEATMAP_LAYERS, heatmapGeometry } from "../heads/heatmap/network.js";
+import { HEATMAP_LAYERS, heatmapGeometry, samePads } from "../heads/heatmap/network.js";
 import { formatHeatmapWidths, heatmapWidths } from "./heatmap-widths.js";
 import { buildModel } from "./network.js";
 
@@ -31,17 +37,44 @@ export function resizeProblem(fromMeta: ModelMetadata, toMeta: ModelMetadata): s
   if (from.convFilters.length !== to.convFilters.length || from.neckFilters.length !== to.neckFilters.length)
     return `${t} has another number of conv or neck layers than the model's ${f}; a resize keeps the layers and changes their widths`;
   if (from.neckDilations.some((d, i) => d !== to.neckDilations[i])) return `${t} dilates the neck otherwise than the model's ${f}`;
+  const fromStem = stemOf(fromMeta);
+  const toStem = stemOf(toMeta);
+  if (fromStem.stride !== toStem.stride || fromStem.kernelSize !== toStem.kernelSize) {
+    const stem = `a ${toStem.kernelSize}x${toStem.kernelSize} stride-${toStem.stride} first conv`;
+    if (fromStem.stride !== 1 || toStem.stride !== 2)
+      return `${stem} can only replace a stride-1 first conv, and the model's is ${fromStem.kernelSize}x${fromStem.kernelSize} at stride ${fromStem.stride}`;
+    const { width: w, height: h } = fromMeta.input;
+    if (toMeta.input.width !== 2 * w || toMeta.input.height !== 2 * h || toMeta.head.kind !== "heatmap" || fromMeta.head.kind !== "heatmap")
+      return `${stem} reads twice the model's ${w}x${h} input, ${2 * w}x${2 * h}, got ${toMeta.input.width}x${toMeta.input.height}`;
+    if (toMeta.head.stride !== 2 * fromMeta.head.stride)
+      return `${stem} doubles every stride: head stride ${2 * fromMeta.head.stride} expected, got ${toMeta.head.stride}`;
+  } else if (toMeta.input.width !== fromMeta.input.width || toMeta.input.height !== fromMeta.input.height)
+    return `the input ${toMeta.input.width}x${toMeta.input.height} differs from the model's ${fromMeta.input.width}x${fromMeta.input.height}`;
   const projects = heatmapGeometry(toMeta).projectsBeforeUpsampling;
   if (projects !== heatmapGeometry(fromMeta).projectsBeforeUpsampling)
     return `${t} ${projects ? "adds" : "drops"} the 1x1 projection before the upsampling of the model's ${f} (the deepest filters equal the head's in one and not the other)`;
   return undefined;
 }
 
-/** True when no layer of `toMeta` is narrower than `fromMeta`'s: the resize preserves the function. */
+/** The first conv's kernel and stride, read without heatmapGeometry's checks of the input size. */
+function stemOf(meta: ModelMetadata): { kernelSize: number; stride: number } {
+  return (meta.head.kind === "heatmap" ? meta.head.stem : undefined) ?? { kernelSize: meta.architecture.kernelSize, stride: 1 };
+}
+
+/**
+ * True when no layer of `toMeta` is narrower than `fromMeta`'s and a first conv it adds is spread
+ * exactly: the resize preserves the function.
+ */
 export function isGrowth(fromMeta: ModelMetadata, toMeta: ModelMetadata): boolean {
   const from = heatmapWidths(fromMeta);
   const to = heatmapWidths(toMeta);
+  const [fromStem, toStem] = [stemOf(fromMeta), stemOf(toMeta)];
+  // A spread first conv is exact when every trained tap gets all the pixels under it.
+  const exactStem =
+    (fromStem.stride === toStem.stride && fromStem.kernelSize === toStem.kernelSize) ||
+    (fromStem.stride === 1 && toStem.kernelSize === toStem.stride * fromStem.kernelSize);
   return (
+    exactStem &&
     from.convFilters.every((n, i) => to.convFilters[i] >= n) &&
     from.neckFilters.every((n, i) => to.neckFilters[i] >= n) &&
     to.headFilters >= from.headFilters
@@ -63,10 +96,15 @@ export function resizeHeatmapNetwork(from: tf.LayersModel, fromMeta: ModelMetada
   const resized = buildModel(toMeta, { seed });
   const fromLayers = new Map(from.layers.map((l) => [l.name, l]));
   const maps = channelMaps(from, resized);
+  const fromStem = heatmapGeometry(fromMeta).stem;
+  const toStem = heatmapGeometry(toMeta).stem;
+  const firstConv = HEATMAP_LAYERS.conv(0);
   for (const layer of resized.layers) {
     const fresh = layer.getWeights();
     if (fresh.length === 0) continue;
-    const old = fromLayers.get(layer.name)?.getWeights() ?? [];
+    let old = fromLayers.get(layer.name)?.getWeights() ?? [];
+    const spread = layer.name === firstConv && toStem.stride !== fromStem.stride;
+    if (spread) old = [spreadKernel(old[0], toStem.kernelSize, toStem.stride), ...old.slice(1)];
     if (old.length !== fresh.length)
       throw new RangeError(`layer '${layer.name}': the model has ${old.length} weight tensors there, the resized network ${fresh.length}`);
     // A batch norm's vectors follow its conv's output channels; a conv's kernel reads its producer's.
@@ -78,8 +116,38 @@ export function resizeHeatmapNetwork(from: tf.LayersModel, fromMeta: ModelMetada
     layer.setWeights(values);
     // getWeights() hands out the layers' own variables: only the copies are disposed.
     tf.dispose(values);
+    if (spread) old[0].dispose();
   }
   return resized;
+}
+
+/**
+ * A stride-1 kernel [k0, k0, ci, co] over a half-size input as a `kernelSize` kernel at `stride`
+ * over the full-size input (the file comment): each new tap takes the trained tap of the
+ * half-size pixel it lies in, divided by how many of the new taps share that pixel on each axis.
+ */
+export function spreadKernel(kernel: tf.Tensor, kernelSize: number, stride: number): tf.Tensor {
+  const [k0, k0w, ci, co] = kernel.shape;
+  if (kernel.rank !== 4 || k0 !== k0w)
+    throw new RangeError(`kernel: expected a square [k, k, in, out] kernel, got [${kernel.shape.join(", ")}]`);
+  // Pads of TensorFlow's `same` on an even axis: any even size gives the same ones.
+  const before = samePads(2 * stride * kernelSize, kernelSize, stride)[0];
+  const oldBefore = samePads(2 * kernelSize, k0, 1)[0];
+  const tapOf = Array.from({ length: kernelSize }, (_, t) => Math.floor((t - before) / stride) + oldBefore);
+  const share = tapOf.map((a) => tapOf.filter((b) => b === a).length);
+  const src = kernel.dataSync();
+  const out = new Float32Array(kernelSize * kernelSize * ci * co);
+  for (let r = 0; r < kernelSize; r++) {
+    for (let c = 0; c < kernelSize; c++) {
+      const [a, b] = [tapOf[r], tapOf[c]];
+      if (a < 0 || a >= k0 || b < 0 || b >= k0) continue;
+      const scale = 1 / (share[r] * share[c]);
+      const from = (a * k0 + b) * ci * co;
+      const to = (r * kernelSize + c) * ci * co;
+      for (let i = 0; i < ci * co; i++) out[to + i] = src[from + i] * scale;
+    }
+  }
+  return tf.tensor4d(out, [kernelSize, kernelSize, ci, co]);
 }
 
 function hasKernel(layer: tf.layers.Layer): boolean {

@@ -37,7 +37,14 @@ import { fsSaveHandler } from "../engine/tfjs-fs-io.js";
 import { buildModel, featureLayerName, presetMetadata, type NetworkPreset } from "./network.js";
 import { ParallelTrainer } from "./parallel-trainer.js";
 import { isGrowth, resizeHeatmapNetwork, resizeProblem } from "./resize-network.js";
-import { formatHeatmapWidths, heatmapWidths, withHeatmapWidths, type HeatmapWidths } from "./heatmap-widths.js";
+import {
+  formatHeatmapWidths,
+  heatmapWidths,
+  withHeatmapStem,
+  withHeatmapWidths,
+  type HeatmapStem,
+  type HeatmapWidths,
+} from "./heatmap-widths.js";
 import { lineChart } from "./svg-plot.js";
 import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
@@ -81,6 +88,12 @@ export interface TrainOptions {
    * effect, a narrower one keeps its strongest filters).
    */
   widths?: HeatmapWidths;
+  /**
+   * A stride-2 first conv (`--stem`, head.stem): a fresh network's, or with `from` the one the
+   * model is given at twice its input, its first conv's taps spread over the larger input
+   * (resize-network.ts).
+   */
+  stem?: HeatmapStem;
   /**
    * How frames are fitted to the input of a fresh model (`preprocess.fit`; default the preset's,
    * `fill`). A model from `from` or `resume` keeps its own.
@@ -259,6 +272,10 @@ function checkOptions(o: TrainOptions): void {
     throw new FoveaInputError("--widths", "--fine-tune keeps the model's network; --widths sets a fresh or resized one");
   if (o.widths && !o.from && (o.network ?? "heatmap") !== "heatmap")
     throw new FoveaInputError("--widths", `sets the filters of a heatmap network, not of --network ${o.network}`);
+  if (o.stem && o.fineTune)
+    throw new FoveaInputError("--stem", "--fine-tune keeps the model's network; --stem sets a fresh or resized one");
+  if (o.stem && !o.from && (o.network ?? "heatmap") !== "heatmap")
+    throw new FoveaInputError("--stem", `sets the first conv of a heatmap network, not of --network ${o.network}`);
   // The weights learned the pixels of the model's own fit: another would show them other images.
   if (o.fit !== undefined && o.from && !o.resume)
     throw new FoveaInputError("--fit", "sets the fit of a fresh model; --from keeps the model's own (preprocess.fit)");
@@ -279,6 +296,16 @@ function checkResumedNetwork(o: TrainOptions, meta: ModelMetadata, checkpointDir
       throw new FoveaInputError(
         "--widths",
         `the run in ${checkpointDir} trains ${ran}, got ${asked}: resume with its widths or without --widths`,
+      );
+  }
+  if (o.stem) {
+    const ran =
+      meta.head.kind === "heatmap" && meta.head.stem ? `${meta.head.stem.kernelSize}s${meta.head.stem.stride}` : "no stride-2 first conv";
+    const asked = `${o.stem.kernelSize}s${o.stem.stride}`;
+    if (ran !== asked)
+      throw new FoveaInputError(
+        "--stem",
+        `the run in ${checkpointDir} trains ${ran}, got ${asked}: resume with its stem or without --stem`,
       );
   }
   const fit = meta.preprocess.fit;
@@ -333,17 +360,29 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   } else if (options.from) {
     meta = (await loadModelDir(options.from)).metadata;
     model = await loadLayersModel(options.from);
-    if (options.widths) {
+    if (options.widths || options.stem) {
+      const flag = options.widths ? "--widths" : "--stem";
       if (meta.head.kind !== "heatmap")
-        throw new FoveaInputError("--widths", `resizes a heatmap network; ${options.from} has a ${meta.head.kind} head`);
-      const resizedMeta = withHeatmapWidths(meta, options.widths);
+        throw new FoveaInputError(flag, `resizes a heatmap network; ${options.from} has a ${meta.head.kind} head`);
+      let resizedMeta = options.widths ? withHeatmapWidths(meta, options.widths) : meta;
+      if (options.stem) resizedMeta = withHeatmapStem(resizedMeta, options.stem, true);
       const problem = resizeProblem(meta, resizedMeta);
-      if (problem) throw new FoveaInputError("--widths", problem);
+      if (problem) throw new FoveaInputError(flag, problem);
       const resized = resizeHeatmapNetwork(model, meta, resizedMeta, seed);
       const grown = isGrowth(meta, resizedMeta);
+      const input = `${resizedMeta.input.width}x${resizedMeta.input.height}`;
       log?.info(
-        { widths: formatHeatmapWidths(options.widths), preservesOutput: grown },
-        grown ? "network grown: it starts at the model's accuracy" : "network narrowed: training on recovers what the cut lost",
+        {
+          widths: formatHeatmapWidths(heatmapWidths(resizedMeta)),
+          stem: resizedMeta.head.kind === "heatmap" ? resizedMeta.head.stem : undefined,
+          input,
+          preservesOutput: grown,
+        },
+        options.stem
+          ? `first conv spread over a ${input} input: it starts close to the model's accuracy`
+          : grown
+            ? "network grown: it starts at the model's accuracy"
+            : "network narrowed: training on recovers what the cut lost",
       );
       model.dispose();
       [meta, model] = [resizedMeta, resized];
@@ -356,6 +395,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     });
     if (options.fit) meta = { ...meta, preprocess: { ...meta.preprocess, fit: options.fit } };
     if (options.widths) meta = withHeatmapWidths(meta, options.widths);
+    if (options.stem) meta = withHeatmapStem(meta, options.stem, false);
     try {
       model = buildModel(meta, { seed });
     } catch (err) {

@@ -57,6 +57,9 @@ for (const pad of ["valid", "same"] as const) {
   cases.push({ x: [3, 12, 10, 4], filter: [5, 3, 4, 6], stride: 1, pad });
   // Strided: the filter gradient uses dilation = stride; the input gradient falls back to stock.
   cases.push({ x: [2, 11, 10, 3], filter: [3, 3, 3, 4], stride: 2, pad });
+  // A heatmap network's stride-2 first conv (head.stem) on an even input.
+  cases.push({ x: [2, 12, 10, 3], filter: [4, 4, 3, 5], stride: 2, pad });
+  cases.push({ x: [2, 12, 10, 3], filter: [3, 3, 3, 5], stride: 2, pad });
 }
 
 describe("wasm conv gradient kernels match the cpu backend", () => {

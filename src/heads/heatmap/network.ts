@@ -5,6 +5,7 @@
  *   input [N, H, W, 3]
  *   -> for each f in architecture.convFilters: 3x3 same conv (f) -> ReLU, then a 2x2 max-pool
  *      after every block but the last                                    (deepest stride 2^(n-1))
+ *      (with head.stem the first conv is that kernel at stride 2 and every stride doubles)
  *   -> for each f in head.neckFilters: 3x3 same conv (f, dilation head.neckDilations) -> ReLU
  *                                                                        (context at that stride)
  *   -> nearest 2x upsampling while the stride is above head.stride, each added to a 1x1 lateral
@@ -54,7 +55,9 @@ export const HEATMAP_PRIOR = 0.1;
 
 /** Geometry of a heatmap network: block strides, where the lateral taps are, the output grid. */
 export interface HeatmapGeometry {
-  /** Stride of the deepest block (2^(blocks-1)). */
+  /** The first conv's kernel and stride (head.stem, else architecture.kernelSize at stride 1). */
+  stem: { kernelSize: number; stride: number };
+  /** Stride of the deepest block (stem stride x 2^(blocks-1)). */
   deepestStride: number;
   /** Index of the conv block whose output each upsampling step adds in (deepest first). */
   lateralBlocks: number[];
@@ -71,22 +74,24 @@ export interface HeatmapGeometry {
 export function heatmapGeometry(meta: ModelMetadata): HeatmapGeometry {
   const head = meta.head as HeatmapHead;
   const blocks = meta.architecture.convFilters.length;
-  const deepestStride = 2 ** (blocks - 1);
+  const stem = head.stem ?? { kernelSize: meta.architecture.kernelSize, stride: 1 };
+  const deepestStride = stem.stride * 2 ** (blocks - 1);
   const { width, height } = meta.input;
   if (meta.architecture.padding !== "same")
     throw new RangeError(`meta.architecture.padding: a heatmap network uses 'same' padding, got '${meta.architecture.padding}'`);
-  if (!(head.stride >= 1 && head.stride <= deepestStride && Number.isInteger(Math.log2(head.stride)))) {
+  if (!(head.stride >= stem.stride && head.stride <= deepestStride && Number.isInteger(Math.log2(head.stride)))) {
     throw new RangeError(
-      `meta.head.stride: expected a power of two between 1 and the deepest block's stride ${deepestStride}, got ${head.stride}`,
+      `meta.head.stride: expected a power of two between the first block's stride ${stem.stride} and the deepest block's ${deepestStride}, got ${head.stride}`,
     );
   }
   if (width % deepestStride !== 0 || height % deepestStride !== 0) {
     throw new RangeError(`meta.input: ${width}x${height} is not divisible by the deepest stride ${deepestStride} of ${blocks} conv blocks`);
   }
   const lateralBlocks: number[] = [];
-  for (let s = deepestStride / 2; s >= head.stride; s /= 2) lateralBlocks.push(Math.log2(s));
+  for (let s = deepestStride / 2; s >= head.stride; s /= 2) lateralBlocks.push(Math.log2(s / stem.stride));
   const deepestFilters = head.neckFilters.at(-1) ?? meta.architecture.convFilters[blocks - 1];
   return {
+    stem: { ...stem },
     deepestStride,
     lateralBlocks,
     rows: height / head.stride,
@@ -119,6 +124,7 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
     activation: "relu" | "linear" | "sigmoid",
     bias?: number,
     dilationRate = 1,
+    strides = 1,
   ) => {
     const normed = head.batchNorm && !isOutput(name);
     // tfjs's own Conv2D cannot back-propagate a dilation above 1 (dilated-conv.ts).
@@ -127,6 +133,7 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
       kernelSize,
       padding: "same",
       dilationRate,
+      strides,
       activation: normed ? "linear" : activation,
       useBias: !normed,
       // He init for convs that feed a ReLU (the linear lateral is added to a ReLU'd path and
@@ -153,7 +160,8 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
   let x: tf.SymbolicTensor = input;
   const filters = meta.architecture.convFilters;
   filters.forEach((f, i) => {
-    x = conv(HEATMAP_LAYERS.conv(i), f, meta.architecture.kernelSize, "relu").apply(x) as tf.SymbolicTensor;
+    const [k, s] = i === 0 ? [geo.stem.kernelSize, geo.stem.stride] : [meta.architecture.kernelSize, 1];
+    x = conv(HEATMAP_LAYERS.conv(i), f, k, "relu", undefined, 1, s).apply(x) as tf.SymbolicTensor;
     blockOut.push(x);
     if (i < filters.length - 1)
       x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: "valid", name: HEATMAP_LAYERS.pool(i) }).apply(x) as tf.SymbolicTensor;
@@ -181,4 +189,16 @@ export function buildHeatmapNetwork(meta: ModelMetadata, options: BuildHeatmapOp
   const heatOut = conv(head.heatmapOutput, meta.classes.length, 1, "sigmoid", prior).apply(x) as tf.SymbolicTensor;
   const regOut = conv(head.regressionOutput, 4, 1, "linear").apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: [heatOut, regOut], name: meta.id.replace(/[^A-Za-z0-9_]/g, "_") });
+}
+
+/**
+ * TensorFlow's `same` padding of one spatial axis, as [before, after]: the output has
+ * ceil(size / stride) positions and the odd pixel of padding goes after. The exporter writes it
+ * out because ONNX's SAME_UPPER is deprecated and OpenCV reads explicit pads.
+ */
+export function samePads(size: number, kernelSize: number, stride: number, dilation = 1): [number, number] {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + (kernelSize - 1) * dilation + 1 - size, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
 }

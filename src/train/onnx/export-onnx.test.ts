@@ -156,6 +156,30 @@ describe("exportOnnx", () => {
     ]);
   });
 
+  it.each([
+    [4, [1, 1, 1, 1]],
+    [3, [0, 0, 1, 1]],
+  ])("exports a %ix%i stride-2 first conv (head.stem) with TensorFlow's same pads and the same outputs as tfjs", async (k, pads) => {
+    const meta = defaultMetadata({
+      id: "heatmap-stem",
+      classes: ["ball", "goal_post", "robot"],
+      input: { width: 64, height: 48, channels: 3, name: "input" },
+      architecture: { convFilters: [4, 8, 8, 12], kernelSize: 3, padding: "same", dense: [], dropout: 0 },
+      head: { kind: "heatmap", stride: 8, stem: { kernelSize: k, stride: 2 }, neckFilters: [12], headFilters: 6, batchNorm: true },
+    });
+    const r = await compare(meta, 2, 6);
+    // Blocks at strides 2, 4, 8, 16; the outputs at 8.
+    expect(r.classes.dims).toEqual([2, 6, 8, 3]);
+    expect(r.clsDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.boxDiff).toBeLessThanOrEqual(1e-4);
+    const m = ModelProto.toObject(ModelProto.decode(r.bytes), { longs: Number }) as {
+      graph: { node: Array<{ name: string; attribute: Array<{ name: string; ints?: number[] }> }> };
+    };
+    const conv1 = m.graph.node.find((n) => n.name === "conv1")!;
+    const attr = (name: string) => conv1.attribute.find((a) => a.name === name)?.ints;
+    expect([attr("kernel_shape"), attr("strides"), attr("pads")]).toEqual([[k, k], [2, 2], pads]);
+  });
+
   it("folds batch norm into the convs (trained statistics) with the same outputs as tfjs in inference mode", async () => {
     const meta = defaultMetadata({
       id: "heatmap-bn",

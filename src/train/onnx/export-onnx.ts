@@ -21,7 +21,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { ModelMetadata } from "../../core/model-metadata.js";
 import { LAYER_NAMES, featureShape, gridHead } from "../network.js";
-import { HEATMAP_LAYERS, heatmapGeometry } from "../../heads/heatmap/network.js";
+import { HEATMAP_LAYERS, heatmapGeometry, samePads } from "../../heads/heatmap/network.js";
 import { headOutputs } from "../../core/head-outputs.js";
 import { float32ToFloat16 } from "./float16.js";
 import { ModelProto, OnnxAttributeType, OnnxDataType } from "./onnx-proto.js";
@@ -187,6 +187,7 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     pads: [number, number],
     relu: boolean,
     dilation = 1,
+    stride = 1,
   ): string => {
     const w = layerWeights(model, name);
     expectShape(name, w.kernelShape, [size, size, inCh, outCh]);
@@ -200,7 +201,7 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
       attribute: [
         intsAttr("kernel_shape", [size, size]),
         intsAttr("pads", [pads[0], pads[0], pads[1], pads[1]]),
-        intsAttr("strides", [1, 1]),
+        intsAttr("strides", [stride, stride]),
         intsAttr("dilations", [dilation, dilation]),
       ],
     });
@@ -212,8 +213,16 @@ export function exportOnnx(model: tf.LayersModel, meta: ModelMetadata, options: 
     const head = meta.head;
     const geo = heatmapGeometry(meta);
     const blockOut: string[] = [];
+    const { kernelSize: stemK, stride: stemS } = geo.stem;
+    const stemPads = samePads(meta.input.height, stemK, stemS);
+    // Both axes are even (they divide by the deepest stride), so they pad alike.
+    if (samePads(meta.input.width, stemK, stemS).some((p, j) => p !== stemPads[j]))
+      throw new RangeError(`meta.input: ${meta.input.width}x${meta.input.height} pads its axes differently under the first conv`);
     arch.convFilters.forEach((filters, i) => {
-      x = convNode(HEATMAP_LAYERS.conv(i), x, inChannels, filters, k, [begin, end], true);
+      x =
+        i === 0
+          ? convNode(HEATMAP_LAYERS.conv(i), x, inChannels, filters, stemK, stemPads, true, 1, stemS)
+          : convNode(HEATMAP_LAYERS.conv(i), x, inChannels, filters, k, [begin, end], true);
       blockOut.push(x);
       inChannels = filters;
       if (i === arch.convFilters.length - 1) return;
