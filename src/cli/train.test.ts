@@ -68,4 +68,11 @@ describe("fovea train flags", () => {
     expect(grid.code).toBe(2);
     expect(grid.stderr).toContain("--stem: sets the first conv of a heatmap network, not of --network cells");
   });
+
+  it("--class-weights takes class=weight pairs of the model's classes", async () => {
+    const base = ["train", "--data", "nowhere", "--epochs", "1", "--out", "nowhere-out"];
+    const bad = await fovea([...base, "--class-weights", "ball:2"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--class-weights: expected class=weight pairs with positive weights like ball=2,robot=2, got 'ball:2'");
+  });
 });

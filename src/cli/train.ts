@@ -35,6 +35,18 @@ function inputSize(v: string): { width: number; height: number } {
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 
+function classWeights(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(",")) {
+    const m = /^\s*([A-Za-z0-9_-]+)\s*=\s*([0-9.eE+-]+)\s*$/.exec(part);
+    const w = Number(m?.[2]);
+    if (!m || !(w > 0 && Number.isFinite(w)))
+      throw new InvalidArgumentError(`--class-weights: expected class=weight pairs with positive weights like ball=2,robot=2, got '${v}'`);
+    out[m[1]] = w;
+  }
+  return out;
+}
+
 function fraction(flag: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -73,6 +85,7 @@ interface TrainFlags {
   workers?: number;
   network: NetworkPreset;
   positiveWeight?: number;
+  classWeights?: Record<string, number>;
   boxWeight?: number;
   resume?: boolean;
   input?: { width: number; height: number };
@@ -171,6 +184,11 @@ export function registerTrain(program: Command): void {
       positiveNumber("--positive-weight"),
     )
     .option(
+      "--class-weights <list>",
+      "weights of named classes' heatmap loss, the others 1, e.g. ball=2,goal_post=2,robot=2 (a network short of capacity spends it on the classes that weigh more)",
+      classWeights,
+    )
+    .option(
       "--box-weight <w>",
       "weight of the box (position and size) loss against the class loss (default 5)",
       positiveNumber("--box-weight"),
@@ -230,9 +248,9 @@ export function registerTrain(program: Command): void {
           warmupSteps: flags.warmupSteps,
           checkpointEvery: flags.checkpointEvery,
           loss:
-            flags.positiveWeight === undefined && flags.boxWeight === undefined
+            flags.positiveWeight === undefined && flags.boxWeight === undefined && flags.classWeights === undefined
               ? undefined
-              : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight },
+              : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight, classWeights: flags.classWeights },
           log,
           signal: stop.signal,
         }).catch((err: unknown) => {

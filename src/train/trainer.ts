@@ -404,7 +404,15 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       throw err;
     }
   }
-  const head = trainHeadFor(meta, options.loss);
+  if (options.loss?.classWeights && meta.head.kind !== "heatmap")
+    throw new FoveaInputError("--class-weights", `weights a heatmap network's class loss, not a ${meta.head.kind} head's`);
+  let head: ReturnType<typeof trainHeadFor>;
+  try {
+    head = trainHeadFor(meta, options.loss);
+  } catch (err) {
+    if (err instanceof RangeError && options.loss?.classWeights) throw new FoveaInputError("--class-weights", err.message);
+    throw err;
+  }
   // Batch and rate, resolved before the frames are decoded so a bad flag fails at once.
   const fineTune = options.fineTune === true;
   // Grid heads fine-tune on cached conv features (dense layers only); a heatmap head keeps its
@@ -678,6 +686,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       seed,
       batch: batchSize,
       learningRate,
+      ...(options.loss?.classWeights ? { classWeights: options.loss.classWeights } : {}),
       mode: fineTune ? "fine-tune" : "full",
       from: options.from ? path.basename(path.resolve(options.from)) : undefined,
       backend: runtime.backend,

@@ -15,6 +15,12 @@ export interface HeatmapLossOptions {
   offsetWeight?: number;
   /** Weight of the L1 loss on log width and height (cells). Default 1. */
   sizeWeight?: number;
+  /**
+   * Weight of each named class's heatmap loss (the others 1). The loss is normalised by the
+   * number of objects of every class, so the most numerous (line crossings) steer a network short
+   * of capacity; weighting the ones that matter most puts that capacity where a match needs it.
+   */
+  classWeights?: Record<string, number>;
 }
 
 /** Predictions are clipped away from 0 and 1 before the logs (CenterNet's clamp). */
@@ -22,14 +28,25 @@ const EPS = 1e-4;
 /** Heat at or above which a cell counts as a detection in the progress line's accuracy. */
 const ACCURACY_THRESHOLD = 0.3;
 
-export function heatmapLoss(heat: tf.Tensor, reg: tf.Tensor, t: Record<string, tf.Tensor>, options: HeatmapLossOptions = {}): HeadLoss {
+/**
+ * `heatmapLoss`'s loss, `classWeights` the per-channel weights of the class loss ([classes],
+ * built once by heatmapTrainHead) or undefined for all 1.
+ */
+export function heatmapLoss(
+  heat: tf.Tensor,
+  reg: tf.Tensor,
+  t: Record<string, tf.Tensor>,
+  options: HeatmapLossOptions = {},
+  classWeights?: tf.Tensor1D,
+): HeadLoss {
   const offsetWeight = options.offsetWeight ?? 1;
   const sizeWeight = options.sizeWeight ?? 1;
   return tf.tidy(() => {
     const gt = t.heat;
     const p = tf.clipByValue(heat, EPS, 1 - EPS);
-    const pos = tf.cast(tf.greaterEqual(gt, 1), "float32");
-    const neg = tf.sub(1, pos);
+    let pos = tf.cast(tf.greaterEqual(gt, 1), "float32");
+    let neg = tf.sub(1, pos);
+    if (classWeights) [pos, neg] = [tf.mul(pos, classWeights), tf.mul(neg, classWeights)];
     const posLoss = tf.sum(tf.mul(tf.mul(tf.log(p), tf.square(tf.sub(1, p))), pos));
     const negWeight = tf.square(tf.square(tf.sub(1, gt)));
     const negLoss = tf.sum(tf.mul(tf.mul(tf.mul(tf.log(tf.sub(1, p)), tf.square(p)), negWeight), neg));
@@ -47,6 +64,9 @@ export function heatmapTrainHead(meta: ModelMetadata, options: HeatmapLossOption
   const { rows, cols } = heatmapGeometry(meta);
   const spec = { rows, cols, classes: meta.classes };
   const C = meta.classes.length;
+  const weights = classWeightVector(meta.classes, options.classWeights);
+  // Kept for the head's life (a training run): one small tensor, not one per step.
+  const weightTensor = weights ? tf.keep(tf.tensor1d(weights)) : undefined;
   return {
     kind: "heatmap",
     encode(frames: ReadonlyArray<readonly LabelledObject[]>): HeadTargets {
@@ -60,7 +80,7 @@ export function heatmapTrainHead(meta: ModelMetadata, options: HeatmapLossOption
         },
       };
     },
-    loss: (outputs, targets) => heatmapLoss(outputs[0], outputs[1], targets, options),
+    loss: (outputs, targets) => heatmapLoss(outputs[0], outputs[1], targets, options, weightTensor),
     /**
      * Objects: centre cells whose heat of the labelled class reaches the threshold. Background:
      * cells away from every object (target below 0.01 in every class) where no class does.
@@ -88,4 +108,18 @@ export function heatmapTrainHead(meta: ModelMetadata, options: HeatmapLossOption
       return acc;
     },
   };
+}
+
+/**
+ * Per-class weights in the model's class order (1 where not named), or undefined when none is
+ * named. Throws a RangeError naming the class that is not the model's or the weight that is not
+ * a positive number.
+ */
+export function classWeightVector(classes: readonly string[], weights: Record<string, number> | undefined): number[] | undefined {
+  if (!weights || Object.keys(weights).length === 0) return undefined;
+  for (const [name, w] of Object.entries(weights)) {
+    if (!classes.includes(name)) throw new RangeError(`class '${name}' is not a class of the model (${classes.join(", ")})`);
+    if (!(w > 0 && Number.isFinite(w))) throw new RangeError(`class '${name}': expected a positive weight, got ${w}`);
+  }
+  return classes.map((c) => weights[c] ?? 1);
 }
