@@ -304,6 +304,17 @@ describe("fovea train (tiny)", () => {
     const stride = (before.head as { stride: number }).stride;
     expect(outs.heatmap.dims).toEqual([1, before.input.height / stride, before.input.width / stride, metadata.classes.length]);
     await session.release();
+    // A fresh network with a stem keeps the preset's 160x120, which the stem's deepest stride of 16 does not divide.
+    await expect(
+      train({
+        data: [path.join(dir, "data")],
+        stem: parseHeatmapStem("--stem", "4s2"),
+        out: path.join(dir, "x-stem"),
+        epochs: 1,
+        backend: "wasm",
+        progress: false,
+      }),
+    ).rejects.toThrow(/--stem: .*not divisible by the deepest stride 16.*--input, e.g. 320x240/);
   });
 
   it("resumes an interrupted run from its checkpoint and finishes the schedule", async () => {

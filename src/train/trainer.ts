@@ -401,6 +401,9 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
     } catch (err) {
       // A size the preset's blocks cannot divide is bad input, not a failure of the run.
       if (err instanceof RangeError && options.networkOverrides?.input) throw new FoveaInputError("--input", err.message);
+      // A stem doubles the deepest stride: the preset's input may no longer divide by it.
+      if (err instanceof RangeError && options.stem)
+        throw new FoveaInputError("--stem", `${err.message}; give a fresh network with a stem its larger input with --input, e.g. 320x240`);
       throw err;
     }
   }
