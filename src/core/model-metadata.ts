@@ -225,3 +225,11 @@ export const ModelMetadataSchema = z
   });
 export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
 export type ModelMetadataInput = z.input<typeof ModelMetadataSchema>;
+
+/**
+ * The first conv's kernel and stride: a heatmap head's `stem`, else architecture.kernelSize at
+ * stride 1 (every network without one).
+ */
+export function firstConv(meta: ModelMetadata): { kernelSize: number; stride: number } {
+  return (meta.head.kind === "heatmap" ? meta.head.stem : undefined) ?? { kernelSize: meta.architecture.kernelSize, stride: 1 };
+}

@@ -3,7 +3,7 @@
  * scripts/heatmap-widths.ts, e.g. `16-24-64-96/96-96/48`. Free of TensorFlow.js so the CLI can
  * check the flag before loading it.
  */
-import type { HeatmapHead, ModelMetadata } from "../core/model-metadata.js";
+import { firstConv, type HeatmapHead, type ModelMetadata } from "../core/model-metadata.js";
 
 /** Filters of a heatmap network: conv blocks, neck convs (with their dilations) and head. */
 export interface HeatmapWidths {
@@ -78,8 +78,7 @@ export function describeHeatmapNetwork(meta: ModelMetadata): string {
   const head = heatmapHead(meta, "meta.head");
   const w = heatmapWidths(meta);
   const bn = head.batchNorm === true;
-  const stemStride = head.stem?.stride ?? 1;
-  const deepest = stemStride * 2 ** (w.convFilters.length - 1);
+  const deepest = firstConv(meta).stride * 2 ** (w.convFilters.length - 1);
   const stem = head.stem ? `, the first a ${head.stem.kernelSize}x${head.stem.kernelSize} conv at stride ${head.stem.stride}` : "";
   const dilated = w.neckDilations.some((d) => d > 1) ? ` (dilations ${w.neckDilations.join(", ")})` : "";
   const neck =
@@ -117,8 +116,7 @@ export function parseHeatmapStem(flag: string, spec: string): HeatmapStem {
  */
 export function withHeatmapStem(meta: ModelMetadata, stem: HeatmapStem, scaleInput: boolean): ModelMetadata {
   const head = heatmapHead(meta, "meta.head");
-  const from = head.stem?.stride ?? 1;
-  const scale = stem.stride / from;
+  const scale = stem.stride / firstConv(meta).stride;
   const input = scaleInput ? { ...meta.input, width: meta.input.width * scale, height: meta.input.height * scale } : meta.input;
   const stemmed: ModelMetadata = { ...meta, input, head: { ...head, stride: head.stride * scale, stem: { ...stem } } };
   return { ...stemmed, description: describeHeatmapNetwork(stemmed) };

@@ -20,7 +20,7 @@
  * that one pixel both shares: exact on smooth areas, close elsewhere.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ModelMetadata } from "../core/model-metadata.js";
+import { firstConv, type HeatmapHead, type ModelMetadata } from "../core/model-metadata.js";
 import { HEATMAP_LAYERS, heatmapGeometry, samePads } from "../heads/heatmap/network.js";
 import { formatHeatmapWidths, heatmapWidths } from "./heatmap-widths.js";
 import { buildModel } from "./network.js";
@@ -37,28 +37,24 @@ export function resizeProblem(fromMeta: ModelMetadata, toMeta: ModelMetadata): s
   if (from.convFilters.length !== to.convFilters.length || from.neckFilters.length !== to.neckFilters.length)
     return `${t} has another number of conv or neck layers than the model's ${f}; a resize keeps the layers and changes their widths`;
   if (from.neckDilations.some((d, i) => d !== to.neckDilations[i])) return `${t} dilates the neck otherwise than the model's ${f}`;
-  const fromStem = stemOf(fromMeta);
-  const toStem = stemOf(toMeta);
+  const fromStem = firstConv(fromMeta);
+  const toStem = firstConv(toMeta);
   if (fromStem.stride !== toStem.stride || fromStem.kernelSize !== toStem.kernelSize) {
     const stem = `a ${toStem.kernelSize}x${toStem.kernelSize} stride-${toStem.stride} first conv`;
     if (fromStem.stride !== 1 || toStem.stride !== 2)
       return `${stem} can only replace a stride-1 first conv, and the model's is ${fromStem.kernelSize}x${fromStem.kernelSize} at stride ${fromStem.stride}`;
     const { width: w, height: h } = fromMeta.input;
-    if (toMeta.input.width !== 2 * w || toMeta.input.height !== 2 * h || toMeta.head.kind !== "heatmap" || fromMeta.head.kind !== "heatmap")
+    if (toMeta.input.width !== 2 * w || toMeta.input.height !== 2 * h)
       return `${stem} reads twice the model's ${w}x${h} input, ${2 * w}x${2 * h}, got ${toMeta.input.width}x${toMeta.input.height}`;
-    if (toMeta.head.stride !== 2 * fromMeta.head.stride)
-      return `${stem} doubles every stride: head stride ${2 * fromMeta.head.stride} expected, got ${toMeta.head.stride}`;
+    // heatmapWidths above has thrown unless both heads are heatmap heads.
+    const [fromStride, toStride] = [(fromMeta.head as HeatmapHead).stride, (toMeta.head as HeatmapHead).stride];
+    if (toStride !== 2 * fromStride) return `${stem} doubles every stride: head stride ${2 * fromStride} expected, got ${toStride}`;
   } else if (toMeta.input.width !== fromMeta.input.width || toMeta.input.height !== fromMeta.input.height)
     return `the input ${toMeta.input.width}x${toMeta.input.height} differs from the model's ${fromMeta.input.width}x${fromMeta.input.height}`;
   const projects = heatmapGeometry(toMeta).projectsBeforeUpsampling;
   if (projects !== heatmapGeometry(fromMeta).projectsBeforeUpsampling)
     return `${t} ${projects ? "adds" : "drops"} the 1x1 projection before the upsampling of the model's ${f} (the deepest filters equal the head's in one and not the other)`;
   return undefined;
-}
-
-/** The first conv's kernel and stride, read without heatmapGeometry's checks of the input size. */
-function stemOf(meta: ModelMetadata): { kernelSize: number; stride: number } {
-  return (meta.head.kind === "heatmap" ? meta.head.stem : undefined) ?? { kernelSize: meta.architecture.kernelSize, stride: 1 };
 }
 
 /**
@@ -68,7 +64,7 @@ function stemOf(meta: ModelMetadata): { kernelSize: number; stride: number } {
 export function isGrowth(fromMeta: ModelMetadata, toMeta: ModelMetadata): boolean {
   const from = heatmapWidths(fromMeta);
   const to = heatmapWidths(toMeta);
-  const [fromStem, toStem] = [stemOf(fromMeta), stemOf(toMeta)];
+  const [fromStem, toStem] = [firstConv(fromMeta), firstConv(toMeta)];
   // A spread first conv is exact when every trained tap gets all the pixels under it.
   const exactStem =
     (fromStem.stride === toStem.stride && fromStem.kernelSize === toStem.kernelSize) ||
@@ -96,14 +92,13 @@ export function resizeHeatmapNetwork(from: tf.LayersModel, fromMeta: ModelMetada
   const resized = buildModel(toMeta, { seed });
   const fromLayers = new Map(from.layers.map((l) => [l.name, l]));
   const maps = channelMaps(from, resized);
-  const fromStem = heatmapGeometry(fromMeta).stem;
-  const toStem = heatmapGeometry(toMeta).stem;
-  const firstConv = HEATMAP_LAYERS.conv(0);
+  const [fromStem, toStem] = [firstConv(fromMeta), firstConv(toMeta)];
+  const firstConvLayer = HEATMAP_LAYERS.conv(0);
   for (const layer of resized.layers) {
     const fresh = layer.getWeights();
     if (fresh.length === 0) continue;
     let old = fromLayers.get(layer.name)?.getWeights() ?? [];
-    const spread = layer.name === firstConv && toStem.stride !== fromStem.stride;
+    const spread = layer.name === firstConvLayer && toStem.stride !== fromStem.stride;
     if (spread) old = [spreadKernel(old[0], toStem.kernelSize, toStem.stride), ...old.slice(1)];
     if (old.length !== fresh.length)
       throw new RangeError(`layer '${layer.name}': the model has ${old.length} weight tensors there, the resized network ${fresh.length}`);

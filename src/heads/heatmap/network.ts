@@ -19,7 +19,7 @@
  * The ONNX exporter (src/train/onnx/export-onnx.ts) walks the layers by the names given here.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { HeatmapHead, ModelMetadata } from "../../core/model-metadata.js";
+import { firstConv, type HeatmapHead, type ModelMetadata } from "../../core/model-metadata.js";
 import { registerTrainingBatchNorm, trainingBatchNorm } from "./batch-norm.js";
 import { registerTrainingConv2D, trainingConv2d } from "./dilated-conv.js";
 
@@ -74,7 +74,7 @@ export interface HeatmapGeometry {
 export function heatmapGeometry(meta: ModelMetadata): HeatmapGeometry {
   const head = meta.head as HeatmapHead;
   const blocks = meta.architecture.convFilters.length;
-  const stem = head.stem ?? { kernelSize: meta.architecture.kernelSize, stride: 1 };
+  const stem = firstConv(meta);
   const deepestStride = stem.stride * 2 ** (blocks - 1);
   const { width, height } = meta.input;
   if (meta.architecture.padding !== "same")
@@ -91,7 +91,7 @@ export function heatmapGeometry(meta: ModelMetadata): HeatmapGeometry {
   for (let s = deepestStride / 2; s >= head.stride; s /= 2) lateralBlocks.push(Math.log2(s / stem.stride));
   const deepestFilters = head.neckFilters.at(-1) ?? meta.architecture.convFilters[blocks - 1];
   return {
-    stem: { ...stem },
+    stem,
     deepestStride,
     lateralBlocks,
     rows: height / head.stride,
