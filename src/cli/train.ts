@@ -35,6 +35,17 @@ function inputSize(v: string): { width: number; height: number } {
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 
+/** A parser that names `flag` in its RangeError as commander's bad-argument error (exit 2). */
+function flagParser<T>(parse: (flag: string, v: string) => T, flag: string) {
+  return (v: string): T => {
+    try {
+      return parse(flag, v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
 function classWeights(v: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of v.split(",")) {
@@ -151,24 +162,12 @@ export function registerTrain(program: Command): void {
     .option(
       "--widths <conv/neck/head>",
       "filters of a heatmap network, e.g. 16-24-48-64/64-64/32 (a neck conv written 64d2 is dilated by 2); with --from, the trained model is resized to them: a wider layer keeps its weights and its new channels start without effect, a narrower one keeps its strongest filters (train on to recover)",
-      (v: string) => {
-        try {
-          return parseHeatmapWidths("--widths", v);
-        } catch (err) {
-          throw new InvalidArgumentError((err as Error).message);
-        }
-      },
+      flagParser(parseHeatmapWidths, "--widths"),
     )
     .option(
       "--stem <KsS>",
       "first conv of a heatmap network at stride 2, e.g. 4s2 (a 4x4 kernel): it reads the input at full resolution and the blocks run at half of it; with --from, the input doubles and the trained first conv is spread over it (6s2 computes exactly what the model did; train on after a smaller kernel); a fresh model takes the larger size from --input",
-      (v: string) => {
-        try {
-          return parseHeatmapStem("--stem", v);
-        } catch (err) {
-          throw new InvalidArgumentError((err as Error).message);
-        }
-      },
+      flagParser(parseHeatmapStem, "--stem"),
     )
     .addOption(
       new Option(
