@@ -26,6 +26,8 @@ export interface CameraOptions {
   cameraId?: string;
   /** Restart backoff when the camera process dies. Default 100 ms doubling up to 5 s. */
   reconnect?: ReconnectPolicy;
+  /** How long the camera may send nothing before it is restarted. Default max(3 frame intervals, 250 ms). */
+  stallTimeoutMs?: number;
   events?: SourceEvents;
   /** ffmpeg executable. Default `ffmpeg`. */
   ffmpegPath?: string;
@@ -92,6 +94,7 @@ export function cameraStreamOptions(options: CameraOptions): FfmpegStreamOptions
     description: `camera:${options.device} ${width}x${height}@${fps} ${options.pixelFormat ?? "mjpeg"}`,
     fps,
     reconnect: options.reconnect ?? {},
+    stallTimeoutMs: options.stallTimeoutMs,
     events: options.events,
     ffmpegPath: options.ffmpegPath,
   };
@@ -125,6 +128,7 @@ export async function openFromSpec(device: string, o: OpenSourceOptions): Promis
     fps: o.fps,
     pixelFormat: o.pixelFormat,
     cameraId: o.cameraId,
+    stallTimeoutMs: o.stallTimeoutMs,
     events: o.events,
   });
 }

@@ -12,7 +12,15 @@ export async function openFromSpec(filter: string, o: OpenSourceOptions): Promis
   const width = o.width ?? 640;
   const height = o.height ?? 480;
   const fps = o.fps ?? 30;
-  const stream = cameraStreamOptions({ device: `lavfi:${filter}`, width, height, fps, cameraId: o.cameraId ?? filter, events: o.events });
+  const stream = cameraStreamOptions({
+    device: `lavfi:${filter}`,
+    width,
+    height,
+    fps,
+    cameraId: o.cameraId ?? filter,
+    stallTimeoutMs: o.stallTimeoutMs,
+    events: o.events,
+  });
   const inputArgs = [...(o.unpaced ? [] : ["-re"]), "-f", "lavfi", "-i", `${filter}=size=${width}x${height}:rate=${fps}`];
   return OffThreadStreamSource.open({
     ...stream,

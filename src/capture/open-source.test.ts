@@ -7,6 +7,7 @@ import { FoveaInputError } from "../core/errors.js";
 import { ImageFolderSource } from "./image-folder-source.js";
 import { openSource, parseSourceSpec } from "./open-source.js";
 import { inputError } from "../../test/support/input-error.js";
+import { childPids, makeClip, until } from "../../test/faults/support/cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fovea-open-source-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,6 +49,8 @@ describe("openSource", () => {
     expect((await inputError(openSource("dir:x", { height: 2.5 }))).where).toBe("--height");
     expect((await inputError(openSource("dir:x", { fps: -30 }))).where).toBe("--fps");
     expect((await inputError(openSource("camera:/dev/video0", { pixelFormat: "h264" as never }))).where).toBe("--pixel-format");
+    expect((await inputError(openSource("camera:/dev/video0", { stallTimeoutMs: 0 }))).where).toBe("--stall-timeout");
+    expect((await inputError(openSource("file:x.mp4", { stallTimeoutMs: Number.NaN }))).where).toBe("--stall-timeout");
   });
 
   it("names the missing device, file, folder or recording", async () => {
@@ -74,6 +77,44 @@ describe("openSource", () => {
       expect((await it.next()).value.seq).toBe(0);
       expect((await it.next()).value.seq).toBe(1);
     } finally {
+      await source.close();
+    }
+  });
+});
+
+describe("stallTimeoutMs (--stall-timeout)", () => {
+  // Real ffmpeg read on the capture worker, as `fovea run` opens it; kill -STOP makes it go silent
+  // while alive, and the watchdog's report names the timeout it applied.
+  it.each([
+    ["lavfi:testsrc2", /^lavfi:testsrc2: no frame for \d+ ms \(expected 30 fps; stall timeout 700 ms\); .*, restarting it$/],
+    ["file:", /: no frame for \d+ ms \(expected 25 fps; stall timeout 700 ms\); ffmpeg pid \d+ is running but sends nothing$/],
+  ])("reaches the stall watchdog of %s through the capture worker", async (kind, report) => {
+    const clip = join(tmp, "stall.mp4");
+    if (kind === "file:") await makeClip(clip, 1, "160x120", 25);
+    const spec = kind === "file:" ? `file:${clip}` : kind;
+    const before = new Set(await childPids(process.pid, "ffmpeg"));
+    const degraded: string[] = [];
+    const source = await openSource(spec, {
+      width: 160,
+      height: 120,
+      fps: 30,
+      loop: true,
+      stallTimeoutMs: 700,
+      events: { onDegraded: (reason) => degraded.push(reason) },
+    });
+    const ffmpeg = (await childPids(process.pid, "ffmpeg")).filter((p) => !before.has(p));
+    try {
+      expect(ffmpeg).toHaveLength(1);
+      process.kill(ffmpeg[0], "SIGSTOP");
+      await until(() => degraded.length > 0, "a stall report");
+      expect(degraded[0]).toMatch(report);
+    } finally {
+      // The paced file is not restarted: let its ffmpeg act on close()'s SIGTERM.
+      try {
+        process.kill(ffmpeg[0], "SIGCONT");
+      } catch {
+        // lavfi's was killed and restarted by the watchdog
+      }
       await source.close();
     }
   });

@@ -90,6 +90,9 @@ function checkOptions(options: OpenSourceOptions): void {
   if (options.pixelFormat !== undefined && options.pixelFormat !== "mjpeg" && options.pixelFormat !== "yuyv422") {
     throw new FoveaInputError("--pixel-format", `expected mjpeg or yuyv422, got ${String(options.pixelFormat)}`);
   }
+  if (options.stallTimeoutMs !== undefined && (!Number.isFinite(options.stallTimeoutMs) || options.stallTimeoutMs <= 0)) {
+    throw new FoveaInputError("--stall-timeout", `expected a positive number of milliseconds, got ${options.stallTimeoutMs}`);
+  }
   if (options.cameraId !== undefined && (typeof options.cameraId !== "string" || options.cameraId === "")) {
     throw new FoveaInputError("--camera-id", "expected a non-empty identifier");
   }

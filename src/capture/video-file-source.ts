@@ -26,6 +26,12 @@ export interface VideoFileOptions {
   height?: number;
   /** Camera identifier in published messages. Default: the file's name. */
   cameraId?: string;
+  /**
+   * Paced replay: how long the file may deliver no frame before the source reports a stall (it
+   * is not restarted: a replay cannot resume where it stopped). Default max(3 frame intervals,
+   * 250 ms). Unpaced replay is read on demand and has no watchdog.
+   */
+  stallTimeoutMs?: number;
   events?: SourceEvents;
   /** ffmpeg executable. Default `ffmpeg`. */
   ffmpegPath?: string;
@@ -118,6 +124,7 @@ export async function openVideoFile(options: VideoFileOptions): Promise<FfmpegSt
     cameraId: options.cameraId ?? basename(options.path),
     description: `file:${options.path} ${width}x${height}${probe.fps ? `@${+probe.fps.toFixed(3)}` : ""} ${probe.codec}${options.unpaced ? " unpaced" : ""}${options.loop ? " loop" : ""}`,
     fps: probe.fps,
+    stallTimeoutMs: options.stallTimeoutMs,
     events: options.events,
     ffmpegPath: options.ffmpegPath,
   };
@@ -133,6 +140,7 @@ export async function openFromSpec(path: string, o: OpenSourceOptions): Promise<
     width: o.width,
     height: o.height,
     cameraId: o.cameraId,
+    stallTimeoutMs: o.stallTimeoutMs,
     events: o.events,
   });
 }

@@ -46,6 +46,12 @@ describe("parseRunConfig", () => {
     [{ device: "tpu" }, "--device", /webgpu.*"tpu"/],
     [{ publish: "localhost:5555" }, "--publish", /ZeroMQ endpoint.*"localhost:5555"/],
     [{ record: "out.bag" }, "--record", /\.mcap/],
+    [{ stallTimeout: "soon" }, "--stall-timeout", /^expected a positive number of milliseconds, got "soon"$/],
+    [{ stallTimeout: "0" }, "--stall-timeout", /^expected a positive number of milliseconds, got "0"$/],
+    [{ stallTimeout: "-500" }, "--stall-timeout", /^expected a positive number of milliseconds/],
+    [{ stallTimeout: "Infinity" }, "--stall-timeout", /^expected a positive number of milliseconds/],
+    [{ stallTimeout: "" }, "--stall-timeout", /^expected a positive number of milliseconds/],
+    [{ stallTimeout: "100" }, "--stall-timeout", /^expected at least 250 milliseconds .*, got "100"$/],
   ])("names the flag for %j", (flags, where, problem) => {
     const err = inputError(() => parseRunConfig(flags));
     expect(err.where).toBe(where);
@@ -77,6 +83,28 @@ describe("parseRunConfig", () => {
     writeFileSync(notJson, "{ source: ");
     expect(inputError(() => parseRunConfig({}, { configFile: notJson })).where).toBe(notJson);
     expect(inputError(() => parseRunConfig({}, { configFile: path.join(dir, "missing.json") })).problem).toMatch(/cannot read/);
+  });
+
+  it("takes --stall-timeout in milliseconds from the flag or the file's stallTimeout, with any source", () => {
+    expect(parseRunConfig({}).stallTimeout).toBeUndefined();
+    expect(parseRunConfig({ source: "camera:/dev/video0", stallTimeout: "1500" }).stallTimeout).toBe(1500);
+    expect(parseRunConfig({ source: "file:match.mp4", stallTimeout: " 250.5 " }).stallTimeout).toBe(250.5);
+    // Sources without a stall watchdog ignore it, as they ignore --pixel-format: one config file
+    // serves the robot's camera and the replays of its recordings.
+    for (const source of ["dir:frames", "mcap:match.mcap", "synthetic", "webcam"]) {
+      expect(parseRunConfig({ source, stallTimeout: "5000" }).stallTimeout).toBe(5000);
+    }
+
+    const dir = mkdtempSync(path.join(tmpdir(), "fovea-run-config-"));
+    const file = path.join(dir, "robot.json");
+    writeFileSync(file, JSON.stringify({ source: "camera:/dev/video0", stallTimeout: 2000 }));
+    expect(parseRunConfig({}, { configFile: file }).stallTimeout).toBe(2000);
+    expect(parseRunConfig({ stallTimeout: "3000" }, { configFile: file }).stallTimeout).toBe(3000);
+    const bad = path.join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ stallTimeout: "2s" }));
+    const err = inputError(() => parseRunConfig({}, { configFile: bad }));
+    expect(err.where).toBe(`${bad}: stallTimeout`);
+    expect(err.problem).toBe('expected a positive number of milliseconds, got "2s"');
   });
 
   it("uses the default calibration only for the synthetic source", () => {

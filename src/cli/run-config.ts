@@ -10,6 +10,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { FoveaInputError } from "../core/errors.js";
+import { MIN_STALL_MS } from "../capture/ffmpeg-stream-source.js";
 import { parseSourceSpec } from "../capture/open-source.js";
 import { isLoopback, parseViewAddress } from "../view/view-address.js";
 import { PACKAGE_ROOT } from "../core/package-root.js";
@@ -86,6 +87,21 @@ export const RunConfigSchema = z
       .optional(),
     /** Camera pixel format. */
     pixelFormat: z.enum(["mjpeg", "yuyv422"], { error: "expected mjpeg or yuyv422" }).optional(),
+    /**
+     * Milliseconds a live ffmpeg source (camera, lavfi, paced file) may send no frame before the
+     * run is DEGRADED and a camera restarted; other sources ignore it. Default max(3 frame
+     * intervals, 250 ms). The floor is the default's: below it, scheduler and pipe jitter alone
+     * would restart a healthy camera over and over.
+     */
+    stallTimeout: z
+      .preprocess(
+        (v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v),
+        z
+          .number({ error: "expected a positive number of milliseconds" })
+          .positive("expected a positive number of milliseconds")
+          .min(MIN_STALL_MS, `expected at least ${MIN_STALL_MS} milliseconds (shorter, scheduler and pipe jitter alone look like a stall)`),
+      )
+      .optional(),
     /** Replay sources: start over at the end, forever. */
     loop: z.boolean().default(false),
     /** Record to this MCAP file while running. */
@@ -136,6 +152,7 @@ const FLAG: Record<string, string> = {
   height: "--height",
   fps: "--fps",
   pixelFormat: "--pixel-format",
+  stallTimeout: "--stall-timeout",
   loop: "--loop",
   record: "--record",
   force: "--force",

@@ -47,6 +47,10 @@ export function registerRun(program: Command): void {
     .option("--height <px>", "camera capture height / video scale height")
     .option("--fps <n>", "camera frame rate to request / image-folder playback rate")
     .option("--pixel-format <fmt>", "camera pixel format: mjpeg | yuyv422")
+    .option(
+      "--stall-timeout <ms>",
+      "ms without a frame before a camera, lavfi or paced file source is DEGRADED and a camera restarted (default: max(3 frame intervals, 250 ms); other sources ignore it)",
+    )
     .option("--record <file.mcap>", "record frames, detections and status to an MCAP file (opens in Foxglove)")
     .option("--force", "overwrite an existing --record file")
     .option("--allow-remote", "bind --publish beyond loopback (e.g. tcp://0.0.0.0:5555) without the exposure warning")
@@ -250,6 +254,7 @@ export async function runFovea(config: RunConfig, log: Logger): Promise<RunSumma
           height: config.height,
           fps: config.fps,
           pixelFormat: config.pixelFormat,
+          stallTimeoutMs: config.stallTimeout,
           cameraId,
           events,
         }),

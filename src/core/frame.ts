@@ -116,6 +116,13 @@ export interface OpenSourceOptions {
   loop?: boolean;
   /** Camera identifier published with every frame's detections. */
   cameraId?: string;
+  /**
+   * Live ffmpeg streams (camera, lavfi, paced file): how long one may deliver no frame before it
+   * counts as stalled. Default max(3 frame intervals, 250 ms). The other sources have no stall
+   * watchdog and ignore it like any option that does not apply to them, so that one config file
+   * serves both the robot's camera and the replays of its recordings.
+   */
+  stallTimeoutMs?: number;
   /** Health callbacks (degraded/recovered/corrupt). */
   events?: SourceEvents;
 }
