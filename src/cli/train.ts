@@ -58,6 +58,32 @@ function classWeights(v: string): Record<string, number> {
   return out;
 }
 
+/**
+ * `--confuser-weights ball:robot=3,ball:obstacle=2`: per class, the weight of its negative heatmap
+ * cells inside another class's boxes. Whether the names are the model's classes is checked by the
+ * trainer, which knows them.
+ */
+export function confuserWeights(v: string): Record<string, Record<string, number>> {
+  const expected = "expected class:other=weight pairs with positive weights like ball:robot=3,ball:obstacle=2";
+  // Maps, not object keys: a name like __proto__ must reach the trainer's class check as a name.
+  const out = new Map<string, Map<string, number>>();
+  for (const part of v.split(",")) {
+    const m = /^\s*([A-Za-z0-9_-]+)\s*:\s*([A-Za-z0-9_-]+)\s*=\s*([0-9.eE+-]+)\s*$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`--confuser-weights: ${expected}, got '${v}'`);
+    const [, cls, other, text] = m;
+    if (cls === other)
+      throw new InvalidArgumentError(
+        `--confuser-weights: '${part.trim()}' pairs a class with itself; expected two different classes like ball:robot=3`,
+      );
+    const w = Number(text);
+    if (!(w > 0 && Number.isFinite(w)))
+      throw new InvalidArgumentError(`--confuser-weights: '${part.trim()}': expected a positive finite weight, got ${text}`);
+    if (!out.has(cls)) out.set(cls, new Map());
+    out.get(cls)!.set(other, w);
+  }
+  return Object.fromEntries([...out].map(([cls, inside]) => [cls, Object.fromEntries(inside)]));
+}
+
 function fraction(flag: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -97,6 +123,7 @@ interface TrainFlags {
   network: NetworkPreset;
   positiveWeight?: number;
   classWeights?: Record<string, number>;
+  confuserWeights?: Record<string, Record<string, number>>;
   boxWeight?: number;
   resume?: boolean;
   input?: { width: number; height: number };
@@ -188,6 +215,11 @@ export function registerTrain(program: Command): void {
       classWeights,
     )
     .option(
+      "--confuser-weights <list>",
+      "weights of a heatmap class's negative cells inside other classes' boxes, e.g. ball:robot=3,ball:obstacle=2 (a ball fired on a robot costs 3 times one fired on the field; training only, the network is unchanged)",
+      confuserWeights,
+    )
+    .option(
       "--box-weight <w>",
       "weight of the box (position and size) loss against the class loss (default 5)",
       positiveNumber("--box-weight"),
@@ -247,9 +279,17 @@ export function registerTrain(program: Command): void {
           warmupSteps: flags.warmupSteps,
           checkpointEvery: flags.checkpointEvery,
           loss:
-            flags.positiveWeight === undefined && flags.boxWeight === undefined && flags.classWeights === undefined
+            flags.positiveWeight === undefined &&
+            flags.boxWeight === undefined &&
+            flags.classWeights === undefined &&
+            flags.confuserWeights === undefined
               ? undefined
-              : { positiveWeight: flags.positiveWeight, boxWeight: flags.boxWeight, classWeights: flags.classWeights },
+              : {
+                  positiveWeight: flags.positiveWeight,
+                  boxWeight: flags.boxWeight,
+                  classWeights: flags.classWeights,
+                  confuserWeights: flags.confuserWeights,
+                },
           log,
           signal: stop.signal,
         }).catch((err: unknown) => {

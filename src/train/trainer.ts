@@ -50,6 +50,7 @@ import { evaluateBatch, trainStep, type Batch } from "./train-step.js";
 import { Detector } from "../detect/detector.js";
 import { headOutputs } from "../core/head-outputs.js";
 import { registerHeatmapTrainingLayers } from "../heads/heatmap/network.js";
+import { confuserPairs } from "../heads/heatmap/targets.js";
 import { DetectionEvaluator } from "./eval-metrics.js";
 
 /** Lowest score decoded for the AP curve (as `fovea eval` decodes). */
@@ -409,6 +410,16 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   }
   if (options.loss?.classWeights && meta.head.kind !== "heatmap")
     throw new FoveaInputError("--class-weights", `weights a heatmap network's class loss, not a ${meta.head.kind} head's`);
+  if (options.loss?.confuserWeights) {
+    if (meta.head.kind !== "heatmap")
+      throw new FoveaInputError("--confuser-weights", `weights a heatmap network's negative cells, not a ${meta.head.kind} head's`);
+    try {
+      confuserPairs(meta.classes, options.loss.confuserWeights);
+    } catch (err) {
+      if (err instanceof RangeError) throw new FoveaInputError("--confuser-weights", err.message);
+      throw err;
+    }
+  }
   let head: ReturnType<typeof trainHeadFor>;
   try {
     head = trainHeadFor(meta, options.loss);
@@ -690,6 +701,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       batch: batchSize,
       learningRate,
       ...(options.loss?.classWeights ? { classWeights: options.loss.classWeights } : {}),
+      ...(options.loss?.confuserWeights ? { confuserWeights: options.loss.confuserWeights } : {}),
       mode: fineTune ? "fine-tune" : "full",
       from: options.from ? path.basename(path.resolve(options.from)) : undefined,
       backend: runtime.backend,

@@ -2,13 +2,14 @@
  * Loss of the heatmap head (CenterNet): a penalty-reduced pixel-wise focal loss on the class
  * heatmaps (alpha 2, beta 4; cells near a centre are penalised less for firing) normalised by
  * the number of objects, plus L1 on the offset and log-size at the objects' centre cells.
+ * Targets with `negWeight` (confuser weights) scale each cell's negative term by it.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelMetadata } from "../../core/model-metadata.js";
 import type { LabelledObject } from "../../dataset/tagged-frame.js";
 import type { CellAccuracy, HeadLoss, HeadTargets, TrainHead } from "../train-head.js";
 import { heatmapGeometry } from "./network.js";
-import { encodeHeatmapTargets } from "./targets.js";
+import { confuserPairs, encodeHeatmapTargets, type ConfuserWeights } from "./targets.js";
 
 export interface HeatmapLossOptions {
   /** Weight of the L1 loss on the sub-cell centre offset. Default 1. */
@@ -21,6 +22,11 @@ export interface HeatmapLossOptions {
    * of capacity; weighting the ones that matter most puts that capacity where a match needs it.
    */
   classWeights?: Record<string, number>;
+  /**
+   * Per class, the weight of its negative cells inside other classes' boxes (targets.ts,
+   * ConfuserWeights), on top of `classWeights`: the false detections that cost most sit there.
+   */
+  confuserWeights?: ConfuserWeights;
 }
 
 /** Predictions are clipped away from 0 and 1 before the logs (CenterNet's clamp). */
@@ -30,7 +36,9 @@ const ACCURACY_THRESHOLD = 0.3;
 
 /**
  * `heatmapLoss`'s loss, `classWeights` the per-channel weights of the class loss ([classes],
- * built once by heatmapTrainHead) or undefined for all 1.
+ * built once by heatmapTrainHead) or undefined for all 1. `t.negWeight`, when the targets carry
+ * it, weights each cell's negative term; the normalisation stays the number of objects, so a
+ * weight adds loss rather than moving it between cells.
  */
 export function heatmapLoss(
   heat: tf.Tensor,
@@ -47,9 +55,10 @@ export function heatmapLoss(
     let pos = tf.cast(tf.greaterEqual(gt, 1), "float32");
     let neg = tf.sub(1, pos);
     if (classWeights) [pos, neg] = [tf.mul(pos, classWeights), tf.mul(neg, classWeights)];
+    if (t.negWeight) neg = tf.mul(neg, t.negWeight);
     const posLoss = tf.sum(tf.mul(tf.mul(tf.log(p), tf.square(tf.sub(1, p))), pos));
-    const negWeight = tf.square(tf.square(tf.sub(1, gt)));
-    const negLoss = tf.sum(tf.mul(tf.mul(tf.mul(tf.log(tf.sub(1, p)), tf.square(p)), negWeight), neg));
+    const nearCentre = tf.square(tf.square(tf.sub(1, gt)));
+    const negLoss = tf.sum(tf.mul(tf.mul(tf.mul(tf.log(tf.sub(1, p)), tf.square(p)), nearCentre), neg));
     const objects = tf.maximum(1, tf.sum(t.mask));
     const classLoss = tf.div(tf.neg(tf.add(posLoss, negLoss)), objects) as tf.Scalar;
     const mask = tf.expandDims(t.mask, -1);
@@ -65,18 +74,21 @@ export function heatmapTrainHead(meta: ModelMetadata, options: HeatmapLossOption
   const spec = { rows, cols, classes: meta.classes };
   const C = meta.classes.length;
   const weights = classWeightVector(meta.classes, options.classWeights);
+  // Checked here so a bad pair fails when the head is made, not at the first batch.
+  confuserPairs(meta.classes, options.confuserWeights);
   // Kept for the head's life (a training run): one small tensor, not one per step.
   const weightTensor = weights ? tf.keep(tf.tensor1d(weights)) : undefined;
   return {
     kind: "heatmap",
     encode(frames: ReadonlyArray<readonly LabelledObject[]>): HeadTargets {
-      const t = encodeHeatmapTargets(frames, spec);
+      const t = encodeHeatmapTargets(frames, spec, options.confuserWeights);
       return {
         batch: t.batch,
         arrays: {
           heat: { data: t.heat, shape: [t.batch, rows, cols, C] },
           reg: { data: t.reg, shape: [t.batch, rows, cols, 4] },
           mask: { data: t.mask, shape: [t.batch, rows, cols] },
+          ...(t.negWeight ? { negWeight: { data: t.negWeight, shape: [t.batch, rows, cols, C] } } : {}),
         },
       };
     },

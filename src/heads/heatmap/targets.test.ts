@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HeatmapDecoder } from "./decode.js";
-import { encodeHeatmapTargets, gaussianRadius } from "./targets.js";
+import { confuserPairs, encodeHeatmapTargets, gaussianRadius } from "./targets.js";
 
 const classes = ["ball", "goal_post", "robot"];
 const spec = { rows: 30, cols: 40, classes };
@@ -88,5 +88,55 @@ describe("encodeHeatmapTargets", () => {
       for (const k of ["xMin", "yMin", "xMax", "yMax"] as const) expect(d!.box[k]).toBeCloseTo(o.box[k], 5);
     }
     expect(decoder.decode({ heatmap: t.heat, regression: t.reg }, 0)).toEqual([]);
+  });
+});
+
+describe("confuser weights (negWeight)", () => {
+  const robot = { label: "robot", box: { xMin: 0.4, yMin: 0.3, xMax: 0.6, yMax: 0.7 } };
+  const w = (t: { negWeight?: Float32Array }, b: number, row: number, col: number, c: number) =>
+    t.negWeight![((b * spec.rows + row) * spec.cols + col) * C + c];
+
+  it("weighs the ball channel's cells whose centre is inside a robot box, and nothing else", () => {
+    // The box spans cols 16..24 and rows 9..21 in cells: centres (x + 0.5, y + 0.5) inside it are
+    // cols 16..23 and rows 9..20.
+    const t = encodeHeatmapTargets([[], [robot]], spec, { ball: { robot: 3 } });
+    const expected = new Float32Array(2 * spec.rows * spec.cols * C).fill(1);
+    for (let row = 9; row <= 20; row++) for (let col = 16; col <= 23; col++) expected[((spec.rows + row) * spec.cols + col) * C] = 3;
+    expect(t.negWeight).toEqual(expected);
+    expect(t.negWeight!.filter((v) => v === 3)).toHaveLength(8 * 12);
+    // The other targets are those of the encoding without it.
+    const plain = encodeHeatmapTargets([[], [robot]], spec);
+    expect(plain.negWeight).toBeUndefined();
+    expect(t.heat).toEqual(plain.heat);
+    expect(t.reg).toEqual(plain.reg);
+    expect(t.mask).toEqual(plain.mask);
+  });
+
+  it("takes the largest weight where boxes overlap, and counts a box whose centre was cropped away", () => {
+    const post = { label: "goal_post", box: { xMin: 0.5, yMin: 0.3, xMax: 0.7, yMax: 0.5 } };
+    const cropped = { label: "robot", box: { xMin: -0.1, yMin: 0, xMax: 0.05, yMax: 0.04 } };
+    const t = encodeHeatmapTargets([[robot, post, cropped]], spec, { ball: { robot: 3, goal_post: 2 }, goal_post: { robot: 1.5 } });
+    expect(w(t, 0, 12, 20, 0)).toBe(3); // robot and post
+    expect(w(t, 0, 12, 25, 0)).toBe(2); // post only
+    expect(w(t, 0, 18, 20, 0)).toBe(3); // robot only
+    expect(w(t, 0, 18, 20, 1)).toBe(1.5);
+    expect(w(t, 0, 18, 20, 2)).toBe(1);
+    // Cols 0..1 (centres 0.5 and 1.5 below 2) of row 0 (centre 0.5 below 1.2).
+    expect([w(t, 0, 0, 0, 0), w(t, 0, 0, 1, 0), w(t, 0, 0, 2, 0), w(t, 0, 1, 0, 0)]).toEqual([3, 3, 1, 1]);
+  });
+
+  it("ships nothing for no pairs, and names a class the model lacks, a self pair or a bad weight", () => {
+    expect(encodeHeatmapTargets([[robot]], spec, {}).negWeight).toBeUndefined();
+    expect(confuserPairs(classes, { robot: { ball: 2 }, ball: { robot: 3 } })).toEqual([
+      { channel: 2, inside: 0, weight: 2 },
+      { channel: 0, inside: 2, weight: 3 },
+    ]);
+    expect(() => confuserPairs(classes, { ball: { obstacle: 2 } })).toThrow(
+      "class 'obstacle' is not a class of the model (ball, goal_post, robot)",
+    );
+    expect(() => confuserPairs(classes, { bal: { robot: 2 } })).toThrow("class 'bal' is not a class of the model");
+    expect(() => confuserPairs(classes, { ball: { ball: 2 } })).toThrow("'ball:ball' pairs a class with itself");
+    expect(() => confuserPairs(classes, { ball: { robot: 0 } })).toThrow("'ball:robot': expected a positive weight, got 0");
+    expect(() => confuserPairs(classes, { ball: { robot: Infinity } })).toThrow("expected a positive weight, got Infinity");
   });
 });

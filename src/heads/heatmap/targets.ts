@@ -6,7 +6,9 @@
  * - `reg` [B, rows, cols, 4] at each centre cell: the centre's offset within the cell (0..1, x
  *   and y) and the log of the box width and height in cells;
  * - `mask` [B, rows, cols]: 1 at the cells that carry a `reg` target. When two centres share a
- *   cell the smaller object's box wins (the larger one is usually visible around it).
+ *   cell the smaller object's box wins (the larger one is usually visible around it);
+ * - `negWeight` [B, rows, cols, C], only with confuser weights: the weight of each cell's negative
+ *   (background) loss, raised in one class's channel inside another class's boxes.
  *
  * Pure: no tensors, so the runtime-side tests and the trainer's main thread can use it.
  */
@@ -26,6 +28,25 @@ export interface HeatmapTargets {
   heat: Float32Array;
   reg: Float32Array;
   mask: Float32Array;
+  /** Only when confuser weights are given (encodeConfuserWeights). */
+  negWeight?: Float32Array;
+}
+
+/**
+ * Per class channel, the weight of its negative cells inside the boxes of other classes, e.g.
+ * `{ ball: { robot: 3 } }`: a ball fired on a robot's head or feet costs 3 times a ball fired on
+ * grass. The false detections that cost most sit on other objects, on few cells among many of
+ * plain field, so the unweighted loss spends little on them. Training only: the network is the same.
+ */
+export type ConfuserWeights = Readonly<Record<string, Readonly<Record<string, number>>>>;
+
+/** One confuser weight resolved to channel indices. */
+export interface ConfuserPair {
+  /** Channel whose negative cells are weighted. */
+  channel: number;
+  /** Class whose boxes they lie in. */
+  inside: number;
+  weight: number;
 }
 
 /** Smallest size a box is given in the targets, in cells: log(0) would be -Infinity. */
@@ -52,10 +73,78 @@ export function gaussianRadius(h: number, w: number, minOverlap = 0.7): number {
 }
 
 /**
- * Encode the objects of `frames` (one array per image). A label outside `spec.classes` is an
- * error naming it: dropping it silently would teach the network that it is background.
+ * `weights` in `classes`' channel order, empty when none is given. Throws a RangeError naming a
+ * class that is not one of `classes`, a class paired with itself or a weight that is not a
+ * positive number.
  */
-export function encodeHeatmapTargets(frames: ReadonlyArray<readonly LabelledObject[]>, spec: HeatmapSpec): HeatmapTargets {
+export function confuserPairs(classes: readonly string[], weights: ConfuserWeights | undefined): ConfuserPair[] {
+  const pairs: ConfuserPair[] = [];
+  const known = (name: string) => {
+    const i = classes.indexOf(name);
+    if (i < 0) throw new RangeError(`class '${name}' is not a class of the model (${classes.join(", ")})`);
+    return i;
+  };
+  for (const [name, inside] of Object.entries(weights ?? {})) {
+    const channel = known(name);
+    for (const [other, weight] of Object.entries(inside)) {
+      const box = known(other);
+      if (box === channel) throw new RangeError(`'${name}:${other}' pairs a class with itself; expected two different classes`);
+      if (!(weight > 0 && Number.isFinite(weight))) throw new RangeError(`'${name}:${other}': expected a positive weight, got ${weight}`);
+      pairs.push({ channel, inside: box, weight });
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The `negWeight` array of `frames` ([B, rows, cols, C], 1 by default): for each pair, the cells
+ * of `channel` whose centre lies inside a box of class `inside` get at least its weight. Boxes are
+ * mapped to cells as encodeHeatmapTargets maps them (normalised x times cols, y times rows). Unlike
+ * a centre, a box whose centre was cropped away still counts: the part of a robot left in the
+ * frame is still not a ball.
+ */
+export function encodeConfuserWeights(
+  frames: ReadonlyArray<readonly LabelledObject[]>,
+  spec: HeatmapSpec,
+  pairs: readonly ConfuserPair[],
+): Float32Array {
+  const { rows, cols } = spec;
+  const C = spec.classes.length;
+  const out = new Float32Array(frames.length * rows * cols * C).fill(1);
+  const index = new Map(spec.classes.map((c, i) => [c, i]));
+  frames.forEach((objects, b) => {
+    for (const o of objects) {
+      const cls = index.get(o.label);
+      for (const p of pairs) {
+        if (p.inside !== cls) continue;
+        const { xMin, yMin, xMax, yMax } = o.box;
+        // Cell (row, col) has its centre at (col + 0.5, row + 0.5) in cell units.
+        const x0 = Math.max(0, Math.ceil(xMin * cols - 0.5));
+        const x1 = Math.min(cols - 1, Math.floor(xMax * cols - 0.5));
+        const y0 = Math.max(0, Math.ceil(yMin * rows - 0.5));
+        const y1 = Math.min(rows - 1, Math.floor(yMax * rows - 0.5));
+        for (let y = y0; y <= y1; y++) {
+          for (let x = x0; x <= x1; x++) {
+            const i = ((b * rows + y) * cols + x) * C + p.channel;
+            if (p.weight > out[i]) out[i] = p.weight;
+          }
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * Encode the objects of `frames` (one array per image). A label outside `spec.classes` is an
+ * error naming it: dropping it silently would teach the network that it is background. With
+ * `confusers` (non-empty) the targets carry `negWeight` too; without, a run pays nothing for it.
+ */
+export function encodeHeatmapTargets(
+  frames: ReadonlyArray<readonly LabelledObject[]>,
+  spec: HeatmapSpec,
+  confusers?: ConfuserWeights,
+): HeatmapTargets {
   const { rows, cols } = spec;
   if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`spec.rows: expected a positive integer, got ${rows}`);
   if (!Number.isInteger(cols) || cols < 1) throw new RangeError(`spec.cols: expected a positive integer, got ${cols}`);
@@ -104,5 +193,7 @@ export function encodeHeatmapTargets(frames: ReadonlyArray<readonly LabelledObje
       mask[b * cells + cell] = 1;
     }
   });
-  return { batch, rows, cols, heat, reg, mask };
+  const pairs = confuserPairs(spec.classes, confusers);
+  if (pairs.length === 0) return { batch, rows, cols, heat, reg, mask };
+  return { batch, rows, cols, heat, reg, mask, negWeight: encodeConfuserWeights(frames, spec, pairs) };
 }
