@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FoveaInputError } from "../core/errors.js";
 import { PreprocessSpecSchema } from "../core/model-metadata.js";
-import { dataFingerprint, labelsAtInput, train } from "./trainer.js";
+import { dataFingerprint, labelsAtInput, resumedLossOptions, train } from "./trainer.js";
 
 describe("trainer input checks", () => {
   it("names the flag at fault", async () => {
@@ -60,5 +60,33 @@ describe("labelsAtInput", () => {
 
   it("leaves labels as they are with fill", () => {
     expect(labelsAtInput(frame, params("fill"))).toEqual(frame.objects);
+  });
+});
+
+describe("resumedLossOptions", () => {
+  const ran = { classWeights: { ball: 7, robot: 3 }, confuserWeights: { ball: { robot: 3, obstacle: 2 } } };
+
+  it("keeps the run's weights when the command repeats none", () => {
+    expect(resumedLossOptions({ classWeights: undefined }, ran, "out/checkpoint")).toEqual(ran);
+  });
+
+  it("accepts the same weights written in another order", () => {
+    const asked = { classWeights: { robot: 3, ball: 7 }, confuserWeights: { ball: { obstacle: 2, robot: 3 } } };
+    expect(resumedLossOptions(asked, ran, "out/checkpoint")).toEqual(asked);
+  });
+
+  it("refuses other class weights, naming the flag and both values", () => {
+    const call = () => resumedLossOptions({ classWeights: { ball: 8, robot: 3 } }, ran, "out/checkpoint");
+    expect(call).toThrow(FoveaInputError);
+    expect(call).toThrow("--class-weights: the run in out/checkpoint trains with ball=7,robot=3, got ball=8,robot=3");
+  });
+
+  it("refuses confuser weights the run did not train with", () => {
+    const call = () => resumedLossOptions({ confuserWeights: { ball: { robot: 3 } } }, { classWeights: { ball: 7 } }, "c");
+    expect(call).toThrow("--confuser-weights: the run in c trains with no --confuser-weights, got ball:robot=3");
+  });
+
+  it("leaves a run without recorded weights as it was", () => {
+    expect(resumedLossOptions(undefined, { batch: 16 }, "c")).toEqual({});
   });
 });

@@ -288,6 +288,47 @@ function checkOptions(o: TrainOptions): void {
   }
 }
 
+const LOSS_WEIGHT_FLAGS = { classWeights: "--class-weights", confuserWeights: "--confuser-weights" } as const;
+
+/** `ball=7,robot=3` or `ball:robot=3`, keys sorted, so two spellings of the same weights compare equal. */
+function formatWeights(w: Readonly<Record<string, number | Readonly<Record<string, number>>>>): string {
+  return Object.keys(w)
+    .sort()
+    .map((k) => {
+      const v = w[k];
+      return typeof v === "number" ? `${k}=${v}` : formatWeights(Object.fromEntries(Object.entries(v).map(([o, n]) => [`${k}:${o}`, n])));
+    })
+    .join(",");
+}
+
+/**
+ * A resumed run keeps the class and confuser weights its checkpoint records: without the flags
+ * it trains on with them (as it keeps its batch), and other weights are refused, since the
+ * model's record would then name weights that trained only part of it.
+ */
+export function resumedLossOptions(
+  asked: HeadLossOptions | undefined,
+  training: Record<string, unknown> | undefined,
+  checkpointDir: string,
+): HeadLossOptions {
+  const out: HeadLossOptions = { ...asked };
+  for (const [key, flag] of Object.entries(LOSS_WEIGHT_FLAGS) as [keyof typeof LOSS_WEIGHT_FLAGS, string][]) {
+    const ran = training?.[key] as HeadLossOptions[typeof key] | undefined;
+    const want = asked?.[key];
+    if (want === undefined) {
+      if (ran !== undefined) Object.assign(out, { [key]: ran });
+      continue;
+    }
+    const ranText = ran === undefined ? `no ${flag}` : formatWeights(ran);
+    if (ran === undefined || ranText !== formatWeights(want))
+      throw new FoveaInputError(
+        flag,
+        `the run in ${checkpointDir} trains with ${ranText}, got ${formatWeights(want)}: resume with its weights or without ${flag}`,
+      );
+  }
+  return out;
+}
+
 /** A resumed run keeps its network and fit: --widths and --fit may only repeat them. */
 function checkResumedNetwork(o: TrainOptions, meta: ModelMetadata, checkpointDir: string): void {
   if (o.widths) {
@@ -408,13 +449,14 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       throw err;
     }
   }
-  if (options.loss?.classWeights && meta.head.kind !== "heatmap")
+  const lossOptions = resumed ? resumedLossOptions(options.loss, meta.training, checkpointDir) : options.loss;
+  if (lossOptions?.classWeights && meta.head.kind !== "heatmap")
     throw new FoveaInputError("--class-weights", `weights a heatmap network's class loss, not a ${meta.head.kind} head's`);
-  if (options.loss?.confuserWeights) {
+  if (lossOptions?.confuserWeights) {
     if (meta.head.kind !== "heatmap")
       throw new FoveaInputError("--confuser-weights", `weights a heatmap network's negative cells, not a ${meta.head.kind} head's`);
     try {
-      confuserPairs(meta.classes, options.loss.confuserWeights);
+      confuserPairs(meta.classes, lossOptions.confuserWeights);
     } catch (err) {
       if (err instanceof RangeError) throw new FoveaInputError("--confuser-weights", err.message);
       throw err;
@@ -422,9 +464,9 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
   }
   let head: ReturnType<typeof trainHeadFor>;
   try {
-    head = trainHeadFor(meta, options.loss);
+    head = trainHeadFor(meta, lossOptions);
   } catch (err) {
-    if (err instanceof RangeError && options.loss?.classWeights) throw new FoveaInputError("--class-weights", err.message);
+    if (err instanceof RangeError && lossOptions?.classWeights) throw new FoveaInputError("--class-weights", err.message);
     throw err;
   }
   // Batch and rate, resolved before the frames are decoded so a bad flag fails at once.
@@ -612,7 +654,7 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       learningRate,
       maxBatch: batchSize,
       meta,
-      loss: options.loss,
+      loss: lossOptions,
     });
     // The workers take a while to load TensorFlow.js; a stop asked for meanwhile must not leave them running.
     if (options.signal?.aborted) {
@@ -700,8 +742,8 @@ export async function train(options: TrainOptions): Promise<TrainReport> {
       seed,
       batch: batchSize,
       learningRate,
-      ...(options.loss?.classWeights ? { classWeights: options.loss.classWeights } : {}),
-      ...(options.loss?.confuserWeights ? { confuserWeights: options.loss.confuserWeights } : {}),
+      ...(lossOptions?.classWeights ? { classWeights: lossOptions.classWeights } : {}),
+      ...(lossOptions?.confuserWeights ? { confuserWeights: lossOptions.confuserWeights } : {}),
       mode: fineTune ? "fine-tune" : "full",
       from: options.from ? path.basename(path.resolve(options.from)) : undefined,
       backend: runtime.backend,
